@@ -1,0 +1,1 @@
+//! The automerge-repo websocket protocol v1 (see shared/PROTOCOL.md).
