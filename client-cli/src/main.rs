@@ -1,1 +1,23 @@
-fn main() {}
+//! `tandem`: the command-line client. It parses arguments, opens the home, calls tandem-core and
+//! prints; everything else lives in tandem-core.
+
+mod cli;
+mod commands;
+mod context;
+mod editor;
+mod render;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line, with the chain of causes, so scripts and people both get the reason.
+            eprintln!("tandem: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! `tandem bundle export|import`: changes on a USB stick.
+
+use crate::cli::BundleCommand;
+use crate::context::Context;
+use anyhow::{Context as _, Result};
+use serde_json::json;
+use tandem_core::bundle::Bundle;
+
+pub fn run(ctx: &Context, cmd: BundleCommand) -> Result<()> {
+    match cmd {
+        BundleCommand::Export { file } => {
+            let home = ctx.home()?;
+            let id = home.resolve(ctx.selector.as_deref())?;
+            let bundle = home.export_bundle(&id, ctx.now)?;
+            drop(home);
+            let bytes = bundle.encode();
+            // Write to a temporary name and rename, so a half-written bundle never sits at FILE.
+            let tmp = file.with_extension("tandem-partial");
+            std::fs::write(&tmp, &bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+            std::fs::rename(&tmp, &file).with_context(|| format!("cannot write {}", file.display()))?;
+            if ctx.json {
+                return ctx.print_json(&json!({ "id": id, "title": bundle.title, "file": file, "bytes": bytes.len() }));
+            }
+            ctx.say(format!("Wrote “{}” to {} ({} bytes)", bundle.title, file.display(), bytes.len()));
+            Ok(())
+        }
+        BundleCommand::Import { file, name, role } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let bundle = Bundle::decode(&bytes).with_context(|| format!("cannot import {}", file.display()))?;
+            let home = ctx.home()?;
+            let join = match &name {
+                Some(n) => Some((n.as_str(), role.parse()?)),
+                None => None,
+            };
+            let report = home.import_bundle(&bundle, join, ctx.now)?;
+            if ctx.json {
+                return ctx.print_json(&report);
+            }
+            if report.created {
+                ctx.say(format!("Joined “{}” ({}) with {} change(s)", report.title, report.workspace, report.new_changes));
+            } else if report.new_changes == 0 {
+                ctx.say(format!("“{}” already had everything in {}", report.title, file.display()));
+            } else {
+                ctx.say(format!("Merged {} new change(s) into “{}”", report.new_changes, report.title));
+            }
+            Ok(())
+        }
+    }
+}

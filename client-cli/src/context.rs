@@ -1,0 +1,75 @@
+//! What every command needs: the home, the clock, the time zone and the output mode.
+
+use anyhow::{Context as _, Result};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tandem_core::home::{Home, Opened};
+use tandem_core::jiff::tz::TimeZone;
+use tandem_core::jiff::Timestamp;
+use tandem_core::storage::SledStorage;
+
+/// Settings shared by every command, built once from the global flags.
+pub struct Context {
+    pub home_dir: PathBuf,
+    pub selector: Option<String>,
+    pub json: bool,
+    pub quiet: bool,
+    pub now: Timestamp,
+    pub zone: TimeZone,
+    pub color: bool,
+}
+
+impl Context {
+    pub fn new(cli: &crate::cli::Cli) -> Result<Self> {
+        let home_dir = match &cli.home {
+            Some(dir) => dir.clone(),
+            None => directories::ProjectDirs::from("org", "tandem", "tandem")
+                .map(|d| d.data_dir().to_path_buf())
+                .context("cannot find a data directory for this user; pass --home DIR")?,
+        };
+        // TANDEM_NOW pins the clock, so tests and demos can speak of "overdue" reproducibly.
+        let now = match std::env::var("TANDEM_NOW") {
+            Ok(s) if !s.is_empty() => s
+                .parse::<Timestamp>()
+                .with_context(|| format!("TANDEM_NOW '{s}' is not an RFC 3339 instant"))?,
+            _ => Timestamp::now(),
+        };
+        use std::io::IsTerminal;
+        Ok(Self {
+            home_dir,
+            selector: cli.workspace.clone(),
+            json: cli.json,
+            quiet: cli.quiet,
+            now,
+            zone: TimeZone::system(),
+            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        })
+    }
+
+    /// Open this device's home, creating it on first use. Holds the store's lock until dropped.
+    pub fn home(&self) -> Result<Home> {
+        std::fs::create_dir_all(&self.home_dir)
+            .with_context(|| format!("cannot create the tandem home {}", self.home_dir.display()))?;
+        let store = SledStorage::open(&self.home_dir.join("store"))?;
+        Ok(Home::open(Arc::new(store))?)
+    }
+
+    /// Open the selected workspace.
+    pub fn workspace(&self, home: &Home) -> Result<Opened> {
+        let id = home.resolve(self.selector.as_deref())?;
+        Ok(home.open_workspace(&id, self.now)?)
+    }
+
+    /// Print a JSON value on one line.
+    pub fn print_json(&self, value: &impl serde::Serialize) -> Result<()> {
+        println!("{}", serde_json::to_string_pretty(value)?);
+        Ok(())
+    }
+
+    /// Print a human message unless `--quiet`.
+    pub fn say(&self, message: impl std::fmt::Display) {
+        if !self.quiet {
+            println!("{message}");
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Fields that two people set concurrently.
+//!
+//! automerge never loses either value of a concurrent write: it picks a winner deterministically
+//! and keeps the other as a conflict. tandem shows both until someone sets the field again, which
+//! supersedes both values and so resolves the conflict without any special command.
+
+use crate::fields::{get_map, keys};
+use crate::workspace::{Kind, Workspace};
+use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use serde::Serialize;
+
+/// One value of a conflicted field, and who wrote it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ConflictValue {
+    pub value: serde_json::Value,
+    pub author: String,
+    /// Whether automerge currently shows this value (the deterministic winner).
+    pub winner: bool,
+}
+
+/// A field with more than one concurrent value.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Conflict {
+    pub kind: String,
+    pub id: String,
+    pub title: String,
+    pub field: String,
+    pub values: Vec<ConflictValue>,
+}
+
+fn value_json(doc: &AutoCommit, value: &Value<'_>, id: &automerge::ObjId) -> serde_json::Value {
+    match value {
+        Value::Object(ObjType::Text) => doc.text(id).map(serde_json::Value::String).unwrap_or_default(),
+        Value::Object(_) => serde_json::Value::String("(object)".into()),
+        Value::Scalar(s) => match s.as_ref() {
+            ScalarValue::Str(s) => serde_json::Value::String(s.to_string()),
+            ScalarValue::Boolean(b) => serde_json::Value::Bool(*b),
+            ScalarValue::Int(i) => (*i).into(),
+            ScalarValue::Uint(u) => (*u).into(),
+            ScalarValue::F64(f) => serde_json::json!(f),
+            ScalarValue::Null => serde_json::Value::Null,
+            other => serde_json::Value::String(other.to_string()),
+        },
+    }
+}
+
+fn actor_of(id: &automerge::ObjId) -> Option<ActorId> {
+    match id {
+        automerge::ObjId::Id(_, actor, _) => Some(actor.clone()),
+        automerge::ObjId::Root => None,
+    }
+}
+
+impl Workspace {
+    /// Every field of every item (and the workspace title) that holds concurrent values.
+    pub fn conflicts(&self) -> Vec<Conflict> {
+        let doc = self.doc();
+        let mut out = Vec::new();
+        let authors = |id: &automerge::ObjId| {
+            actor_of(id)
+                .and_then(|a| self.participant_for_actor(&a))
+                .map(|p| p.name)
+                .unwrap_or_else(|| "someone".to_string())
+        };
+        let mut scan = |kind: &str, id: &str, title: &str, obj: &ObjId, prefix: &str| {
+            for field in keys(doc, obj) {
+                let all = doc.get_all(obj, field.as_str()).unwrap_or_default();
+                if all.len() < 2 {
+                    continue;
+                }
+                // Nested maps (milestones, ratings, tags) are scanned on their own below; a
+                // conflict on the map itself only means both sides created it.
+                if all.iter().all(|(v, _)| matches!(v, Value::Object(ObjType::Map))) {
+                    continue;
+                }
+                let winner = doc.get(obj, field.as_str()).ok().flatten().map(|(_, id)| id);
+                out.push(Conflict {
+                    kind: kind.to_string(),
+                    id: id.to_string(),
+                    title: title.to_string(),
+                    field: format!("{prefix}{field}"),
+                    values: all
+                        .iter()
+                        .map(|(v, vid)| ConflictValue {
+                            value: value_json(doc, v, vid),
+                            author: authors(vid),
+                            winner: winner.as_ref() == Some(vid),
+                        })
+                        .collect(),
+                });
+            }
+        };
+        scan("workspace", "", &self.title(), &ROOT, "");
+        for kind in Kind::ALL {
+            let Some(coll) = get_map(doc, &ROOT, kind.collection()) else {
+                continue;
+            };
+            for id in keys(doc, &coll) {
+                let Some(obj) = get_map(doc, &coll, &id) else {
+                    continue;
+                };
+                let title = crate::fields::get_string(doc, &obj, "title").unwrap_or_default();
+                scan(kind.noun(), &id, &title, &obj, "");
+                for nested in ["milestones", "ratings"] {
+                    if let Some(map) = get_map(doc, &obj, nested) {
+                        for sub in keys(doc, &map) {
+                            if let Some(sub_obj) = get_map(doc, &map, &sub) {
+                                let prefix = format!("{nested}.{}.", crate::workspace::short(&sub));
+                                scan(kind.noun(), &id, &title, &sub_obj, &prefix);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,302 @@
+//! Automerge documents on a [`Storage`], laid out as automerge-repo lays them out.
+//!
+//! Read this if you change how documents reach the disk. Each document is a set of chunks under
+//! `doc/<id>/snapshot/<hash>` and `doc/<id>/incremental/<hash>` (shared/PROTOCOL.md section 8).
+//! Loading concatenates every snapshot and then every incremental chunk and hands them to
+//! automerge in one go; automerge deduplicates changes, so a chunk written twice or a crash
+//! between writing a snapshot and deleting what it replaced is harmless.
+//!
+//! Saving writes only what changed since the last save as a new incremental chunk. Once the
+//! incremental chunks together outgrow the snapshot (or the snapshot is tiny), the document is
+//! compacted: a fresh full save becomes the only snapshot, and the chunks it covers are deleted in
+//! the same atomic batch. Sync states for peers that have a storage id live beside the chunks under
+//! `doc/<id>/sync-state/<storage id>`.
+
+use crate::storage::{Storage, Write};
+use crate::{Error, Result};
+use automerge::{AutoCommit, ChangeHash};
+use sha2::{Digest, Sha256};
+
+/// Snapshots smaller than this are always rewritten rather than appended to.
+const MIN_SNAPSHOT: usize = 1024;
+
+/// What is on disk for one document, so that the next save writes only what is new.
+#[derive(Debug, Clone, Default)]
+pub struct DocState {
+    /// The heads at the last load or save; a save writes the changes after these.
+    saved_heads: Vec<ChangeHash>,
+    /// Keys of the chunks on disk, so compaction can delete exactly what it replaces.
+    chunks: Vec<Vec<u8>>,
+    snapshot_size: usize,
+    incremental_size: usize,
+}
+
+impl DocState {
+    /// The state of a document that has never been stored.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether `doc` has changes that are not yet written.
+    pub fn is_dirty(&self, doc: &mut AutoCommit) -> bool {
+        doc.get_heads() != self.saved_heads
+    }
+
+    /// The heads as of the last load or save.
+    pub fn saved_heads(&self) -> &[ChangeHash] {
+        &self.saved_heads
+    }
+}
+
+fn prefix(doc_id: &str) -> String {
+    format!("doc/{doc_id}/")
+}
+
+fn chunk_key(doc_id: &str, kind: &str, hash: &str) -> Vec<u8> {
+    format!("doc/{doc_id}/{kind}/{hash}").into_bytes()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Load the document `doc_id`, or `None` if nothing of it is stored.
+pub fn load(store: &dyn Storage, doc_id: &str) -> Result<Option<(AutoCommit, DocState)>> {
+    let entries = store.scan_prefix(prefix(doc_id).as_bytes())?;
+    let mut snapshots = Vec::new();
+    let mut incrementals = Vec::new();
+    for (key, value) in entries {
+        let rest = &key[prefix(doc_id).len()..];
+        if rest.starts_with(b"snapshot/") {
+            snapshots.push((key, value));
+        } else if rest.starts_with(b"incremental/") {
+            incrementals.push((key, value));
+        }
+    }
+    if snapshots.is_empty() && incrementals.is_empty() {
+        return Ok(None);
+    }
+    let snapshot_size = snapshots.iter().map(|(_, v)| v.len()).sum();
+    let incremental_size = incrementals.iter().map(|(_, v)| v.len()).sum();
+    let mut bytes = Vec::with_capacity(snapshot_size + incremental_size);
+    let mut chunks = Vec::new();
+    for (key, value) in snapshots.into_iter().chain(incrementals) {
+        bytes.extend_from_slice(&value);
+        chunks.push(key);
+    }
+    let mut doc = AutoCommit::load(&bytes).map_err(|e| Error::DocumentCorrupt {
+        doc: doc_id.to_string(),
+        reason: e.to_string(),
+    })?;
+    let saved_heads = doc.get_heads();
+    Ok(Some((
+        doc,
+        DocState {
+            saved_heads,
+            chunks,
+            snapshot_size,
+            incremental_size,
+        },
+    )))
+}
+
+/// Write whatever changed in `doc` since it was loaded or last saved. Does not flush.
+///
+/// Returns `true` if anything was written.
+pub fn save(
+    store: &dyn Storage,
+    doc_id: &str,
+    doc: &mut AutoCommit,
+    stored: &mut DocState,
+) -> Result<bool> {
+    let heads = doc.get_heads();
+    if heads == stored.saved_heads && !stored.chunks.is_empty() {
+        return Ok(false);
+    }
+    let incremental = doc.save_after(&stored.saved_heads);
+    let must_compact = stored.chunks.is_empty()
+        || stored.snapshot_size < MIN_SNAPSHOT
+        || stored.incremental_size + incremental.len() >= stored.snapshot_size;
+    if must_compact {
+        compact(store, doc_id, doc, stored)?;
+    } else if !incremental.is_empty() {
+        let key = chunk_key(doc_id, "incremental", &sha256_hex(&incremental));
+        store.put(&key, &incremental)?;
+        stored.incremental_size += incremental.len();
+        stored.chunks.push(key);
+    }
+    stored.saved_heads = heads;
+    Ok(true)
+}
+
+/// Replace every stored chunk of the document with one full snapshot, atomically.
+pub fn compact(
+    store: &dyn Storage,
+    doc_id: &str,
+    doc: &mut AutoCommit,
+    stored: &mut DocState,
+) -> Result<()> {
+    let snapshot = doc.save();
+    let heads = doc.get_heads();
+    // automerge-repo keys a snapshot by the hash of its heads, so two replicas that compact the
+    // same state write the same key.
+    let heads_hex: String = heads.iter().map(|h| h.to_string()).collect();
+    let key = chunk_key(doc_id, "snapshot", &sha256_hex(heads_hex.as_bytes()));
+    let mut writes = vec![Write::Put(key.clone(), snapshot.clone())];
+    writes.extend(
+        stored
+            .chunks
+            .iter()
+            .filter(|k| **k != key)
+            .map(|k| Write::Delete(k.clone())),
+    );
+    store.apply(writes)?;
+    stored.chunks = vec![key];
+    stored.snapshot_size = snapshot.len();
+    stored.incremental_size = 0;
+    stored.saved_heads = heads;
+    Ok(())
+}
+
+/// Remove a document and everything stored beside it.
+pub fn remove(store: &dyn Storage, doc_id: &str) -> Result<()> {
+    let writes = store
+        .scan_prefix(prefix(doc_id).as_bytes())?
+        .into_iter()
+        .map(|(k, _)| Write::Delete(k))
+        .collect();
+    store.apply(writes)
+}
+
+/// The persisted sync state for (document, peer storage id), if any.
+pub fn load_sync_state(
+    store: &dyn Storage,
+    doc_id: &str,
+    storage_id: &str,
+) -> Result<Option<automerge::sync::State>> {
+    let key = chunk_key(doc_id, "sync-state", storage_id);
+    match store.get(&key)? {
+        None => Ok(None),
+        // A sync state that no longer decodes only costs a slower sync, so it is dropped.
+        Some(bytes) => Ok(automerge::sync::State::decode(&bytes).ok()),
+    }
+}
+
+/// Persist the sync state for (document, peer storage id). Does not flush.
+pub fn save_sync_state(
+    store: &dyn Storage,
+    doc_id: &str,
+    storage_id: &str,
+    state: &automerge::sync::State,
+) -> Result<()> {
+    store.put(&chunk_key(doc_id, "sync-state", storage_id), &state.encode())
+}
+
+/// The ids of every document with at least one stored chunk.
+pub fn list(store: &dyn Storage) -> Result<Vec<String>> {
+    let mut ids: Vec<String> = Vec::new();
+    for (key, _) in store.scan_prefix(b"doc/")? {
+        let Ok(key) = std::str::from_utf8(&key) else {
+            continue;
+        };
+        let mut parts = key.splitn(4, '/');
+        let (_, Some(id), Some(kind)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        if (kind == "snapshot" || kind == "incremental") && ids.last().map(String::as_str) != Some(id)
+        {
+            ids.push(id.to_string());
+        }
+    }
+    ids.dedup();
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::MemoryStorage;
+    use automerge::transaction::Transactable;
+    use automerge::{ReadDoc, ROOT};
+
+    fn edit(doc: &mut AutoCommit, i: usize) {
+        doc.put(ROOT, format!("key{i}"), format!("a value long enough to matter {i}"))
+            .unwrap();
+        doc.commit();
+    }
+
+    #[test]
+    fn a_saved_document_loads_back_with_the_same_heads() {
+        let store = MemoryStorage::default();
+        let (mut doc, mut stored) = (AutoCommit::new(), DocState::new());
+        edit(&mut doc, 0);
+        save(&store, "d1", &mut doc, &mut stored).unwrap();
+        let (mut loaded, _) = load(&store, "d1").unwrap().unwrap();
+        assert_eq!(loaded.get_heads(), doc.get_heads());
+        assert!(load(&store, "other").unwrap().is_none());
+    }
+
+    #[test]
+    fn saves_append_incremental_chunks_and_then_compact() {
+        let store = MemoryStorage::default();
+        let (mut doc, mut stored) = (AutoCommit::new(), DocState::new());
+        for i in 0..60 {
+            edit(&mut doc, i);
+        }
+        save(&store, "d", &mut doc, &mut stored).unwrap();
+        let mut max_chunks = 0;
+        for i in 60..400 {
+            let (mut again, mut state) = load(&store, "d").unwrap().unwrap();
+            edit(&mut again, i);
+            assert!(save(&store, "d", &mut again, &mut state).unwrap());
+            max_chunks = max_chunks.max(store.scan_prefix(b"doc/d/").unwrap().len());
+        }
+        assert!(max_chunks > 2, "incremental chunks were written");
+        let chunks = store.scan_prefix(b"doc/d/").unwrap().len();
+        assert!(chunks < max_chunks, "compaction removed chunks");
+        let (loaded, _) = load(&store, "d").unwrap().unwrap();
+        assert_eq!(loaded.keys(ROOT).count(), 400);
+    }
+
+    #[test]
+    fn saving_an_unchanged_document_writes_nothing() {
+        let store = MemoryStorage::default();
+        let (mut doc, mut stored) = (AutoCommit::new(), DocState::new());
+        edit(&mut doc, 0);
+        assert!(save(&store, "d", &mut doc, &mut stored).unwrap());
+        assert!(!save(&store, "d", &mut doc, &mut stored).unwrap());
+    }
+
+    #[test]
+    fn a_duplicated_chunk_is_harmless() {
+        let store = MemoryStorage::default();
+        let (mut doc, mut stored) = (AutoCommit::new(), DocState::new());
+        edit(&mut doc, 0);
+        save(&store, "d", &mut doc, &mut stored).unwrap();
+        let all = doc.save();
+        store.put(b"doc/d/incremental/dup", &all).unwrap();
+        let (loaded, _) = load(&store, "d").unwrap().unwrap();
+        assert_eq!(loaded.keys(ROOT).count(), 1);
+    }
+
+    #[test]
+    fn a_corrupt_chunk_is_a_clear_error() {
+        let store = MemoryStorage::default();
+        store.put(b"doc/d/snapshot/x", b"not automerge").unwrap();
+        let err = load(&store, "d").unwrap_err();
+        assert!(matches!(err, Error::DocumentCorrupt { .. }), "{err}");
+    }
+
+    #[test]
+    fn documents_are_listed_once_each() {
+        let store = MemoryStorage::default();
+        for id in ["a", "b"] {
+            let (mut doc, mut stored) = (AutoCommit::new(), DocState::new());
+            edit(&mut doc, 0);
+            save(&store, id, &mut doc, &mut stored).unwrap();
+            edit(&mut doc, 1);
+            save(&store, id, &mut doc, &mut stored).unwrap();
+        }
+        assert_eq!(list(&store).unwrap(), vec!["a".to_string(), "b".to_string()]);
+    }
+}

@@ -1,0 +1,81 @@
+//! The one error type of tandem-core.
+//!
+//! Every variant carries enough context to print a one-line message that a mentoring pair can act
+//! on; the CLI prints them with `{:#}` and maps them to exit code 1.
+
+use std::path::PathBuf;
+
+/// Errors returned by tandem-core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The storage backend failed (disk full, permissions, I/O).
+    #[error("storage error: {0}")]
+    Storage(String),
+
+    /// Another process holds the store's lock.
+    #[error("the tandem home at {path} is in use by another tandem process (try again in a moment)")]
+    StoreLocked { path: PathBuf },
+
+    /// The store's files are damaged and cannot be read.
+    #[error("the store at {path} is damaged and cannot be opened: {reason}")]
+    StoreCorrupt { path: PathBuf, reason: String },
+
+    /// A stored document could not be loaded by automerge.
+    #[error("document {doc} could not be loaded: {reason}")]
+    DocumentCorrupt { doc: String, reason: String },
+
+    /// The document was written by a newer tandem than this one.
+    #[error("workspace {doc} uses schema version {found}, but this tandem understands up to {supported}; upgrade tandem to open it")]
+    SchemaTooNew {
+        doc: String,
+        found: u64,
+        supported: u64,
+    },
+
+    /// The document is not a tandem workspace at all.
+    #[error("document {doc} is not a tandem workspace ({reason})")]
+    NotAWorkspace { doc: String, reason: String },
+
+    /// No item of that kind matches the given id or prefix.
+    #[error("no {kind} matches '{prefix}'")]
+    UnknownId { kind: &'static str, prefix: String },
+
+    /// More than one item matches the given prefix.
+    #[error("'{prefix}' is ambiguous: it matches {kind}s {}", candidates.join(", "))]
+    AmbiguousId {
+        kind: &'static str,
+        prefix: String,
+        candidates: Vec<String>,
+    },
+
+    /// The input was not valid for the field it was meant for.
+    #[error("{0}")]
+    Invalid(String),
+
+    /// The workspace named by the user is not in this home.
+    #[error("no workspace matches '{0}' in this home (see `tandem workspaces`)")]
+    UnknownWorkspace(String),
+
+    /// The user named a workspace that several workspaces match.
+    #[error("'{prefix}' matches several workspaces: {}", candidates.join(", "))]
+    AmbiguousWorkspace {
+        prefix: String,
+        candidates: Vec<String>,
+    },
+
+    /// No workspace is selected and none was named.
+    #[error("no workspace yet: create one with `tandem init --title T --name N --role mentor|mentee`, or import a bundle")]
+    NoWorkspace,
+
+    /// A bundle file could not be read.
+    #[error("bundle is unreadable: {0}")]
+    BadBundle(String),
+
+    /// automerge rejected an operation.
+    #[error("automerge: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+}
+
+/// A convenient alias used throughout tandem-core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,64 @@
+//! Who changed what, and when, from automerge's own change metadata.
+//!
+//! Every change tandem makes carries a message written for people ("added goal 3fa2c1d0 …") and
+//! the time it was made. The author is found by mapping the change's actor to the participant
+//! whose device it is, so history names people rather than actor ids.
+
+use crate::workspace::Workspace;
+use serde::Serialize;
+
+/// One change in the history of a workspace.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HistoryEntry {
+    pub hash: String,
+    pub author: String,
+    pub actor: String,
+    /// Seconds since the Unix epoch, as recorded by the author's device.
+    pub time: i64,
+    pub at: String,
+    pub message: String,
+}
+
+impl Workspace {
+    /// The workspace's history, newest first, at most `limit` entries (all when `None`).
+    pub fn history(&mut self, limit: Option<usize>) -> Vec<HistoryEntry> {
+        let people = self.participants();
+        let names: std::collections::HashMap<String, String> = people
+            .iter()
+            .flat_map(|p| p.devices.iter().map(move |d| (d.clone(), p.name.clone())))
+            .collect();
+        let metas: Vec<HistoryEntry> = self
+            .doc_mut()
+            .get_changes_meta(&[])
+            .into_iter()
+            .map(|m| {
+                let actor = m.actor.to_hex_string();
+                HistoryEntry {
+                    hash: m.hash.to_string(),
+                    author: names
+                        .get(&actor)
+                        .cloned()
+                        .unwrap_or_else(|| format!("device {}", &actor[..actor.len().min(8)])),
+                    time: m.timestamp,
+                    at: jiff::Timestamp::from_second(m.timestamp)
+                        .map(crate::time::format_instant)
+                        .unwrap_or_default(),
+                    message: m
+                        .message
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "(change without a description)".to_string()),
+                    actor,
+                }
+            })
+            .collect();
+        // Changes come in causal order; newest first reads best, with causal order breaking ties
+        // between changes stamped in the same second.
+        let mut indexed: Vec<(usize, HistoryEntry)> = metas.into_iter().enumerate().collect();
+        indexed.sort_by(|(ia, a), (ib, b)| b.time.cmp(&a.time).then(ib.cmp(ia)));
+        let iter = indexed.into_iter().map(|(_, e)| e);
+        match limit {
+            Some(n) => iter.take(n).collect(),
+            None => iter.collect(),
+        }
+    }
+}

@@ -1,0 +1,402 @@
+//! A device's tandem home: its workspaces, its identity, and what it has not yet shared.
+//!
+//! Read this to see how the CLI's commands reach the store. A home is one [`Storage`]; in it live
+//! the workspace documents (see [`crate::docstore`]) and a little local bookkeeping under `home/`
+//! and `ws/<id>/`: this device's automerge actor id, the current workspace, which participant this
+//! device is in each workspace, the id of each workspace's private notes document, and the heads a
+//! relay has acknowledged. None of the bookkeeping is ever synced.
+//!
+//! **Invariant:** every public method that changes something has flushed it before it returns
+//! `Ok`, so a command that reports success has made its change durable.
+
+use crate::bundle::Bundle;
+use crate::docstore::{self, DocState};
+use crate::storage::Storage;
+use crate::workspace::{Role, Workspace};
+use crate::{Error, Result};
+use automerge::{ActorId, AutoCommit, ChangeHash};
+use jiff::Timestamp;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// A workspace as listed by `tandem workspaces`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WorkspaceInfo {
+    pub id: String,
+    /// The `automerge:` URL any automerge-repo client can open on a relay.
+    pub url: String,
+    pub title: String,
+    pub current: bool,
+    /// This device's participant in the workspace, if it has joined.
+    pub participant: Option<String>,
+}
+
+/// A workspace document opened for reading or writing.
+#[derive(Debug)]
+pub struct Opened {
+    /// The workspace's document id.
+    pub id: String,
+    /// The document, wrapped in the mentoring model.
+    pub ws: Workspace,
+    state: DocState,
+}
+
+/// What importing a bundle did.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ImportReport {
+    pub workspace: String,
+    pub title: String,
+    /// Changes in the bundle this home did not have.
+    pub new_changes: usize,
+    /// Whether the workspace was new to this home.
+    pub created: bool,
+    /// The participant this device joined as, when it joined.
+    pub joined_as: Option<String>,
+}
+
+/// A device's home: one store, one actor id.
+#[derive(Clone)]
+pub struct Home {
+    store: Arc<dyn Storage>,
+    actor: ActorId,
+}
+
+impl std::fmt::Debug for Home {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Home").field("actor", &self.actor).finish()
+    }
+}
+
+fn key(parts: &[&str]) -> Vec<u8> {
+    parts.join("/").into_bytes()
+}
+
+fn get_text(store: &dyn Storage, k: &[u8]) -> Result<Option<String>> {
+    Ok(store
+        .get(k)?
+        .map(|v| String::from_utf8_lossy(&v).into_owned()))
+}
+
+/// A new automerge-repo document id: base58check of 16 random bytes.
+pub fn new_document_id() -> String {
+    crate::protocol::ids::DocumentId::random().to_string()
+}
+
+impl Home {
+    /// Open a home on `store`, creating this device's actor id on first use.
+    pub fn open(store: Arc<dyn Storage>) -> Result<Self> {
+        let actor = match store.get(b"home/actor")? {
+            Some(bytes) => ActorId::from(bytes),
+            None => {
+                let actor = ActorId::random();
+                store.put(b"home/actor", actor.to_bytes())?;
+                store.flush()?;
+                actor
+            }
+        };
+        Ok(Self { store, actor })
+    }
+
+    /// The store under this home.
+    pub fn store(&self) -> &Arc<dyn Storage> {
+        &self.store
+    }
+
+    /// This device's automerge actor id.
+    pub fn actor(&self) -> &ActorId {
+        &self.actor
+    }
+
+    /// Create a workspace, make it current, and store it.
+    pub fn create_workspace(
+        &self,
+        title: &str,
+        name: &str,
+        role: Role,
+        now: Timestamp,
+    ) -> Result<Opened> {
+        let (ws, pid) = Workspace::create(title, name, role, self.actor.clone(), now)?;
+        let id = new_document_id();
+        let mut opened = Opened {
+            id: id.clone(),
+            ws,
+            state: DocState::new(),
+        };
+        self.store.put(&key(&["ws", &id, "me"]), pid.as_bytes())?;
+        self.store.put(b"home/current", id.as_bytes())?;
+        self.save(&mut opened)?;
+        Ok(opened)
+    }
+
+    /// Every workspace in this home, by title.
+    pub fn workspaces(&self) -> Result<Vec<WorkspaceInfo>> {
+        let current = get_text(self.store.as_ref(), b"home/current")?;
+        let mut ids: Vec<String> = Vec::new();
+        for (k, _) in self.store.scan_prefix(b"ws/")? {
+            let k = String::from_utf8_lossy(&k);
+            if let Some(id) = k.split('/').nth(1) {
+                if ids.last().map(String::as_str) != Some(id) {
+                    ids.push(id.to_string());
+                }
+            }
+        }
+        ids.dedup();
+        let mut out = Vec::new();
+        for id in ids {
+            out.push(WorkspaceInfo {
+                url: format!("automerge:{id}"),
+                title: get_text(self.store.as_ref(), &key(&["ws", &id, "title"]))?
+                    .unwrap_or_default(),
+                current: current.as_deref() == Some(id.as_str()),
+                participant: get_text(self.store.as_ref(), &key(&["ws", &id, "me"]))?,
+                id,
+            });
+        }
+        out.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()));
+        Ok(out)
+    }
+
+    /// Find a workspace by id, `automerge:` URL, id prefix or title; `None` means the current one.
+    pub fn resolve(&self, selector: Option<&str>) -> Result<String> {
+        let all = self.workspaces()?;
+        let Some(selector) = selector else {
+            if let Some(current) = all.iter().find(|w| w.current) {
+                return Ok(current.id.clone());
+            }
+            return match all.as_slice() {
+                [] => Err(Error::NoWorkspace),
+                [only] => Ok(only.id.clone()),
+                _ => Err(Error::Invalid(
+                    "several workspaces and none is current: choose one with `tandem switch`".into(),
+                )),
+            };
+        };
+        let sel = selector.trim();
+        let sel = sel.strip_prefix("automerge:").unwrap_or(sel);
+        if let Some(w) = all.iter().find(|w| w.id == sel) {
+            return Ok(w.id.clone());
+        }
+        let by_title: Vec<&WorkspaceInfo> = all
+            .iter()
+            .filter(|w| w.title.eq_ignore_ascii_case(sel))
+            .collect();
+        if let [one] = by_title.as_slice() {
+            return Ok(one.id.clone());
+        }
+        let by_prefix: Vec<&WorkspaceInfo> = all
+            .iter()
+            .filter(|w| !sel.is_empty() && w.id.starts_with(sel))
+            .collect();
+        match (by_title.len(), by_prefix.as_slice()) {
+            (0, [one]) => Ok(one.id.clone()),
+            (0, []) => Err(Error::UnknownWorkspace(selector.to_string())),
+            _ => Err(Error::AmbiguousWorkspace {
+                prefix: selector.to_string(),
+                candidates: by_title
+                    .iter()
+                    .chain(by_prefix.iter())
+                    .map(|w| format!("{} ({})", w.title, w.id))
+                    .collect(),
+            }),
+        }
+    }
+
+    /// Make a workspace the current one.
+    pub fn switch(&self, selector: &str) -> Result<String> {
+        let id = self.resolve(Some(selector))?;
+        self.store.put(b"home/current", id.as_bytes())?;
+        self.store.flush()?;
+        Ok(id)
+    }
+
+    /// Open a workspace of this home.
+    pub fn open_workspace(&self, id: &str, now: Timestamp) -> Result<Opened> {
+        let (doc, state) =
+            docstore::load(self.store.as_ref(), id)?.ok_or_else(|| Error::UnknownWorkspace(id.into()))?;
+        let mut ws = Workspace::open(doc, id, now)?;
+        ws.doc_mut().set_actor(self.actor.clone());
+        ws.act_as(get_text(self.store.as_ref(), &key(&["ws", id, "me"]))?);
+        Ok(Opened {
+            id: id.to_string(),
+            ws,
+            state,
+        })
+    }
+
+    /// Store whatever changed in `opened` and flush it.
+    pub fn save(&self, opened: &mut Opened) -> Result<()> {
+        let doc = opened.ws.doc_mut();
+        let wrote = docstore::save(self.store.as_ref(), &opened.id, doc, &mut opened.state)?;
+        let title_key = key(&["ws", &opened.id, "title"]);
+        let title = opened.ws.title();
+        if wrote || get_text(self.store.as_ref(), &title_key)?.as_deref() != Some(title.as_str()) {
+            self.store.put(&title_key, title.as_bytes())?;
+        }
+        self.store.flush()
+    }
+
+    /// The private notes document of a workspace, created on first use. It is stored like any
+    /// document but never listed as a workspace and never synced.
+    pub fn open_private(&self, workspace: &str, now: Timestamp) -> Result<Opened> {
+        let pointer = key(&["ws", workspace, "private"]);
+        let me = get_text(self.store.as_ref(), &key(&["ws", workspace, "me"]))?;
+        if let Some(id) = get_text(self.store.as_ref(), &pointer)? {
+            if let Some((doc, state)) = docstore::load(self.store.as_ref(), &id)? {
+                let mut ws = Workspace::open(doc, &id, now)?;
+                ws.doc_mut().set_actor(self.actor.clone());
+                ws.act_as(me);
+                return Ok(Opened { id, ws, state });
+            }
+        }
+        let id = format!("private-{}", new_document_id());
+        let mut ws = Workspace::create_private(self.actor.clone(), now)?;
+        ws.act_as(me);
+        let mut opened = Opened {
+            id: id.clone(),
+            ws,
+            state: DocState::new(),
+        };
+        self.store.put(&pointer, id.as_bytes())?;
+        // The pointer and the document land in the same flush, in `save`.
+        let doc = opened.ws.doc_mut();
+        docstore::save(self.store.as_ref(), &id, doc, &mut opened.state)?;
+        self.store.flush()?;
+        Ok(opened)
+    }
+
+    /// Whether a workspace has private notes, without creating them.
+    pub fn has_private(&self, workspace: &str) -> Result<bool> {
+        Ok(self
+            .store
+            .get(&key(&["ws", workspace, "private"]))?
+            .is_some())
+    }
+
+    /// A bundle holding everything in the workspace.
+    pub fn export_bundle(&self, id: &str, now: Timestamp) -> Result<Bundle> {
+        let mut opened = self.open_workspace(id, now)?;
+        Ok(Bundle {
+            workspace: id.to_string(),
+            title: opened.ws.title(),
+            exported_at: crate::time::format_instant(now),
+            doc: opened.ws.doc_mut().save(),
+        })
+    }
+
+    /// Merge a bundle into this home. A workspace new to this home is joined as `join` (name and
+    /// role); a participant of that name already in the workspace gains this device instead of a
+    /// second identity.
+    pub fn import_bundle(
+        &self,
+        bundle: &Bundle,
+        join: Option<(&str, Role)>,
+        now: Timestamp,
+    ) -> Result<ImportReport> {
+        let mut incoming = AutoCommit::load(&bundle.doc).map_err(|e| {
+            Error::BadBundle(format!("its document does not load ({e})"))
+        })?;
+        // Validate before touching the store, so a foreign or too-new document changes nothing.
+        crate::workspace::check_schema(&incoming, &bundle.workspace)?;
+        if bundle.workspace.starts_with("private-") {
+            return Err(Error::BadBundle("it holds private notes, which are never shared".into()));
+        }
+        let exists = docstore::load(self.store.as_ref(), &bundle.workspace)?.is_some();
+        let (mut opened, created, new_changes) = if exists {
+            let mut opened = self.open_workspace(&bundle.workspace, now)?;
+            let have = opened.ws.doc_mut().get_heads();
+            let new_changes = incoming.get_changes(&have).len();
+            opened.ws.doc_mut().merge(&mut incoming)?;
+            (opened, false, new_changes)
+        } else {
+            match join {
+                Some((name, _)) if !name.trim().is_empty() => {}
+                Some(_) => return Err(Error::Invalid("the name must not be empty".into())),
+                None => {
+                    return Err(Error::Invalid(format!(
+                        "this home does not have workspace “{}” yet: give --name and --role to join it",
+                        bundle.title
+                    )))
+                }
+            }
+            let new_changes = incoming.get_changes(&[]).len();
+            incoming.set_actor(self.actor.clone());
+            let ws = Workspace::open(incoming, &bundle.workspace, now)?;
+            let opened = Opened {
+                id: bundle.workspace.clone(),
+                ws,
+                state: DocState::new(),
+            };
+            (opened, true, new_changes)
+        };
+        let mut joined_as = None;
+        if created {
+            let (name, role) = join.expect("checked above");
+            let existing = opened
+                .ws
+                .participants()
+                .into_iter()
+                .find(|p| p.name.eq_ignore_ascii_case(name.trim()));
+            let pid = match existing {
+                Some(p) => {
+                    opened.ws.add_device(&p.id, &self.actor)?;
+                    p.id
+                }
+                None => opened.ws.add_participant(name, role, &self.actor)?,
+            };
+            self.store
+                .put(&key(&["ws", &opened.id, "me"]), pid.as_bytes())?;
+            if get_text(self.store.as_ref(), b"home/current")?.is_none() {
+                self.store.put(b"home/current", opened.id.as_bytes())?;
+            }
+            opened.ws.act_as(Some(pid.clone()));
+            joined_as = Some(pid);
+        }
+        self.save(&mut opened)?;
+        Ok(ImportReport {
+            workspace: opened.id.clone(),
+            title: opened.ws.title(),
+            new_changes,
+            created,
+            joined_as,
+        })
+    }
+
+    /// Record that a relay holds the workspace up to `heads`.
+    pub fn set_synced_heads(&self, id: &str, relay: &str, heads: &[ChangeHash]) -> Result<()> {
+        let value: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
+        self.store
+            .put(&key(&["ws", id, "synced", relay]), value.join(",").as_bytes())?;
+        self.store.flush()
+    }
+
+    /// The heads a relay was last known to hold, if this workspace was ever synced with it.
+    pub fn synced_heads(&self, id: &str, relay: &str) -> Result<Option<Vec<ChangeHash>>> {
+        let Some(text) = get_text(self.store.as_ref(), &key(&["ws", id, "synced", relay]))? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            text.split(',')
+                .filter(|s| !s.is_empty())
+                .filter_map(|h| h.parse().ok())
+                .collect(),
+        ))
+    }
+
+    /// How many changes of the workspace no relay is known to hold.
+    pub fn unsynced_changes(&self, opened: &mut Opened) -> Result<usize> {
+        let prefix = key(&["ws", &opened.id, "synced", ""]);
+        let mut best: Option<usize> = None;
+        for (_, v) in self.store.scan_prefix(&prefix)? {
+            let heads: Vec<ChangeHash> = String::from_utf8_lossy(&v)
+                .split(',')
+                .filter_map(|h| h.parse().ok())
+                .collect();
+            let missing = opened.ws.doc_mut().get_changes(&heads).len();
+            best = Some(best.map_or(missing, |b: usize| b.min(missing)));
+        }
+        match best {
+            Some(n) => Ok(n),
+            None => Ok(opened.ws.doc_mut().get_changes(&[]).len()),
+        }
+    }
+}

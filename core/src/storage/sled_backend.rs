@@ -1,0 +1,125 @@
+//! The default on-disk [`Storage`]: one sled database per tandem home or relay.
+
+use super::{Storage, Write};
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A [`Storage`] on a sled database directory.
+///
+/// sled takes an exclusive lock on its directory, so only one process at a time has a home
+/// open. Commands are short, so [`SledStorage::open`] waits briefly for the lock instead of
+/// failing at once when two commands overlap.
+#[derive(Debug, Clone)]
+pub struct SledStorage {
+    db: sled::Db,
+    path: PathBuf,
+}
+
+/// How long [`SledStorage::open`] waits for another process to release the lock.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(5);
+
+impl SledStorage {
+    /// Open (or create) the database at `path`, waiting up to [`DEFAULT_LOCK_WAIT`] for a lock.
+    pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with_wait(path, DEFAULT_LOCK_WAIT)
+    }
+
+    /// Open (or create) the database at `path`, waiting up to `wait` for another process to
+    /// release it.
+    pub fn open_with_wait(path: &Path, wait: Duration) -> Result<Self> {
+        let started = Instant::now();
+        loop {
+            // Background flushing is off: tandem flushes explicitly at each checkpoint, and a
+            // flusher thread would only add wake-ups to short-lived commands.
+            let config = sled::Config::new().path(path).flush_every_ms(None);
+            match config.open() {
+                Ok(db) => {
+                    return Ok(Self {
+                        db,
+                        path: path.to_path_buf(),
+                    })
+                }
+                Err(e) if is_lock_error(&e) => {
+                    if started.elapsed() >= wait {
+                        return Err(Error::StoreLocked {
+                            path: path.to_path_buf(),
+                        });
+                    }
+                    std::thread::sleep(Duration::from_millis(15));
+                }
+                Err(sled::Error::Corruption { .. }) | Err(sled::Error::Unsupported(_)) => {
+                    return Err(Error::StoreCorrupt {
+                        path: path.to_path_buf(),
+                        reason: "sled reports corruption".into(),
+                    })
+                }
+                Err(sled::Error::Io(io)) if io.kind() == std::io::ErrorKind::InvalidData => {
+                    return Err(Error::StoreCorrupt {
+                        path: path.to_path_buf(),
+                        reason: io.to_string(),
+                    })
+                }
+                Err(e) => return Err(Error::Storage(format!("{}: {e}", path.display()))),
+            }
+        }
+    }
+
+    /// The directory this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes the database occupies on disk, as sled reports it.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        self.db.size_on_disk().map_err(map_err)
+    }
+}
+
+fn is_lock_error(e: &sled::Error) -> bool {
+    match e {
+        sled::Error::Io(io) => {
+            io.kind() == std::io::ErrorKind::WouldBlock
+                || io.to_string().contains("could not acquire lock")
+        }
+        _ => false,
+    }
+}
+
+fn map_err(e: sled::Error) -> Error {
+    Error::Storage(e.to_string())
+}
+
+impl Storage for SledStorage {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get(key).map_err(map_err)?.map(|v| v.to_vec()))
+    }
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.db.insert(key, value).map_err(map_err)?;
+        Ok(())
+    }
+    fn delete(&self, key: &[u8]) -> Result<()> {
+        self.db.remove(key).map_err(map_err)?;
+        Ok(())
+    }
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.db
+            .scan_prefix(prefix)
+            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(map_err))
+            .collect()
+    }
+    fn apply(&self, writes: Vec<Write>) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for write in writes {
+            match write {
+                Write::Put(k, v) => batch.insert(k, v),
+                Write::Delete(k) => batch.remove(k),
+            }
+        }
+        self.db.apply_batch(batch).map_err(map_err)
+    }
+    fn flush(&self) -> Result<()> {
+        self.db.flush().map_err(map_err)?;
+        Ok(())
+    }
+}
