@@ -8,7 +8,12 @@ use std::path::PathBuf;
 /// Everything works offline; changes merge when partners exchange a bundle or sync through a
 /// relay. Nothing typed is ever lost and nobody resolves conflicts by hand.
 #[derive(Debug, Parser)]
-#[command(name = "tandem", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "tandem",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Where this device keeps its workspaces [default: the platform data directory].
     #[arg(long, global = true, env = "TANDEM_HOME", value_name = "DIR")]
@@ -319,8 +324,10 @@ mod tests {
 
     #[test]
     fn an_unknown_role_is_a_usage_error() {
-        let err = Cli::try_parse_from(["tandem", "init", "--title", "t", "--name", "n", "--role", "boss"])
-            .unwrap_err();
+        let err = Cli::try_parse_from([
+            "tandem", "init", "--title", "t", "--name", "n", "--role", "boss",
+        ])
+        .unwrap_err();
         assert_eq!(err.exit_code(), 2);
     }
 }

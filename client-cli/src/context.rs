@@ -48,8 +48,9 @@ impl Context {
 
     /// Open this device's home, creating it on first use. Holds the store's lock until dropped.
     pub fn home(&self) -> Result<Home> {
-        std::fs::create_dir_all(&self.home_dir)
-            .with_context(|| format!("cannot create the tandem home {}", self.home_dir.display()))?;
+        std::fs::create_dir_all(&self.home_dir).with_context(|| {
+            format!("cannot create the tandem home {}", self.home_dir.display())
+        })?;
         let store = SledStorage::open(&self.home_dir.join("store"))?;
         Ok(Home::open(Arc::new(store))?)
     }

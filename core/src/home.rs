@@ -152,7 +152,7 @@ impl Home {
                 id,
             });
         }
-        out.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()));
+        out.sort_by_key(|w| w.title.to_lowercase());
         Ok(out)
     }
 
@@ -167,7 +167,8 @@ impl Home {
                 [] => Err(Error::NoWorkspace),
                 [only] => Ok(only.id.clone()),
                 _ => Err(Error::Invalid(
-                    "several workspaces and none is current: choose one with `tandem switch`".into(),
+                    "several workspaces and none is current: choose one with `tandem switch`"
+                        .into(),
                 )),
             };
         };
@@ -211,8 +212,8 @@ impl Home {
 
     /// Open a workspace of this home.
     pub fn open_workspace(&self, id: &str, now: Timestamp) -> Result<Opened> {
-        let (doc, state) =
-            docstore::load(self.store.as_ref(), id)?.ok_or_else(|| Error::UnknownWorkspace(id.into()))?;
+        let (doc, state) = docstore::load(self.store.as_ref(), id)?
+            .ok_or_else(|| Error::UnknownWorkspace(id.into()))?;
         let mut ws = Workspace::open(doc, id, now)?;
         ws.doc_mut().set_actor(self.actor.clone());
         ws.act_as(get_text(self.store.as_ref(), &key(&["ws", id, "me"]))?);
@@ -292,13 +293,14 @@ impl Home {
         join: Option<(&str, Role)>,
         now: Timestamp,
     ) -> Result<ImportReport> {
-        let mut incoming = AutoCommit::load(&bundle.doc).map_err(|e| {
-            Error::BadBundle(format!("its document does not load ({e})"))
-        })?;
+        let mut incoming = AutoCommit::load(&bundle.doc)
+            .map_err(|e| Error::BadBundle(format!("its document does not load ({e})")))?;
         // Validate before touching the store, so a foreign or too-new document changes nothing.
         crate::workspace::check_schema(&incoming, &bundle.workspace)?;
         if bundle.workspace.starts_with("private-") {
-            return Err(Error::BadBundle("it holds private notes, which are never shared".into()));
+            return Err(Error::BadBundle(
+                "it holds private notes, which are never shared".into(),
+            ));
         }
         let exists = docstore::load(self.store.as_ref(), &bundle.workspace)?.is_some();
         let (mut opened, created, new_changes) = if exists {
@@ -311,12 +313,10 @@ impl Home {
             match join {
                 Some((name, _)) if !name.trim().is_empty() => {}
                 Some(_) => return Err(Error::Invalid("the name must not be empty".into())),
-                None => {
-                    return Err(Error::Invalid(format!(
-                        "this home does not have workspace “{}” yet: give --name and --role to join it",
-                        bundle.title
-                    )))
-                }
+                None => return Err(Error::Invalid(format!(
+                    "this home does not have workspace “{}” yet: give --name and --role to join it",
+                    bundle.title
+                ))),
             }
             let new_changes = incoming.get_changes(&[]).len();
             incoming.set_actor(self.actor.clone());
@@ -364,8 +364,10 @@ impl Home {
     /// Record that a relay holds the workspace up to `heads`.
     pub fn set_synced_heads(&self, id: &str, relay: &str, heads: &[ChangeHash]) -> Result<()> {
         let value: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
-        self.store
-            .put(&key(&["ws", id, "synced", relay]), value.join(",").as_bytes())?;
+        self.store.put(
+            &key(&["ws", id, "synced", relay]),
+            value.join(",").as_bytes(),
+        )?;
         self.store.flush()
     }
 

@@ -27,9 +27,10 @@ pub mod history;
 pub mod home;
 pub mod protocol;
 pub mod storage;
+pub mod sync;
 pub mod time;
 pub mod workspace;
 
-pub use error::{Error, Result};
 pub use automerge;
+pub use error::{Error, Result};
 pub use jiff;

@@ -16,17 +16,28 @@ pub fn run(ctx: &Context, cmd: BundleCommand) -> Result<()> {
             let bytes = bundle.encode();
             // Write to a temporary name and rename, so a half-written bundle never sits at FILE.
             let tmp = file.with_extension("tandem-partial");
-            std::fs::write(&tmp, &bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-            std::fs::rename(&tmp, &file).with_context(|| format!("cannot write {}", file.display()))?;
+            std::fs::write(&tmp, &bytes)
+                .with_context(|| format!("cannot write {}", tmp.display()))?;
+            std::fs::rename(&tmp, &file)
+                .with_context(|| format!("cannot write {}", file.display()))?;
             if ctx.json {
-                return ctx.print_json(&json!({ "id": id, "title": bundle.title, "file": file, "bytes": bytes.len() }));
+                return ctx.print_json(
+                    &json!({ "id": id, "title": bundle.title, "file": file, "bytes": bytes.len() }),
+                );
             }
-            ctx.say(format!("Wrote “{}” to {} ({} bytes)", bundle.title, file.display(), bytes.len()));
+            ctx.say(format!(
+                "Wrote “{}” to {} ({} bytes)",
+                bundle.title,
+                file.display(),
+                bytes.len()
+            ));
             Ok(())
         }
         BundleCommand::Import { file, name, role } => {
-            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let bundle = Bundle::decode(&bytes).with_context(|| format!("cannot import {}", file.display()))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let bundle = Bundle::decode(&bytes)
+                .with_context(|| format!("cannot import {}", file.display()))?;
             let home = ctx.home()?;
             let join = match &name {
                 Some(n) => Some((n.as_str(), role.parse()?)),
@@ -37,11 +48,21 @@ pub fn run(ctx: &Context, cmd: BundleCommand) -> Result<()> {
                 return ctx.print_json(&report);
             }
             if report.created {
-                ctx.say(format!("Joined “{}” ({}) with {} change(s)", report.title, report.workspace, report.new_changes));
+                ctx.say(format!(
+                    "Joined “{}” ({}) with {} change(s)",
+                    report.title, report.workspace, report.new_changes
+                ));
             } else if report.new_changes == 0 {
-                ctx.say(format!("“{}” already had everything in {}", report.title, file.display()));
+                ctx.say(format!(
+                    "“{}” already had everything in {}",
+                    report.title,
+                    file.display()
+                ));
             } else {
-                ctx.say(format!("Merged {} new change(s) into “{}”", report.new_changes, report.title));
+                ctx.say(format!(
+                    "Merged {} new change(s) into “{}”",
+                    report.new_changes, report.title
+                ));
             }
             Ok(())
         }

@@ -1,6 +1,8 @@
 //! Goals, milestones, notes, check-ins, action items and resources.
 
-use crate::cli::{ActionCommand, CheckInCommand, GoalCommand, MilestoneCommand, NoteCommand, ResourceCommand};
+use crate::cli::{
+    ActionCommand, CheckInCommand, GoalCommand, MilestoneCommand, NoteCommand, ResourceCommand,
+};
 use crate::context::Context;
 use crate::editor;
 use crate::render::{fit, progress_bar, Paint};
@@ -19,7 +21,14 @@ fn paint(ctx: &Context) -> Paint {
 
 /// Report a created or changed item: JSON of the item, or a line for people, or the bare id
 /// under `--quiet` so scripts can capture it.
-fn report(ctx: &Context, verb: &str, noun: &str, id: &str, title: &str, item: serde_json::Value) -> Result<()> {
+fn report(
+    ctx: &Context,
+    verb: &str,
+    noun: &str,
+    id: &str,
+    title: &str,
+    item: serde_json::Value,
+) -> Result<()> {
     if ctx.json {
         return ctx.print_json(&item);
     }
@@ -38,7 +47,10 @@ fn report(ctx: &Context, verb: &str, noun: &str, id: &str, title: &str, item: se
     Ok(())
 }
 
-fn write<T>(ctx: &Context, f: impl FnOnce(&mut Workspace) -> tandem_core::Result<T>) -> Result<(Home, Opened, T)> {
+fn write<T>(
+    ctx: &Context,
+    f: impl FnOnce(&mut Workspace) -> tandem_core::Result<T>,
+) -> Result<(Home, Opened, T)> {
     let home = ctx.home()?;
     let mut opened = ctx.workspace(&home)?;
     let out = f(&mut opened.ws)?;
@@ -91,7 +103,9 @@ fn edit_outside(
     } else {
         home.open_workspace(&doc_id, ctx.now)?
     };
-    opened.ws.edit_since(&base, |ws| apply(ws, &item_id, edited))?;
+    opened
+        .ws
+        .edit_since(&base, |ws| apply(ws, &item_id, edited))?;
     home.save(&mut opened)?;
     ctx.say(format!("Saved your edit of {}.", short(&item_id)));
     Ok(())
@@ -102,22 +116,36 @@ fn edit_outside(
 pub fn goal(ctx: &Context, cmd: GoalCommand) -> Result<()> {
     let p = paint(ctx);
     match cmd {
-        GoalCommand::Add { title, due, owner, description } => {
-            let (_, o, id) = write(ctx, |ws| ws.add_goal(NewGoal { title, description, due, owner }))?;
+        GoalCommand::Add {
+            title,
+            due,
+            owner,
+            description,
+        } => {
+            let (_, o, id) = write(ctx, |ws| {
+                ws.add_goal(NewGoal {
+                    title,
+                    description,
+                    due,
+                    owner,
+                })
+            })?;
             let g = o.ws.goal(&id)?;
             report(ctx, "Added", "goal", &id, &g.title, json!(g))
         }
         GoalCommand::List { status, all } => {
-            let status = status.as_deref().map(tandem_core::workspace::parse_status).transpose()?;
+            let status = status
+                .as_deref()
+                .map(tandem_core::workspace::parse_status)
+                .transpose()?;
             let (_, o) = read(ctx)?;
             let today = o.ws.today(&ctx.zone);
-            let goals: Vec<_> = o
-                .ws
-                .goals()
-                .into_iter()
-                .filter(|g| all || !g.meta.archived)
-                .filter(|g| status.as_deref().is_none_or(|s| g.status == s))
-                .collect();
+            let goals: Vec<_> =
+                o.ws.goals()
+                    .into_iter()
+                    .filter(|g| all || !g.meta.archived)
+                    .filter(|g| status.as_deref().is_none_or(|s| g.status == s))
+                    .collect();
             if ctx.json {
                 return ctx.print_json(&goals);
             }
@@ -126,7 +154,11 @@ pub fn goal(ctx: &Context, cmd: GoalCommand) -> Result<()> {
             }
             for g in goals {
                 let (done, total) = g.progress();
-                let archived = if g.meta.archived { p.dim(" (archived)") } else { String::new() };
+                let archived = if g.meta.archived {
+                    p.dim(" (archived)")
+                } else {
+                    String::new()
+                };
                 println!(
                     "{}  {}  {:<7}  {}  {}{}",
                     p.cyan(short(&g.id)),
@@ -143,8 +175,16 @@ pub fn goal(ctx: &Context, cmd: GoalCommand) -> Result<()> {
             let (_, o) = read(ctx)?;
             let id = o.ws.resolve(Kind::Goal, &id)?;
             let g = o.ws.goal(&id)?;
-            let notes: Vec<_> = o.ws.notes().into_iter().filter(|n| n.goal.as_deref() == Some(id.as_str()) && !n.meta.archived).collect();
-            let actions: Vec<_> = o.ws.actions().into_iter().filter(|a| a.goal.as_deref() == Some(id.as_str()) && !a.meta.archived).collect();
+            let notes: Vec<_> =
+                o.ws.notes()
+                    .into_iter()
+                    .filter(|n| n.goal.as_deref() == Some(id.as_str()) && !n.meta.archived)
+                    .collect();
+            let actions: Vec<_> =
+                o.ws.actions()
+                    .into_iter()
+                    .filter(|a| a.goal.as_deref() == Some(id.as_str()) && !a.meta.archived)
+                    .collect();
             if ctx.json {
                 let mut v = json!(g);
                 v["notes"] = json!(notes);
@@ -167,7 +207,13 @@ pub fn goal(ctx: &Context, cmd: GoalCommand) -> Result<()> {
             println!("  {}", facts.join("   "));
             println!("  progress: {}", progress_bar(done, total, 20));
             if let (Some(by), Some(at)) = (&g.meta.created_by_name, &g.meta.created_at) {
-                println!("  {}", p.dim(&format!("created by {by} on {}", display_instant(at, &ctx.zone))));
+                println!(
+                    "  {}",
+                    p.dim(&format!(
+                        "created by {by} on {}",
+                        display_instant(at, &ctx.zone)
+                    ))
+                );
             }
             if !g.description.trim().is_empty() {
                 println!();
@@ -178,31 +224,69 @@ pub fn goal(ctx: &Context, cmd: GoalCommand) -> Result<()> {
             if !g.milestones.is_empty() {
                 println!("\n{}", p.bold("Milestones"));
                 for m in g.milestones.iter().filter(|m| !m.meta.archived) {
-                    let check = if m.done { p.green("[x]") } else { "[ ]".to_string() };
-                    println!("  {check} {}  {}  {}", p.cyan(short(&m.id)), m.title, due_label(p, m.due.as_deref(), &today, m.done));
+                    let check = if m.done {
+                        p.green("[x]")
+                    } else {
+                        "[ ]".to_string()
+                    };
+                    println!(
+                        "  {check} {}  {}  {}",
+                        p.cyan(short(&m.id)),
+                        m.title,
+                        due_label(p, m.due.as_deref(), &today, m.done)
+                    );
                 }
             }
             if !actions.is_empty() {
                 println!("\n{}", p.bold("Actions"));
                 for a in &actions {
-                    let check = if a.done { p.green("[x]") } else { "[ ]".to_string() };
-                    println!("  {check} {}  {}  {}", p.cyan(short(&a.id)), a.title, due_label(p, a.due.as_deref(), &today, a.done));
+                    let check = if a.done {
+                        p.green("[x]")
+                    } else {
+                        "[ ]".to_string()
+                    };
+                    println!(
+                        "  {check} {}  {}  {}",
+                        p.cyan(short(&a.id)),
+                        a.title,
+                        due_label(p, a.due.as_deref(), &today, a.done)
+                    );
                 }
             }
             if !notes.is_empty() {
                 println!("\n{}", p.bold("Notes"));
                 for n in &notes {
-                    let label = if n.title.is_empty() { first_line(&n.body, 60) } else { n.title.clone() };
+                    let label = if n.title.is_empty() {
+                        first_line(&n.body, 60)
+                    } else {
+                        n.title.clone()
+                    };
                     println!("  {}  {label}", p.cyan(short(&n.id)));
                 }
             }
             Ok(())
         }
-        GoalCommand::Set { id, title, status, due, owner, description } => {
+        GoalCommand::Set {
+            id,
+            title,
+            status,
+            due,
+            owner,
+            description,
+        } => {
             let mut full = String::new();
             let (_, o, ()) = write(ctx, |ws| {
                 full = ws.resolve(Kind::Goal, &id)?;
-                ws.set_goal(&full, GoalChanges { title, description, status, due, owner })
+                ws.set_goal(
+                    &full,
+                    GoalChanges {
+                        title,
+                        description,
+                        status,
+                        due,
+                        owner,
+                    },
+                )
             })?;
             let g = o.ws.goal(&full)?;
             report(ctx, "Updated", "goal", &full, &g.title, json!(g))
@@ -214,7 +298,15 @@ pub fn goal(ctx: &Context, cmd: GoalCommand) -> Result<()> {
                 let id = ws.resolve(Kind::Goal, &id)?;
                 Ok((id.clone(), ws.goal(&id)?.description))
             },
-            |ws, id, text| ws.set_goal(id, GoalChanges { description: Some(text), ..Default::default() }),
+            |ws, id, text| {
+                ws.set_goal(
+                    id,
+                    GoalChanges {
+                        description: Some(text),
+                        ..Default::default()
+                    },
+                )
+            },
         ),
         GoalCommand::Archive { id } => archive(ctx, Kind::Goal, &id, true),
         GoalCommand::Restore { id } => archive(ctx, Kind::Goal, &id, false),
@@ -239,7 +331,11 @@ fn archive(ctx: &Context, kind: Kind, prefix: &str, archived: bool) -> Result<()
         Kind::Action => json!(snapshot.actions.iter().find(|i| i.id == full)),
         Kind::Resource => json!(snapshot.resources.iter().find(|i| i.id == full)),
     };
-    let title = item.get("title").and_then(|t| t.as_str()).unwrap_or("").to_string();
+    let title = item
+        .get("title")
+        .and_then(|t| t.as_str())
+        .unwrap_or("")
+        .to_string();
     let verb = if archived { "Archived" } else { "Restored" };
     report(ctx, verb, kind.noun(), &full, &title, item)
 }
@@ -254,7 +350,9 @@ pub fn milestone(ctx: &Context, cmd: MilestoneCommand) -> Result<()> {
     let (_, o, mid) = write(ctx, |ws| {
         goal_id = ws.resolve(Kind::Goal, &goal_prefix)?;
         match cmd {
-            MilestoneCommand::Add { title, due, .. } => ws.add_milestone(&goal_id, &title, due.as_deref()),
+            MilestoneCommand::Add { title, due, .. } => {
+                ws.add_milestone(&goal_id, &title, due.as_deref())
+            }
             MilestoneCommand::Done { milestone, .. } | MilestoneCommand::Undo { milestone, .. } => {
                 let mid = ws.resolve_milestone(&goal_id, &milestone)?;
                 ws.set_milestone_done(&goal_id, &mid, verb == "Completed")?;
@@ -270,7 +368,11 @@ pub fn milestone(ctx: &Context, cmd: MilestoneCommand) -> Result<()> {
     report(ctx, verb, "milestone", &mid, &title, item)?;
     if !ctx.json && !ctx.quiet {
         let (done, total) = g.progress();
-        println!("  {}: {}", first_line(&g.title, 50), progress_bar(done, total, 10));
+        println!(
+            "  {}: {}",
+            first_line(&g.title, 50),
+            progress_bar(done, total, 10)
+        );
     }
     Ok(())
 }
@@ -278,15 +380,27 @@ pub fn milestone(ctx: &Context, cmd: MilestoneCommand) -> Result<()> {
 // ----- notes -----
 
 /// Find a note among the shared notes and this device's private notes.
-fn resolve_note(home: &Home, ctx: &Context, shared: &Workspace, ws_id: &str, prefix: &str) -> Result<(bool, String)> {
+fn resolve_note(
+    home: &Home,
+    ctx: &Context,
+    shared: &Workspace,
+    ws_id: &str,
+    prefix: &str,
+) -> Result<(bool, String)> {
     let in_shared = shared.resolve(Kind::Note, prefix);
     let in_private = if home.has_private(ws_id)? {
-        Some(home.open_private(ws_id, ctx.now)?.ws.resolve(Kind::Note, prefix))
+        Some(
+            home.open_private(ws_id, ctx.now)?
+                .ws
+                .resolve(Kind::Note, prefix),
+        )
     } else {
         None
     };
     match (in_shared, in_private) {
-        (Ok(id), None) | (Ok(id), Some(Err(tandem_core::Error::UnknownId { .. }))) => Ok((false, id)),
+        (Ok(id), None) | (Ok(id), Some(Err(tandem_core::Error::UnknownId { .. }))) => {
+            Ok((false, id))
+        }
         (Err(tandem_core::Error::UnknownId { .. }), Some(Ok(id))) => Ok((true, id)),
         (Ok(a), Some(Ok(b))) => Err(tandem_core::Error::AmbiguousId {
             kind: "note",
@@ -302,25 +416,48 @@ fn resolve_note(home: &Home, ctx: &Context, shared: &Workspace, ws_id: &str, pre
 pub fn note(ctx: &Context, cmd: NoteCommand) -> Result<()> {
     let p = paint(ctx);
     match cmd {
-        NoteCommand::Add { text, title, goal, tags, private } => {
+        NoteCommand::Add {
+            text,
+            title,
+            goal,
+            tags,
+            private,
+        } => {
             // Standard input is read before the store is opened, so a slow pipe never holds it.
             let body = if text == "-" {
                 let mut s = String::new();
-                std::io::stdin().read_to_string(&mut s).context("cannot read the note from standard input")?;
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .context("cannot read the note from standard input")?;
                 s
             } else {
                 text
             };
             let home = ctx.home()?;
             let shared = ctx.workspace(&home)?;
-            let goal = goal.map(|g| shared.ws.resolve(Kind::Goal, &g)).transpose()?;
-            let new = NewNote { title, body, goal, tags };
-            let mut target = if private { home.open_private(&shared.id, ctx.now)? } else { shared };
+            let goal = goal
+                .map(|g| shared.ws.resolve(Kind::Goal, &g))
+                .transpose()?;
+            let new = NewNote {
+                title,
+                body,
+                goal,
+                tags,
+            };
+            let mut target = if private {
+                home.open_private(&shared.id, ctx.now)?
+            } else {
+                shared
+            };
             let id = target.ws.add_note(new)?;
             home.save(&mut target)?;
             let n = target.ws.note(&id)?;
             let noun = if private { "private note" } else { "note" };
-            let label = if n.title.is_empty() { n.body.clone() } else { n.title.clone() };
+            let label = if n.title.is_empty() {
+                n.body.clone()
+            } else {
+                n.title.clone()
+            };
             report(ctx, "Added", noun, &id, &label, json!(n))
         }
         NoteCommand::List { all } => {
@@ -329,10 +466,17 @@ pub fn note(ctx: &Context, cmd: NoteCommand) -> Result<()> {
             if home.has_private(&o.id)? {
                 // Private notes live in a document without participants, so their authors are
                 // named from the shared workspace.
-                notes.extend(home.open_private(&o.id, ctx.now)?.ws.notes().into_iter().map(|mut n| {
-                    n.meta.created_by_name = n.meta.created_by.as_deref().map(|c| o.ws.display_name(c));
-                    n
-                }));
+                notes.extend(
+                    home.open_private(&o.id, ctx.now)?
+                        .ws
+                        .notes()
+                        .into_iter()
+                        .map(|mut n| {
+                            n.meta.created_by_name =
+                                n.meta.created_by.as_deref().map(|c| o.ws.display_name(c));
+                            n
+                        }),
+                );
             }
             notes.retain(|n| all || !n.meta.archived);
             if ctx.json {
@@ -342,7 +486,11 @@ pub fn note(ctx: &Context, cmd: NoteCommand) -> Result<()> {
                 ctx.say("No notes yet. Add one with: tandem note add \"…\"");
             }
             for n in notes {
-                let label = if n.title.is_empty() { first_line(&n.body, 60) } else { first_line(&n.title, 60) };
+                let label = if n.title.is_empty() {
+                    first_line(&n.body, 60)
+                } else {
+                    first_line(&n.title, 60)
+                };
                 let mut marks = String::new();
                 if n.private {
                     marks.push_str(&p.yellow(" (private)"));
@@ -351,22 +499,49 @@ pub fn note(ctx: &Context, cmd: NoteCommand) -> Result<()> {
                     marks.push_str(&p.dim(&format!(" #{}", n.tags.join(" #"))));
                 }
                 let by = n.meta.created_by_name.clone().unwrap_or_default();
-                println!("{}  {}  {}{}", p.cyan(short(&n.id)), fit(&label, 50), p.dim(&by), marks);
+                println!(
+                    "{}  {}  {}{}",
+                    p.cyan(short(&n.id)),
+                    fit(&label, 50),
+                    p.dim(&by),
+                    marks
+                );
             }
             Ok(())
         }
         NoteCommand::Show { id } => {
             let (home, o) = read(ctx)?;
             let (private, id) = resolve_note(&home, ctx, &o.ws, &o.id, &id)?;
-            let mut n = if private { home.open_private(&o.id, ctx.now)?.ws.note(&id)? } else { o.ws.note(&id)? };
+            let mut n = if private {
+                home.open_private(&o.id, ctx.now)?.ws.note(&id)?
+            } else {
+                o.ws.note(&id)?
+            };
             n.meta.created_by_name = n.meta.created_by.as_deref().map(|c| o.ws.display_name(c));
             if ctx.json {
                 return ctx.print_json(&n);
             }
-            let title = if n.title.is_empty() { "(untitled)".to_string() } else { n.title.clone() };
-            println!("{} {}  {}{}", p.bold("Note"), p.cyan(&n.id), p.bold(&title), if n.private { p.yellow("  (private)") } else { String::new() });
+            let title = if n.title.is_empty() {
+                "(untitled)".to_string()
+            } else {
+                n.title.clone()
+            };
+            println!(
+                "{} {}  {}{}",
+                p.bold("Note"),
+                p.cyan(&n.id),
+                p.bold(&title),
+                if n.private {
+                    p.yellow("  (private)")
+                } else {
+                    String::new()
+                }
+            );
             if let (Some(by), Some(at)) = (&n.meta.created_by_name, &n.meta.created_at) {
-                println!("  {}", p.dim(&format!("by {by} on {}", display_instant(at, &ctx.zone))));
+                println!(
+                    "  {}",
+                    p.dim(&format!("by {by} on {}", display_instant(at, &ctx.zone)))
+                );
             }
             if let Some(g) = &n.goal {
                 let label = o.ws.goal(g).map(|g| g.title).unwrap_or_else(|_| g.clone());
@@ -398,11 +573,19 @@ pub fn note(ctx: &Context, cmd: NoteCommand) -> Result<()> {
             let home = ctx.home()?;
             let shared = ctx.workspace(&home)?;
             let (private, id) = resolve_note(&home, ctx, &shared.ws, &shared.id, &id)?;
-            let mut target = if private { home.open_private(&shared.id, ctx.now)? } else { shared };
+            let mut target = if private {
+                home.open_private(&shared.id, ctx.now)?
+            } else {
+                shared
+            };
             target.ws.archive(Kind::Note, &id)?;
             home.save(&mut target)?;
             let n = target.ws.note(&id)?;
-            let label = if n.title.is_empty() { n.body.clone() } else { n.title.clone() };
+            let label = if n.title.is_empty() {
+                n.body.clone()
+            } else {
+                n.title.clone()
+            };
             report(ctx, "Archived", "note", &id, &label, json!(n))
         }
     }
@@ -418,14 +601,24 @@ pub fn checkin(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
                 Some(a) => parse_datetime(&a, &ctx.zone)?,
                 None => tandem_core::time::format_instant(ctx.now),
             };
-            let (_, o, id) = write(ctx, |ws| ws.add_checkin(&at, agenda.as_deref().unwrap_or("")))?;
+            let (_, o, id) = write(ctx, |ws| {
+                ws.add_checkin(&at, agenda.as_deref().unwrap_or(""))
+            })?;
             let c = o.ws.checkin(&id)?;
-            let label = format!("{} {}", display_instant(&c.at, &ctx.zone), first_line(&c.agenda, 40));
+            let label = format!(
+                "{} {}",
+                display_instant(&c.at, &ctx.zone),
+                first_line(&c.agenda, 40)
+            );
             report(ctx, "Added", "check-in", &id, label.trim(), json!(c))
         }
         CheckInCommand::List { all } => {
             let (_, o) = read(ctx)?;
-            let list: Vec<_> = o.ws.checkins().into_iter().filter(|c| all || !c.meta.archived).collect();
+            let list: Vec<_> =
+                o.ws.checkins()
+                    .into_iter()
+                    .filter(|c| all || !c.meta.archived)
+                    .collect();
             if ctx.json {
                 return ctx.print_json(&list);
             }
@@ -435,9 +628,23 @@ pub fn checkin(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
             let now = tandem_core::time::format_instant(ctx.now);
             for c in list {
                 let when = display_instant(&c.at, &ctx.zone);
-                let when = if c.at > now { p.green(&format!("{when} (upcoming)")) } else { when };
-                let ratings: Vec<String> = c.ratings.iter().map(|r| format!("{} {}/5", r.name, r.rating)).collect();
-                println!("{}  {}  {}  {}", p.cyan(short(&c.id)), when, fit(&first_line(&c.agenda, 40), 40), p.dim(&ratings.join(", ")));
+                let when = if c.at > now {
+                    p.green(&format!("{when} (upcoming)"))
+                } else {
+                    when
+                };
+                let ratings: Vec<String> = c
+                    .ratings
+                    .iter()
+                    .map(|r| format!("{} {}/5", r.name, r.rating))
+                    .collect();
+                println!(
+                    "{}  {}  {}  {}",
+                    p.cyan(short(&c.id)),
+                    when,
+                    fit(&first_line(&c.agenda, 40), 40),
+                    p.dim(&ratings.join(", "))
+                );
             }
             Ok(())
         }
@@ -445,13 +652,22 @@ pub fn checkin(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
             let (_, o) = read(ctx)?;
             let id = o.ws.resolve(Kind::CheckIn, &id)?;
             let c = o.ws.checkin(&id)?;
-            let actions: Vec<_> = o.ws.actions().into_iter().filter(|a| a.checkin.as_deref() == Some(id.as_str()) && !a.meta.archived).collect();
+            let actions: Vec<_> =
+                o.ws.actions()
+                    .into_iter()
+                    .filter(|a| a.checkin.as_deref() == Some(id.as_str()) && !a.meta.archived)
+                    .collect();
             if ctx.json {
                 let mut v = json!(c);
                 v["actions"] = json!(actions);
                 return ctx.print_json(&v);
             }
-            println!("{} {}  {}", p.bold("Check-in"), p.cyan(&c.id), p.bold(&display_instant(&c.at, &ctx.zone)));
+            println!(
+                "{} {}  {}",
+                p.bold("Check-in"),
+                p.cyan(&c.id),
+                p.bold(&display_instant(&c.at, &ctx.zone))
+            );
             if !c.agenda.trim().is_empty() {
                 println!("\n{}\n{}", p.bold("Agenda"), c.agenda);
             }
@@ -463,30 +679,50 @@ pub fn checkin(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
                 println!("  none yet (tandem checkin rate {} 1-5)", short(&c.id));
             }
             for r in &c.ratings {
-                let comment = if r.comment.is_empty() { String::new() } else { format!(" — {}", r.comment) };
+                let comment = if r.comment.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", r.comment)
+                };
                 println!("  {}: {}/5{comment}", r.name, r.rating);
             }
             if !actions.is_empty() {
                 println!("\n{}", p.bold("Actions"));
                 for a in actions {
-                    let check = if a.done { p.green("[x]") } else { "[ ]".to_string() };
+                    let check = if a.done {
+                        p.green("[x]")
+                    } else {
+                        "[ ]".to_string()
+                    };
                     println!("  {check} {}  {}", p.cyan(short(&a.id)), a.title);
                 }
             }
             Ok(())
         }
-        CheckInCommand::Rate { id, rating, comment } => {
-            let value: i64 = rating
-                .trim()
-                .parse()
-                .map_err(|_| tandem_core::Error::Invalid(format!("invalid rating '{rating}': expected a whole number from 1 to 5")))?;
+        CheckInCommand::Rate {
+            id,
+            rating,
+            comment,
+        } => {
+            let value: i64 = rating.trim().parse().map_err(|_| {
+                tandem_core::Error::Invalid(format!(
+                    "invalid rating '{rating}': expected a whole number from 1 to 5"
+                ))
+            })?;
             let mut full = String::new();
             let (_, o, ()) = write(ctx, |ws| {
                 full = ws.resolve(Kind::CheckIn, &id)?;
                 ws.rate_checkin(&full, value, comment.as_deref())
             })?;
             let c = o.ws.checkin(&full)?;
-            report(ctx, "Rated", "check-in", &full, &format!("{value}/5"), json!(c))
+            report(
+                ctx,
+                "Rated",
+                "check-in",
+                &full,
+                &format!("{value}/5"),
+                json!(c),
+            )
         }
         CheckInCommand::Edit { id } => edit_outside(
             ctx,
@@ -506,11 +742,23 @@ pub fn checkin(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
 pub fn action(ctx: &Context, cmd: ActionCommand) -> Result<()> {
     let p = paint(ctx);
     match cmd {
-        ActionCommand::Add { title, owner, due, goal, checkin } => {
+        ActionCommand::Add {
+            title,
+            owner,
+            due,
+            goal,
+            checkin,
+        } => {
             let (_, o, id) = write(ctx, |ws| {
                 let goal = goal.map(|g| ws.resolve(Kind::Goal, &g)).transpose()?;
                 let checkin = checkin.map(|c| ws.resolve(Kind::CheckIn, &c)).transpose()?;
-                ws.add_action(NewAction { title, owner, due, goal, checkin })
+                ws.add_action(NewAction {
+                    title,
+                    owner,
+                    due,
+                    goal,
+                    checkin,
+                })
             })?;
             let a = o.ws.action(&id)?;
             report(ctx, "Added", "action", &id, &a.title, json!(a))
@@ -520,14 +768,13 @@ pub fn action(ctx: &Context, cmd: ActionCommand) -> Result<()> {
         ActionCommand::List { open, overdue, all } => {
             let (_, o) = read(ctx)?;
             let today = o.ws.today(&ctx.zone);
-            let list: Vec<_> = o
-                .ws
-                .actions()
-                .into_iter()
-                .filter(|a| all || !a.meta.archived)
-                .filter(|a| !open || !a.done)
-                .filter(|a| !overdue || a.is_overdue(&today))
-                .collect();
+            let list: Vec<_> =
+                o.ws.actions()
+                    .into_iter()
+                    .filter(|a| all || !a.meta.archived)
+                    .filter(|a| !open || !a.done)
+                    .filter(|a| !overdue || a.is_overdue(&today))
+                    .collect();
             if ctx.json {
                 return ctx.print_json(&list);
             }
@@ -535,11 +782,25 @@ pub fn action(ctx: &Context, cmd: ActionCommand) -> Result<()> {
                 ctx.say("No action items match.");
             }
             for a in list {
-                let check = if a.done { p.green("[x]") } else { "[ ]".to_string() };
+                let check = if a.done {
+                    p.green("[x]")
+                } else {
+                    "[ ]".to_string()
+                };
                 let owner = a.owner.clone().unwrap_or_default();
                 let title = fit(&first_line(&a.title, 44), 44);
-                let title = if a.is_overdue(&today) { p.red(&title) } else { title };
-                println!("{check} {}  {}  {}  {}", p.cyan(short(&a.id)), title, fit(&owner, 10), due_label(p, a.due.as_deref(), &today, a.done));
+                let title = if a.is_overdue(&today) {
+                    p.red(&title)
+                } else {
+                    title
+                };
+                println!(
+                    "{check} {}  {}  {}  {}",
+                    p.cyan(short(&a.id)),
+                    title,
+                    fit(&owner, 10),
+                    due_label(p, a.due.as_deref(), &today, a.done)
+                );
             }
             Ok(())
         }
@@ -554,7 +815,14 @@ fn set_done(ctx: &Context, prefix: &str, done: bool) -> Result<()> {
         ws.set_action_done(&full, done)
     })?;
     let a = o.ws.action(&full)?;
-    report(ctx, if done { "Completed" } else { "Reopened" }, "action", &full, &a.title, json!(a))
+    report(
+        ctx,
+        if done { "Completed" } else { "Reopened" },
+        "action",
+        &full,
+        &a.title,
+        json!(a),
+    )
 }
 
 // ----- resources -----
@@ -569,7 +837,11 @@ pub fn resource(ctx: &Context, cmd: ResourceCommand) -> Result<()> {
         }
         ResourceCommand::List { all } => {
             let (_, o) = read(ctx)?;
-            let list: Vec<_> = o.ws.resources().into_iter().filter(|r| all || !r.meta.archived).collect();
+            let list: Vec<_> =
+                o.ws.resources()
+                    .into_iter()
+                    .filter(|r| all || !r.meta.archived)
+                    .collect();
             if ctx.json {
                 return ctx.print_json(&list);
             }
@@ -577,7 +849,12 @@ pub fn resource(ctx: &Context, cmd: ResourceCommand) -> Result<()> {
                 ctx.say("No resources yet. Add one with: tandem resource add TITLE URL");
             }
             for r in list {
-                println!("{}  {}  {}", p.cyan(short(&r.id)), fit(&first_line(&r.title, 40), 40), r.url);
+                println!(
+                    "{}  {}  {}",
+                    p.cyan(short(&r.id)),
+                    fit(&first_line(&r.title, 40), 40),
+                    r.url
+                );
                 if !r.note.trim().is_empty() {
                     println!("          {}", p.dim(&first_line(&r.note, 70)));
                 }

@@ -19,22 +19,28 @@ pub fn plan(ctx: &Context) -> Result<()> {
     let today = o.ws.today(&ctx.zone);
     let now = format_instant(ctx.now);
     let participants = o.ws.participants();
-    let goals: Vec<_> = o
-        .ws
-        .goals()
-        .into_iter()
-        .filter(|g| !g.meta.archived && g.status != "dropped")
-        .collect();
-    let actions: Vec<_> = o
-        .ws
-        .actions()
-        .into_iter()
-        .filter(|a| !a.meta.archived && !a.done)
-        .collect();
-    let checkins: Vec<_> = o.ws.checkins().into_iter().filter(|c| !c.meta.archived).collect();
+    let goals: Vec<_> =
+        o.ws.goals()
+            .into_iter()
+            .filter(|g| !g.meta.archived && g.status != "dropped")
+            .collect();
+    let actions: Vec<_> =
+        o.ws.actions()
+            .into_iter()
+            .filter(|a| !a.meta.archived && !a.done)
+            .collect();
+    let checkins: Vec<_> =
+        o.ws.checkins()
+            .into_iter()
+            .filter(|c| !c.meta.archived)
+            .collect();
     let last = checkins.iter().rev().find(|c| c.at <= now).cloned();
     let next = checkins.iter().find(|c| c.at > now).cloned();
-    let overdue: Vec<_> = actions.iter().filter(|a| a.is_overdue(&today)).cloned().collect();
+    let overdue: Vec<_> = actions
+        .iter()
+        .filter(|a| a.is_overdue(&today))
+        .cloned()
+        .collect();
 
     if ctx.json {
         return ctx.print_json(&json!({
@@ -65,7 +71,9 @@ pub fn plan(ctx: &Context) -> Result<()> {
     for g in &goals {
         let (done, total) = g.progress();
         let due = match &g.due {
-            Some(d) if d.as_str() < today.as_str() && g.status != "done" => p.red(&format!("due {d}")),
+            Some(d) if d.as_str() < today.as_str() && g.status != "done" => {
+                p.red(&format!("due {d}"))
+            }
             Some(d) => format!("due {d}"),
             None => String::new(),
         };
@@ -88,18 +96,39 @@ pub fn plan(ctx: &Context) -> Result<()> {
     if actions.is_empty() {
         println!("  nothing open");
     }
-    let mut shown = 0;
-    for a in overdue.iter().chain(actions.iter().filter(|a| !a.is_overdue(&today))) {
-        if shown == 12 {
-            println!("  … and {} more (tandem action list --open)", actions.len() - shown);
+    // Overdue first; the list is cut so the plan stays one screen.
+    const MAX_ACTIONS: usize = 12;
+    for (shown, a) in overdue
+        .iter()
+        .chain(actions.iter().filter(|a| !a.is_overdue(&today)))
+        .enumerate()
+    {
+        if shown == MAX_ACTIONS {
+            println!(
+                "  … and {} more (tandem action list --open)",
+                actions.len() - shown
+            );
             break;
         }
-        shown += 1;
         let owner = a.owner.clone().map(|o| format!("@{o}")).unwrap_or_default();
-        let due = a.due.clone().map(|d| format!("due {d}")).unwrap_or_default();
-        let line = format!("{}  {}  {}", fit(&first_line(&a.title, 44), 44), fit(&owner, 10), due);
+        let due = a
+            .due
+            .clone()
+            .map(|d| format!("due {d}"))
+            .unwrap_or_default();
+        let line = format!(
+            "{}  {}  {}",
+            fit(&first_line(&a.title, 44), 44),
+            fit(&owner, 10),
+            due
+        );
         if a.is_overdue(&today) {
-            println!("  {}  {} {}", p.cyan(short(&a.id)), p.red(&line), p.red("OVERDUE"));
+            println!(
+                "  {}  {} {}",
+                p.cyan(short(&a.id)),
+                p.red(&line),
+                p.red("OVERDUE")
+            );
         } else {
             println!("  {}  {line}", p.cyan(short(&a.id)));
         }
@@ -108,14 +137,31 @@ pub fn plan(ctx: &Context) -> Result<()> {
     println!("\n{}", p.bold("Check-ins"));
     match &last {
         Some(c) => {
-            let ratings: Vec<String> = c.ratings.iter().map(|r| format!("{} {}/5", r.name, r.rating)).collect();
-            let ratings = if ratings.is_empty() { "not rated".to_string() } else { ratings.join(", ") };
-            println!("  last: {}  {}  {}", display_instant(&c.at, &ctx.zone), first_line(&c.agenda, 40), p.dim(&ratings));
+            let ratings: Vec<String> = c
+                .ratings
+                .iter()
+                .map(|r| format!("{} {}/5", r.name, r.rating))
+                .collect();
+            let ratings = if ratings.is_empty() {
+                "not rated".to_string()
+            } else {
+                ratings.join(", ")
+            };
+            println!(
+                "  last: {}  {}  {}",
+                display_instant(&c.at, &ctx.zone),
+                first_line(&c.agenda, 40),
+                p.dim(&ratings)
+            );
         }
         None => println!("  last: none yet"),
     }
     match &next {
-        Some(c) => println!("  next: {}  {}", p.green(&display_instant(&c.at, &ctx.zone)), first_line(&c.agenda, 50)),
+        Some(c) => println!(
+            "  next: {}  {}",
+            p.green(&display_instant(&c.at, &ctx.zone)),
+            first_line(&c.agenda, 50)
+        ),
         None => println!("  next: not scheduled — tandem checkin add --at \"YYYY-MM-DD HH:MM\""),
     }
 
@@ -126,7 +172,12 @@ pub fn plan(ctx: &Context) -> Result<()> {
         println!("  {unsynced} change(s) not yet on a relay");
     }
     if conflicts > 0 {
-        println!("  {}", p.yellow(&format!("{conflicts} field(s) were set concurrently — see tandem conflicts")));
+        println!(
+            "  {}",
+            p.yellow(&format!(
+                "{conflicts} field(s) were set concurrently — see tandem conflicts"
+            ))
+        );
     }
     Ok(())
 }
@@ -164,18 +215,34 @@ pub fn conflicts(ctx: &Context) -> Result<()> {
         return Ok(());
     }
     for c in &list {
-        let id = if c.id.is_empty() { String::new() } else { format!(" {}", short(&c.id)) };
-        println!("{}{} “{}” — {}", c.kind, p.cyan(&id), first_line(&c.title, 40), p.bold(&c.field));
+        let id = if c.id.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", short(&c.id))
+        };
+        println!(
+            "{}{} “{}” — {}",
+            c.kind,
+            p.cyan(&id),
+            first_line(&c.title, 40),
+            p.bold(&c.field)
+        );
         for v in &c.values {
             let shown = match &v.value {
                 serde_json::Value::String(s) => format!("“{}”", first_line(s, 50)),
                 other => other.to_string(),
             };
-            let mark = if v.winner { p.dim(" (shown now)") } else { String::new() };
+            let mark = if v.winner {
+                p.dim(" (shown now)")
+            } else {
+                String::new()
+            };
             println!("    {} set {shown}{mark}", v.author);
         }
     }
-    ctx.say(p.dim("Setting a field again (e.g. tandem goal set ID --status …) resolves its conflict."));
+    ctx.say(
+        p.dim("Setting a field again (e.g. tandem goal set ID --status …) resolves its conflict."),
+    );
     Ok(())
 }
 
@@ -190,11 +257,16 @@ pub fn export(ctx: &Context, format: ExportFormat, output: Option<&Path>) -> Res
     };
     match output {
         Some(path) => {
-            std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(path, &text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
             if ctx.json {
                 ctx.print_json(&json!({ "id": snapshot.id, "file": path, "bytes": text.len() }))?;
             } else {
-                ctx.say(format!("Exported “{}” to {}", snapshot.title, path.display()));
+                ctx.say(format!(
+                    "Exported “{}” to {}",
+                    snapshot.title,
+                    path.display()
+                ));
             }
         }
         None => print!("{text}"),
@@ -205,7 +277,11 @@ pub fn export(ctx: &Context, format: ExportFormat, output: Option<&Path>) -> Res
 fn markdown(s: &Snapshot, ctx: &Context) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# {}\n", s.title);
-    let people: Vec<String> = s.participants.iter().map(|p| format!("{} ({})", p.name, p.role)).collect();
+    let people: Vec<String> = s
+        .participants
+        .iter()
+        .map(|p| format!("{} ({})", p.name, p.role))
+        .collect();
     let _ = writeln!(md, "Participants: {}\n", people.join(", "));
     let _ = writeln!(md, "## Goals\n");
     for g in s.goals.iter().filter(|g| !g.meta.archived) {
@@ -223,8 +299,17 @@ fn markdown(s: &Snapshot, ctx: &Context) -> String {
             let _ = writeln!(md, "{}\n", g.description.trim_end());
         }
         for m in g.milestones.iter().filter(|m| !m.meta.archived) {
-            let due = m.due.as_deref().map(|d| format!(" (due {d})")).unwrap_or_default();
-            let _ = writeln!(md, "- [{}] {}{due}", if m.done { "x" } else { " " }, m.title);
+            let due = m
+                .due
+                .as_deref()
+                .map(|d| format!(" (due {d})"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                md,
+                "- [{}] {}{due}",
+                if m.done { "x" } else { " " },
+                m.title
+            );
         }
         if !g.milestones.is_empty() {
             md.push('\n');
@@ -239,8 +324,17 @@ fn markdown(s: &Snapshot, ctx: &Context) -> String {
         if let Some(d) = &a.due {
             facts.push(format!("due {d}"));
         }
-        let facts = if facts.is_empty() { String::new() } else { format!(" ({})", facts.join(", ")) };
-        let _ = writeln!(md, "- [{}] {}{facts}", if a.done { "x" } else { " " }, a.title);
+        let facts = if facts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", facts.join(", "))
+        };
+        let _ = writeln!(
+            md,
+            "- [{}] {}{facts}",
+            if a.done { "x" } else { " " },
+            a.title
+        );
     }
     let _ = writeln!(md, "\n## Check-ins\n");
     for c in s.checkins.iter().filter(|c| !c.meta.archived) {
@@ -252,7 +346,11 @@ fn markdown(s: &Snapshot, ctx: &Context) -> String {
             let _ = writeln!(md, "{}\n", c.notes.trim_end());
         }
         for r in &c.ratings {
-            let comment = if r.comment.is_empty() { String::new() } else { format!(" — {}", r.comment) };
+            let comment = if r.comment.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", r.comment)
+            };
             let _ = writeln!(md, "- {}: {}/5{comment}", r.name, r.rating);
         }
         if !c.ratings.is_empty() {
@@ -261,13 +359,21 @@ fn markdown(s: &Snapshot, ctx: &Context) -> String {
     }
     let _ = writeln!(md, "## Notes\n");
     for n in s.notes.iter().filter(|n| !n.meta.archived) {
-        let title = if n.title.is_empty() { first_line(&n.body, 60) } else { n.title.clone() };
+        let title = if n.title.is_empty() {
+            first_line(&n.body, 60)
+        } else {
+            n.title.clone()
+        };
         let by = n.meta.created_by_name.clone().unwrap_or_default();
         let _ = writeln!(md, "### {title}\n\n_{by}_\n\n{}\n", n.body.trim_end());
     }
     let _ = writeln!(md, "## Resources\n");
     for r in s.resources.iter().filter(|r| !r.meta.archived) {
-        let note = if r.note.is_empty() { String::new() } else { format!(" — {}", r.note) };
+        let note = if r.note.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", r.note)
+        };
         let _ = writeln!(md, "- [{}]({}){note}", r.title, r.url);
     }
     md

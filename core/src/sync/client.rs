@@ -1,0 +1,226 @@
+//! The client's side of the protocol: one relay, the workspaces of a home.
+
+use super::peer::{DocSync, SyncError};
+use crate::protocol::{Message, PeerMetadata};
+use automerge::{sync, AutoCommit, ChangeHash};
+use std::collections::BTreeMap;
+
+/// Why a client session cannot go on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The relay closed the session with an `error` message.
+    #[error("the relay refused: {0}")]
+    Refused(String),
+    /// The relay sent something out of order.
+    #[error("unexpected {0} message from the relay")]
+    Unexpected(String),
+    /// A sync message from the relay could not be applied.
+    #[error("document {doc}: {source}")]
+    Sync {
+        doc: String,
+        #[source]
+        source: SyncError,
+    },
+}
+
+/// How one document's sync is going.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DocProgress {
+    pub id: String,
+    /// Changes received from the relay in this session.
+    pub received: usize,
+    /// Whether the relay has said it holds everything this side has.
+    pub relay_has_everything: bool,
+    /// Whether the relay answered `doc-unavailable` (it has never seen the document).
+    pub unavailable: bool,
+}
+
+#[derive(Debug)]
+struct ClientDoc {
+    doc: AutoCommit,
+    sync: DocSync,
+    start_heads: Vec<ChangeHash>,
+    unavailable: bool,
+}
+
+/// A client's session with one relay.
+#[derive(Debug)]
+pub struct ClientSession {
+    peer_id: String,
+    storage_id: Option<String>,
+    relay: Option<(String, Option<String>)>,
+    docs: BTreeMap<String, ClientDoc>,
+}
+
+impl ClientSession {
+    /// A session for a peer that persists under `storage_id` (tandem homes do), so the relay
+    /// keeps its sync state across connections.
+    pub fn new(peer_id: impl Into<String>, storage_id: Option<String>) -> Self {
+        Self {
+            peer_id: peer_id.into(),
+            storage_id,
+            relay: None,
+            docs: BTreeMap::new(),
+        }
+    }
+
+    /// The first message on a new connection.
+    pub fn join(&self) -> Message {
+        Message::join(
+            self.peer_id.clone(),
+            Some(PeerMetadata {
+                storage_id: self.storage_id.clone(),
+                is_ephemeral: self.storage_id.is_none(),
+            }),
+        )
+    }
+
+    /// The relay's peer id and storage id, once it has answered `join`.
+    pub fn relay(&self) -> Option<(&str, Option<&str>)> {
+        self.relay.as_ref().map(|(p, s)| (p.as_str(), s.as_deref()))
+    }
+
+    /// Add a document to sync, with the sync state persisted for this relay if there is one.
+    pub fn add_doc(
+        &mut self,
+        id: impl Into<String>,
+        mut doc: AutoCommit,
+        persisted: Option<sync::State>,
+    ) {
+        let start_heads = doc.get_heads();
+        self.docs.insert(
+            id.into(),
+            ClientDoc {
+                doc,
+                sync: DocSync::new(persisted),
+                start_heads,
+                unavailable: false,
+            },
+        );
+    }
+
+    /// The document, e.g. to save it after changes arrived.
+    pub fn doc_mut(&mut self, id: &str) -> Option<&mut AutoCommit> {
+        self.docs.get_mut(id).map(|d| &mut d.doc)
+    }
+
+    /// Replace a document with a newer local version (after a local edit in watch mode) and
+    /// return what to send. The sync state carries over, so only the new changes travel.
+    pub fn local_update(
+        &mut self,
+        id: &str,
+        newer: &mut AutoCommit,
+    ) -> Result<Vec<Message>, ClientError> {
+        let Some(entry) = self.docs.get_mut(id) else {
+            return Ok(Vec::new());
+        };
+        entry.doc.merge(newer).map_err(|e| ClientError::Sync {
+            doc: id.to_string(),
+            source: SyncError::Apply(e.to_string()),
+        })?;
+        Ok(self.generate(id).into_iter().collect())
+    }
+
+    /// The sync state to persist for this relay.
+    pub fn sync_state(&self, id: &str) -> Option<&sync::State> {
+        self.docs.get(id).map(|d| d.sync.state())
+    }
+
+    /// Ids of the documents in the session.
+    pub fn doc_ids(&self) -> Vec<String> {
+        self.docs.keys().cloned().collect()
+    }
+
+    fn generate(&mut self, id: &str) -> Option<Message> {
+        let (relay, _) = self.relay.as_ref()?;
+        let entry = self.docs.get_mut(id)?;
+        let data = entry.sync.generate(&mut entry.doc)?;
+        Some(Message::Sync {
+            sender_id: self.peer_id.clone(),
+            target_id: relay.clone(),
+            document_id: id.to_string(),
+            data,
+        })
+    }
+
+    /// Handle a message from the relay; returns what to send back.
+    pub fn receive(&mut self, message: Message) -> Result<Vec<Message>, ClientError> {
+        match message {
+            Message::Peer {
+                sender_id,
+                peer_metadata,
+                ..
+            } => {
+                self.relay = Some((sender_id, peer_metadata.and_then(|m| m.storage_id)));
+                Ok(Vec::new())
+            }
+            Message::Error { message, .. } => Err(ClientError::Refused(message)),
+            Message::Sync {
+                document_id, data, ..
+            }
+            | Message::Request {
+                document_id, data, ..
+            } => {
+                if self.relay.is_none() {
+                    return Err(ClientError::Unexpected("sync before peer".into()));
+                }
+                let Some(entry) = self.docs.get_mut(&document_id) else {
+                    // The relay never announces documents, so this is a document we dropped;
+                    // ignoring it is what automerge-repo does too.
+                    return Ok(Vec::new());
+                };
+                let decoded = DocSync::decode(&data).map_err(|source| ClientError::Sync {
+                    doc: document_id.clone(),
+                    source,
+                })?;
+                entry
+                    .sync
+                    .receive(&mut entry.doc, decoded)
+                    .map_err(|source| ClientError::Sync {
+                        doc: document_id.clone(),
+                        source,
+                    })?;
+                entry.unavailable = false;
+                Ok(self.generate(&document_id).into_iter().collect())
+            }
+            Message::DocUnavailable { document_id, .. } => {
+                if let Some(entry) = self.docs.get_mut(&document_id) {
+                    entry.unavailable = true;
+                }
+                Ok(Vec::new())
+            }
+            // Nothing else needs an answer from a client that does not use ephemeral messages.
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// The first sync message for every document; call once the relay has answered `join`.
+    pub fn start(&mut self) -> Vec<Message> {
+        let ids = self.doc_ids();
+        ids.iter().filter_map(|id| self.generate(id)).collect()
+    }
+
+    /// Where each document stands.
+    pub fn progress(&mut self) -> Vec<DocProgress> {
+        self.docs
+            .iter_mut()
+            .map(|(id, d)| {
+                let received = d.doc.get_changes(&d.start_heads).len();
+                DocProgress {
+                    id: id.clone(),
+                    received,
+                    relay_has_everything: d.sync.peer_has_everything(&mut d.doc),
+                    unavailable: d.unavailable,
+                }
+            })
+            .collect()
+    }
+
+    /// Whether every document is on the relay in full and nothing is left to exchange.
+    pub fn settled(&mut self) -> bool {
+        self.docs
+            .values_mut()
+            .all(|d| d.sync.peer_has_everything(&mut d.doc))
+    }
+}
