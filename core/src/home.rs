@@ -54,6 +54,16 @@ pub struct ImportReport {
     pub joined_as: Option<String>,
 }
 
+/// Where a workspace syncs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RelaySettings {
+    /// The relay's websocket URL, e.g. `ws://127.0.0.1:3030`.
+    pub url: String,
+    /// The access token, if the relay needs one. Never printed.
+    #[serde(skip)]
+    pub token: Option<String>,
+}
+
 /// A device's home: one store, one actor id.
 #[derive(Clone)]
 pub struct Home {
@@ -359,6 +369,115 @@ impl Home {
             created,
             joined_as,
         })
+    }
+
+    /// This home's automerge-repo storage id, created on first use. Relays keep a sync state per
+    /// storage id, so a reconnecting device only exchanges what changed since last time.
+    pub fn storage_id(&self) -> Result<String> {
+        if let Some(id) = get_text(self.store.as_ref(), b"home/storage-id")? {
+            return Ok(id);
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        self.store.put(b"home/storage-id", id.as_bytes())?;
+        self.store.flush()?;
+        Ok(id)
+    }
+
+    /// The relay a workspace syncs with, if one was set.
+    pub fn relay(&self, workspace: &str) -> Result<Option<RelaySettings>> {
+        let Some(url) = get_text(self.store.as_ref(), &key(&["ws", workspace, "relay"]))? else {
+            return Ok(None);
+        };
+        let token = get_text(self.store.as_ref(), &key(&["ws", workspace, "relay-token"]))?;
+        Ok(Some(RelaySettings { url, token }))
+    }
+
+    /// Remember the relay (and token) a workspace syncs with.
+    pub fn set_relay(&self, workspace: &str, relay: &RelaySettings) -> Result<()> {
+        self.store
+            .put(&key(&["ws", workspace, "relay"]), relay.url.as_bytes())?;
+        let token_key = key(&["ws", workspace, "relay-token"]);
+        match &relay.token {
+            Some(t) => self.store.put(&token_key, t.as_bytes())?,
+            None => self.store.delete(&token_key)?,
+        }
+        self.store.flush()
+    }
+
+    /// When the workspace last completed a sync (RFC 3339), if ever.
+    pub fn last_sync(&self, workspace: &str) -> Result<Option<String>> {
+        get_text(self.store.as_ref(), &key(&["ws", workspace, "last-sync"]))
+    }
+
+    /// Record a completed sync: when, and the heads the relay (by storage id) now holds.
+    pub fn record_sync(
+        &self,
+        workspace: &str,
+        relay_storage_id: &str,
+        heads: &[ChangeHash],
+        at: Timestamp,
+    ) -> Result<()> {
+        self.store.put(
+            &key(&["ws", workspace, "last-sync"]),
+            crate::time::format_instant(at).as_bytes(),
+        )?;
+        self.set_synced_heads(workspace, relay_storage_id, heads)
+    }
+
+    /// The stored document of a workspace, as automerge sees it (for sync).
+    pub fn load_doc(&self, id: &str) -> Result<Option<AutoCommit>> {
+        Ok(docstore::load(self.store.as_ref(), id)?.map(|(doc, _)| doc))
+    }
+
+    /// Merge a workspace document that arrived from elsewhere (a relay) into the stored one, and
+    /// flush. A document new to this home is checked to be a workspace this build can read before
+    /// anything is stored. Returns the merged document and how many changes were new.
+    pub fn absorb(&self, id: &str, incoming: &mut AutoCommit) -> Result<(AutoCommit, usize)> {
+        let (mut doc, mut state) = match docstore::load(self.store.as_ref(), id)? {
+            Some(found) => found,
+            None => {
+                crate::workspace::check_schema(incoming, id)?;
+                (AutoCommit::new().with_actor(self.actor.clone()), DocState::new())
+            }
+        };
+        let have = doc.get_heads();
+        let new = incoming.get_changes(&have).len();
+        if new > 0 {
+            doc.merge(incoming)?;
+            crate::workspace::check_schema(&doc, id)?;
+            docstore::save(self.store.as_ref(), id, &mut doc, &mut state)?;
+            let title = crate::fields::get_string(&doc, &automerge::ROOT, "title").unwrap_or_default();
+            self.store
+                .put(&key(&["ws", id, "title"]), title.as_bytes())?;
+            self.store.flush()?;
+        }
+        doc.set_actor(self.actor.clone());
+        Ok((doc, new))
+    }
+
+    /// Record which participant this device is in a workspace (after joining it).
+    pub fn set_me(&self, workspace: &str, participant: &str) -> Result<()> {
+        self.store
+            .put(&key(&["ws", workspace, "me"]), participant.as_bytes())?;
+        if get_text(self.store.as_ref(), b"home/current")?.is_none() {
+            self.store.put(b"home/current", workspace.as_bytes())?;
+        }
+        self.store.flush()
+    }
+
+    /// Persist a relay's sync state for a document. Does not flush; [`Home::record_sync`] does.
+    pub fn save_sync_state(
+        &self,
+        doc: &str,
+        relay_storage_id: &str,
+        state: &automerge::sync::State,
+    ) -> Result<()> {
+        docstore::save_sync_state(self.store.as_ref(), doc, relay_storage_id, state)
+    }
+
+    /// The persisted sync state with a relay, if any.
+    pub fn sync_state(&self, doc: &str, relay_storage_id: &str) -> Result<Option<automerge::sync::State>> {
+        docstore::load_sync_state(self.store.as_ref(), doc, relay_storage_id)
     }
 
     /// Record that a relay holds the workspace up to `heads`.
