@@ -98,6 +98,39 @@ pub enum Command {
     /// Carry changes on a USB stick or a shared folder.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// Push and pull every workspace through its relay.
+    Sync {
+        /// The relay's URL, e.g. ws://127.0.0.1:3030; remembered for next time.
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+        /// An access token from the relay's operator; remembered with the relay.
+        #[arg(long, env = "TANDEM_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Stay connected and sync continuously; reconnects with backoff.
+        #[arg(long)]
+        watch: bool,
+        /// Give up on an unresponsive relay after this many seconds.
+        #[arg(long, default_value_t = 30, value_name = "SECS")]
+        timeout: u64,
+    },
+    /// Relay, last sync, and changes not yet on the relay, for each workspace.
+    Status,
+    /// Print a code that lets a partner join this workspace through its relay.
+    Invite {
+        /// The role the partner will take.
+        #[arg(long, value_parser = ["mentee", "mentor", "observer"], default_value = "mentee")]
+        role: String,
+    },
+    /// Join a workspace with a code from `tandem invite`.
+    Join {
+        /// The invite code.
+        code: String,
+        /// Your name as your partner will see it.
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value_t = 30, value_name = "SECS")]
+        timeout: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -9,6 +9,7 @@ use tandem_core::jiff::Timestamp;
 use tandem_core::storage::SledStorage;
 
 /// Settings shared by every command, built once from the global flags.
+#[derive(Clone)]
 pub struct Context {
     pub home_dir: PathBuf,
     pub selector: Option<String>,
@@ -44,6 +45,14 @@ impl Context {
             zone: TimeZone::system(),
             color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         })
+    }
+
+    /// The same settings aimed at one workspace.
+    pub fn clone_for(&self, workspace: Option<String>) -> Self {
+        Self {
+            selector: workspace,
+            ..self.clone()
+        }
     }
 
     /// Open this device's home, creating it on first use. Holds the store's lock until dropped.

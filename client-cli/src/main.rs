@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod context;
 mod editor;
+mod net;
 mod render;
 
 use clap::Parser;

@@ -69,7 +69,9 @@ impl Bundle {
 
 fn decode_body(body: &[u8]) -> std::result::Result<Bundle, minicbor::decode::Error> {
     let mut dec = minicbor::Decoder::new(body);
-    let len = dec.map()?.ok_or_else(|| minicbor::decode::Error::message("indefinite map"))?;
+    let len = dec
+        .map()?
+        .ok_or_else(|| minicbor::decode::Error::message("indefinite map"))?;
     let (mut workspace, mut title, mut exported_at, mut doc) = (None, None, None, None);
     for _ in 0..len {
         match dec.str()? {
@@ -137,6 +139,9 @@ mod tests {
     #[test]
     fn other_files_are_not_bundles() {
         let err = Bundle::decode(b"hello world").unwrap_err();
-        assert_eq!(err.to_string(), "bundle is unreadable: it is not a tandem bundle");
+        assert_eq!(
+            err.to_string(),
+            "bundle is unreadable: it is not a tandem bundle"
+        );
     }
 }

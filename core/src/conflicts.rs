@@ -30,7 +30,10 @@ pub struct Conflict {
 
 fn value_json(doc: &AutoCommit, value: &Value<'_>, id: &automerge::ObjId) -> serde_json::Value {
     match value {
-        Value::Object(ObjType::Text) => doc.text(id).map(serde_json::Value::String).unwrap_or_default(),
+        Value::Object(ObjType::Text) => doc
+            .text(id)
+            .map(serde_json::Value::String)
+            .unwrap_or_default(),
         Value::Object(_) => serde_json::Value::String("(object)".into()),
         Value::Scalar(s) => match s.as_ref() {
             ScalarValue::Str(s) => serde_json::Value::String(s.to_string()),
@@ -70,10 +73,17 @@ impl Workspace {
                 }
                 // Nested maps (milestones, ratings, tags) are scanned on their own below; a
                 // conflict on the map itself only means both sides created it.
-                if all.iter().all(|(v, _)| matches!(v, Value::Object(ObjType::Map))) {
+                if all
+                    .iter()
+                    .all(|(v, _)| matches!(v, Value::Object(ObjType::Map)))
+                {
                     continue;
                 }
-                let winner = doc.get(obj, field.as_str()).ok().flatten().map(|(_, id)| id);
+                let winner = doc
+                    .get(obj, field.as_str())
+                    .ok()
+                    .flatten()
+                    .map(|(_, id)| id);
                 out.push(Conflict {
                     kind: kind.to_string(),
                     id: id.to_string(),

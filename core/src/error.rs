@@ -14,7 +14,9 @@ pub enum Error {
     Storage(String),
 
     /// Another process holds the store's lock.
-    #[error("the tandem home at {path} is in use by another tandem process (try again in a moment)")]
+    #[error(
+        "the tandem home at {path} is in use by another tandem process (try again in a moment)"
+    )]
     StoreLocked { path: PathBuf },
 
     /// The store's files are damaged and cannot be read.

@@ -79,7 +79,12 @@ pub fn set_str(doc: &mut AutoCommit, obj: &ObjId, key: &str, value: &str) -> Res
 }
 
 /// Set or clear an optional scalar string field.
-pub fn set_opt_str(doc: &mut AutoCommit, obj: &ObjId, key: &str, value: Option<&str>) -> Result<()> {
+pub fn set_opt_str(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    value: Option<&str>,
+) -> Result<()> {
     match value {
         Some(v) => set_str(doc, obj, key, v),
         None => {
@@ -116,7 +121,10 @@ mod tests {
         let mut doc = AutoCommit::new();
         set_text(&mut doc, &ROOT, "a", "café ☕ notes").unwrap();
         set_text(&mut doc, &ROOT, "a", "café ☕☕ good notes ✓").unwrap();
-        assert_eq!(get_string(&doc, &ROOT, "a").unwrap(), "café ☕☕ good notes ✓");
+        assert_eq!(
+            get_string(&doc, &ROOT, "a").unwrap(),
+            "café ☕☕ good notes ✓"
+        );
     }
 
     #[test]
@@ -126,8 +134,20 @@ mod tests {
         base.commit();
         let mut mentor = base.fork();
         let mut mentee = base.fork();
-        set_text(&mut mentor, &ROOT, "body", "We met today at noon. Next steps follow.").unwrap();
-        set_text(&mut mentee, &ROOT, "body", "We met today. Next steps follow: read ch. 4.").unwrap();
+        set_text(
+            &mut mentor,
+            &ROOT,
+            "body",
+            "We met today at noon. Next steps follow.",
+        )
+        .unwrap();
+        set_text(
+            &mut mentee,
+            &ROOT,
+            "body",
+            "We met today. Next steps follow: read ch. 4.",
+        )
+        .unwrap();
         mentor.merge(&mut mentee).unwrap();
         assert_eq!(
             get_string(&mentor, &ROOT, "body").unwrap(),

@@ -87,6 +87,13 @@ fn get_text(store: &dyn Storage, k: &[u8]) -> Result<Option<String>> {
         .map(|v| String::from_utf8_lossy(&v).into_owned()))
 }
 
+const PRIVATE_PREFIX: &str = "private-";
+
+/// Whether a document id names a private notes document, which never leaves this device.
+pub fn is_private(id: &str) -> bool {
+    id.starts_with(PRIVATE_PREFIX)
+}
+
 /// A new automerge-repo document id: base58check of 16 random bytes.
 pub fn new_document_id() -> String {
     crate::protocol::ids::DocumentId::random().to_string()
@@ -144,7 +151,7 @@ impl Home {
         let mut ids: Vec<String> = Vec::new();
         for (k, _) in self.store.scan_prefix(b"ws/")? {
             let k = String::from_utf8_lossy(&k);
-            if let Some(id) = k.split('/').nth(1) {
+            if let Some(id) = k.split('/').nth(1).filter(|id| !is_private(id)) {
                 if ids.last().map(String::as_str) != Some(id) {
                     ids.push(id.to_string());
                 }
@@ -238,6 +245,10 @@ impl Home {
     pub fn save(&self, opened: &mut Opened) -> Result<()> {
         let doc = opened.ws.doc_mut();
         let wrote = docstore::save(self.store.as_ref(), &opened.id, doc, &mut opened.state)?;
+        if is_private(&opened.id) {
+            // Private notes are bookkept under their workspace, never as a workspace of their own.
+            return self.store.flush();
+        }
         let title_key = key(&["ws", &opened.id, "title"]);
         let title = opened.ws.title();
         if wrote || get_text(self.store.as_ref(), &title_key)?.as_deref() != Some(title.as_str()) {
@@ -259,7 +270,7 @@ impl Home {
                 return Ok(Opened { id, ws, state });
             }
         }
-        let id = format!("private-{}", new_document_id());
+        let id = format!("{PRIVATE_PREFIX}{}", new_document_id());
         let mut ws = Workspace::create_private(self.actor.clone(), now)?;
         ws.act_as(me);
         let mut opened = Opened {
@@ -307,7 +318,7 @@ impl Home {
             .map_err(|e| Error::BadBundle(format!("its document does not load ({e})")))?;
         // Validate before touching the store, so a foreign or too-new document changes nothing.
         crate::workspace::check_schema(&incoming, &bundle.workspace)?;
-        if bundle.workspace.starts_with("private-") {
+        if is_private(&bundle.workspace) {
             return Err(Error::BadBundle(
                 "it holds private notes, which are never shared".into(),
             ));

@@ -6,6 +6,7 @@
 //!   private notes, bundles and sync bookkeeping.
 //! - [`docstore`]: documents as snapshot plus incremental chunks, compacted as automerge-repo does.
 //! - [`protocol`]: the automerge-repo websocket protocol v1 codec and document ids.
+//! - [`tokens`]: the relay's access tokens, stored hashed in a JSON file.
 //!
 //! ```
 //! use tandem_core::workspace::{NewGoal, Role, Workspace};
@@ -29,6 +30,7 @@ pub mod protocol;
 pub mod storage;
 pub mod sync;
 pub mod time;
+pub mod tokens;
 pub mod workspace;
 
 pub use automerge;

@@ -51,7 +51,10 @@ pub fn format_instant(ts: Timestamp) -> String {
 /// Show a stored instant in `zone` as `YYYY-MM-DD HH:MM`; unparseable input is shown unchanged.
 pub fn display_instant(stored: &str, zone: &TimeZone) -> String {
     match stored.parse::<Timestamp>() {
-        Ok(ts) => ts.to_zoned_datetime(zone.clone()).strftime("%Y-%m-%d %H:%M").to_string(),
+        Ok(ts) => ts
+            .to_zoned_datetime(zone.clone())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string(),
         Err(_) => stored.to_string(),
     }
 }

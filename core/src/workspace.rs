@@ -32,6 +32,8 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 /// The schema version this build writes and understands.
+/// Stored as a signed integer, which JavaScript reads as a number (an unsigned one reads as a
+/// BigInt, which JSON cannot carry).
 pub const SCHEMA_VERSION: u64 = 1;
 /// The `kind` of a shared workspace document.
 pub const WORKSPACE_KIND: &str = "tandem-workspace";
@@ -340,7 +342,7 @@ impl Workspace {
         let doc = AutoCommit::new().with_actor(actor.clone());
         let mut ws = Self { doc, me: None, now };
         let at = ws.stamp();
-        ws.doc.put(ROOT, "schema", SCHEMA_VERSION)?;
+        ws.doc.put(ROOT, "schema", SCHEMA_VERSION as i64)?;
         ws.doc.put(ROOT, "kind", WORKSPACE_KIND)?;
         set_text(&mut ws.doc, &ROOT, "title", &title)?;
         ws.doc.put(ROOT, "created_at", at.as_str())?;
@@ -361,7 +363,7 @@ impl Workspace {
     pub fn create_private(actor: ActorId, now: Timestamp) -> Result<Self> {
         let doc = AutoCommit::new().with_actor(actor);
         let mut ws = Self { doc, me: None, now };
-        ws.doc.put(ROOT, "schema", SCHEMA_VERSION)?;
+        ws.doc.put(ROOT, "schema", SCHEMA_VERSION as i64)?;
         ws.doc.put(ROOT, "kind", PRIVATE_KIND)?;
         ws.doc.put_object(ROOT, "notes", automerge::ObjType::Map)?;
         ws.commit("created private notes".to_string());
@@ -471,7 +473,9 @@ impl Workspace {
         self.doc.put(&p, "name", name)?;
         self.doc.put(&p, "role", role.as_str())?;
         self.doc.put(&p, "created_at", at.as_str())?;
-        let devices = self.doc.put_object(&p, "devices", automerge::ObjType::Map)?;
+        let devices = self
+            .doc
+            .put_object(&p, "devices", automerge::ObjType::Map)?;
         self.doc.put(&devices, actor.to_hex_string(), at.as_str())?;
         Ok(pid)
     }
@@ -645,8 +649,16 @@ impl Workspace {
     /// Add a goal; returns its id.
     pub fn add_goal(&mut self, goal: NewGoal) -> Result<String> {
         let title = non_empty("title", &goal.title)?;
-        let due = goal.due.as_deref().map(crate::time::parse_date).transpose()?;
-        let owner = goal.owner.as_deref().map(|o| self.resolve_owner(o)).transpose()?;
+        let due = goal
+            .due
+            .as_deref()
+            .map(crate::time::parse_date)
+            .transpose()?;
+        let owner = goal
+            .owner
+            .as_deref()
+            .map(|o| self.resolve_owner(o))
+            .transpose()?;
         let (id, obj) = self.new_item(Kind::Goal)?;
         set_text(&mut self.doc, &obj, "title", &title)?;
         set_text(
@@ -660,7 +672,11 @@ impl Workspace {
         set_opt_str(&mut self.doc, &obj, "owner", owner.as_deref())?;
         self.doc
             .put_object(&obj, "milestones", automerge::ObjType::Map)?;
-        self.commit(format!("added goal {} “{}”", short(&id), first_line(&title, 40)));
+        self.commit(format!(
+            "added goal {} “{}”",
+            short(&id),
+            first_line(&title, 40)
+        ));
         Ok(id)
     }
 
@@ -669,13 +685,21 @@ impl Workspace {
     pub fn set_goal(&mut self, id: &str, changes: GoalChanges) -> Result<()> {
         let obj = self.item(Kind::Goal, id)?;
         let status = changes.status.as_deref().map(parse_status).transpose()?;
-        let due = changes.due.as_deref().map(crate::time::parse_date).transpose()?;
+        let due = changes
+            .due
+            .as_deref()
+            .map(crate::time::parse_date)
+            .transpose()?;
         let owner = changes
             .owner
             .as_deref()
             .map(|o| self.resolve_owner(o))
             .transpose()?;
-        let title = changes.title.as_deref().map(|t| non_empty("title", t)).transpose()?;
+        let title = changes
+            .title
+            .as_deref()
+            .map(|t| non_empty("title", t))
+            .transpose()?;
         let mut what = Vec::new();
         if let Some(t) = &title {
             set_text(&mut self.doc, &obj, "title", t)?;
@@ -778,7 +802,10 @@ impl Workspace {
         self.doc.put(&m, "created_at", at.as_str())?;
         self.doc.put(&m, "archived", false)?;
         let label = self.label(Kind::Goal, goal);
-        self.commit(format!("added milestone “{}” to {label}", first_line(&title, 40)));
+        self.commit(format!(
+            "added milestone “{}” to {label}",
+            first_line(&title, 40)
+        ));
         Ok(mid)
     }
 
@@ -804,7 +831,10 @@ impl Workspace {
         let title = get_string(&self.doc, &m, "title").unwrap_or_default();
         let label = self.label(Kind::Goal, goal);
         let verb = if done { "completed" } else { "reopened" };
-        self.commit(format!("{verb} milestone “{}” of {label}", first_line(&title, 40)));
+        self.commit(format!(
+            "{verb} milestone “{}” of {label}",
+            first_line(&title, 40)
+        ));
         Ok(())
     }
 
@@ -816,7 +846,12 @@ impl Workspace {
             return Err(Error::Invalid("a note needs a title or some text".into()));
         }
         let (id, obj) = self.new_item(Kind::Note)?;
-        set_text(&mut self.doc, &obj, "title", note.title.as_deref().unwrap_or(""))?;
+        set_text(
+            &mut self.doc,
+            &obj,
+            "title",
+            note.title.as_deref().unwrap_or(""),
+        )?;
         set_text(&mut self.doc, &obj, "body", &note.body)?;
         set_opt_str(&mut self.doc, &obj, "goal", note.goal.as_deref())?;
         let tags = self.doc.put_object(&obj, "tags", automerge::ObjType::Map)?;
@@ -831,7 +866,11 @@ impl Workspace {
             .as_deref()
             .filter(|t| !t.trim().is_empty())
             .unwrap_or(&note.body);
-        self.commit(format!("added note {} “{}”", short(&id), first_line(what, 40)));
+        self.commit(format!(
+            "added note {} “{}”",
+            short(&id),
+            first_line(what, 40)
+        ));
         Ok(id)
     }
 
@@ -892,7 +931,8 @@ impl Workspace {
         set_str(&mut self.doc, &obj, "at", at)?;
         set_text(&mut self.doc, &obj, "agenda", agenda)?;
         set_text(&mut self.doc, &obj, "notes", "")?;
-        self.doc.put_object(&obj, "ratings", automerge::ObjType::Map)?;
+        self.doc
+            .put_object(&obj, "ratings", automerge::ObjType::Map)?;
         self.commit(format!("scheduled check-in {} at {at}", short(&id)));
         Ok(id)
     }
@@ -914,7 +954,9 @@ impl Workspace {
             )));
         }
         let me = self.me.clone().ok_or_else(|| {
-            Error::Invalid("this device is not a participant of the workspace, so it cannot rate".into())
+            Error::Invalid(
+                "this device is not a participant of the workspace, so it cannot rate".into(),
+            )
         })?;
         let obj = self.item(Kind::CheckIn, id)?;
         let ratings = ensure_map(&mut self.doc, &obj, "ratings")?;
@@ -975,7 +1017,11 @@ impl Workspace {
     /// Add an action item; returns its id.
     pub fn add_action(&mut self, action: NewAction) -> Result<String> {
         let title = non_empty("title", &action.title)?;
-        let due = action.due.as_deref().map(crate::time::parse_date).transpose()?;
+        let due = action
+            .due
+            .as_deref()
+            .map(crate::time::parse_date)
+            .transpose()?;
         let owner = action
             .owner
             .as_deref()
@@ -988,7 +1034,11 @@ impl Workspace {
         set_opt_str(&mut self.doc, &obj, "goal", action.goal.as_deref())?;
         set_opt_str(&mut self.doc, &obj, "checkin", action.checkin.as_deref())?;
         self.doc.put(&obj, "done", false)?;
-        self.commit(format!("added action {} “{}”", short(&id), first_line(&title, 40)));
+        self.commit(format!(
+            "added action {} “{}”",
+            short(&id),
+            first_line(&title, 40)
+        ));
         Ok(id)
     }
 
@@ -1041,7 +1091,11 @@ impl Workspace {
         set_text(&mut self.doc, &obj, "title", &title)?;
         set_str(&mut self.doc, &obj, "url", &url)?;
         set_text(&mut self.doc, &obj, "note", note.unwrap_or(""))?;
-        self.commit(format!("added resource {} “{}”", short(&id), first_line(&title, 40)));
+        self.commit(format!(
+            "added resource {} “{}”",
+            short(&id),
+            first_line(&title, 40)
+        ));
         Ok(id)
     }
 
@@ -1074,9 +1128,7 @@ impl Workspace {
                 Some(read(self, &id, &obj))
             })
             .collect();
-        items.sort_by(|a, b| {
-            (&a.meta().created_at, a.id()).cmp(&(&b.meta().created_at, b.id()))
-        });
+        items.sort_by(|a, b| (&a.meta().created_at, a.id()).cmp(&(&b.meta().created_at, b.id())));
         items
     }
 
