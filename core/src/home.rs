@@ -326,8 +326,9 @@ impl Home {
         let exists = docstore::load(self.store.as_ref(), &bundle.workspace)?.is_some();
         let (mut opened, created, new_changes) = if exists {
             let mut opened = self.open_workspace(&bundle.workspace, now)?;
-            let have = opened.ws.doc_mut().get_heads();
-            let new_changes = incoming.get_changes(&have).len();
+            // Counted as "in the bundle but not here"; `get_changes(heads)` would count everything
+            // whenever this home has heads the bundle lacks.
+            let new_changes = opened.ws.doc_mut().get_changes_added(&mut incoming).len();
             opened.ws.doc_mut().merge(&mut incoming)?;
             (opened, false, new_changes)
         } else {
@@ -451,8 +452,7 @@ impl Home {
                 (AutoCommit::new().with_actor(self.actor.clone()), DocState::new())
             }
         };
-        let have = doc.get_heads();
-        let new = incoming.get_changes(&have).len();
+        let new = doc.get_changes_added(incoming).len();
         if new > 0 {
             doc.merge(incoming)?;
             crate::workspace::check_schema(&doc, id)?;

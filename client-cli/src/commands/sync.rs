@@ -54,8 +54,11 @@ fn peer_id() -> String {
     format!("tandem-{:08x}", rand::random::<u32>())
 }
 
+/// Workspaces grouped by the relay (URL and token) they sync with.
+type RelayGroups = BTreeMap<(String, Option<String>), Vec<String>>;
+
 /// Group the home's workspaces by the relay they sync with.
-fn plan_sync(ctx: &Context, home: &Home, server: Option<&str>, token: Option<&str>) -> Result<BTreeMap<(String, Option<String>), Vec<String>>> {
+fn plan_sync(ctx: &Context, home: &Home, server: Option<&str>, token: Option<&str>) -> Result<RelayGroups> {
     let selected: Vec<String> = match &ctx.selector {
         Some(sel) => vec![home.resolve(Some(sel))?],
         None => home.workspaces()?.into_iter().map(|w| w.id).collect(),
@@ -63,7 +66,7 @@ fn plan_sync(ctx: &Context, home: &Home, server: Option<&str>, token: Option<&st
     if selected.is_empty() {
         bail!("no workspace to sync yet: create one with `tandem init` or join one with `tandem join CODE`");
     }
-    let mut groups: BTreeMap<(String, Option<String>), Vec<String>> = BTreeMap::new();
+    let mut groups = RelayGroups::new();
     for id in selected {
         let settings = match server {
             Some(url) => {
@@ -177,7 +180,7 @@ fn persist(home: &Home, session: &mut ClientSession, now: tandem_core::jiff::Tim
     let mut received = BTreeMap::new();
     for p in progress {
         let Some(doc) = session.doc_mut(&p.id) else { continue };
-        let (mut merged, _) = home.absorb(&p.id, doc)?;
+        home.absorb(&p.id, doc)?;
         received.insert(p.id.clone(), p.received);
         if let Some(storage) = &relay_storage {
             if let Some(state) = session.sync_state(&p.id) {
@@ -186,7 +189,6 @@ fn persist(home: &Home, session: &mut ClientSession, now: tandem_core::jiff::Tim
             if p.relay_has_everything {
                 let heads = session.doc_mut(&p.id).map(|d| d.get_heads()).unwrap_or_default();
                 home.record_sync(&p.id, storage, &heads, now)?;
-                let _ = merged.get_heads();
             }
         }
     }
