@@ -31,17 +31,23 @@ impl Connection {
         if let Some(token) = token {
             let value = http::HeaderValue::from_str(&format!("Bearer {token}"))
                 .context("the token contains characters that cannot be sent")?;
-            request.headers_mut().insert(http::header::AUTHORIZATION, value);
+            request
+                .headers_mut()
+                .insert(http::header::AUTHORIZATION, value);
         }
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE_BYTES))
             .max_frame_size(Some(MAX_MESSAGE_BYTES));
         let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
         let (ws, _) = match tokio::time::timeout(timeout, connect).await {
-            Err(_) => bail!("cannot reach the relay at {url}: no answer within {}s", timeout.as_secs()),
+            Err(_) => bail!(
+                "cannot reach the relay at {url}: no answer within {}s",
+                timeout.as_secs()
+            ),
             Ok(Err(tungstenite::Error::Http(response))) => {
                 let status = response.status();
-                if status == http::StatusCode::UNAUTHORIZED || status == http::StatusCode::FORBIDDEN {
+                if status == http::StatusCode::UNAUTHORIZED || status == http::StatusCode::FORBIDDEN
+                {
                     bail!("the relay at {url} refused the token ({status}); ask your partner for a new invite");
                 }
                 bail!("the relay at {url} answered {status} instead of accepting the connection");
@@ -52,7 +58,10 @@ impl Connection {
             Ok(Err(e)) => bail!("cannot connect to the relay at {url}: {e}"),
             Ok(Ok(pair)) => pair,
         };
-        Ok(Self { ws, url: url.to_string() })
+        Ok(Self {
+            ws,
+            url: url.to_string(),
+        })
     }
 
     /// Send one protocol message as one binary frame.
@@ -71,7 +80,10 @@ impl Connection {
                 .await
                 .with_context(|| format!("the connection to {} broke", self.url))?;
         }
-        self.ws.flush().await.with_context(|| format!("the connection to {} broke", self.url))
+        self.ws
+            .flush()
+            .await
+            .with_context(|| format!("the connection to {} broke", self.url))
     }
 
     /// The next protocol message, or `None` when the relay closed the connection.
@@ -104,7 +116,13 @@ impl Connection {
 ///
 /// The relay speaks plain HTTP on its websocket port for a handful of endpoints; this avoids
 /// pulling an HTTP client library into the CLI for one request.
-pub async fn post_json(url: &str, path: &str, token: Option<&str>, body: &serde_json::Value, timeout: Duration) -> Result<(u16, serde_json::Value)> {
+pub async fn post_json(
+    url: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &serde_json::Value,
+    timeout: Duration,
+) -> Result<(u16, serde_json::Value)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let parsed = url
         .into_client_request()
@@ -137,7 +155,9 @@ pub async fn post_json(url: &str, path: &str, token: Option<&str>, body: &serde_
         .map_err(|_| anyhow!("cannot reach the relay at {url}: no answer"))?
         .with_context(|| format!("cannot reach the relay at {url}"))?;
     let text = String::from_utf8_lossy(&response);
-    let (head, body) = text.split_once("\r\n\r\n").context("the relay sent a malformed HTTP answer")?;
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .context("the relay sent a malformed HTTP answer")?;
     let status: u16 = head
         .split_whitespace()
         .nth(1)

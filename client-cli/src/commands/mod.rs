@@ -48,7 +48,12 @@ fn dispatch(ctx: &Context, command: Command) -> Result<()> {
         Command::Conflicts => overview::conflicts(ctx),
         Command::Export { format, output } => overview::export(ctx, format, output.as_deref()),
         Command::Bundle(cmd) => bundle::run(ctx, cmd),
-        Command::Sync { server, token, watch, timeout } => {
+        Command::Sync {
+            server,
+            token,
+            watch,
+            timeout,
+        } => {
             if watch {
                 sync::watch(ctx, server, token)
             } else {
@@ -57,6 +62,10 @@ fn dispatch(ctx: &Context, command: Command) -> Result<()> {
         }
         Command::Status => sync::status(ctx),
         Command::Invite { role } => sync::invite(ctx, &role),
-        Command::Join { code, name, timeout } => sync::join(ctx, &code, &name, std::time::Duration::from_secs(timeout)),
+        Command::Join {
+            code,
+            name,
+            timeout,
+        } => sync::join(ctx, &code, &name, std::time::Duration::from_secs(timeout)),
     }
 }

@@ -58,7 +58,12 @@ fn peer_id() -> String {
 type RelayGroups = BTreeMap<(String, Option<String>), Vec<String>>;
 
 /// Group the home's workspaces by the relay they sync with.
-fn plan_sync(ctx: &Context, home: &Home, server: Option<&str>, token: Option<&str>) -> Result<RelayGroups> {
+fn plan_sync(
+    ctx: &Context,
+    home: &Home,
+    server: Option<&str>,
+    token: Option<&str>,
+) -> Result<RelayGroups> {
     let selected: Vec<String> = match &ctx.selector {
         Some(sel) => vec![home.resolve(Some(sel))?],
         None => home.workspaces()?.into_iter().map(|w| w.id).collect(),
@@ -74,7 +79,10 @@ fn plan_sync(ctx: &Context, home: &Home, server: Option<&str>, token: Option<&st
                 let token = token
                     .map(str::to_string)
                     .or_else(|| existing.filter(|e| e.url == url).and_then(|e| e.token));
-                let settings = RelaySettings { url: url.to_string(), token };
+                let settings = RelaySettings {
+                    url: url.to_string(),
+                    token,
+                };
                 home.set_relay(&id, &settings)?;
                 settings
             }
@@ -91,7 +99,10 @@ fn plan_sync(ctx: &Context, home: &Home, server: Option<&str>, token: Option<&st
                 }
             },
         };
-        groups.entry((settings.url, settings.token)).or_default().push(id);
+        groups
+            .entry((settings.url, settings.token))
+            .or_default()
+            .push(id);
     }
     if groups.is_empty() {
         bail!("no workspace has a relay yet: run `tandem sync --server ws://HOST:PORT` once");
@@ -119,7 +130,12 @@ fn load_for_sync(home: &Home, ids: &[String]) -> Result<Loaded> {
 
 /// Connect and complete the handshake; returns the connection and the session with the relay
 /// known.
-async fn handshake(url: &str, token: Option<&str>, session: &mut ClientSession, timeout: Duration) -> Result<Connection> {
+async fn handshake(
+    url: &str,
+    token: Option<&str>,
+    session: &mut ClientSession,
+    timeout: Duration,
+) -> Result<Connection> {
     let mut conn = Connection::open(url, token, timeout).await?;
     conn.send(&session.join()).await?;
     let reply = tokio::time::timeout(timeout, conn.recv())
@@ -132,12 +148,19 @@ async fn handshake(url: &str, token: Option<&str>, session: &mut ClientSession, 
             Ok(conn)
         }
         Message::Error { message, .. } => bail!("the relay at {url} refused: {message}"),
-        other => bail!("the relay at {url} answered the handshake with {}", other.type_name()),
+        other => bail!(
+            "the relay at {url} answered the handshake with {}",
+            other.type_name()
+        ),
     }
 }
 
 /// Add documents with their persisted sync states (if the relay is the one they were saved for).
-fn add_docs(home: &Home, session: &mut ClientSession, docs: Vec<(String, AutoCommit)>) -> Result<()> {
+fn add_docs(
+    home: &Home,
+    session: &mut ClientSession,
+    docs: Vec<(String, AutoCommit)>,
+) -> Result<()> {
     let relay_storage = session.relay().and_then(|(_, s)| s.map(str::to_string));
     for (id, doc) in docs {
         let state = match &relay_storage {
@@ -150,7 +173,11 @@ fn add_docs(home: &Home, session: &mut ClientSession, docs: Vec<(String, AutoCom
 }
 
 /// Exchange messages until the relay holds everything and has nothing more for us.
-async fn exchange(conn: &mut Connection, session: &mut ClientSession, timeout: Duration) -> Result<()> {
+async fn exchange(
+    conn: &mut Connection,
+    session: &mut ClientSession,
+    timeout: Duration,
+) -> Result<()> {
     let start = session.start();
     conn.send_all(start).await?;
     let deadline = Instant::now() + timeout;
@@ -174,12 +201,18 @@ async fn exchange(conn: &mut Connection, session: &mut ClientSession, timeout: D
 }
 
 /// Merge what arrived into the store and record what the relay holds.
-fn persist(home: &Home, session: &mut ClientSession, now: tandem_core::jiff::Timestamp) -> Result<BTreeMap<String, usize>> {
+fn persist(
+    home: &Home,
+    session: &mut ClientSession,
+    now: tandem_core::jiff::Timestamp,
+) -> Result<BTreeMap<String, usize>> {
     let relay_storage = session.relay().and_then(|(_, s)| s.map(str::to_string));
     let progress = session.progress();
     let mut received = BTreeMap::new();
     for p in progress {
-        let Some(doc) = session.doc_mut(&p.id) else { continue };
+        let Some(doc) = session.doc_mut(&p.id) else {
+            continue;
+        };
         home.absorb(&p.id, doc)?;
         received.insert(p.id.clone(), p.received);
         if let Some(storage) = &relay_storage {
@@ -187,7 +220,10 @@ fn persist(home: &Home, session: &mut ClientSession, now: tandem_core::jiff::Tim
                 home.save_sync_state(&p.id, storage, state)?;
             }
             if p.relay_has_everything {
-                let heads = session.doc_mut(&p.id).map(|d| d.get_heads()).unwrap_or_default();
+                let heads = session
+                    .doc_mut(&p.id)
+                    .map(|d| d.get_heads())
+                    .unwrap_or_default();
                 home.record_sync(&p.id, storage, &heads, now)?;
             }
         }
@@ -196,7 +232,12 @@ fn persist(home: &Home, session: &mut ClientSession, now: tandem_core::jiff::Tim
 }
 
 /// One-shot sync of the selected workspaces with their relays.
-pub fn sync(ctx: &Context, server: Option<String>, token: Option<String>, timeout: Duration) -> Result<()> {
+pub fn sync(
+    ctx: &Context,
+    server: Option<String>,
+    token: Option<String>,
+    timeout: Duration,
+) -> Result<()> {
     let (groups, loaded) = {
         let home = ctx.home()?;
         let groups = plan_sync(ctx, &home, server.as_deref(), token.as_deref())?;
@@ -216,8 +257,16 @@ pub fn sync(ctx: &Context, server: Option<String>, token: Option<String>, timeou
             eprintln!("Syncing {} workspace(s) with {url} …", loaded.docs.len());
         }
         let mut session = ClientSession::new(peer_id(), Some(loaded.storage_id.clone()));
-        let meta: Vec<(String, String, usize)> = loaded.docs.iter().map(|(id, t, _, u)| (id.clone(), t.clone(), *u)).collect();
-        let docs: Vec<(String, AutoCommit)> = loaded.docs.into_iter().map(|(id, _, d, _)| (id, d)).collect();
+        let meta: Vec<(String, String, usize)> = loaded
+            .docs
+            .iter()
+            .map(|(id, t, _, u)| (id.clone(), t.clone(), *u))
+            .collect();
+        let docs: Vec<(String, AutoCommit)> = loaded
+            .docs
+            .into_iter()
+            .map(|(id, _, d, _)| (id, d))
+            .collect();
         let outcome = rt.block_on(async {
             let mut conn = handshake(&url, token.as_deref(), &mut session, timeout).await?;
             {
@@ -250,15 +299,28 @@ pub fn sync(ctx: &Context, server: Option<String>, token: Option<String>, timeou
                 }
             })
             .collect();
-        reports.push(SyncReport { relay: url, workspaces, elapsed_ms: started.elapsed().as_millis() });
+        reports.push(SyncReport {
+            relay: url,
+            workspaces,
+            elapsed_ms: started.elapsed().as_millis(),
+        });
     }
     if ctx.json {
-        ctx.print_json(&json!({ "ok": failures.is_empty(), "relays": reports, "errors": failures }))?;
+        ctx.print_json(
+            &json!({ "ok": failures.is_empty(), "relays": reports, "errors": failures }),
+        )?;
     } else if !ctx.quiet {
         for r in &reports {
             for w in &r.workspaces {
-                let state = if w.relay_has_everything { "on the relay" } else { "NOT fully on the relay" };
-                println!("“{}”: sent {} change(s), received {}, {state}", w.title, w.sent, w.received);
+                let state = if w.relay_has_everything {
+                    "on the relay"
+                } else {
+                    "NOT fully on the relay"
+                };
+                println!(
+                    "“{}”: sent {} change(s), received {}, {state}",
+                    w.title, w.sent, w.received
+                );
             }
             println!("Synced with {} in {} ms.", r.relay, r.elapsed_ms);
         }
@@ -295,13 +357,22 @@ pub fn status(ctx: &Context) -> Result<()> {
         ctx.say("No workspaces yet.");
     }
     for r in rows {
-        let relay = r["relay"].as_str().unwrap_or("no relay (tandem sync --server URL)");
+        let relay = r["relay"]
+            .as_str()
+            .unwrap_or("no relay (tandem sync --server URL)");
         let last = r["last_sync"]
             .as_str()
             .map(|t| tandem_core::time::display_instant(t, &ctx.zone))
             .unwrap_or_else(|| "never".into());
-        println!("{}  {}", r["id"].as_str().unwrap_or(""), r["title"].as_str().unwrap_or(""));
-        println!("  relay: {relay}\n  last sync: {last}\n  changes not yet on the relay: {}", r["unsynced_changes"]);
+        println!(
+            "{}  {}",
+            r["id"].as_str().unwrap_or(""),
+            r["title"].as_str().unwrap_or("")
+        );
+        println!(
+            "  relay: {relay}\n  last sync: {last}\n  changes not yet on the relay: {}",
+            r["unsynced_changes"]
+        );
     }
     Ok(())
 }
@@ -327,11 +398,16 @@ struct Invite {
 const INVITE_PREFIX: &str = "tandem1";
 
 fn encode_invite(invite: &Invite) -> Result<String> {
-    Ok(format!("{INVITE_PREFIX}{}", bs58::encode(serde_json::to_vec(invite)?).into_string()))
+    Ok(format!(
+        "{INVITE_PREFIX}{}",
+        bs58::encode(serde_json::to_vec(invite)?).into_string()
+    ))
 }
 
 fn decode_invite(code: &str) -> Result<Invite> {
-    let bad = || anyhow!("this is not a tandem invite code (it should start with {INVITE_PREFIX}); ask your partner to run `tandem invite` again");
+    let bad = || {
+        anyhow!("this is not a tandem invite code (it should start with {INVITE_PREFIX}); ask your partner to run `tandem invite` again")
+    };
     let body = code.trim().strip_prefix(INVITE_PREFIX).ok_or_else(bad)?;
     let bytes = bs58::decode(body).into_vec().map_err(|_| bad())?;
     serde_json::from_slice(&bytes).map_err(|_| bad())
@@ -346,7 +422,11 @@ pub fn invite(ctx: &Context, role: &str) -> Result<()> {
         let relay = home.relay(&id)?.ok_or_else(|| anyhow!("this workspace has no relay yet: run `tandem sync --server ws://HOST:PORT` first, so your partner can fetch it"))?;
         (id, opened.ws.title(), relay)
     };
-    let access = if role == Role::Observer { "read" } else { "write" };
+    let access = if role == Role::Observer {
+        "read"
+    } else {
+        "write"
+    };
     let rt = runtime()?;
     let (status, body) = rt.block_on(post_json(
         &relay.url,
@@ -356,14 +436,30 @@ pub fn invite(ctx: &Context, role: &str) -> Result<()> {
         Duration::from_secs(10),
     ))?;
     let token = match status {
-        200 => body.get("token").and_then(|t| t.as_str()).map(str::to_string),
+        200 => body
+            .get("token")
+            .and_then(|t| t.as_str())
+            .map(str::to_string),
         401 => bail!("the relay refused your token; you cannot invite to this workspace"),
         403 => bail!("your token may not invite to this workspace (it needs write access)"),
-        other => bail!("the relay answered {other} to the invite: {}", body.get("error").and_then(|e| e.as_str()).unwrap_or("no reason given")),
+        other => bail!(
+            "the relay answered {other} to the invite: {}",
+            body.get("error")
+                .and_then(|e| e.as_str())
+                .unwrap_or("no reason given")
+        ),
     };
-    let code = encode_invite(&Invite { r: relay.url.clone(), w: id.clone(), t: token, o: role.as_str().into(), n: title.clone() })?;
+    let code = encode_invite(&Invite {
+        r: relay.url.clone(),
+        w: id.clone(),
+        t: token,
+        o: role.as_str().into(),
+        n: title.clone(),
+    })?;
     if ctx.json {
-        return ctx.print_json(&json!({ "id": id, "code": code, "role": role.as_str(), "relay": relay.url }));
+        return ctx.print_json(
+            &json!({ "id": id, "code": code, "role": role.as_str(), "relay": relay.url }),
+        );
     }
     if ctx.quiet {
         println!("{code}");
@@ -384,7 +480,10 @@ pub fn join(ctx: &Context, code: &str, name: &str, timeout: Duration) -> Result<
     let storage_id = {
         let home = ctx.home()?;
         if home.load_doc(&invite.w)?.is_some() {
-            bail!("this device already has “{}”; run `tandem sync` to catch up", invite.n);
+            bail!(
+                "this device already has “{}”; run `tandem sync` to catch up",
+                invite.n
+            );
         }
         home.storage_id()?
     };
@@ -400,10 +499,16 @@ pub fn join(ctx: &Context, code: &str, name: &str, timeout: Duration) -> Result<
     outcome?;
     let home = ctx.home()?;
     let doc = session.doc_mut(&invite.w).expect("added above");
-    let (merged, _) = home.absorb(&invite.w, doc).with_context(|| format!("cannot open “{}”", invite.n))?;
+    let (merged, _) = home
+        .absorb(&invite.w, doc)
+        .with_context(|| format!("cannot open “{}”", invite.n))?;
     drop(merged);
     let mut opened = home.open_workspace(&invite.w, ctx.now)?;
-    let existing = opened.ws.participants().into_iter().find(|p| p.name.eq_ignore_ascii_case(name.trim()));
+    let existing = opened
+        .ws
+        .participants()
+        .into_iter()
+        .find(|p| p.name.eq_ignore_ascii_case(name.trim()));
     let pid = match existing {
         Some(p) => {
             opened.ws.add_device(&p.id, home.actor())?;
@@ -413,15 +518,31 @@ pub fn join(ctx: &Context, code: &str, name: &str, timeout: Duration) -> Result<
     };
     home.save(&mut opened)?;
     home.set_me(&invite.w, &pid)?;
-    home.set_relay(&invite.w, &RelaySettings { url: invite.r.clone(), token: invite.t.clone() })?;
+    home.set_relay(
+        &invite.w,
+        &RelaySettings {
+            url: invite.r.clone(),
+            token: invite.t.clone(),
+        },
+    )?;
     home.switch(&invite.w)?;
     drop(home);
     if !ctx.quiet && !ctx.json {
-        println!("Joined “{}” as {} ({}).", invite.n, name.trim(), role.as_str());
+        println!(
+            "Joined “{}” as {} ({}).",
+            invite.n,
+            name.trim(),
+            role.as_str()
+        );
     }
     // Push the new participant so the partner sees who joined.
-    let quiet = Context { json: false, quiet: true, ..ctx.clone_for(Some(invite.w.clone())) };
-    sync(&quiet, None, None, timeout).context("joined, but the first sync failed; run `tandem sync` later")?;
+    let quiet = Context {
+        json: false,
+        quiet: true,
+        ..ctx.clone_for(Some(invite.w.clone()))
+    };
+    sync(&quiet, None, None, timeout)
+        .context("joined, but the first sync failed; run `tandem sync` later")?;
     if ctx.json {
         ctx.print_json(&json!({ "id": invite.w, "title": invite.n, "participant": pid, "role": role.as_str() }))?;
     }
@@ -429,13 +550,28 @@ pub fn join(ctx: &Context, code: &str, name: &str, timeout: Duration) -> Result<
 }
 
 /// Receive a document this device does not have yet.
-async fn fetch(conn: &mut Connection, session: &mut ClientSession, id: &str, timeout: Duration) -> Result<()> {
+async fn fetch(
+    conn: &mut Connection,
+    session: &mut ClientSession,
+    id: &str,
+    timeout: Duration,
+) -> Result<()> {
     // A peer with nothing asks with `request`, so the relay can say it does not have it.
     let start: Vec<Message> = session
         .start()
         .into_iter()
         .map(|m| match m {
-            Message::Sync { sender_id, target_id, document_id, data } => Message::Request { sender_id, target_id, document_id, data },
+            Message::Sync {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            } => Message::Request {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            },
             other => other,
         })
         .collect();
@@ -453,8 +589,15 @@ async fn fetch(conn: &mut Connection, session: &mut ClientSession, id: &str, tim
         let remaining = deadline.saturating_duration_since(Instant::now());
         let msg = tokio::time::timeout(remaining, conn.recv())
             .await
-            .map_err(|_| anyhow!("the relay did not send the workspace within {}s", timeout.as_secs()))??
-            .ok_or_else(|| anyhow!("the relay closed the connection before sending the workspace"))?;
+            .map_err(|_| {
+                anyhow!(
+                    "the relay did not send the workspace within {}s",
+                    timeout.as_secs()
+                )
+            })??
+            .ok_or_else(|| {
+                anyhow!("the relay closed the connection before sending the workspace")
+            })?;
         let replies = session.receive(msg)?;
         conn.send_all(replies).await?;
     }
@@ -463,7 +606,9 @@ async fn fetch(conn: &mut Connection, session: &mut ClientSession, id: &str, tim
 // ----- watch -----
 
 fn marker_mtime(ctx: &Context) -> Option<SystemTime> {
-    std::fs::metadata(ctx.home_dir.join(CHANGE_MARKER)).and_then(|m| m.modified()).ok()
+    std::fs::metadata(ctx.home_dir.join(CHANGE_MARKER))
+        .and_then(|m| m.modified())
+        .ok()
 }
 
 /// `tandem sync --watch`: stay connected, reconnect with backoff, sync both ways continuously.
@@ -519,11 +664,22 @@ async fn watch_once(ctx: &Context, url: &str, token: Option<&str>, ids: &[String
     let mut conn = handshake(url, token, &mut session, Duration::from_secs(10)).await?;
     {
         let home = ctx.home()?;
-        add_docs(&home, &mut session, loaded.docs.into_iter().map(|(id, _, d, _)| (id, d)).collect())?;
+        add_docs(
+            &home,
+            &mut session,
+            loaded
+                .docs
+                .into_iter()
+                .map(|(id, _, d, _)| (id, d))
+                .collect(),
+        )?;
     }
     conn.send_all(session.start()).await?;
     if !ctx.quiet {
-        eprintln!("Watching {} workspace(s) on {url}; press Ctrl-C to stop.", ids.len());
+        eprintln!(
+            "Watching {} workspace(s) on {url}; press Ctrl-C to stop.",
+            ids.len()
+        );
     }
     let mut last_marker = marker_mtime(ctx);
     let mut poll = tokio::time::interval(Duration::from_millis(200));
@@ -551,12 +707,18 @@ async fn watch_once(ctx: &Context, url: &str, token: Option<&str>, ids: &[String
 }
 
 /// Merge what arrived into the store, and what the store gained locally into the session.
-async fn reconcile(ctx: &Context, session: &mut ClientSession, ids: &[String]) -> Result<Vec<Message>> {
+async fn reconcile(
+    ctx: &Context,
+    session: &mut ClientSession,
+    ids: &[String],
+) -> Result<Vec<Message>> {
     let home = ctx.home()?;
     let relay_storage = session.relay().and_then(|(_, s)| s.map(str::to_string));
     let mut out = Vec::new();
     for id in ids {
-        let Some(doc) = session.doc_mut(id) else { continue };
+        let Some(doc) = session.doc_mut(id) else {
+            continue;
+        };
         let (mut latest, received) = home.absorb(id, doc)?;
         if received > 0 && !ctx.quiet {
             eprintln!("Received {received} change(s).");
@@ -567,7 +729,10 @@ async fn reconcile(ctx: &Context, session: &mut ClientSession, ids: &[String]) -
                 home.save_sync_state(id, storage, state)?;
             }
             let progress = session.progress();
-            if progress.iter().any(|p| &p.id == id && p.relay_has_everything) {
+            if progress
+                .iter()
+                .any(|p| &p.id == id && p.relay_has_everything)
+            {
                 let heads = latest.get_heads();
                 home.record_sync(id, storage, &heads, tandem_core::jiff::Timestamp::now())?;
             }
@@ -582,7 +747,13 @@ mod tests {
 
     #[test]
     fn invite_codes_round_trip_and_reject_garbage() {
-        let invite = Invite { r: "ws://127.0.0.1:3030".into(), w: "4NMNnkMhL8jXrdJ9jamS58PAVdXu".into(), t: Some("tdm_x".into()), o: "mentee".into(), n: "Ana & Ben".into() };
+        let invite = Invite {
+            r: "ws://127.0.0.1:3030".into(),
+            w: "4NMNnkMhL8jXrdJ9jamS58PAVdXu".into(),
+            t: Some("tdm_x".into()),
+            o: "mentee".into(),
+            n: "Ana & Ben".into(),
+        };
         let code = encode_invite(&invite).unwrap();
         assert!(code.starts_with(INVITE_PREFIX));
         assert_eq!(decode_invite(&code).unwrap(), invite);
