@@ -72,7 +72,7 @@ impl SledStorage {
 
     /// Bytes the database occupies on disk, as sled reports it.
     pub fn size_on_disk(&self) -> Result<u64> {
-        self.db.size_on_disk().map_err(map_err)
+        self.db.size_on_disk().map_err(|e| self.fail(e))
     }
 }
 
@@ -86,26 +86,37 @@ fn is_lock_error(e: &sled::Error) -> bool {
     }
 }
 
-fn map_err(e: sled::Error) -> Error {
-    Error::Storage(e.to_string())
+impl SledStorage {
+    /// Damage found while reading is reported as a damaged store, with its path, so the person
+    /// knows it is the disk and not their input; other failures keep sled's own words.
+    fn fail(&self, e: sled::Error) -> Error {
+        match e {
+            sled::Error::Corruption { .. } => Error::StoreCorrupt {
+                path: self.path.clone(),
+                reason: "sled found corrupted data".into(),
+            },
+            sled::Error::Io(io) => Error::Storage(format!("{}: {io}", self.path.display())),
+            other => Error::Storage(format!("{}: {other}", self.path.display())),
+        }
+    }
 }
 
 impl Storage for SledStorage {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.db.get(key).map_err(map_err)?.map(|v| v.to_vec()))
+        Ok(self.db.get(key).map_err(|e| self.fail(e))?.map(|v| v.to_vec()))
     }
     fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
-        self.db.insert(key, value).map_err(map_err)?;
+        self.db.insert(key, value).map_err(|e| self.fail(e))?;
         Ok(())
     }
     fn delete(&self, key: &[u8]) -> Result<()> {
-        self.db.remove(key).map_err(map_err)?;
+        self.db.remove(key).map_err(|e| self.fail(e))?;
         Ok(())
     }
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         self.db
             .scan_prefix(prefix)
-            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(map_err))
+            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(|e| self.fail(e)))
             .collect()
     }
     fn apply(&self, writes: Vec<Write>) -> Result<()> {
@@ -116,10 +127,10 @@ impl Storage for SledStorage {
                 Write::Delete(k) => batch.remove(k),
             }
         }
-        self.db.apply_batch(batch).map_err(map_err)
+        self.db.apply_batch(batch).map_err(|e| self.fail(e))
     }
     fn flush(&self) -> Result<()> {
-        self.db.flush().map_err(map_err)?;
+        self.db.flush().map_err(|e| self.fail(e))?;
         Ok(())
     }
 }
