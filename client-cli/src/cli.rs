@@ -121,6 +121,12 @@ pub enum Command {
         #[arg(long, value_parser = ["mentee", "mentor", "observer"], default_value = "mentee")]
         role: String,
     },
+    /// The whole story in one command: two people, offline edits, a relay, one merged plan.
+    Demo {
+        /// Keep the demo's homes and relay data in this directory instead of a temporary one.
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
+    },
     /// Join a workspace with a code from `tandem invite`.
     Join {
         /// The invite code.

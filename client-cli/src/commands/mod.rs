@@ -1,6 +1,7 @@
 //! One module per group of subcommands; `run` dispatches.
 
 mod bundle;
+mod demo;
 mod items;
 mod overview;
 pub mod sync;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> Result<()> {
             | Command::Export { .. }
             | Command::Status
             | Command::Sync { .. }
+            | Command::Demo { .. }
     );
     let result = dispatch(&ctx, cli.command);
     if result.is_ok() && writes {
@@ -61,6 +63,7 @@ fn dispatch(ctx: &Context, command: Command) -> Result<()> {
             }
         }
         Command::Status => sync::status(ctx),
+        Command::Demo { keep } => demo::run(ctx, keep.as_deref()),
         Command::Invite { role } => sync::invite(ctx, &role),
         Command::Join {
             code,

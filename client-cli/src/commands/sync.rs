@@ -413,8 +413,30 @@ fn decode_invite(code: &str) -> Result<Invite> {
     serde_json::from_slice(&bytes).map_err(|_| bad())
 }
 
-pub fn invite(ctx: &Context, role: &str) -> Result<()> {
-    let role: Role = role.parse()?;
+pub fn invite(ctx: &Context, role_name: &str) -> Result<()> {
+    let role: Role = role_name.parse()?;
+    let (id, title, url, code) = make_invite(ctx, role)?;
+    if ctx.json {
+        return ctx
+            .print_json(&json!({ "id": id, "code": code, "role": role.as_str(), "relay": url }));
+    }
+    if ctx.quiet {
+        println!("{code}");
+        return Ok(());
+    }
+    println!("Invite to “{title}” as {}:\n\n  {code}\n", role.as_str());
+    println!("Your partner runs:  tandem join {code} --name THEIR-NAME");
+    println!("Anyone with this code can open the workspace; share it only with them.");
+    Ok(())
+}
+
+/// An invite code for `role`, without printing it (for `tandem demo`).
+pub fn invite_code(ctx: &Context, role: &str) -> Result<String> {
+    Ok(make_invite(ctx, role.parse()?)?.3)
+}
+
+/// Ask the relay for a token for the partner and build the code: (id, title, relay, code).
+fn make_invite(ctx: &Context, role: Role) -> Result<(String, String, String, String)> {
     let (id, title, relay) = {
         let home = ctx.home()?;
         let id = home.resolve(ctx.selector.as_deref())?;
@@ -456,19 +478,7 @@ pub fn invite(ctx: &Context, role: &str) -> Result<()> {
         o: role.as_str().into(),
         n: title.clone(),
     })?;
-    if ctx.json {
-        return ctx.print_json(
-            &json!({ "id": id, "code": code, "role": role.as_str(), "relay": relay.url }),
-        );
-    }
-    if ctx.quiet {
-        println!("{code}");
-        return Ok(());
-    }
-    println!("Invite to “{title}” as {}:\n\n  {code}\n", role.as_str());
-    println!("Your partner runs:  tandem join {code} --name THEIR-NAME");
-    println!("Anyone with this code can open the workspace; share it only with them.");
-    Ok(())
+    Ok((id, title, relay.url, code))
 }
 
 pub fn join(ctx: &Context, code: &str, name: &str, timeout: Duration) -> Result<()> {
