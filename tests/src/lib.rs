@@ -7,8 +7,9 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::Once;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
 
 /// The instant every command believes it is, so "overdue" and timestamps are reproducible.
 pub const NOW: &str = "2026-11-28T10:00:00Z";
@@ -139,6 +140,11 @@ impl Home {
         self.call().ok(args)
     }
 
+    /// Start `tandem ARGS` in the background, stopped when the returned value is dropped.
+    pub fn spawn(&self, args: &[&str]) -> Background {
+        self.call().spawn(args)
+    }
+
     /// Run `tandem --json ARGS`, insist on success, and parse standard output.
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
         self.call().json(args)
@@ -203,8 +209,8 @@ impl Call<'_> {
         self
     }
 
-    /// Run `tandem ARGS` and return whatever happened.
-    pub fn run(self, args: &[&str]) -> Output {
+    /// `tandem --home HOME ARGS` with the home's environment, standard streams not yet set.
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(tandem());
         cmd.arg("--home")
             .arg(self.home.path())
@@ -213,14 +219,27 @@ impl Call<'_> {
             .env("TZ", "UTC")
             .env("NO_COLOR", "1")
             .env_remove("TANDEM_HOME")
+            .env_remove("TANDEM_TOKEN")
             .env_remove("VISUAL")
-            .env("EDITOR", "false")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .env("EDITOR", "false");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
+        cmd
+    }
+
+    /// Start `tandem ARGS` in the background (e.g. `sync --watch`); it is stopped when the
+    /// returned value is dropped. Its output goes to a log, see [`Background::log`].
+    pub fn spawn(self, args: &[&str]) -> Background {
+        Background::spawn(self.command(args), &format!("tandem {}", args.join(" ")))
+    }
+
+    /// Run `tandem ARGS` and return whatever happened.
+    pub fn run(self, args: &[&str]) -> Output {
+        let mut cmd = self.command(args);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("cannot start tandem");
         // Writing and then dropping stdin closes it, so a command reading it never waits forever.
         let mut pipe = child.stdin.take().expect("stdin is piped");
@@ -278,4 +297,536 @@ impl Call<'_> {
 /// A path as a `&str` argument; test paths are always valid UTF-8.
 pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("test paths are UTF-8")
+}
+
+// ----- processes in the background: relays, reference servers, watchers -----
+
+/// How long a server may take to bind and print `listening on 127.0.0.1:PORT`.
+const STARTUP: Duration = Duration::from_secs(20);
+
+/// How long a stopped process may take to exit after SIGTERM or SIGINT before it is killed.
+const GRACE: Duration = Duration::from_secs(10);
+
+/// Send `signal` (a name such as `TERM`, `INT` or `KILL`) to the process `pid` with kill(1);
+/// the workspace forbids `unsafe`, so libc is not an option.
+fn send_signal(pid: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Wait for `child` to exit, for at most `limit`.
+fn wait_at_most(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() >= deadline => return None,
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("cannot wait for a child process: {e}"),
+        }
+    }
+}
+
+/// A process running in the background with its standard output and error in log files. It is
+/// killed (SIGKILL) and reaped when dropped, so a failing test leaves nothing running.
+pub struct Background {
+    child: Child,
+    what: String,
+    logs: tempfile::TempDir,
+    exit: Option<ExitStatus>,
+}
+
+impl Background {
+    /// Start `cmd` with no standard input and its output going to log files.
+    pub fn spawn(mut cmd: Command, what: &str) -> Self {
+        let logs = tempfile::Builder::new()
+            .prefix("tandem-logs-")
+            .tempdir()
+            .expect("cannot create a log directory");
+        let out = std::fs::File::create(logs.path().join("stdout")).expect("cannot create a log");
+        let err = std::fs::File::create(logs.path().join("stderr")).expect("cannot create a log");
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err));
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start `{what}`: {e}"));
+        Self {
+            child,
+            what: what.to_string(),
+            logs,
+            exit: None,
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything the process printed on standard output so far.
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(self.logs.path().join("stdout")).unwrap_or_default()
+    }
+
+    /// Everything the process printed on standard error so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.logs.path().join("stderr")).unwrap_or_default()
+    }
+
+    /// Both logs, labelled, for failure messages.
+    pub fn log(&self) -> String {
+        format!(
+            "--- `{}` stdout:\n{}--- stderr:\n{}",
+            self.what,
+            self.stdout(),
+            self.stderr()
+        )
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        if self.exit.is_none() {
+            self.exit = self.child.try_wait().expect("cannot poll a child process");
+        }
+        self.exit.is_none()
+    }
+
+    /// Wait up to `limit` for the process to exit by itself; `None` if it is still running.
+    pub fn wait(&mut self, limit: Duration) -> Option<ExitStatus> {
+        if self.exit.is_none() {
+            self.exit = wait_at_most(&mut self.child, limit);
+        }
+        self.exit
+    }
+
+    /// Send `signal` (`TERM`, `INT`, `KILL`, …) without waiting.
+    pub fn signal(&mut self, signal: &str) {
+        if self.running() {
+            send_signal(self.pid(), signal);
+        }
+    }
+
+    /// Ask the process to stop with `signal` and wait for it; kill it if it takes longer than a
+    /// few seconds. Returns how it exited.
+    pub fn stop_with(&mut self, signal: &str) -> ExitStatus {
+        self.signal(signal);
+        if let Some(status) = self.wait(GRACE) {
+            return status;
+        }
+        self.kill();
+        panic!(
+            "`{}` did not stop within {GRACE:?} of SIG{signal}\n{}",
+            self.what,
+            self.log()
+        );
+    }
+
+    /// Kill the process at once (SIGKILL: no chance to flush anything) and reap it.
+    pub fn kill(&mut self) -> ExitStatus {
+        if self.running() {
+            let _ = self.child.kill();
+        }
+        let status = self.child.wait().expect("cannot reap a killed process");
+        self.exit = Some(status);
+        status
+    }
+
+    /// Wait until standard output has a line starting with `prefix` and return the rest of that
+    /// line; panic (with the logs) if the process exits first or `limit` passes.
+    pub fn wait_for_line(&mut self, prefix: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let out = self.stdout();
+            if let Some(line) = out.lines().find_map(|l| l.strip_prefix(prefix)) {
+                // Only a complete line counts: the port may still be being written.
+                if out.contains(&format!("{prefix}{line}\n")) {
+                    return line.to_string();
+                }
+            }
+            if !self.running() {
+                panic!(
+                    "`{}` exited ({:?}) before printing '{prefix}…'\n{}",
+                    self.what,
+                    self.exit,
+                    self.log()
+                );
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "`{}` did not print '{prefix}…' within {limit:?}\n{}",
+                    self.what,
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if self.exit.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Start a server that prints `listening on 127.0.0.1:PORT` once bound, and return it with the
+/// port.
+fn start_listening(cmd: Command, what: &str) -> (Background, u16) {
+    let mut process = Background::spawn(cmd, what);
+    let addr = process.wait_for_line("listening on ", STARTUP);
+    let port = addr
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("`{what}` printed no port: {addr:?}\n{}", process.log()));
+    (process, port)
+}
+
+/// A `tandem-server` relay on a free loopback port with its own temporary data directory.
+///
+/// It can be stopped, killed and started again on the same data (the port changes each time, so
+/// ask for [`Relay::url`] again). Dropping it kills the process and deletes the data.
+pub struct Relay {
+    root: tempfile::TempDir,
+    open: bool,
+    process: Option<Background>,
+    port: u16,
+}
+
+impl Relay {
+    /// A relay that requires tokens (create them with [`Relay::token`]).
+    pub fn start() -> Self {
+        Self::launch(false)
+    }
+
+    /// A relay started with `--open`: anyone may connect, with full access.
+    pub fn start_open() -> Self {
+        Self::launch(true)
+    }
+
+    fn launch(open: bool) -> Self {
+        let root = tempfile::Builder::new()
+            .prefix("tandem-relay-")
+            .tempdir()
+            .expect("cannot create the relay's directory");
+        let mut relay = Self {
+            root,
+            open,
+            process: None,
+            port: 0,
+        };
+        relay.start_again();
+        relay
+    }
+
+    /// The data directory passed as `--data`.
+    pub fn data(&self) -> PathBuf {
+        self.root.path().join("data")
+    }
+
+    /// The relay's websocket URL, `ws://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        assert!(self.process.is_some(), "the relay is not running");
+        format!("ws://127.0.0.1:{}", self.port)
+    }
+
+    /// The port the running relay listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Start the relay (again) on the same data directory, on a new free port.
+    pub fn start_again(&mut self) {
+        assert!(self.process.is_none(), "the relay is already running");
+        let mut cmd = Command::new(tandem_server());
+        cmd.arg("--data")
+            .arg(self.data())
+            .args(["--listen", "127.0.0.1:0"])
+            .env("NO_COLOR", "1")
+            .env_remove("TANDEM_SERVER_DATA");
+        if self.open {
+            cmd.arg("--open");
+        }
+        let (process, port) = start_listening(cmd, "tandem-server");
+        self.process = Some(process);
+        self.port = port;
+    }
+
+    /// Stop the relay gracefully (SIGTERM) and wait for it to exit.
+    pub fn stop(&mut self) -> ExitStatus {
+        let mut process = self.process.take().expect("the relay is not running");
+        process.stop_with("TERM")
+    }
+
+    /// Kill the relay with SIGKILL: no shutdown, no flushing.
+    pub fn kill(&mut self) {
+        let mut process = self.process.take().expect("the relay is not running");
+        process.kill();
+    }
+
+    /// Stop gracefully and start again on the same data.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.start_again();
+    }
+
+    /// Kill with SIGKILL and start again on the same data.
+    pub fn crash_and_restart(&mut self) {
+        self.kill();
+        self.start_again();
+    }
+
+    /// The running relay's logs, for failure messages.
+    pub fn log(&self) -> String {
+        self.process
+            .as_ref()
+            .map(Background::log)
+            .unwrap_or_else(|| "(the relay is not running)".into())
+    }
+
+    /// Run `tandem-server token ARGS --data DATA` (an operator command) and return what happened.
+    pub fn token_cmd(&self, args: &[&str]) -> Output {
+        run_bounded(
+            {
+                let mut cmd = Command::new(tandem_server());
+                cmd.arg("token")
+                    .args(args)
+                    .arg("--data")
+                    .arg(self.data())
+                    .env("NO_COLOR", "1");
+                cmd
+            },
+            Duration::from_secs(30),
+        )
+    }
+
+    /// `tandem-server token create ARGS`: insist on success and return the new token.
+    pub fn token(&self, args: &[&str]) -> String {
+        let mut all = vec!["create"];
+        all.extend_from_slice(args);
+        let out = self.token_cmd(&all);
+        assert!(
+            out.status.success(),
+            "`tandem-server token {}` failed: {}",
+            all.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let token = String::from_utf8(out.stdout)
+            .expect("UTF-8")
+            .trim()
+            .to_string();
+        assert!(
+            !token.is_empty() && !token.contains(char::is_whitespace),
+            "not a token: {token:?}"
+        );
+        token
+    }
+
+    /// `tandem-server token list --json`.
+    pub fn tokens(&self) -> serde_json::Value {
+        let out = self.token_cmd(&["list", "--json"]);
+        assert!(
+            out.status.success(),
+            "`tandem-server token list` failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("token list --json prints JSON")
+    }
+}
+
+/// Run `cmd` to completion with its output captured, killing it if it runs longer than `limit`.
+pub fn run_bounded(mut cmd: Command, limit: Duration) -> Output {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let what = format!("{cmd:?}");
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let mut out = child.stdout.take().expect("piped");
+    let mut err = child.stderr.take().expect("piped");
+    let read_out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut out, &mut buf);
+        buf
+    });
+    let read_err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut err, &mut buf);
+        buf
+    });
+    let status = match wait_at_most(&mut child, limit) {
+        Some(status) => status,
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            let stderr = read_err.join().unwrap_or_default();
+            panic!(
+                "{what} did not finish within {limit:?}; stderr:\n{}",
+                String::from_utf8_lossy(&stderr)
+            );
+        }
+    };
+    Output {
+        status,
+        stdout: read_out.join().expect("stdout reader"),
+        stderr: read_err.join().expect("stderr reader"),
+    }
+}
+
+// ----- the JavaScript reference implementation (automerge-repo 2.5.6) -----
+
+/// `tests/js`: the reference sync server and client CLI.
+pub fn js_dir() -> PathBuf {
+    workspace_root().join("tests").join("js")
+}
+
+/// Make sure `node` runs and the pinned npm packages are installed (`npm ci` once per test
+/// process when `tests/js/node_modules` is missing). Panics with a clear message otherwise:
+/// interop tests must never pass by skipping.
+pub fn ensure_js() {
+    static READY: Mutex<bool> = Mutex::new(false);
+    let mut ready = READY.lock().unwrap_or_else(|e| e.into_inner());
+    if *ready {
+        return;
+    }
+    let version = Command::new("node").arg("--version").output();
+    match version {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!(
+            "`node --version` failed ({}); the interop tests need Node >= 20 on PATH",
+            out.status
+        ),
+        Err(e) => panic!("cannot run `node` ({e}); the interop tests need Node >= 20 on PATH"),
+    }
+    let dir = js_dir();
+    let installed = dir
+        .join("node_modules")
+        .join("@automerge")
+        .join("automerge-repo")
+        .join("package.json");
+    if !installed.exists() {
+        let mut cmd = Command::new("npm");
+        cmd.args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir);
+        let out = run_bounded(cmd, Duration::from_secs(300));
+        assert!(
+            out.status.success(),
+            "`npm ci` in {} failed ({}); the interop tests need the pinned automerge-repo:\n{}",
+            dir.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    *ready = true;
+}
+
+/// The reference automerge-repo sync server (`node tests/js/sync-server.mjs`) on a free loopback
+/// port with its own temporary data directory; killed when dropped.
+pub struct NodeServer {
+    _root: tempfile::TempDir,
+    process: Background,
+    port: u16,
+}
+
+impl NodeServer {
+    pub fn start() -> Self {
+        ensure_js();
+        let root = tempfile::Builder::new()
+            .prefix("tandem-node-server-")
+            .tempdir()
+            .expect("cannot create the server's directory");
+        let mut cmd = Command::new("node");
+        cmd.arg(js_dir().join("sync-server.mjs"))
+            .args(["--port", "0", "--data"])
+            .arg(root.path().join("data"));
+        let (process, port) = start_listening(cmd, "node sync-server.mjs");
+        Self {
+            _root: root,
+            process,
+            port,
+        }
+    }
+
+    /// `ws://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's logs, for failure messages.
+    pub fn log(&self) -> String {
+        self.process.log()
+    }
+}
+
+/// What a `node tests/js/client.mjs` command did: its exit code and its one JSON line.
+#[derive(Debug)]
+pub struct JsOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl JsOutput {
+    /// The JSON line on standard output.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "the JS client printed no JSON ({e}): {:?}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// Insist on exit code 0 and return the JSON line.
+    pub fn ok(&self) -> serde_json::Value {
+        assert_eq!(
+            self.code, 0,
+            "the JS client failed\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self.json()
+    }
+}
+
+/// `node tests/js/client.mjs ARGS` as a command, for running in the background.
+pub fn js_client_command(args: &[&str]) -> Command {
+    ensure_js();
+    let mut cmd = Command::new("node");
+    cmd.arg(js_dir().join("client.mjs")).args(args);
+    cmd
+}
+
+/// Run `node tests/js/client.mjs ARGS` to completion (the client's own `--timeout`, 15 s by
+/// default, bounds it; this kills it after 60 s in any case).
+pub fn js_client(args: &[&str]) -> JsOutput {
+    let out = run_bounded(js_client_command(args), Duration::from_secs(60));
+    JsOutput {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Poll `check` every 100 ms until it returns `Some`, for at most `limit`; `None` on time-out.
+pub fn poll<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(found) = check() {
+            return Some(found);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
