@@ -70,6 +70,10 @@ pub enum Error {
     #[error("no workspace yet: create one with `tandem init --title T --name N --role mentor|mentee`, or import a bundle")]
     NoWorkspace,
 
+    /// This device joined the workspace as an observer.
+    #[error("you follow “{title}” as an observer, so it is read-only on this device (private notes with --private still work)")]
+    ReadOnly { title: String },
+
     /// A bundle file could not be read.
     #[error("bundle is unreadable: {0}")]
     BadBundle(String),

@@ -243,6 +243,20 @@ impl Home {
 
     /// Store whatever changed in `opened` and flush it.
     pub fn save(&self, opened: &mut Opened) -> Result<()> {
+        if !is_private(&opened.id) && self.is_read_only(&opened.id)? {
+            let saved = opened.state.saved_heads().to_vec();
+            let mine = opened
+                .ws
+                .doc_mut()
+                .get_changes_meta(&saved)
+                .iter()
+                .any(|c| *c.actor == self.actor);
+            if mine {
+                return Err(Error::ReadOnly {
+                    title: opened.ws.title(),
+                });
+            }
+        }
         let doc = opened.ws.doc_mut();
         let wrote = docstore::save(self.store.as_ref(), &opened.id, doc, &mut opened.state)?;
         if is_private(&opened.id) {
@@ -474,6 +488,26 @@ impl Home {
             self.store.put(b"home/current", workspace.as_bytes())?;
         }
         self.store.flush()
+    }
+
+    /// Mark a workspace as followed read-only (an observer's), or not.
+    pub fn set_read_only(&self, workspace: &str, read_only: bool) -> Result<()> {
+        let k = key(&["ws", workspace, "read-only"]);
+        if read_only {
+            self.store.put(&k, b"1")?;
+        } else {
+            self.store.delete(&k)?;
+        }
+        self.store.flush()
+    }
+
+    /// Whether this device follows the workspace read-only; such a workspace refuses local
+    /// changes, since the relay would refuse them anyway and they could never be shared.
+    pub fn is_read_only(&self, workspace: &str) -> Result<bool> {
+        Ok(self
+            .store
+            .get(&key(&["ws", workspace, "read-only"]))?
+            .is_some())
     }
 
     /// Persist a relay's sync state for a document. Does not flush; [`Home::record_sync`] does.

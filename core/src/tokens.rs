@@ -393,10 +393,9 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// The current time in the form the file uses.
 pub fn now() -> String {
-    jiff::Timestamp::now().round(jiff::Unit::Second).map_or_else(
-        |_| jiff::Timestamp::now().to_string(),
-        |t| t.to_string(),
-    )
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string())
 }
 
 /// What identifies one version of the file on disk: its modification time and size.
@@ -430,9 +429,7 @@ pub fn read(path: &Path) -> Result<TokenFile, TokenError> {
 }
 
 /// Read the file together with the fingerprint of the version that was read.
-pub fn read_with_fingerprint(
-    path: &Path,
-) -> Result<(TokenFile, Option<Fingerprint>), TokenError> {
+pub fn read_with_fingerprint(path: &Path) -> Result<(TokenFile, Option<Fingerprint>), TokenError> {
     // The fingerprint is taken first: if the file changes in between, the next check sees a
     // different fingerprint and reads it again, so no change is ever missed.
     let fp = fingerprint(path)?;
@@ -550,7 +547,10 @@ mod tests {
         assert!(access.write);
         assert_eq!(access.docs, Some(HashSet::from([DOC.to_string()])));
         assert!(file.verify("tdm_wrong").is_none());
-        assert!(!file.to_json().windows(token.len()).any(|w| w == token.as_bytes()));
+        assert!(!file
+            .to_json()
+            .windows(token.len())
+            .any(|w| w == token.as_bytes()));
     }
 
     #[test]
@@ -575,7 +575,13 @@ mod tests {
     fn the_file_round_trips_and_scopes_use_star_or_a_list() {
         let mut file = TokenFile::default();
         file.mint(Role::Read, Scope::All, "all", None, "t0");
-        file.mint(Role::Write, Scope::docs(&[DOC]).unwrap(), "one", Some("abc"), "t0");
+        file.mint(
+            Role::Write,
+            Scope::docs(&[DOC]).unwrap(),
+            "one",
+            Some("abc"),
+            "t0",
+        );
         let json = String::from_utf8(file.to_json()).unwrap();
         assert!(json.contains("\"workspaces\": \"*\""), "{json}");
         assert!(json.contains(DOC));

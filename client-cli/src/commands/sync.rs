@@ -79,12 +79,12 @@ fn plan_sync(
                 let token = token
                     .map(str::to_string)
                     .or_else(|| existing.filter(|e| e.url == url).and_then(|e| e.token));
-                let settings = RelaySettings {
+                // Remembered only once a sync with it succeeds (see `remember`), so a mistyped
+                // address never replaces a working relay and its token.
+                RelaySettings {
                     url: url.to_string(),
                     token,
-                };
-                home.set_relay(&id, &settings)?;
-                settings
+                }
             }
             None => match home.relay(&id)? {
                 Some(s) => RelaySettings {
@@ -108,6 +108,21 @@ fn plan_sync(
         bail!("no workspace has a relay yet: run `tandem sync --server ws://HOST:PORT` once");
     }
     Ok(groups)
+}
+
+/// Remember the relay that just worked for these workspaces.
+fn remember(ctx: &Context, ids: &[String], url: &str, token: Option<&str>) -> Result<()> {
+    let home = ctx.home()?;
+    let settings = RelaySettings {
+        url: url.to_string(),
+        token: token.map(str::to_string),
+    };
+    for id in ids {
+        if home.relay(id)?.as_ref() != Some(&settings) {
+            home.set_relay(id, &settings)?;
+        }
+    }
+    Ok(())
 }
 
 /// Everything a sync needs from the store, read in one short visit.
@@ -267,8 +282,10 @@ pub fn sync(
             .into_iter()
             .map(|(id, _, d, _)| (id, d))
             .collect();
+        let ids: Vec<String> = meta.iter().map(|(id, _, _)| id.clone()).collect();
         let outcome = rt.block_on(async {
             let mut conn = handshake(&url, token.as_deref(), &mut session, timeout).await?;
+            remember(ctx, &ids, &url, token.as_deref())?;
             {
                 let home = ctx.home()?;
                 add_docs(&home, &mut session, docs)?;
@@ -513,21 +530,6 @@ pub fn join(ctx: &Context, code: &str, name: &str, timeout: Duration) -> Result<
         .absorb(&invite.w, doc)
         .with_context(|| format!("cannot open “{}”", invite.n))?;
     drop(merged);
-    let mut opened = home.open_workspace(&invite.w, ctx.now)?;
-    let existing = opened
-        .ws
-        .participants()
-        .into_iter()
-        .find(|p| p.name.eq_ignore_ascii_case(name.trim()));
-    let pid = match existing {
-        Some(p) => {
-            opened.ws.add_device(&p.id, home.actor())?;
-            p.id
-        }
-        None => opened.ws.add_participant(name, role, home.actor())?,
-    };
-    home.save(&mut opened)?;
-    home.set_me(&invite.w, &pid)?;
     home.set_relay(
         &invite.w,
         &RelaySettings {
@@ -535,6 +537,29 @@ pub fn join(ctx: &Context, code: &str, name: &str, timeout: Duration) -> Result<
             token: invite.t.clone(),
         },
     )?;
+    let pid = if role == Role::Observer {
+        // An observer's token is read-only, so the relay would refuse any change from this
+        // device, including its own participant record; the workspace is followed read-only.
+        home.set_read_only(&invite.w, true)?;
+        None
+    } else {
+        let mut opened = home.open_workspace(&invite.w, ctx.now)?;
+        let existing = opened
+            .ws
+            .participants()
+            .into_iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name.trim()));
+        let pid = match existing {
+            Some(p) => {
+                opened.ws.add_device(&p.id, home.actor())?;
+                p.id
+            }
+            None => opened.ws.add_participant(name, role, home.actor())?,
+        };
+        home.save(&mut opened)?;
+        home.set_me(&invite.w, &pid)?;
+        Some(pid)
+    };
     home.switch(&invite.w)?;
     drop(home);
     if !ctx.quiet && !ctx.json {
@@ -545,14 +570,16 @@ pub fn join(ctx: &Context, code: &str, name: &str, timeout: Duration) -> Result<
             role.as_str()
         );
     }
-    // Push the new participant so the partner sees who joined.
-    let quiet = Context {
-        json: false,
-        quiet: true,
-        ..ctx.clone_for(Some(invite.w.clone()))
-    };
-    sync(&quiet, None, None, timeout)
-        .context("joined, but the first sync failed; run `tandem sync` later")?;
+    if pid.is_some() {
+        // Push the new participant so the partner sees who joined.
+        let quiet = Context {
+            json: false,
+            quiet: true,
+            ..ctx.clone_for(Some(invite.w.clone()))
+        };
+        sync(&quiet, None, None, timeout)
+            .context("joined, but the first sync failed; run `tandem sync` later")?;
+    }
     if ctx.json {
         ctx.print_json(&json!({ "id": invite.w, "title": invite.n, "participant": pid, "role": role.as_str() }))?;
     }
@@ -672,6 +699,7 @@ async fn watch_once(ctx: &Context, url: &str, token: Option<&str>, ids: &[String
     };
     let mut session = ClientSession::new(peer_id(), Some(loaded.storage_id.clone()));
     let mut conn = handshake(url, token, &mut session, Duration::from_secs(10)).await?;
+    remember(ctx, ids, url, token)?;
     {
         let home = ctx.home()?;
         add_docs(

@@ -509,7 +509,12 @@ impl Relay {
             self.disconnect(&p);
         }
         for (id, entry) in self.docs.iter_mut() {
-            docstore::save(self.storage.as_ref(), id, &mut entry.doc, &mut entry.state)?;
+            // Only documents with unsaved changes are written. `docstore::save` on a document
+            // that was never stored writes a snapshot even when it is empty, so without this
+            // check every unknown document a peer merely asked for would be stored empty here.
+            if entry.state.is_dirty(&mut entry.doc) {
+                docstore::save(self.storage.as_ref(), id, &mut entry.doc, &mut entry.state)?;
+            }
         }
         self.storage.flush()?;
         self.dirty = false;
@@ -759,6 +764,17 @@ mod tests {
             relay.join(old, Access::full()).unwrap_err().message,
             "unsupported protocol version"
         );
+    }
+
+    #[test]
+    fn shutdown_stores_nothing_for_a_document_that_was_only_asked_for() {
+        let (store, mut relay) = relay();
+        let mut c = ClientSession::new("c", None);
+        c.add_doc(DOC, AutoCommit::new(), None);
+        let first = connect(&mut relay, &mut c, Access::full());
+        pump(&mut relay, &mut [("c", &mut c)], first);
+        relay.shutdown().unwrap();
+        assert!(docstore::list(store.as_ref()).unwrap().is_empty());
     }
 
     #[test]
