@@ -1,1 +1,207 @@
-fn main() {}
+//! `tandem-server`: parse arguments, set up logging, and run the relay or a token command.
+//!
+//! Logs go to stderr (`RUST_LOG`, default `info`). stdout carries only what scripts read: the
+//! `listening on 127.0.0.1:PORT` line once the socket is bound, and a new token.
+
+mod token_cmd;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use tandem_server::ServerConfig;
+use tracing_subscriber::EnvFilter;
+
+/// tandem's relay: an automerge-repo websocket sync server.
+#[derive(Debug, Parser)]
+#[command(name = "tandem-server", version, about)]
+struct Cli {
+    /// Where documents and tokens are stored.
+    #[arg(
+        long,
+        global = true,
+        default_value = "./tandem-data",
+        env = "TANDEM_SERVER_DATA"
+    )]
+    data: PathBuf,
+    /// The address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:3030")]
+    listen: String,
+    /// Accept everyone without a token, with full access. Only for a trusted network.
+    #[arg(long)]
+    open: bool,
+    /// The most connections served at once.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// The largest websocket message accepted, in bytes.
+    #[arg(long, default_value_t = 256 << 20)]
+    max_message_bytes: usize,
+    /// Drop documents from memory after this many idle seconds.
+    #[arg(long, default_value_t = 300)]
+    idle_evict_secs: u64,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Manage access tokens (works while the relay runs).
+    #[command(subcommand)]
+    Token(token_cmd::TokenCommand),
+}
+
+impl Cli {
+    fn server_config(&self) -> ServerConfig {
+        ServerConfig {
+            data_dir: self.data.clone(),
+            open: self.open,
+            max_connections: self.max_connections,
+            max_message_bytes: self.max_message_bytes,
+            idle_evict: Duration::from_secs(self.idle_evict_secs),
+            ..ServerConfig::default()
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let result = match &cli.command {
+        Some(Command::Token(cmd)) => token_cmd::run(cmd, &cli.server_config().tokens_path()),
+        None => serve(&cli),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tandem-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(cli: &Cli) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&cli.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", cli.listen))?;
+        let addr = listener.local_addr()?;
+        tracing::info!("listening on {addr}");
+        // Tests and scripts start the relay on port 0 and read the port from this line.
+        let mut stdout = std::io::stdout();
+        writeln!(stdout, "listening on {addr}")?;
+        stdout.flush()?;
+        tandem_server::run(listener, cli.server_config(), shutdown_signal()).await
+    })
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("received SIGINT"),
+        _ = term => tracing::info!("received SIGTERM"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let cli = Cli::try_parse_from(["tandem-server"]).unwrap();
+        assert_eq!(cli.listen, "127.0.0.1:3030");
+        let config = cli.server_config();
+        assert_eq!(config.max_message_bytes, 256 << 20);
+        assert!(!config.open);
+        assert!(cli.command.is_none());
+    }
+
+    #[test]
+    fn server_flags_are_parsed() {
+        let cli = Cli::try_parse_from([
+            "tandem-server",
+            "--data",
+            "/tmp/x",
+            "--listen",
+            "127.0.0.1:0",
+            "--open",
+            "--max-connections",
+            "5",
+            "--idle-evict-secs",
+            "9",
+        ])
+        .unwrap();
+        let config = cli.server_config();
+        assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
+        assert!(config.open);
+        assert_eq!(config.max_connections, 5);
+        assert_eq!(config.idle_evict, Duration::from_secs(9));
+    }
+
+    #[test]
+    fn token_commands_are_parsed() {
+        let cli = Cli::try_parse_from([
+            "tandem-server",
+            "token",
+            "create",
+            "--workspace",
+            "a",
+            "--workspace",
+            "b",
+            "--role",
+            "read",
+            "--data",
+            "/d",
+        ])
+        .unwrap();
+        assert_eq!(cli.data, PathBuf::from("/d"));
+        let Some(Command::Token(token_cmd::TokenCommand::Create(args))) = cli.command else {
+            panic!("expected token create");
+        };
+        assert_eq!(args.workspace, vec!["a", "b"]);
+        assert!(Cli::try_parse_from([
+            "tandem-server",
+            "token",
+            "create",
+            "--all",
+            "--workspace",
+            "a",
+            "--role",
+            "read"
+        ])
+        .is_err());
+        assert!(
+            Cli::try_parse_from(["tandem-server", "token", "create", "--role", "read"]).is_err()
+        );
+        assert!(Cli::try_parse_from(["tandem-server", "token", "revoke", "abc"]).is_ok());
+        assert!(Cli::try_parse_from(["tandem-server", "token", "list", "--json"]).is_ok());
+    }
+}

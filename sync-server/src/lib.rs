@@ -1,0 +1,333 @@
+//! tandem's relay: an automerge-repo websocket sync server (protocol v1).
+//!
+//! Read this first if you work on the server. The sync logic itself lives in
+//! [`tandem_core::sync::Relay`], a sans-IO engine; this crate gives it a socket, a disk, tokens
+//! and a lifecycle. The whole API is [`run`] and [`ServerConfig`]:
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let port = listener.local_addr()?.port();
+//! let config = tandem_server::ServerConfig {
+//!     data_dir: "/tmp/relay".into(),
+//!     open: true,
+//!     ..Default::default()
+//! };
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let server = tokio::spawn(tandem_server::run(listener, config, async {
+//!     let _ = stopped.await;
+//! }));
+//! // ... clients connect to ws://127.0.0.1:{port} ...
+//! # let _ = port;
+//! let _ = stop.send(());
+//! server.await??; // everything is saved and flushed when this returns
+//! # Ok(()) }
+//! ```
+//!
+//! # Code map
+//! - `lib.rs`: [`ServerConfig`], [`run`], the accept loop (a connection [`Semaphore`] permit is
+//!   taken before `accept`) and shutdown.
+//! - `conn.rs`: one connection: request head, websocket handshake with the token check, the
+//!   reader (decoding, rate limit, hostile input) and the writer (bounded outbox, pings).
+//! - `hub.rs`: the thread that owns the `Relay`; batches, flushes once, then delivers.
+//! - `http.rs`: `GET /health` and `POST /v1/invites` on the same port.
+//! - `auth.rs`: `tokens.json` in memory, reloaded when it changes.
+//!
+//! # Data directory
+//! `DATA/sled/` holds the documents and sync states (sled, locked while the relay runs);
+//! `DATA/tokens.json` holds the access tokens, hashed ([`tandem_core::tokens`]), so the
+//! operator's `tandem-server token ...` commands work while the relay runs.
+//!
+//! **Architecture invariant (durability):** a change is written and flushed before the relay
+//! tells any peer about it; see `hub.rs`.
+//!
+//! **Architecture invariant (isolation):** whatever one connection sends costs at most that
+//! connection: it is closed with an `error` message, and every other peer keeps working.
+//!
+//! # Shutdown
+//! When the `shutdown` future passed to [`run`] completes, the relay stops accepting, asks
+//! every connection to close (close code 1001), waits for them briefly, then saves every
+//! document held in memory and flushes storage before `run` returns.
+
+mod auth;
+mod conn;
+mod http;
+mod hub;
+
+use anyhow::Context as _;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tandem_core::storage::SledStorage;
+use tandem_core::sync::{Relay, RelayStats};
+use tandem_core::tokens;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tracing::{debug, error, info, warn};
+
+/// How the relay runs. Every field has a sensible default; see [`ServerConfig::default`].
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where documents (`sled/`) and tokens (`tokens.json`) live. Default `./tandem-data`.
+    pub data_dir: PathBuf,
+    /// Accept every connection with full access, without a token. Meant for a loopback demo or
+    /// a trusted network; the relay warns loudly when it starts this way.
+    pub open: bool,
+    /// The most connections (websocket and plain HTTP together) served at once; further
+    /// clients wait in the listen backlog. Default 1024.
+    pub max_connections: usize,
+    /// The largest websocket message and frame accepted. A first sync of a big workspace
+    /// arrives as one message, so this is large: default 256 MiB.
+    pub max_message_bytes: usize,
+    /// Documents nobody has used for this long are dropped from memory (they stay on disk).
+    /// Default 5 minutes.
+    pub idle_evict: Duration,
+    /// How often each client is pinged; one that has sent nothing back by the next ping is
+    /// dropped. Default 5 s, as the JavaScript sync server does.
+    pub ping_interval: Duration,
+    /// How often `tokens.json` is checked for changes (it is also checked on every new
+    /// connection). Default 2 s.
+    pub token_reload_interval: Duration,
+    /// The sustained message rate a connection may keep up, per second. Default 1000.
+    pub max_messages_per_sec: u32,
+    /// How many messages a connection may send in one burst above that rate. Default 10 000.
+    pub max_messages_burst: u32,
+    /// How many messages may wait to be written to one client before it counts as a slow
+    /// reader and is dropped. Default 1024. The hub delivers a whole batch (up to 256 events)
+    /// at once, and a client that opens many workspaces gets one reply per workspace in such a
+    /// batch, so a capacity below the batch size would make healthy clients look slow; the
+    /// default leaves room for a few batches.
+    pub outbox_capacity: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./tandem-data"),
+            open: false,
+            max_connections: 1024,
+            max_message_bytes: 256 << 20,
+            idle_evict: Duration::from_secs(300),
+            ping_interval: Duration::from_secs(5),
+            token_reload_interval: Duration::from_secs(2),
+            max_messages_per_sec: 1000,
+            max_messages_burst: 10_000,
+            outbox_capacity: 1024,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The token file inside [`ServerConfig::data_dir`].
+    pub fn tokens_path(&self) -> PathBuf {
+        self.data_dir.join(tokens::FILE_NAME)
+    }
+
+    /// The sled database directory inside [`ServerConfig::data_dir`].
+    pub fn store_path(&self) -> PathBuf {
+        self.data_dir.join("sled")
+    }
+}
+
+/// How many hub events may wait before connection readers are made to wait (backpressure).
+const HUB_QUEUE: usize = 1024;
+/// How long shutdown waits for connections to close before saving anyway.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What every connection task shares.
+pub(crate) struct Shared {
+    config: ServerConfig,
+    ws_config: WebSocketConfig,
+    auth: Arc<auth::Auth>,
+    hub: mpsc::Sender<hub::HubEvent>,
+    /// The relay's counters as of the hub's last batch, for `/health`.
+    stats: watch::Receiver<RelayStats>,
+    /// Live websocket connections.
+    connections: AtomicUsize,
+    next_conn: AtomicU64,
+    started: Instant,
+    relay_peer_id: String,
+}
+
+impl Shared {
+    /// Reload `tokens.json` if it changed, and close connections whose tokens stopped working.
+    async fn refresh_tokens(&self) {
+        if self.auth.is_open() {
+            return;
+        }
+        let auth = self.auth.clone();
+        match tokio::task::spawn_blocking(move || auth.refresh()).await {
+            Ok(Ok(gone)) if !gone.is_empty() => {
+                info!(
+                    count = gone.len(),
+                    "tokens revoked; closing their connections"
+                );
+                let _ = self.hub.send(hub::HubEvent::Revoked { ids: gone }).await;
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => warn!("could not reload tokens, keeping the previous ones: {e}"),
+            Err(e) => warn!("token reload failed: {e}"),
+        }
+    }
+}
+
+/// Serve the relay on `listener` until `shutdown` completes, then save everything and return.
+///
+/// Opens (or creates) the data directory; fails if the store cannot be opened (for example
+/// because another relay holds it) or `tokens.json` is unreadable.
+pub async fn run(
+    listener: TcpListener,
+    config: ServerConfig,
+    shutdown: impl Future,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    let store_path = config.store_path();
+    let storage = tokio::task::spawn_blocking(move || SledStorage::open(&store_path))
+        .await
+        .context("opening the store")?
+        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+    let peer_id = format!("tandem-relay-{:08x}", rand::random::<u32>());
+    let relay = Relay::new(Arc::new(storage), peer_id.clone()).context("starting the relay")?;
+    let auth = Arc::new(
+        auth::Auth::load(&config.tokens_path(), config.open).context("loading the tokens")?,
+    );
+    if config.open {
+        warn!("!!! --open: authentication is OFF; anyone who can reach this port can read and change every document !!!");
+    } else if auth.active_count() == 0 {
+        warn!(
+            "no access tokens yet, so nobody can connect; create one with `tandem-server --data {} token create --all --role write`",
+            config.data_dir.display()
+        );
+    }
+    info!(peer_id = %peer_id, storage_id = %relay.storage_id(), data = %config.data_dir.display(), "relay ready");
+
+    let (hub_tx, hub_rx) = mpsc::channel(HUB_QUEUE);
+    let (stats_tx, stats_rx) = watch::channel(relay.stats());
+    let hub_thread = hub::spawn(relay, hub_rx, stats_tx, auth.clone(), config.idle_evict)
+        .context("starting the hub thread")?;
+
+    let ws_config = WebSocketConfig::default()
+        .max_message_size(Some(config.max_message_bytes))
+        .max_frame_size(Some(config.max_message_bytes))
+        .read_buffer_size(32 * 1024)
+        .write_buffer_size(32 * 1024);
+    let shared = Arc::new(Shared {
+        ws_config,
+        auth,
+        hub: hub_tx.clone(),
+        stats: stats_rx,
+        connections: AtomicUsize::new(0),
+        next_conn: AtomicU64::new(1),
+        started,
+        relay_peer_id: peer_id,
+        config,
+    });
+
+    // Connections and timers watch this; it flips to `true` once, at shutdown.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    // Every task holds a clone of `done_tx`; when all are dropped, `done_rx` yields `None`
+    // and shutdown knows they have finished (mini-redis's drop-to-signal pattern).
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+
+    tokio::spawn(timers(shared.clone(), stop_rx.clone(), done_tx.clone()));
+    tokio::select! {
+        _ = accept_loop(&listener, shared.clone(), stop_rx.clone(), done_tx.clone()) => {}
+        _ = shutdown => info!("shutting down"),
+        // The hub only stops on its own if it crashed; serving on without it is pointless.
+        _ = hub_tx.closed() => error!("the hub stopped unexpectedly; shutting down"),
+    }
+    drop(listener);
+    stop_tx.send_replace(true);
+    drop(done_tx);
+    if tokio::time::timeout(DRAIN_TIMEOUT, done_rx.recv())
+        .await
+        .is_err()
+    {
+        warn!("some connections did not close in time; saving anyway");
+    }
+    let (done, saved) = oneshot::channel();
+    if hub_tx.send(hub::HubEvent::Shutdown { done }).await.is_err() {
+        anyhow::bail!("the hub stopped unexpectedly");
+    }
+    drop(hub_tx);
+    let result = saved
+        .await
+        .unwrap_or_else(|_| Err("the hub stopped while saving".into()));
+    tokio::task::spawn_blocking(move || hub_thread.join())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .context("the hub thread panicked")?;
+    result.map_err(|e| anyhow::anyhow!("saving on shutdown failed: {e}"))
+}
+
+/// Accept connections forever (until cancelled by shutdown). A permit from the connection
+/// semaphore is taken *before* `accept`, so at most `max_connections` are served at once and
+/// the rest wait in the kernel's backlog instead of in our memory.
+async fn accept_loop(
+    listener: &TcpListener,
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+    done: mpsc::Sender<()>,
+) {
+    let limit = Arc::new(Semaphore::new(shared.config.max_connections.max(1)));
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        let permit = limit
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let (socket, addr) = match listener.accept().await {
+            Ok(accepted) => {
+                backoff = Duration::from_millis(10);
+                accepted
+            }
+            Err(e) => {
+                // Usually out of file descriptors; waiting lets connections finish.
+                error!("accept failed: {e}; retrying in {backoff:?}");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+                continue;
+            }
+        };
+        let _ = socket.set_nodelay(true);
+        debug!(%addr, "accepted");
+        let shared = shared.clone();
+        let stop = stop.clone();
+        let done = done.clone();
+        tokio::spawn(async move {
+            conn::serve(socket, addr, shared, stop).await;
+            drop(permit);
+            drop(done);
+        });
+    }
+}
+
+/// Periodic work: idle eviction in the hub, and reloading `tokens.json`.
+async fn timers(shared: Arc<Shared>, mut stop: watch::Receiver<bool>, done: mpsc::Sender<()>) {
+    let evict_every =
+        (shared.config.idle_evict / 2).clamp(Duration::from_secs(1), Duration::from_secs(30));
+    let mut evict = tokio::time::interval(evict_every);
+    let mut reload = tokio::time::interval(
+        shared
+            .config
+            .token_reload_interval
+            .max(Duration::from_millis(50)),
+    );
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = evict.tick() => {
+                let _ = shared.hub.send(hub::HubEvent::Tick).await;
+            }
+            _ = reload.tick() => shared.refresh_tokens().await,
+        }
+    }
+    drop(done);
+}

@@ -1,0 +1,336 @@
+//! Helpers for the relay's integration tests: an in-process server on 127.0.0.1:0, a websocket
+//! client speaking the protocol's CBOR messages, and a minimal HTTP client.
+//!
+//! Every wait is bounded, so a broken relay fails a test instead of hanging it.
+
+#![allow(dead_code)]
+
+use futures_util::{SinkExt, StreamExt};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tandem_core::automerge::transaction::Transactable;
+use tandem_core::automerge::{AutoCommit, ReadDoc, ROOT};
+use tandem_core::protocol::Message;
+use tandem_core::sync::ClientSession;
+use tandem_core::tokens::{self, Role, Scope};
+use tandem_server::ServerConfig;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio::time::{timeout, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long any single wait in these tests may take.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A relay running inside the test process.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestServer {
+    /// Start a relay on 127.0.0.1:0 with `config` (its `data_dir` is used as given).
+    pub async fn start(config: ServerConfig) -> Self {
+        // Logs go to the test's captured output (shown when it fails); RUST_LOG picks them.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_ansi(false)
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .try_init();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let data_dir = config.data_dir.clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(tandem_server::run(listener, config, async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            data_dir,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// A websocket URL, with `?token=` if a token is given.
+    pub fn url(&self, token: Option<&str>) -> String {
+        match token {
+            Some(t) => format!("ws://{}/?token={t}", self.addr),
+            None => format!("ws://{}/", self.addr),
+        }
+    }
+
+    /// Stop the relay and wait until it has saved everything.
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        timeout(WAIT, &mut self.task)
+            .await
+            .expect("the relay stops in time")
+            .expect("the relay task does not panic")
+            .expect("the relay stops cleanly");
+    }
+
+    /// The token file of this relay.
+    pub fn tokens_path(&self) -> PathBuf {
+        self.data_dir.join(tokens::FILE_NAME)
+    }
+
+    /// Create a token directly in the token file, as `tandem-server token create` does.
+    pub fn token(&self, role: Role, scope: Scope) -> (String, String) {
+        let (token, entry) =
+            tokens::create(&self.tokens_path(), role, scope, "test", None).unwrap();
+        (token, entry.id)
+    }
+}
+
+/// A config for tests: data in `dir`, quick token reloads.
+pub fn config(dir: &Path) -> ServerConfig {
+    ServerConfig {
+        data_dir: dir.to_path_buf(),
+        token_reload_interval: Duration::from_millis(100),
+        ..ServerConfig::default()
+    }
+}
+
+/// A fresh document id.
+pub fn doc_id() -> String {
+    tandem_core::protocol::DocumentId::random().to_string()
+}
+
+/// A document with one key set.
+pub fn doc_with(key: &str, value: i64) -> AutoCommit {
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, key, value).unwrap();
+    doc.commit();
+    doc
+}
+
+/// Whether `doc` has `key`.
+pub fn has(session: &mut ClientSession, doc: &str, key: &str) -> bool {
+    session
+        .doc_mut(doc)
+        .is_some_and(|d| d.get(ROOT, key).unwrap().is_some())
+}
+
+/// Open a websocket, panicking if the relay refuses.
+pub async fn connect(url: &str) -> Ws {
+    let (ws, _) = timeout(WAIT, tokio_tungstenite::connect_async(url))
+        .await
+        .expect("connect in time")
+        .expect("the relay accepts the connection");
+    ws
+}
+
+/// Open a websocket with an `Authorization: Bearer` header.
+pub async fn connect_bearer(url: &str, token: &str) -> Result<Ws, WsError> {
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    timeout(WAIT, tokio_tungstenite::connect_async(request))
+        .await
+        .expect("connect in time")
+        .map(|(ws, _)| ws)
+}
+
+/// The HTTP status with which the relay refuses a websocket upgrade.
+pub async fn refused_status(url: &str) -> u16 {
+    match timeout(WAIT, tokio_tungstenite::connect_async(url))
+        .await
+        .expect("answer in time")
+    {
+        Ok(_) => panic!("the relay accepted {url}"),
+        Err(WsError::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+}
+
+pub async fn send(ws: &mut Ws, message: &Message) {
+    ws.send(WsMessage::Binary(message.encode().into()))
+        .await
+        .unwrap();
+}
+
+pub async fn send_raw(ws: &mut Ws, frame: WsMessage) {
+    ws.send(frame).await.unwrap();
+}
+
+/// The read half of a client websocket (the whole socket, or the stream half of a split).
+pub trait Frames: futures_util::Stream<Item = Result<WsMessage, WsError>> + Unpin {}
+impl<S: futures_util::Stream<Item = Result<WsMessage, WsError>> + Unpin> Frames for S {}
+
+/// The next protocol message, or `None` once the connection has closed.
+pub async fn recv(ws: &mut impl Frames) -> Option<Message> {
+    loop {
+        let frame = timeout(WAIT, ws.next())
+            .await
+            .expect("a message or close in time");
+        match frame {
+            Some(Ok(WsMessage::Binary(bytes))) => {
+                return Some(Message::decode(&bytes).expect("the relay sends valid messages"))
+            }
+            None | Some(Err(_)) => return None,
+            Some(Ok(WsMessage::Close(_))) => {
+                expect_closed(ws).await;
+                return None;
+            }
+            Some(Ok(_)) => continue,
+        }
+    }
+}
+
+/// Read until the relay sends an `error` and closes; return the error's text. Panics if the
+/// connection closes without an error.
+pub async fn expect_error_and_close(ws: &mut impl Frames) -> String {
+    let message = loop {
+        match recv(ws).await {
+            Some(Message::Error { message, .. }) => break message,
+            Some(_) => continue,
+            None => panic!("the connection closed without an error message"),
+        }
+    };
+    expect_closed(ws).await;
+    message
+}
+
+/// Read until the connection ends. Reading past the close frame lets tungstenite send its
+/// close reply, as a real client does, so the relay need not wait for it.
+pub async fn expect_closed(ws: &mut impl Frames) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => panic!("the connection stayed open"),
+            Ok(None) | Ok(Some(Err(_))) => return,
+            Ok(Some(Ok(_))) => continue,
+        }
+    }
+}
+
+/// A client peer: a websocket plus a sans-IO client session.
+pub struct Peer {
+    pub ws: Ws,
+    pub session: ClientSession,
+}
+
+impl Peer {
+    /// Connect, join, and send the first sync message of every document in `session`.
+    pub async fn join(url: &str, mut session: ClientSession) -> Self {
+        let mut ws = connect(url).await;
+        send(&mut ws, &session.join()).await;
+        let reply = recv(&mut ws).await.expect("a peer reply");
+        assert!(matches!(reply, Message::Peer { .. }), "{reply:?}");
+        session.receive(reply).unwrap();
+        for m in session.start() {
+            send(&mut ws, &m).await;
+        }
+        Self { ws, session }
+    }
+
+    /// Exchange messages with the relay until `done` holds.
+    pub async fn sync_until(&mut self, mut done: impl FnMut(&mut ClientSession) -> bool) {
+        let deadline = Instant::now() + WAIT;
+        while !done(&mut self.session) {
+            let frame = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .expect("the condition holds in time");
+            let message = match frame {
+                Some(Ok(WsMessage::Binary(bytes))) => Message::decode(&bytes).unwrap(),
+                Some(Ok(WsMessage::Close(_))) | None => panic!("the relay closed the connection"),
+                Some(Err(e)) => panic!("connection failed: {e}"),
+                Some(Ok(_)) => continue,
+            };
+            for reply in self
+                .session
+                .receive(message)
+                .expect("the relay's message applies")
+            {
+                send(&mut self.ws, &reply).await;
+            }
+        }
+    }
+
+    /// Make a local change to `doc` and send it.
+    pub async fn change(&mut self, doc: &str, key: &str, value: i64) {
+        let mut newer = self.session.doc_mut(doc).unwrap().fork();
+        newer.put(ROOT, key, value).unwrap();
+        newer.commit();
+        for m in self.session.local_update(doc, &mut newer).unwrap() {
+            send(&mut self.ws, &m).await;
+        }
+    }
+}
+
+/// A session with one document.
+pub fn session(peer_id: &str, doc: &str, contents: AutoCommit) -> ClientSession {
+    let mut session = ClientSession::new(peer_id, Some(format!("{peer_id}-storage")));
+    session.add_doc(doc, contents, None);
+    session
+}
+
+/// A bare-bones HTTP/1.1 exchange: returns the status and the body parsed as JSON.
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
+    if let Some(token) = bearer {
+        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if method == "POST" {
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    timeout(WAIT, stream.read_to_end(&mut response))
+        .await
+        .expect("an http answer in time")
+        .unwrap();
+    let text = String::from_utf8(response).unwrap();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"));
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let json = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
+    (status, json)
+}
+
+/// The relay's `/health` view.
+pub async fn health(addr: SocketAddr) -> serde_json::Value {
+    let (status, body) = http(addr, "GET", "/health", None, None).await;
+    assert_eq!(status, 200);
+    body
+}
+
+/// Wait until `/health` satisfies `check`.
+pub async fn wait_for_health(addr: SocketAddr, check: impl Fn(&serde_json::Value) -> bool) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let h = health(addr).await;
+        if check(&h) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "health never matched: {h}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

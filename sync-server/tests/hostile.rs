@@ -1,0 +1,313 @@
+//! Hostile and broken clients: each is closed with an `error` message, alone, while a
+//! well-behaved pair keeps syncing through the same relay.
+
+mod common;
+
+use common::*;
+use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+use tandem_core::automerge::AutoCommit;
+use tandem_core::protocol::Message;
+use tandem_server::ServerConfig;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// An open relay with small limits, so that the limits are quick to reach.
+fn hostile_config(dir: &std::path::Path) -> ServerConfig {
+    ServerConfig {
+        open: true,
+        max_message_bytes: 1 << 20,
+        max_messages_per_sec: 200,
+        max_messages_burst: 400,
+        ..config(dir)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Attack {
+    TextFrame,
+    Garbage,
+    BareCborNumber,
+    BareCborNull,
+    EmptyFrame,
+    JoinWithoutSenderId,
+    UnsupportedProtocolVersion,
+    FirstFrameNotJoin,
+    WrongSenderId,
+    InvalidSyncData,
+    InvalidDocumentId,
+    OversizedFrame,
+    Flood,
+}
+
+/// What the relay's error message must contain for each attack.
+fn expected(attack: Attack) -> &'static str {
+    match attack {
+        Attack::TextFrame => "text frames are not supported",
+        Attack::Garbage
+        | Attack::BareCborNumber
+        | Attack::BareCborNull
+        | Attack::EmptyFrame
+        | Attack::JoinWithoutSenderId => "invalid message",
+        Attack::UnsupportedProtocolVersion => "unsupported protocol version",
+        Attack::FirstFrameNotJoin => "expected a join message first",
+        Attack::WrongSenderId => "senderId does not match",
+        Attack::InvalidSyncData => "invalid sync message",
+        Attack::InvalidDocumentId => "invalid documentId",
+        Attack::OversizedFrame => "message too large",
+        Attack::Flood => "too many messages",
+    }
+}
+
+fn sync_to_relay(sender: &str, doc: &str, data: Vec<u8>) -> Message {
+    Message::Sync {
+        sender_id: sender.into(),
+        target_id: "relay".into(),
+        document_id: doc.into(),
+        data,
+    }
+}
+
+async fn join_as(ws: &mut Ws, me: &str) {
+    send(ws, &Message::join(me, None)).await;
+    assert!(matches!(recv(ws).await, Some(Message::Peer { .. })));
+}
+
+/// Run one attack on a fresh connection and return the relay's error message; the connection
+/// must be closed afterwards.
+async fn attack(url: &str, attack: Attack, doc: &str) -> String {
+    let mut ws = connect(url).await;
+    let me = format!("mallory-{attack:?}");
+    match attack {
+        Attack::TextFrame => send_raw(&mut ws, WsMessage::Text("hello".into())).await,
+        Attack::Garbage => {
+            send_raw(&mut ws, WsMessage::Binary(vec![0xff, 0x00, 0x13].into())).await
+        }
+        Attack::BareCborNumber => send_raw(&mut ws, WsMessage::Binary(vec![0x01].into())).await,
+        Attack::BareCborNull => send_raw(&mut ws, WsMessage::Binary(vec![0xf6].into())).await,
+        Attack::EmptyFrame => send_raw(&mut ws, WsMessage::Binary(Vec::new().into())).await,
+        Attack::JoinWithoutSenderId => {
+            // {"type": "join"}
+            let bytes = b"\xa1\x64type\x64join".to_vec();
+            send_raw(&mut ws, WsMessage::Binary(bytes.into())).await
+        }
+        Attack::UnsupportedProtocolVersion => {
+            let join = Message::Join {
+                sender_id: me.clone(),
+                supported_protocol_versions: Some(vec!["2".into()]),
+                peer_metadata: None,
+            };
+            send(&mut ws, &join).await
+        }
+        Attack::FirstFrameNotJoin => {
+            let data = tandem_core::sync::DocSync::default()
+                .generate(&mut AutoCommit::new())
+                .unwrap();
+            send(&mut ws, &sync_to_relay(&me, doc, data)).await
+        }
+        Attack::WrongSenderId => {
+            join_as(&mut ws, &me).await;
+            let data = tandem_core::sync::DocSync::default()
+                .generate(&mut AutoCommit::new())
+                .unwrap();
+            send(&mut ws, &sync_to_relay("ana", doc, data)).await
+        }
+        Attack::InvalidSyncData => {
+            join_as(&mut ws, &me).await;
+            send(&mut ws, &sync_to_relay(&me, doc, vec![0x42, 1, 2, 3])).await
+        }
+        Attack::InvalidDocumentId => {
+            join_as(&mut ws, &me).await;
+            send(&mut ws, &sync_to_relay(&me, "../../etc", vec![0x42])).await
+        }
+        Attack::OversizedFrame => {
+            join_as(&mut ws, &me).await;
+            // The relay stops reading mid-frame, so the send may never finish; it runs on its
+            // own while the answer is read.
+            let (mut sink, mut stream) = ws.split();
+            let big = WsMessage::Binary(vec![0u8; 2 << 20].into());
+            let sending = tokio::spawn(async move {
+                let _ = sink.send(big).await;
+                sink
+            });
+            let error = expect_error_and_close(&mut stream).await;
+            sending.abort();
+            return error;
+        }
+        Attack::Flood => {
+            join_as(&mut ws, &me).await;
+            for _ in 0..2000 {
+                let leave = Message::Leave {
+                    sender_id: me.clone(),
+                };
+                if ws
+                    .feed(WsMessage::Binary(leave.encode().into()))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            let _ = ws.flush().await;
+        }
+    }
+    expect_error_and_close(&mut ws).await
+}
+
+#[tokio::test]
+async fn each_hostile_input_closes_only_its_own_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(hostile_config(dir.path())).await;
+    let url = server.url(None);
+    let doc = doc_id();
+    let mut ana = Peer::join(&url, session("ana", &doc, doc_with("start", 0))).await;
+    ana.sync_until(|s| s.settled()).await;
+    let mut ben = Peer::join(&url, session("ben", &doc, AutoCommit::new())).await;
+    ben.sync_until(|s| has(s, &doc, "start")).await;
+
+    let attacks = [
+        Attack::TextFrame,
+        Attack::Garbage,
+        Attack::BareCborNumber,
+        Attack::BareCborNull,
+        Attack::EmptyFrame,
+        Attack::JoinWithoutSenderId,
+        Attack::UnsupportedProtocolVersion,
+        Attack::FirstFrameNotJoin,
+        Attack::WrongSenderId,
+        Attack::InvalidSyncData,
+        Attack::InvalidDocumentId,
+        Attack::OversizedFrame,
+        Attack::Flood,
+    ];
+    for (i, &kind) in attacks.iter().enumerate() {
+        let error = attack(&url, kind, &doc).await;
+        assert!(
+            error.contains(expected(kind)),
+            "{kind:?}: unexpected error {error:?}"
+        );
+        // The pair is unaffected: a change still travels from Ana to Ben.
+        let key = format!("after-{kind:?}");
+        ana.change(&doc, &key, i as i64).await;
+        ben.sync_until(|s| has(s, &doc, &key)).await;
+    }
+    ben.change(&doc, "ben-last", 1).await;
+    ana.sync_until(|s| has(s, &doc, "ben-last")).await;
+    wait_for_health(server.addr, |h| h["peers"] == 2 && h["connections"] == 2).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_reader_is_dropped_and_the_others_keep_syncing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(ServerConfig {
+        open: true,
+        outbox_capacity: 32,
+        ..config(dir.path())
+    })
+    .await;
+    let url = server.url(None);
+    let doc = doc_id();
+    let mut ana = Peer::join(&url, session("ana", &doc, doc_with("start", 0))).await;
+    ana.sync_until(|s| s.settled()).await;
+    let mut slow = Peer::join(&url, session("slow", &doc, AutoCommit::new())).await;
+    slow.sync_until(|s| has(s, &doc, "start")).await;
+    let mut ben = Peer::join(&url, session("ben", &doc, AutoCommit::new())).await;
+    ben.sync_until(|s| has(s, &doc, "start")).await;
+
+    // From here on `slow` reads nothing, while Ben keeps reading, as a healthy client does
+    // (he only receives ephemeral messages meanwhile, which his session would ignore anyway).
+    let (stop_reading, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut ben_ws = ben.ws;
+    let ben_reader = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = &mut stopped => return ben_ws,
+                frame = ben_ws.next() => assert!(frame.is_some(), "ben was disconnected"),
+            }
+        }
+    });
+    // Ana broadcasts large ephemeral messages, which the relay forwards to every other peer
+    // of the document. They are paced: a burst larger than the outbox, delivered in one hub
+    // batch, would overflow even a reader that keeps up (that is what the outbox size is for).
+    let payload = vec![7u8; 64 * 1024];
+    for count in 1..=300u64 {
+        let message = Message::Ephemeral {
+            sender_id: "ana".into(),
+            target_id: "relay".into(),
+            count,
+            session_id: "s".into(),
+            document_id: doc.clone(),
+            data: payload.clone(),
+        };
+        send(&mut ana.ws, &message).await;
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    wait_for_health(server.addr, |h| h["peers"] == 2).await;
+    stop_reading.send(()).unwrap();
+    ben.ws = ben_reader.await.unwrap();
+    ana.change(&doc, "still-working", 1).await;
+    ben.sync_until(|s| has(s, &doc, "still-working")).await;
+    expect_closed(&mut slow.ws).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_answers_pings_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(ServerConfig {
+        open: true,
+        ping_interval: Duration::from_millis(100),
+        ..config(dir.path())
+    })
+    .await;
+    let mut ws = connect(&server.url(None)).await;
+    send(&mut ws, &Message::join("sleepy", None)).await;
+    // Not reading means tungstenite never answers the relay's pings.
+    wait_for_health(server.addr, |h| h["connections"] == 0 && h["peers"] == 0).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_second_connection_of_the_same_peer_replaces_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(ServerConfig {
+        open: true,
+        ..config(dir.path())
+    })
+    .await;
+    let doc = doc_id();
+    let mut first = Peer::join(&server.url(None), session("ana", &doc, doc_with("a", 1))).await;
+    first.sync_until(|s| s.settled()).await;
+    let mut second = Peer::join(&server.url(None), session("ana", &doc, doc_with("b", 2))).await;
+    expect_closed(&mut first.ws).await;
+    second.sync_until(|s| s.settled()).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_error_message_names_the_relay_and_the_peer() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(hostile_config(dir.path())).await;
+    let mut ws = connect(&server.url(None)).await;
+    send(&mut ws, &Message::join("eve", None)).await;
+    let Some(Message::Peer {
+        sender_id: relay, ..
+    }) = recv(&mut ws).await
+    else {
+        panic!("no peer reply");
+    };
+    send_raw(&mut ws, WsMessage::Text("hi".into())).await;
+    let Some(Message::Error {
+        message,
+        sender_id,
+        target_id,
+    }) = recv(&mut ws).await
+    else {
+        panic!("no error message");
+    };
+    assert!(message.contains("text frames"), "{message}");
+    assert_eq!(sender_id.as_deref(), Some(relay.as_str()));
+    assert_eq!(target_id.as_deref(), Some("eve"));
+    expect_closed(&mut ws).await;
+    server.stop().await;
+}

@@ -1,0 +1,426 @@
+//! The relay end to end, in process: sync, durability across restarts, tokens, HTTP.
+
+mod common;
+
+use common::*;
+use tandem_core::automerge::AutoCommit;
+use tandem_core::docstore;
+use tandem_core::protocol::Message;
+use tandem_core::storage::SledStorage;
+use tandem_core::sync::{ClientSession, DocSync};
+use tandem_core::tokens::{Role, Scope};
+
+#[tokio::test]
+async fn two_peers_sync_a_document_through_the_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(dir.path())).await;
+    let (token, _) = server.token(Role::Write, Scope::All);
+    let doc = doc_id();
+    let base = doc_with("base", 1);
+
+    let mut ana = Peer::join(
+        &server.url(Some(&token)),
+        session("ana", &doc, base.clone()),
+    )
+    .await;
+    ana.change(&doc, "mentor", 1).await;
+    ana.sync_until(|s| s.settled()).await;
+
+    let mut ben = Peer::join(&server.url(Some(&token)), session("ben", &doc, base)).await;
+    ben.change(&doc, "mentee", 2).await;
+    ben.sync_until(|s| has(s, &doc, "mentor") && s.settled())
+        .await;
+    // Ana is still connected, so Ben's change is pushed to her.
+    ana.sync_until(|s| has(s, &doc, "mentee")).await;
+
+    let h = health(server.addr).await;
+    assert_eq!(h["peers"], 2);
+    assert!(h["changes_stored"].as_u64().unwrap() >= 2, "{h}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn data_survives_a_restart_on_the_same_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = doc_id();
+    let server = TestServer::start(config(dir.path())).await;
+    let (token, _) = server.token(Role::Write, Scope::All);
+    let mut ana = Peer::join(
+        &server.url(Some(&token)),
+        session("ana", &doc, doc_with("kept", 7)),
+    )
+    .await;
+    ana.sync_until(|s| s.settled()).await;
+    server.stop().await;
+
+    let server = TestServer::start(config(dir.path())).await;
+    let mut ben = Peer::join(
+        &server.url(Some(&token)),
+        session("ben", &doc, AutoCommit::new()),
+    )
+    .await;
+    ben.sync_until(|s| has(s, &doc, "kept")).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_read_only_token_reads_but_its_change_is_refused_and_not_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = doc_id();
+    let server = TestServer::start(config(dir.path())).await;
+    let (writer, _) = server.token(Role::Write, Scope::docs(&[&doc]).unwrap());
+    let (reader, _) = server.token(Role::Read, Scope::docs(&[&doc]).unwrap());
+    let mut ana = Peer::join(
+        &server.url(Some(&writer)),
+        session("ana", &doc, doc_with("written", 1)),
+    )
+    .await;
+    ana.sync_until(|s| s.settled()).await;
+
+    let mut coordinator = Peer::join(
+        &server.url(Some(&reader)),
+        session("coordinator", &doc, AutoCommit::new()),
+    )
+    .await;
+    coordinator.sync_until(|s| has(s, &doc, "written")).await;
+    coordinator.change(&doc, "sneaky", 1).await;
+    let error = expect_error_and_close(&mut coordinator.ws).await;
+    assert!(error.contains("read-only"), "{error}");
+    server.stop().await;
+
+    let store = SledStorage::open(&dir.path().join("sled")).unwrap();
+    let (stored, _) = docstore::load(&store, &doc).unwrap().unwrap();
+    use tandem_core::automerge::{ReadDoc, ROOT};
+    assert!(stored.get(ROOT, "written").unwrap().is_some());
+    assert!(stored.get(ROOT, "sneaky").unwrap().is_none());
+}
+
+#[tokio::test]
+async fn connections_without_a_valid_token_get_401() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(dir.path())).await;
+    assert_eq!(refused_status(&server.url(None)).await, 401);
+    assert_eq!(refused_status(&server.url(Some("tdm_nope"))).await, 401);
+    let (token, _) = server.token(Role::Write, Scope::All);
+    // Both ways of presenting a token work.
+    connect(&server.url(Some(&token))).await;
+    connect_bearer(&server.url(None), &token).await.unwrap();
+    assert!(connect_bearer(&server.url(None), "tdm_wrong")
+        .await
+        .is_err());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_turned_away_and_its_live_connection_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = doc_id();
+    let server = TestServer::start(config(dir.path())).await;
+    let (token, id) = server.token(Role::Write, Scope::All);
+    let (other, _) = server.token(Role::Write, Scope::All);
+    let mut ana = Peer::join(
+        &server.url(Some(&token)),
+        session("ana", &doc, doc_with("a", 1)),
+    )
+    .await;
+    ana.sync_until(|s| s.settled()).await;
+    let mut ben = Peer::join(
+        &server.url(Some(&other)),
+        session("ben", &doc, AutoCommit::new()),
+    )
+    .await;
+    ben.sync_until(|s| has(s, &doc, "a")).await;
+
+    tandem_core::tokens::revoke(&server.tokens_path(), &id).unwrap();
+    let error = expect_error_and_close(&mut ana.ws).await;
+    assert_eq!(error, "token revoked");
+    assert_eq!(refused_status(&server.url(Some(&token))).await, 401);
+
+    // Only the revoked token's connection went away.
+    ben.change(&doc, "b", 2).await;
+    ben.sync_until(|s| s.settled()).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn open_mode_needs_no_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(tandem_server::ServerConfig {
+        open: true,
+        ..config(dir.path())
+    })
+    .await;
+    let doc = doc_id();
+    let mut ana = Peer::join(&server.url(None), session("ana", &doc, doc_with("x", 1))).await;
+    ana.sync_until(|s| s.settled()).await;
+    assert_eq!(health(server.addr).await["open"], true);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_document_is_unavailable_until_someone_uploads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(tandem_server::ServerConfig {
+        open: true,
+        ..config(dir.path())
+    })
+    .await;
+    let doc = doc_id();
+    let mut reader = connect(&server.url(None)).await;
+    send(&mut reader, &Message::join("reader", None)).await;
+    let Some(Message::Peer {
+        sender_id: relay, ..
+    }) = recv(&mut reader).await
+    else {
+        panic!("no peer reply");
+    };
+    let request = Message::Request {
+        sender_id: "reader".into(),
+        target_id: relay,
+        document_id: doc.clone(),
+        data: DocSync::default().generate(&mut AutoCommit::new()).unwrap(),
+    };
+    send(&mut reader, &request).await;
+    assert!(matches!(
+        recv(&mut reader).await,
+        Some(Message::DocUnavailable { .. })
+    ));
+    let mut ana = Peer::join(&server.url(None), session("ana", &doc, doc_with("x", 1))).await;
+    ana.sync_until(|s| s.settled()).await;
+    // The waiting reader is synced as soon as the document exists.
+    assert!(matches!(
+        recv(&mut reader).await,
+        Some(Message::Sync { .. })
+    ));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn health_reports_the_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(dir.path())).await;
+    let h = health(server.addr).await;
+    assert_eq!(h["status"], "ok");
+    assert_eq!(h["connections"], 0);
+    assert!(h["uptime_secs"].is_u64());
+    assert!(h["documents_in_memory"].is_u64());
+    let (status, _) = http(server.addr, "GET", "/nope", None, None).await;
+    assert_eq!(status, 404);
+    let (status, _) = http(server.addr, "POST", "/health", None, Some("")).await;
+    assert_eq!(status, 405);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn invites_mint_a_token_for_that_workspace_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(dir.path())).await;
+    let (doc, other_doc) = (doc_id(), doc_id());
+    let (mentor, _) = server.token(Role::Write, Scope::docs(&[&doc]).unwrap());
+    let body = format!(r#"{{"workspace":"{doc}","role":"write","label":"mentee"}}"#);
+
+    let (status, answer) = http(
+        server.addr,
+        "POST",
+        "/v1/invites",
+        Some(&mentor),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["workspace"], doc.as_str());
+    assert_eq!(answer["role"], "write");
+    let invited = answer["token"].as_str().unwrap().to_string();
+    assert!(invited.starts_with("tdm_"));
+
+    // The new token syncs its workspace...
+    let mut ana = Peer::join(
+        &server.url(Some(&mentor)),
+        session("ana", &doc, doc_with("plan", 1)),
+    )
+    .await;
+    ana.sync_until(|s| s.settled()).await;
+    let mut ben = Peer::join(
+        &server.url(Some(&invited)),
+        session("ben", &doc, AutoCommit::new()),
+    )
+    .await;
+    ben.sync_until(|s| has(s, &doc, "plan")).await;
+    // ...and nothing else: another workspace is unavailable to it.
+    let mut scoped = ClientSession::new("ben2", None);
+    scoped.add_doc(&other_doc, doc_with("secret", 1), None);
+    let mut ben2 = Peer::join(&server.url(Some(&invited)), scoped).await;
+    ben2.sync_until(|s| s.progress()[0].unavailable).await;
+
+    // Refusals: no token, a read-only token, another workspace, a bad body.
+    let (status, _) = http(server.addr, "POST", "/v1/invites", None, Some(&body)).await;
+    assert_eq!(status, 401);
+    let (status, _) = http(
+        server.addr,
+        "POST",
+        "/v1/invites",
+        Some("tdm_bad"),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let read_body = format!(r#"{{"workspace":"{doc}","role":"read"}}"#);
+    let (status, answer) = http(
+        server.addr,
+        "POST",
+        "/v1/invites",
+        Some(&mentor),
+        Some(&read_body),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let reader = answer["token"].as_str().unwrap().to_string();
+    let (status, _) = http(
+        server.addr,
+        "POST",
+        "/v1/invites",
+        Some(&reader),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let elsewhere = format!(r#"{{"workspace":"{other_doc}","role":"read"}}"#);
+    let (status, _) = http(
+        server.addr,
+        "POST",
+        "/v1/invites",
+        Some(&mentor),
+        Some(&elsewhere),
+    )
+    .await;
+    assert_eq!(status, 403);
+    for bad in [
+        "not json",
+        r#"{"workspace":"nope","role":"read"}"#,
+        r#"{"role":"read"}"#,
+        &format!(r#"{{"workspace":"{doc}","role":"admin"}}"#),
+    ] {
+        let (status, answer) =
+            http(server.addr, "POST", "/v1/invites", Some(&mentor), Some(bad)).await;
+        assert_eq!(status, 400, "{bad}: {answer}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn invites_in_open_mode_need_no_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(tandem_server::ServerConfig {
+        open: true,
+        ..config(dir.path())
+    })
+    .await;
+    let doc = doc_id();
+    let body = format!(r#"{{"workspace":"{doc}","role":"read"}}"#);
+    let (status, answer) = http(server.addr, "POST", "/v1/invites", None, Some(&body)).await;
+    assert_eq!(status, 200);
+    assert!(answer["token"].is_null());
+    assert_eq!(answer["workspace"], doc.as_str());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn asking_for_an_unknown_document_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(tandem_server::ServerConfig {
+        open: true,
+        ..config(dir.path())
+    })
+    .await;
+    let doc = doc_id();
+    let mut reader = Peer::join(
+        &server.url(None),
+        session("reader", &doc, AutoCommit::new()),
+    )
+    .await;
+    reader.sync_until(|s| s.settled()).await;
+    server.stop().await;
+    let store = SledStorage::open(&dir.path().join("sled")).unwrap();
+    assert_eq!(docstore::list(&store).unwrap(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_peer_id_cannot_be_taken_over_with_another_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(dir.path())).await;
+    let (ana_token, _) = server.token(Role::Write, Scope::All);
+    let (mallory_token, _) = server.token(Role::Read, Scope::All);
+    let doc = doc_id();
+    let mut ana = Peer::join(
+        &server.url(Some(&ana_token)),
+        session("ana", &doc, doc_with("a", 1)),
+    )
+    .await;
+    ana.sync_until(|s| s.settled()).await;
+
+    let mut mallory = connect(&server.url(Some(&mallory_token))).await;
+    send(&mut mallory, &Message::join("ana", None)).await;
+    let error = expect_error_and_close(&mut mallory).await;
+    assert!(error.contains("in use"), "{error}");
+
+    // Ana's connection is untouched; her own reconnect (same token) still replaces it.
+    ana.change(&doc, "b", 2).await;
+    ana.sync_until(|s| s.settled()).await;
+    let mut again = Peer::join(
+        &server.url(Some(&ana_token)),
+        session("ana", &doc, doc_with("c", 3)),
+    )
+    .await;
+    expect_closed(&mut ana.ws).await;
+    again.sync_until(|s| s.settled()).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_with_many_workspaces_syncs_them_all_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(dir.path())).await;
+    let (token, _) = server.token(Role::Write, Scope::All);
+    let docs: Vec<String> = (0..300).map(|_| doc_id()).collect();
+    let mut full = ClientSession::new("ana", Some("ana-storage".into()));
+    let mut empty = ClientSession::new("ben", Some("ben-storage".into()));
+    for (i, doc) in docs.iter().enumerate() {
+        full.add_doc(doc, doc_with("n", i as i64), None);
+        empty.add_doc(doc, AutoCommit::new(), None);
+    }
+    // Neither the rate limit nor the slow-reader limit is reached by a real initial sync.
+    let mut ana = Peer::join(&server.url(Some(&token)), full).await;
+    ana.sync_until(|s| s.settled()).await;
+    let mut ben = Peer::join(&server.url(Some(&token)), empty).await;
+    ben.sync_until(|s| docs.iter().all(|d| has(s, d, "n")))
+        .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_beyond_tungstenites_default_16_mib_frame_limit_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(tandem_server::ServerConfig {
+        open: true,
+        ..config(dir.path())
+    })
+    .await;
+    let doc = doc_id();
+    let mut ana = Peer::join(&server.url(None), session("ana", &doc, doc_with("x", 1))).await;
+    ana.sync_until(|s| s.settled()).await;
+    // An ephemeral message is the cheapest large message: the relay decodes it in full and
+    // forwards it, without automerge or storage work that would make the test slow.
+    let big = Message::Ephemeral {
+        sender_id: "ana".into(),
+        target_id: "relay".into(),
+        count: 1,
+        session_id: "s".into(),
+        document_id: doc.clone(),
+        data: vec![1u8; 17 << 20],
+    };
+    send(&mut ana.ws, &big).await;
+    // The connection survived it: a change still goes through.
+    ana.change(&doc, "after", 1).await;
+    ana.sync_until(|s| s.settled()).await;
+    server.stop().await;
+}
