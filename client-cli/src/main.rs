@@ -12,7 +12,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    quiet_on_closed_pipe();
+    tandem_core::quiet_on_closed_pipe();
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -24,21 +24,3 @@ fn main() -> ExitCode {
     }
 }
 
-/// `tandem export | head` closes the pipe early; Rust's `println!` then panics. A Unix tool
-/// should end quietly instead, with the status a SIGPIPE would give, so the panic is caught
-/// here rather than at every print.
-fn quiet_on_closed_pipe() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
-            std::process::exit(141);
-        }
-        default(info);
-    }));
-}

@@ -19,7 +19,7 @@ mod memory;
 mod sled_backend;
 
 pub use memory::MemoryStorage;
-pub use sled_backend::SledStorage;
+pub use sled_backend::{SledStorage, DEFAULT_LOCK_WAIT};
 
 use crate::Result;
 
