@@ -48,6 +48,102 @@ impl DocState {
     }
 }
 
+/// What a writer needs to append a change without loading the document: written beside the
+/// chunks, in the same atomic batch, by every save. Its `chunks` and sizes are the [`DocState`]
+/// of the document as stored, so an appended change can be saved without a load too.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Tip {
+    /// The document's heads, as hex change hashes.
+    pub heads: Vec<String>,
+    /// The largest op counter in the document; a new change starts after it.
+    pub max_op: u64,
+    /// The actor of the process that saved (hex), and its last sequence number.
+    pub actor: String,
+    pub seq: u64,
+    chunks: Vec<String>,
+    snapshot_size: usize,
+    incremental_size: usize,
+}
+
+impl Tip {
+    /// The heads as change hashes.
+    pub fn head_hashes(&self) -> Vec<ChangeHash> {
+        self.heads.iter().filter_map(|h| h.parse().ok()).collect()
+    }
+}
+
+fn tip_key(doc_id: &str) -> Vec<u8> {
+    format!("tip/{doc_id}").into_bytes()
+}
+
+fn make_tip(doc: &mut AutoCommit, state: &DocState) -> Tip {
+    let heads = doc.get_heads();
+    // Every change starts after the largest op of its dependencies, so the largest op in the
+    // document is the largest among the head changes.
+    let max_op = heads
+        .iter()
+        .filter_map(|h| doc.get_change_meta_by_hash(h).map(|m| m.max_op))
+        .max()
+        .unwrap_or(0);
+    let actor = doc.get_actor().to_hex_string();
+    let seq = doc.get_last_local_change().map(|c| c.seq()).unwrap_or(0);
+    Tip {
+        heads: heads.iter().map(|h| h.to_string()).collect(),
+        max_op,
+        actor,
+        seq,
+        chunks: state
+            .chunks
+            .iter()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .collect(),
+        snapshot_size: state.snapshot_size,
+        incremental_size: state.incremental_size,
+    }
+}
+
+fn tip_write(doc_id: &str, tip: &Tip) -> Write {
+    // Serialising a plain struct of strings and numbers cannot fail.
+    Write::Put(tip_key(doc_id), serde_json::to_vec(tip).unwrap_or_default())
+}
+
+/// The tip of a stored document, if one was saved by this version of tandem.
+pub fn load_tip(store: &dyn Storage, doc_id: &str) -> Result<Option<Tip>> {
+    Ok(store
+        .get(&tip_key(doc_id))?
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+}
+
+/// Append one change to a stored document without loading it, given its current tip.
+///
+/// Returns `false`, having written nothing, when the change would make the document due for
+/// compaction; the caller then takes the ordinary path (load, change, save), which compacts.
+/// Does not flush.
+pub fn append(
+    store: &dyn Storage,
+    doc_id: &str,
+    tip: &Tip,
+    change: &mut automerge::Change,
+) -> Result<bool> {
+    let bytes = change.bytes().into_owned();
+    let incremental_size = tip.incremental_size + bytes.len();
+    if tip.chunks.is_empty()
+        || tip.snapshot_size < MIN_SNAPSHOT
+        || incremental_size >= tip.snapshot_size
+    {
+        return Ok(false);
+    }
+    let key = chunk_key(doc_id, "incremental", &sha256_hex(&bytes));
+    let mut next = tip.clone();
+    next.heads = vec![change.hash().to_string()];
+    next.max_op = change.max_op();
+    next.seq = change.seq();
+    next.chunks.push(String::from_utf8_lossy(&key).into_owned());
+    next.incremental_size = incremental_size;
+    store.apply(vec![Write::Put(key, bytes), tip_write(doc_id, &next)])?;
+    Ok(true)
+}
+
 fn prefix(doc_id: &str) -> String {
     format!("doc/{doc_id}/")
 }
@@ -113,19 +209,26 @@ pub fn save(
     if heads == stored.saved_heads && !stored.chunks.is_empty() {
         return Ok(false);
     }
-    let incremental = doc.save_after(&stored.saved_heads);
-    let must_compact = stored.chunks.is_empty()
-        || stored.snapshot_size < MIN_SNAPSHOT
-        || stored.incremental_size + incremental.len() >= stored.snapshot_size;
+    // Compaction rewrites everything, so the incremental bytes are only worth computing when
+    // the document is not already due for it.
+    let due = stored.chunks.is_empty() || stored.snapshot_size < MIN_SNAPSHOT;
+    let incremental = if due {
+        Vec::new()
+    } else {
+        doc.save_after(&stored.saved_heads)
+    };
+    let must_compact = due || stored.incremental_size + incremental.len() >= stored.snapshot_size;
     if must_compact {
         compact(store, doc_id, doc, stored)?;
     } else if !incremental.is_empty() {
         let key = chunk_key(doc_id, "incremental", &sha256_hex(&incremental));
-        store.put(&key, &incremental)?;
         stored.incremental_size += incremental.len();
-        stored.chunks.push(key);
+        stored.chunks.push(key.clone());
+        stored.saved_heads = heads;
+        let tip = make_tip(doc, stored);
+        store.apply(vec![Write::Put(key, incremental), tip_write(doc_id, &tip)])?;
     }
-    stored.saved_heads = heads;
+    stored.saved_heads = doc.get_heads();
     Ok(true)
 }
 
@@ -150,21 +253,26 @@ pub fn compact(
             .filter(|k| **k != key)
             .map(|k| Write::Delete(k.clone())),
     );
+    let state = DocState {
+        saved_heads: heads,
+        chunks: vec![key],
+        snapshot_size: snapshot.len(),
+        incremental_size: 0,
+    };
+    writes.push(tip_write(doc_id, &make_tip(doc, &state)));
     store.apply(writes)?;
-    stored.chunks = vec![key];
-    stored.snapshot_size = snapshot.len();
-    stored.incremental_size = 0;
-    stored.saved_heads = heads;
+    *stored = state;
     Ok(())
 }
 
 /// Remove a document and everything stored beside it.
 pub fn remove(store: &dyn Storage, doc_id: &str) -> Result<()> {
-    let writes = store
+    let mut writes: Vec<Write> = store
         .scan_prefix(prefix(doc_id).as_bytes())?
         .into_iter()
         .map(|(k, _)| Write::Delete(k))
         .collect();
+    writes.push(Write::Delete(tip_key(doc_id)));
     store.apply(writes)
 }
 

@@ -11,6 +11,7 @@
 
 use crate::bundle::Bundle;
 use crate::docstore::{self, DocState};
+use crate::quick::{ObjRef, QuickContext};
 use crate::storage::Storage;
 use crate::workspace::{Role, Workspace};
 use crate::{Error, Result};
@@ -263,12 +264,127 @@ impl Home {
             // Private notes are bookkept under their workspace, never as a workspace of their own.
             return self.store.flush();
         }
+        self.refresh_quick_caches(&opened.id, &opened.ws)?;
         let title_key = key(&["ws", &opened.id, "title"]);
         let title = opened.ws.title();
         if wrote || get_text(self.store.as_ref(), &title_key)?.as_deref() != Some(title.as_str()) {
             self.store.put(&title_key, title.as_bytes())?;
         }
         self.store.flush()
+    }
+
+    /// Keep what [`Home::quick_add_goal`] needs beside the document: the ids of the collection
+    /// maps and who the participants are. Written only when it changed. Does not flush.
+    fn refresh_quick_caches(&self, id: &str, ws: &Workspace) -> Result<()> {
+        let layout: std::collections::BTreeMap<&str, ObjRef> = crate::workspace::Kind::ALL
+            .iter()
+            .filter_map(|k| {
+                let obj = crate::fields::get_map(ws.doc(), &automerge::ROOT, k.collection())?;
+                Some((k.collection(), ObjRef::from_exid(&obj)?))
+            })
+            .collect();
+        let people: Vec<(String, String)> = ws
+            .participants()
+            .into_iter()
+            .map(|p| (p.id, p.name))
+            .collect();
+        for (name, value) in [
+            ("layout", serde_json::to_vec(&layout)),
+            ("people", serde_json::to_vec(&people)),
+        ] {
+            let value = value.map_err(|e| Error::Storage(e.to_string()))?;
+            let k = key(&["ws", id, name]);
+            if self.store.get(&k)?.as_deref() != Some(value.as_slice()) {
+                self.store.put(&k, &value)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Add a goal without loading the workspace (see [`crate::quick`]). Returns `None`, having
+    /// changed nothing, when the quick path does not apply; the caller then loads the workspace
+    /// and adds the goal the ordinary way.
+    pub fn quick_add_goal(
+        &self,
+        workspace: &str,
+        goal: &crate::workspace::NewGoal,
+        now: Timestamp,
+    ) -> Result<Option<crate::workspace::Goal>> {
+        use crate::workspace::{required, resolve_owner_among, Goal, Meta};
+        let title = required("title", &goal.title)?;
+        let due = goal
+            .due
+            .as_deref()
+            .map(crate::time::parse_date)
+            .transpose()?;
+        if self.is_read_only(workspace)? {
+            return Ok(None);
+        }
+        let (Some(tip), Some(layout), Some(people)) = (
+            docstore::load_tip(self.store.as_ref(), workspace)?,
+            self.store.get(&key(&["ws", workspace, "layout"]))?,
+            self.store.get(&key(&["ws", workspace, "people"]))?,
+        ) else {
+            return Ok(None);
+        };
+        let layout: std::collections::BTreeMap<String, ObjRef> =
+            serde_json::from_slice(&layout).unwrap_or_default();
+        let people: Vec<(String, String)> = serde_json::from_slice(&people).unwrap_or_default();
+        let Some(goals) = layout.get("goals") else {
+            return Ok(None);
+        };
+        let owner = goal
+            .owner
+            .as_deref()
+            .map(|o| resolve_owner_among(&people, o))
+            .transpose()?;
+        let me = get_text(self.store.as_ref(), &key(&["ws", workspace, "me"]))?;
+        let ctx = QuickContext {
+            tip,
+            actor: self.actor.clone(),
+            collection: goals.clone(),
+            me: me.clone(),
+            time: now.as_second(),
+            stamp: crate::time::format_instant(now),
+        };
+        let id = crate::workspace::new_item_id();
+        let description = goal.description.clone().unwrap_or_default();
+        let Some(mut change) = crate::quick::goal_change(
+            &ctx,
+            &id,
+            &title,
+            &description,
+            due.as_deref(),
+            owner.as_deref(),
+        ) else {
+            return Ok(None);
+        };
+        if !docstore::append(self.store.as_ref(), workspace, &ctx.tip, &mut change)? {
+            return Ok(None);
+        }
+        self.store.flush()?;
+        let name_of = |who: &str| {
+            people
+                .iter()
+                .find(|(id, _)| id == who)
+                .map(|(_, name)| name.clone())
+                .unwrap_or_else(|| who.to_string())
+        };
+        Ok(Some(Goal {
+            id,
+            title,
+            description,
+            status: "open".into(),
+            owner: owner.as_deref().map(name_of),
+            due,
+            milestones: Vec::new(),
+            meta: Meta {
+                created_by_name: me.as_deref().map(name_of),
+                created_by: me,
+                created_at: Some(ctx.stamp.clone()),
+                archived: false,
+            },
+        }))
     }
 
     /// The private notes document of a workspace, created on first use. It is stored like any
@@ -349,10 +465,12 @@ impl Home {
             match join {
                 Some((name, _)) if !name.trim().is_empty() => {}
                 Some(_) => return Err(Error::Invalid("the name must not be empty".into())),
-                None => return Err(Error::Invalid(format!(
+                None => {
+                    return Err(Error::Invalid(format!(
                     "this home does not have workspace “{}” yet: give --name and --role to join it",
                     bundle.title
-                ))),
+                )))
+                }
             }
             let new_changes = incoming.get_changes(&[]).len();
             incoming.set_actor(self.actor.clone());
@@ -463,7 +581,10 @@ impl Home {
             Some(found) => found,
             None => {
                 crate::workspace::check_schema(incoming, id)?;
-                (AutoCommit::new().with_actor(self.actor.clone()), DocState::new())
+                (
+                    AutoCommit::new().with_actor(self.actor.clone()),
+                    DocState::new(),
+                )
             }
         };
         let new = doc.get_changes_added(incoming).len();
@@ -471,9 +592,13 @@ impl Home {
             doc.merge(incoming)?;
             crate::workspace::check_schema(&doc, id)?;
             docstore::save(self.store.as_ref(), id, &mut doc, &mut state)?;
-            let title = crate::fields::get_string(&doc, &automerge::ROOT, "title").unwrap_or_default();
+            let title =
+                crate::fields::get_string(&doc, &automerge::ROOT, "title").unwrap_or_default();
             self.store
                 .put(&key(&["ws", id, "title"]), title.as_bytes())?;
+            let ws = Workspace::open(doc, id, Timestamp::now())?;
+            self.refresh_quick_caches(id, &ws)?;
+            doc = ws.into_doc();
             self.store.flush()?;
         }
         doc.set_actor(self.actor.clone());
@@ -521,7 +646,11 @@ impl Home {
     }
 
     /// The persisted sync state with a relay, if any.
-    pub fn sync_state(&self, doc: &str, relay_storage_id: &str) -> Result<Option<automerge::sync::State>> {
+    pub fn sync_state(
+        &self,
+        doc: &str,
+        relay_storage_id: &str,
+    ) -> Result<Option<automerge::sync::State>> {
         docstore::load_sync_state(self.store.as_ref(), doc, relay_storage_id)
     }
 
@@ -564,5 +693,155 @@ impl Home {
             Some(n) => Ok(n),
             None => Ok(opened.ws.doc_mut().get_changes(&[]).len()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::MemoryStorage;
+    use crate::workspace::{GoalChanges, Kind, NewGoal, NewNote};
+
+    fn now() -> Timestamp {
+        Timestamp::from_second(1_795_000_000).unwrap()
+    }
+
+    /// A home with a workspace big enough that an added goal is appended, not compacted.
+    fn home_with_workspace() -> (Home, String) {
+        let home = Home::open(Arc::new(MemoryStorage::default())).unwrap();
+        let mut opened = home
+            .create_workspace("Ana & Ben", "Ana", Role::Mentor, now())
+            .unwrap();
+        opened
+            .ws
+            .add_note(NewNote {
+                // Varied text, so the compressed snapshot really is bigger than a kilobyte.
+                body: (0..3000)
+                    .map(|i| format!("{} ", i * 7919 % 100_003))
+                    .collect(),
+                ..Default::default()
+            })
+            .unwrap();
+        home.save(&mut opened).unwrap();
+        (home, opened.id)
+    }
+
+    fn new_goal(title: &str) -> NewGoal {
+        NewGoal {
+            title: title.into(),
+            description: Some("why it matters: café ☕ e\u{301}".into()),
+            due: Some("2026-12-31".into()),
+            owner: Some("ana".into()),
+        }
+    }
+
+    #[test]
+    fn a_quick_goal_is_the_goal_the_ordinary_path_makes() {
+        let (home, id) = home_with_workspace();
+        let quick = home
+            .quick_add_goal(&id, &new_goal("Ship it ✓"), now())
+            .unwrap()
+            .expect("the quick path applies");
+        let mut opened = home.open_workspace(&id, now()).unwrap();
+        assert_eq!(opened.ws.goal(&quick.id).unwrap(), quick);
+        let slow_id = opened.ws.add_goal(new_goal("Ship it ✓")).unwrap();
+        let slow = opened.ws.goal(&slow_id).unwrap();
+        assert_eq!(
+            (
+                slow.title,
+                slow.description,
+                slow.status,
+                slow.owner,
+                slow.due,
+                slow.meta
+            ),
+            (
+                quick.title.clone(),
+                quick.description.clone(),
+                quick.status.clone(),
+                quick.owner.clone(),
+                quick.due.clone(),
+                quick.meta.clone()
+            )
+        );
+        // History reads the same, and ordinary changes by this device follow on.
+        let history = opened.ws.history(Some(2));
+        assert!(history[1].message.starts_with("added goal"), "{history:?}");
+        assert_eq!(history[1].author, "Ana");
+        home.save(&mut opened).unwrap();
+        let mut again = home.open_workspace(&id, now()).unwrap();
+        again
+            .ws
+            .set_goal(
+                &quick.id,
+                GoalChanges {
+                    status: Some("active".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        home.save(&mut again).unwrap();
+        assert_eq!(
+            home.open_workspace(&id, now())
+                .unwrap()
+                .ws
+                .goal(&quick.id)
+                .unwrap()
+                .status,
+            "active"
+        );
+    }
+
+    #[test]
+    fn quick_goals_in_a_row_and_their_edits_merge_with_a_partner() {
+        let (home, id) = home_with_workspace();
+        let mut partner = home
+            .open_workspace(&id, now())
+            .unwrap()
+            .ws
+            .into_doc()
+            .fork();
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            ids.push(
+                home.quick_add_goal(&id, &new_goal(&format!("g{i}")), now())
+                    .unwrap()
+                    .unwrap()
+                    .id,
+            );
+        }
+        let mut opened = home.open_workspace(&id, now()).unwrap();
+        partner.merge(opened.ws.doc_mut()).unwrap();
+        let title = opened.ws.goal(&ids[2]).unwrap().title;
+        assert_eq!(title, "g2");
+        let merged = Workspace::open(partner, &id, now()).unwrap();
+        assert_eq!(merged.goals().len(), 5);
+        assert!(opened.ws.resolve(Kind::Goal, &ids[4][..6]).is_ok());
+    }
+
+    #[test]
+    fn the_quick_path_steps_aside_when_it_cannot_be_sure() {
+        let home = Home::open(Arc::new(MemoryStorage::default())).unwrap();
+        let opened = home
+            .create_workspace("Tiny", "Ana", Role::Mentor, now())
+            .unwrap();
+        // A tiny document is due for compaction at every save, so the ordinary path runs.
+        assert!(home
+            .quick_add_goal(&opened.id, &new_goal("g"), now())
+            .unwrap()
+            .is_none());
+        // Bad input is still refused in one line.
+        let (home, id) = home_with_workspace();
+        let bad = NewGoal {
+            due: Some("2026-02-30".into()),
+            ..new_goal("g")
+        };
+        assert!(home.quick_add_goal(&id, &bad, now()).is_err());
+        // A workspace followed read-only never takes the quick path.
+        home.set_read_only(&id, true).unwrap();
+        assert!(home
+            .quick_add_goal(&id, &new_goal("g"), now())
+            .unwrap()
+            .is_none());
     }
 }

@@ -27,6 +27,7 @@ pub mod fields;
 pub mod history;
 pub mod home;
 pub mod protocol;
+pub mod quick;
 pub mod storage;
 pub mod sync;
 pub mod time;

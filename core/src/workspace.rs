@@ -548,16 +548,12 @@ impl Workspace {
     /// matches (case-insensitively), or else the name as typed, so a pair can assign work to
     /// someone who has not joined yet.
     pub fn resolve_owner(&self, owner: &str) -> Result<String> {
-        let owner = non_empty("owner", owner)?;
-        let found: Vec<Participant> = self
+        let people: Vec<(String, String)> = self
             .participants()
             .into_iter()
-            .filter(|p| p.name.eq_ignore_ascii_case(&owner) || p.id == owner)
+            .map(|p| (p.id, p.name))
             .collect();
-        Ok(match found.as_slice() {
-            [one] => one.id.clone(),
-            _ => owner,
-        })
+        resolve_owner_among(&people, owner)
     }
 
     // ----- items: shared plumbing -----
@@ -1203,6 +1199,26 @@ pub fn check_schema(doc: &AutoCommit, doc_id: &str) -> Result<()> {
             reason: "it has no schema version".into(),
         }),
     }
+}
+
+/// The owner to store for `owner` typed by a person, among (participant id, name) pairs: the id
+/// of the one participant whose name matches case-insensitively (or whose id it is), or else the
+/// name as typed.
+pub fn resolve_owner_among(people: &[(String, String)], owner: &str) -> Result<String> {
+    let owner = non_empty("owner", owner)?;
+    let found: Vec<&(String, String)> = people
+        .iter()
+        .filter(|(id, name)| name.eq_ignore_ascii_case(&owner) || *id == owner)
+        .collect();
+    Ok(match found.as_slice() {
+        [one] => one.0.clone(),
+        _ => owner,
+    })
+}
+
+/// Check a title, name or other required text typed by a person; returns it trimmed.
+pub fn required(what: &str, value: &str) -> Result<String> {
+    non_empty(what, value)
 }
 
 /// Resolve `prefix` against `ids` for a kind named `noun`.

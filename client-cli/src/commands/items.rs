@@ -122,14 +122,21 @@ pub fn goal(ctx: &Context, cmd: GoalCommand) -> Result<()> {
             owner,
             description,
         } => {
-            let (_, o, id) = write(ctx, |ws| {
-                ws.add_goal(NewGoal {
-                    title,
-                    description,
-                    due,
-                    owner,
-                })
-            })?;
+            let goal = NewGoal {
+                title,
+                description,
+                due,
+                owner,
+            };
+            // Adding touches nothing that exists, so on a big workspace it is appended without
+            // loading the document (see tandem_core::quick); otherwise the ordinary path runs.
+            let home = ctx.home()?;
+            let ws_id = home.resolve(ctx.selector.as_deref())?;
+            if let Some(g) = home.quick_add_goal(&ws_id, &goal, ctx.now)? {
+                return report(ctx, "Added", "goal", &g.id, &g.title, json!(g));
+            }
+            drop(home);
+            let (_, o, id) = write(ctx, |ws| ws.add_goal(goal))?;
             let g = o.ws.goal(&id)?;
             report(ctx, "Added", "goal", &id, &g.title, json!(g))
         }

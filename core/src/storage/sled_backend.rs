@@ -103,7 +103,11 @@ impl SledStorage {
 
 impl Storage for SledStorage {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.db.get(key).map_err(|e| self.fail(e))?.map(|v| v.to_vec()))
+        Ok(self
+            .db
+            .get(key)
+            .map_err(|e| self.fail(e))?
+            .map(|v| v.to_vec()))
     }
     fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
         self.db.insert(key, value).map_err(|e| self.fail(e))?;
@@ -116,7 +120,10 @@ impl Storage for SledStorage {
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         self.db
             .scan_prefix(prefix)
-            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(|e| self.fail(e)))
+            .map(|r| {
+                r.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .map_err(|e| self.fail(e))
+            })
             .collect()
     }
     fn apply(&self, writes: Vec<Write>) -> Result<()> {

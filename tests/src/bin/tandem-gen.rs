@@ -99,10 +99,26 @@ struct Args {
 // ----- words -----
 
 const OPENERS: &[&str] = &[
-    "", "", "", "", "Today ", "This week ", "After the retro, ", "In our last session, ",
-    "Honestly, ", "For next time, ", "On reflection, ", "During the incident review, ",
-    "Looking back, ", "Before the planning meeting, ", "As discussed, ", "Quick note: ",
-    "Since the reorg, ", "At standup, ", "Over coffee, ", "In the one-on-one, ",
+    "",
+    "",
+    "",
+    "",
+    "Today ",
+    "This week ",
+    "After the retro, ",
+    "In our last session, ",
+    "Honestly, ",
+    "For next time, ",
+    "On reflection, ",
+    "During the incident review, ",
+    "Looking back, ",
+    "Before the planning meeting, ",
+    "As discussed, ",
+    "Quick note: ",
+    "Since the reorg, ",
+    "At standup, ",
+    "Over coffee, ",
+    "In the one-on-one, ",
 ];
 
 const CLAUSES: &[&str] = &[
@@ -139,41 +155,124 @@ const CLAUSES: &[&str] = &[
 ];
 
 const TOPICS: &[&str] = &[
-    "the payments migration", "code review etiquette", "the on-call runbook", "database indexing",
-    "the quarterly roadmap", "writing design docs", "the flaky integration tests",
-    "estimating work", "the public API", "error handling in the importer", "the caching layer",
-    "observability", "structured logging", "the incident postmortem", "saying no to scope creep",
-    "the release process", "performance profiling", "the search service", "accessibility",
-    "the mobile client", "feature flags", "the hiring loop", "public speaking", "async Rust",
-    "the data pipeline", "test coverage", "technical debt", "the authentication flow",
-    "the deployment scripts", "cross-team communication", "the sprint demo", "the budget review",
-    "the customer escalation", "onboarding documentation", "the schema change",
-    "the load balancer config", "time management", "giving feedback", "receiving feedback",
-    "the architecture review", "the promotion packet", "the retry logic", "rate limiting",
-    "the billing reports", "the style guide", "the monorepo tooling", "the SQL queries",
-    "the team wiki", "the conference talk", "the internal hackathon", "dependency upgrades",
-    "the backlog grooming", "security reviews", "the analytics dashboard", "career goals",
-    "the migration to Kubernetes", "the notification service", "pairing sessions",
-    "the frontend rewrite", "the open-source contribution", "the chaos drill",
+    "the payments migration",
+    "code review etiquette",
+    "the on-call runbook",
+    "database indexing",
+    "the quarterly roadmap",
+    "writing design docs",
+    "the flaky integration tests",
+    "estimating work",
+    "the public API",
+    "error handling in the importer",
+    "the caching layer",
+    "observability",
+    "structured logging",
+    "the incident postmortem",
+    "saying no to scope creep",
+    "the release process",
+    "performance profiling",
+    "the search service",
+    "accessibility",
+    "the mobile client",
+    "feature flags",
+    "the hiring loop",
+    "public speaking",
+    "async Rust",
+    "the data pipeline",
+    "test coverage",
+    "technical debt",
+    "the authentication flow",
+    "the deployment scripts",
+    "cross-team communication",
+    "the sprint demo",
+    "the budget review",
+    "the customer escalation",
+    "onboarding documentation",
+    "the schema change",
+    "the load balancer config",
+    "time management",
+    "giving feedback",
+    "receiving feedback",
+    "the architecture review",
+    "the promotion packet",
+    "the retry logic",
+    "rate limiting",
+    "the billing reports",
+    "the style guide",
+    "the monorepo tooling",
+    "the SQL queries",
+    "the team wiki",
+    "the conference talk",
+    "the internal hackathon",
+    "dependency upgrades",
+    "the backlog grooming",
+    "security reviews",
+    "the analytics dashboard",
+    "career goals",
+    "the migration to Kubernetes",
+    "the notification service",
+    "pairing sessions",
+    "the frontend rewrite",
+    "the open-source contribution",
+    "the chaos drill",
 ];
 
 const TAILS: &[&str] = &[
-    "", "", "", "", " before the next release", " because the deadline moved",
-    ", which felt like real progress", " and agreed to revisit it in two weeks",
-    " so that the team can own it", ", even though it took longer than planned",
-    " without much help this time", " and wrote it up afterwards", ", but we ran out of time",
-    " after a long discussion", " with the platform team", " as a first step",
+    "",
+    "",
+    "",
+    "",
+    " before the next release",
+    " because the deadline moved",
+    ", which felt like real progress",
+    " and agreed to revisit it in two weeks",
+    " so that the team can own it",
+    ", even though it took longer than planned",
+    " without much help this time",
+    " and wrote it up afterwards",
+    ", but we ran out of time",
+    " after a long discussion",
+    " with the platform team",
+    " as a first step",
 ];
 
 const TAGS: &[&str] = &[
-    "feedback", "career", "reading", "1:1", "retro", "tech", "soft-skills", "planning",
-    "incident", "idea", "blocked", "win",
+    "feedback",
+    "career",
+    "reading",
+    "1:1",
+    "retro",
+    "tech",
+    "soft-skills",
+    "planning",
+    "incident",
+    "idea",
+    "blocked",
+    "win",
 ];
 
 const VERBS: &[&str] = &[
-    "Write", "Review", "Lead", "Draft", "Prepare", "Finish", "Read up on", "Present",
-    "Document", "Refactor", "Shadow someone on", "Ask for feedback on", "Timebox", "Pair on",
-    "Summarise", "Plan", "Estimate", "Test", "Clean up", "Demo",
+    "Write",
+    "Review",
+    "Lead",
+    "Draft",
+    "Prepare",
+    "Finish",
+    "Read up on",
+    "Present",
+    "Document",
+    "Refactor",
+    "Shadow someone on",
+    "Ask for feedback on",
+    "Timebox",
+    "Pair on",
+    "Summarise",
+    "Plan",
+    "Estimate",
+    "Test",
+    "Clean up",
+    "Demo",
 ];
 
 const GOAL_SHAPES: &[&str] = &[
@@ -188,33 +287,80 @@ const GOAL_SHAPES: &[&str] = &[
 ];
 
 const RESOURCES: &[(&str, &str)] = &[
-    ("The Rust Programming Language", "https://doc.rust-lang.org/book/"),
-    ("Designing Data-Intensive Applications", "https://dataintensive.net/"),
-    ("The Manager's Path", "https://www.oreilly.com/library/view/the-managers-path/9781491973882/"),
-    ("Staff Engineer: Leadership beyond the management track", "https://staffeng.com/book"),
-    ("Google SRE book: Postmortem culture", "https://sre.google/sre-book/postmortem-culture/"),
-    ("A Philosophy of Software Design", "https://web.stanford.edu/~ouster/cgi-bin/book.php"),
-    ("Thanks for the Feedback", "https://www.stoneandheen.com/thanks-feedback"),
-    ("Local-first software", "https://www.inkandswitch.com/local-first/"),
-    ("Automerge documentation", "https://automerge.org/docs/hello/"),
+    (
+        "The Rust Programming Language",
+        "https://doc.rust-lang.org/book/",
+    ),
+    (
+        "Designing Data-Intensive Applications",
+        "https://dataintensive.net/",
+    ),
+    (
+        "The Manager's Path",
+        "https://www.oreilly.com/library/view/the-managers-path/9781491973882/",
+    ),
+    (
+        "Staff Engineer: Leadership beyond the management track",
+        "https://staffeng.com/book",
+    ),
+    (
+        "Google SRE book: Postmortem culture",
+        "https://sre.google/sre-book/postmortem-culture/",
+    ),
+    (
+        "A Philosophy of Software Design",
+        "https://web.stanford.edu/~ouster/cgi-bin/book.php",
+    ),
+    (
+        "Thanks for the Feedback",
+        "https://www.stoneandheen.com/thanks-feedback",
+    ),
+    (
+        "Local-first software",
+        "https://www.inkandswitch.com/local-first/",
+    ),
+    (
+        "Automerge documentation",
+        "https://automerge.org/docs/hello/",
+    ),
     ("Tokio tutorial", "https://tokio.rs/tokio/tutorial"),
     ("Use The Index, Luke", "https://use-the-index-luke.com/"),
     ("Conventional Comments", "https://conventionalcomments.org/"),
-    ("How to write a good design doc", "https://www.industrialempathy.com/posts/design-docs-at-google/"),
-    ("Working Effectively with Legacy Code", "https://www.oreilly.com/library/view/working-effectively-with/0131177052/"),
-    ("The Pragmatic Programmer", "https://pragprog.com/titles/tpp20/the-pragmatic-programmer-20th-anniversary-edition/"),
+    (
+        "How to write a good design doc",
+        "https://www.industrialempathy.com/posts/design-docs-at-google/",
+    ),
+    (
+        "Working Effectively with Legacy Code",
+        "https://www.oreilly.com/library/view/working-effectively-with/0131177052/",
+    ),
+    (
+        "The Pragmatic Programmer",
+        "https://pragprog.com/titles/tpp20/the-pragmatic-programmer-20th-anniversary-edition/",
+    ),
     ("Accelerate", "https://itrevolution.com/product/accelerate/"),
     ("Team Topologies", "https://teamtopologies.com/book"),
-    ("Crucial Conversations", "https://cruciallearning.com/crucial-conversations-book/"),
-    ("Rust API Guidelines", "https://rust-lang.github.io/api-guidelines/"),
+    (
+        "Crucial Conversations",
+        "https://cruciallearning.com/crucial-conversations-book/",
+    ),
+    (
+        "Rust API Guidelines",
+        "https://rust-lang.github.io/api-guidelines/",
+    ),
     ("Jepsen analyses", "https://jepsen.io/analyses"),
 ];
 
 const COMMENTS: &[&str] = &[
-    "Useful, we covered a lot.", "Felt rushed at the end.", "Great questions today.",
-    "I left with a clear next step.", "We should prepare an agenda beforehand.",
-    "Good energy, a bit unfocused.", "Exactly what I needed this week.",
-    "Too much status update, not enough coaching.", "Loved the whiteboard session.",
+    "Useful, we covered a lot.",
+    "Felt rushed at the end.",
+    "Great questions today.",
+    "I left with a clear next step.",
+    "We should prepare an agenda beforehand.",
+    "Good energy, a bit unfocused.",
+    "Exactly what I needed this week.",
+    "Too much status update, not enough coaching.",
+    "Loved the whiteboard session.",
 ];
 
 /// The two people of the pair.
@@ -306,7 +452,10 @@ impl Words<'_> {
         match self.rng.gen_range(0..4) {
             0 => format!("Thoughts on {}", self.pick(TOPICS)),
             1 => format!("1:1 notes — {}", self.pick(TOPICS)),
-            2 => format!("Reading: {}", self.pick(RESOURCES.iter().map(|r| r.0).collect::<Vec<_>>().as_slice())),
+            2 => format!(
+                "Reading: {}",
+                self.pick(RESOURCES.iter().map(|r| r.0).collect::<Vec<_>>().as_slice())
+            ),
             _ => {
                 let mut t = self.pick(TOPICS).to_string();
                 capitalise(&mut t);
@@ -326,12 +475,30 @@ fn capitalise(s: &mut String) {
 /// Something that happens after an item was created, applied when the timeline reaches it.
 #[derive(Debug)]
 enum Event {
-    GoalStatus { goal: String, status: &'static str },
-    MilestoneDone { goal: String, milestone: String },
-    ActionDone { action: String },
-    CheckinNotes { checkin: String, notes: String },
-    Rate { checkin: String, rating: i64, comment: Option<String> },
-    Archive { kind: Kind, id: String },
+    GoalStatus {
+        goal: String,
+        status: &'static str,
+    },
+    MilestoneDone {
+        goal: String,
+        milestone: String,
+    },
+    ActionDone {
+        action: String,
+    },
+    CheckinNotes {
+        checkin: String,
+        notes: String,
+    },
+    Rate {
+        checkin: String,
+        rating: i64,
+        comment: Option<String>,
+    },
+    Archive {
+        kind: Kind,
+        id: String,
+    },
 }
 
 /// The generator's state: the home, the open workspace, and the events still to come.
@@ -412,12 +579,20 @@ impl Gen<'_> {
                 break;
             }
             self.events.pop();
-            let (who, event) = self.pending[seq].take().expect("each event is applied once");
+            let (who, event) = self.pending[seq]
+                .take()
+                .expect("each event is applied once");
             self.act(who, Timestamp::from_second(secs)?)?;
             let ws = &mut self.opened.ws;
             match event {
                 Event::GoalStatus { goal, status } => {
-                    ws.set_goal(&goal, GoalChanges { status: Some(status.into()), ..Default::default() })?;
+                    ws.set_goal(
+                        &goal,
+                        GoalChanges {
+                            status: Some(status.into()),
+                            ..Default::default()
+                        },
+                    )?;
                     if status == "done" {
                         self.counts.goals_done += 1;
                     }
@@ -434,7 +609,11 @@ impl Gen<'_> {
                     self.counts.text_bytes += notes.len();
                     ws.edit_checkin_notes(&checkin, &notes)?;
                 }
-                Event::Rate { checkin, rating, comment } => {
+                Event::Rate {
+                    checkin,
+                    rating,
+                    comment,
+                } => {
                     self.counts.text_bytes += comment.as_deref().map_or(0, str::len);
                     ws.rate_checkin(&checkin, rating, comment.as_deref())?;
                     self.counts.ratings += 1;
@@ -467,7 +646,14 @@ impl Gen<'_> {
     fn maybe_archive(&mut self, kind: Kind, id: &str, created: Timestamp) {
         if self.rng().gen_ratio(1, 50) {
             let later = created + days(self.rng().gen_range(1.0..60.0));
-            self.schedule(later, Who::Mentor, Event::Archive { kind, id: id.to_string() });
+            self.schedule(
+                later,
+                Who::Mentor,
+                Event::Archive {
+                    kind,
+                    id: id.to_string(),
+                },
+            );
         }
     }
 
@@ -483,7 +669,11 @@ impl Gen<'_> {
         };
         let span = self.rng().gen_range(30.0..180.0);
         let due = at + days(span);
-        let owner = if self.rng().gen_bool(0.8) { Who::Mentee } else { Who::Mentor };
+        let owner = if self.rng().gen_bool(0.8) {
+            Who::Mentee
+        } else {
+            Who::Mentor
+        };
         let owner = self.name(owner);
         self.counts.text_bytes += title.len() + description.as_deref().map_or(0, str::len);
         let due_field = self.rng().gen_bool(0.8).then(|| date_of(due));
@@ -497,11 +687,31 @@ impl Gen<'_> {
         // Where the goal ends up, decided now and applied when the timeline gets there.
         let r: f64 = self.rng().gen();
         let end = due + days(self.rng().gen_range(-20.0..20.0));
-        let outcome = if r < 0.55 { "done" } else if r < 0.65 { "dropped" } else { "active" };
+        let outcome = if r < 0.55 {
+            "done"
+        } else if r < 0.65 {
+            "dropped"
+        } else {
+            "active"
+        };
         let activated = at + days(self.rng().gen_range(0.5..10.0));
-        self.schedule(activated, who, Event::GoalStatus { goal: id.clone(), status: "active" });
+        self.schedule(
+            activated,
+            who,
+            Event::GoalStatus {
+                goal: id.clone(),
+                status: "active",
+            },
+        );
         if outcome != "active" {
-            self.schedule(end.max(activated + days(1.0)), who, Event::GoalStatus { goal: id.clone(), status: outcome });
+            self.schedule(
+                end.max(activated + days(1.0)),
+                who,
+                Event::GoalStatus {
+                    goal: id.clone(),
+                    status: outcome,
+                },
+            );
         }
         let milestones = self.rng().gen_range(1..=5);
         for k in 0..milestones {
@@ -509,13 +719,23 @@ impl Gen<'_> {
             self.counts.text_bytes += title.len();
             let m_due = at + days(span * f64::from(k + 1) / f64::from(milestones));
             let with_due = self.rng().gen_bool(0.7).then(|| date_of(m_due));
-            let mid = self.opened.ws.add_milestone(&id, &title, with_due.as_deref())?;
+            let mid = self
+                .opened
+                .ws
+                .add_milestone(&id, &title, with_due.as_deref())?;
             self.counts.milestones += 1;
             let done_p = if outcome == "done" { 0.95 } else { 0.6 };
             if self.rng().gen_bool(done_p) {
                 let when = m_due + days(self.rng().gen_range(-5.0..10.0));
                 let who = self.who(0.8);
-                self.schedule(when.max(at + days(0.1)), who, Event::MilestoneDone { goal: id.clone(), milestone: mid });
+                self.schedule(
+                    when.max(at + days(0.1)),
+                    who,
+                    Event::MilestoneDone {
+                        goal: id.clone(),
+                        milestone: mid,
+                    },
+                );
             }
         }
         self.maybe_archive(Kind::Goal, &id, at);
@@ -540,7 +760,12 @@ impl Gen<'_> {
             .collect();
         self.counts.note_body_bytes += body.len();
         self.counts.text_bytes += body.len() + title.as_deref().map_or(0, str::len);
-        let id = self.opened.ws.add_note(NewNote { title, body, goal, tags })?;
+        let id = self.opened.ws.add_note(NewNote {
+            title,
+            body,
+            goal,
+            tags,
+        })?;
         self.counts.notes += 1;
         self.maybe_archive(Kind::Note, &id, at);
         Ok(())
@@ -551,24 +776,50 @@ impl Gen<'_> {
         let meet_day = at + days(self.rng().gen_range(1.0..10.0));
         let hour = self.rng().gen_range(8..17);
         let meet_day = meet_day.to_zoned_datetime(TimeZone::UTC).date();
-        let meeting = meet_day.at(hour, 0, 0, 0).to_zoned_datetime(TimeZone::UTC)?.timestamp();
+        let meeting = meet_day
+            .at(hour, 0, 0, 0)
+            .to_zoned_datetime(TimeZone::UTC)?
+            .timestamp();
         let agenda: Vec<String> = (0..self.rng().gen_range(2..5))
             .map(|_| format!("- {}", self.words.action_title()))
             .collect();
         let agenda = agenda.join("\n");
         self.counts.text_bytes += agenda.len();
-        let id = self.opened.ws.add_checkin(&format_instant(meeting), &agenda)?;
+        let id = self
+            .opened
+            .ws
+            .add_checkin(&format_instant(meeting), &agenda)?;
         self.counts.checkins += 1;
         let after = meeting + SignedDuration::from_mins(self.rng().gen_range(45..180));
         let n = self.rng().gen_range(60..300);
         let notes = self.words.prose(n);
-        self.schedule(after, Who::Mentor, Event::CheckinNotes { checkin: id.clone(), notes });
+        self.schedule(
+            after,
+            Who::Mentor,
+            Event::CheckinNotes {
+                checkin: id.clone(),
+                notes,
+            },
+        );
         for who in [Who::Mentor, Who::Mentee] {
             if self.rng().gen_bool(0.85) {
-                let rating = *[3, 4, 4, 4, 5, 5, 5, 2].choose(self.rng()).expect("not empty");
-                let comment = self.rng().gen_bool(0.5).then(|| self.words.pick(COMMENTS).to_string());
+                let rating = *[3, 4, 4, 4, 5, 5, 5, 2]
+                    .choose(self.rng())
+                    .expect("not empty");
+                let comment = self
+                    .rng()
+                    .gen_bool(0.5)
+                    .then(|| self.words.pick(COMMENTS).to_string());
                 let when = after + days(self.rng().gen_range(0.0..2.0));
-                self.schedule(when, who, Event::Rate { checkin: id.clone(), rating, comment });
+                self.schedule(
+                    when,
+                    who,
+                    Event::Rate {
+                        checkin: id.clone(),
+                        rating,
+                        comment,
+                    },
+                );
             }
         }
         self.checkins.push((id, meeting));
@@ -580,7 +831,11 @@ impl Gen<'_> {
         self.act(who, at)?;
         let title = self.words.action_title();
         let due = at + days(self.rng().gen_range(2.0..30.0));
-        let owner = if self.rng().gen_bool(0.7) { Who::Mentee } else { Who::Mentor };
+        let owner = if self.rng().gen_bool(0.7) {
+            Who::Mentee
+        } else {
+            Who::Mentor
+        };
         let goal = (!self.goals.is_empty() && self.rng().gen_bool(0.5)).then(|| {
             let (recent, len) = (self.goals.len().saturating_sub(20), self.goals.len());
             let i = self.rng().gen_range(recent..len);
@@ -604,7 +859,10 @@ impl Gen<'_> {
         // Most past actions get done, a few slip; recent ones are mostly still open.
         let done_p = if due < now { 0.85 } else { 0.25 };
         if self.rng().gen_bool(done_p) {
-            let when = at + due.duration_since(at).mul_f64(self.rng().gen_range(0.2..1.3));
+            let when = at
+                + due
+                    .duration_since(at)
+                    .mul_f64(self.rng().gen_range(0.2..1.3));
             let doer = self.who(0.7);
             self.schedule(when, doer, Event::ActionDone { action: id.clone() });
         }
@@ -700,12 +958,23 @@ fn print_phases(dir: &Path) -> Result<()> {
     println!("|:---|---:|");
     let t = Instant::now();
     let home = Home::open(Arc::new(SledStorage::open(&dir.join("store"))?))?;
-    row("open the sled store and the home", t.elapsed().as_secs_f64() * 1000.0);
+    row(
+        "open the sled store and the home",
+        t.elapsed().as_secs_f64() * 1000.0,
+    );
     let (ms, id) = best_of(3, || Ok(home.resolve(None)?))?;
     row("find the current workspace (scan `ws/`)", ms);
-    let (ms, chunks) = best_of(3, || Ok(home.store().scan_prefix(format!("doc/{id}/").as_bytes())?))?;
+    let (ms, chunks) = best_of(3, || {
+        Ok(home.store().scan_prefix(format!("doc/{id}/").as_bytes())?)
+    })?;
     let total: usize = chunks.iter().map(|(_, v)| v.len()).sum();
-    row(&format!("read its {} chunk(s), {total} bytes (scan `doc/<id>/`)", chunks.len()), ms);
+    row(
+        &format!(
+            "read its {} chunk(s), {total} bytes (scan `doc/<id>/`)",
+            chunks.len()
+        ),
+        ms,
+    );
     // Snapshots first, as docstore::load concatenates them.
     let mut bytes = Vec::with_capacity(total);
     let is_snapshot = |k: &[u8]| k.windows(9).any(|w| w == b"snapshot/");
@@ -739,20 +1008,38 @@ fn print_phases(dir: &Path) -> Result<()> {
     let (ms, _) = best_of(3, || Ok(doc.fork()))?;
     row("`fork()` of the loaded document (an in-memory copy)", ms);
     let (ms, changes) = best_of(1, || Ok(doc.get_changes(&[]).len()))?;
-    row(&format!("`get_changes(&[])`: {changes} changes (`plan` counts unsynced changes so)"), ms);
+    row(
+        &format!("`get_changes(&[])`: {changes} changes (`plan` counts unsynced changes so)"),
+        ms,
+    );
     let (ms, metas) = best_of(1, || Ok(doc.get_changes_meta(&[]).len()))?;
-    row(&format!("`get_changes_meta(&[])`: {metas} changes (metadata only)"), ms);
+    row(
+        &format!("`get_changes_meta(&[])`: {metas} changes (metadata only)"),
+        ms,
+    );
     let (ms, _) = best_of(1, || Ok(doc.document().hydrate(None)))?;
-    row("`hydrate(None)`: the whole document as plain values, in one pass", ms);
+    row(
+        "`hydrate(None)`: the whole document as plain values, in one pass",
+        ms,
+    );
     let (ms, saved) = best_of(1, || Ok(doc.save()))?;
-    row(&format!("`save()` of the whole document, {} bytes (a compaction)", saved.len()), ms);
+    row(
+        &format!(
+            "`save()` of the whole document, {} bytes (a compaction)",
+            saved.len()
+        ),
+        ms,
+    );
     drop(doc);
 
     let now = Timestamp::now();
     let (ms, mut opened) = best_of(1, || Ok(home.open_workspace(&id, now)?))?;
     row("`Home::open_workspace` (what every command does)", ms);
     let (ms, goal) = best_of(1, || {
-        Ok(opened.ws.add_goal(NewGoal { title: "phases goal".into(), ..Default::default() })?)
+        Ok(opened.ws.add_goal(NewGoal {
+            title: "phases goal".into(),
+            ..Default::default()
+        })?)
     })?;
     row("`Workspace::add_goal`", ms);
     let (ms, _) = best_of(1, || Ok(home.save(&mut opened)?))?;
@@ -772,7 +1059,10 @@ fn print_phases(dir: &Path) -> Result<()> {
     let (ms, n) = best_of(1, || Ok(ws.conflicts().len()))?;
     row(&format!("`Workspace::conflicts()`: {n} conflicts"), ms);
     let (ms, _) = best_of(1, || Ok(ws.participants()))?;
-    row("`Workspace::participants()` (called once per item by `display_name`)", ms);
+    row(
+        "`Workspace::participants()` (called once per item by `display_name`)",
+        ms,
+    );
     let (ms, n) = best_of(1, || Ok(home.unsynced_changes(&mut opened)?))?;
     row(&format!("`Home::unsynced_changes`: {n}"), ms);
     Ok(())
@@ -810,16 +1100,30 @@ fn main() -> Result<()> {
     let store = SledStorage::open(&args.home.join("store"))?;
     let home = Home::open(Arc::new(store))?;
     let opened = home.create_workspace(&args.title, &args.mentor, Role::Mentor, start)?;
-    let mentor_pid = opened.ws.me().context("the creator is a participant")?.to_string();
+    let mentor_pid = opened
+        .ws
+        .me()
+        .context("the creator is a participant")?
+        .to_string();
 
     let mut rng = StdRng::seed_from_u64(seed);
     let mut actor_bytes = [0u8; 16];
     rng.fill(&mut actor_bytes);
     let mentee_actor = ActorId::from(&actor_bytes[..]);
-    let words = Words { rng, mentor: &args.mentor, mentee: &args.mentee };
+    let words = Words {
+        rng,
+        mentor: &args.mentor,
+        mentee: &args.mentee,
+    };
     let mut g = Gen {
-        mentor: Person { pid: mentor_pid, actor: home.actor().clone() },
-        mentee: Person { pid: String::new(), actor: mentee_actor.clone() },
+        mentor: Person {
+            pid: mentor_pid,
+            actor: home.actor().clone(),
+        },
+        mentee: Person {
+            pid: String::new(),
+            actor: mentee_actor.clone(),
+        },
         home,
         opened,
         words,
@@ -833,7 +1137,10 @@ fn main() -> Result<()> {
     };
     // The mentee joins a day later from their own device (as `tandem join` would record it).
     g.act(Who::Mentee, start + days(1.0))?;
-    g.mentee.pid = g.opened.ws.add_participant(&args.mentee, Role::Mentee, &mentee_actor)?;
+    g.mentee.pid = g
+        .opened
+        .ws
+        .add_participant(&args.mentee, Role::Mentee, &mentee_actor)?;
     g.act(Who::Mentor, start + days(1.0))?;
 
     // Which kind each item is: fixed proportions, in a shuffled order, starting with a goal.
@@ -892,7 +1199,11 @@ fn main() -> Result<()> {
             g.home.save(&mut g.opened)?;
         }
         if progress && last_report.elapsed().as_millis() >= 250 {
-            eprint!("\r{} / {n} items, {:.1} s", i + 1, started.elapsed().as_secs_f64());
+            eprint!(
+                "\r{} / {n} items, {:.1} s",
+                i + 1,
+                started.elapsed().as_secs_f64()
+            );
             last_report = Instant::now();
         }
     }
@@ -909,7 +1220,13 @@ fn main() -> Result<()> {
     // Every item and every later event is one change, plus creating the workspace and the
     // mentee joining.
     let c = &g.counts;
-    let changes = 2 + c.goals + c.milestones + c.notes + c.checkins + c.actions + c.resources
+    let changes = 2
+        + c.goals
+        + c.milestones
+        + c.notes
+        + c.checkins
+        + c.actions
+        + c.resources
         + c.changes_applied;
     let (snapshots, incrementals, stored_bytes) = store_stats(&g.home)?
         .into_iter()
@@ -955,7 +1272,12 @@ fn main() -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&summary)?);
         return Ok(());
     }
-    println!("workspace: {} “{}” in {}", id, args.title, args.home.display());
+    println!(
+        "workspace: {} “{}” in {}",
+        id,
+        args.title,
+        args.home.display()
+    );
     println!(
         "items: {} ({} goals with {} milestones, {} notes, {} check-ins, {} action items, {} resources)",
         c.goals + c.notes + c.checkins + c.actions + c.resources,
