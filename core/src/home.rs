@@ -11,6 +11,7 @@
 
 use crate::bundle::Bundle;
 use crate::docstore::{self, DocState};
+use crate::draft::Draft;
 use crate::quick::{ObjRef, QuickContext};
 use crate::storage::Storage;
 use crate::workspace::{Role, Workspace};
@@ -273,7 +274,7 @@ impl Home {
         self.store.flush()
     }
 
-    /// Keep what [`Home::quick_add_goal`] needs beside the document: the ids of the collection
+    /// Keep what [`Home::quick_add`] needs beside the document: the ids of the collection
     /// maps and who the participants are. Written only when it changed. Does not flush.
     fn refresh_quick_caches(&self, id: &str, ws: &Workspace) -> Result<()> {
         let layout: std::collections::BTreeMap<&str, ObjRef> = crate::workspace::Kind::ALL
@@ -301,90 +302,56 @@ impl Home {
         Ok(())
     }
 
-    /// Add a goal without loading the workspace (see [`crate::quick`]). Returns `None`, having
-    /// changed nothing, when the quick path does not apply; the caller then loads the workspace
-    /// and adds the goal the ordinary way.
-    pub fn quick_add_goal(
+    /// Add an item without loading the workspace (see [`crate::quick`]). `draft` validates the
+    /// input against the participants and describes the item. Returns the item as `--json` shows
+    /// it, or `None`, having changed nothing, when the quick path does not apply; the caller then
+    /// loads the workspace and adds the item the ordinary way.
+    pub fn quick_add(
         &self,
         workspace: &str,
-        goal: &crate::workspace::NewGoal,
         now: Timestamp,
-    ) -> Result<Option<crate::workspace::Goal>> {
-        use crate::workspace::{required, resolve_owner_among, Goal, Meta};
-        let title = required("title", &goal.title)?;
-        let due = goal
-            .due
-            .as_deref()
-            .map(crate::time::parse_date)
-            .transpose()?;
+        draft: impl FnOnce(&[(String, String)]) -> Result<Draft>,
+    ) -> Result<Option<serde_json::Value>> {
+        let people: Option<Vec<(String, String)>> = self
+            .store
+            .get(&key(&["ws", workspace, "people"]))?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        let Some(people) = people else {
+            return Ok(None);
+        };
+        // Input errors are reported even when the quick path would not apply.
+        let draft = draft(&people)?;
         if self.is_read_only(workspace)? {
             return Ok(None);
         }
-        let (Some(tip), Some(layout), Some(people)) = (
-            docstore::load_tip(self.store.as_ref(), workspace)?,
-            self.store.get(&key(&["ws", workspace, "layout"]))?,
-            self.store.get(&key(&["ws", workspace, "people"]))?,
+        let layout: Option<std::collections::BTreeMap<String, ObjRef>> = self
+            .store
+            .get(&key(&["ws", workspace, "layout"]))?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        let tip = docstore::load_tip(self.store.as_ref(), workspace)?;
+        let (Some(tip), Some(collection)) = (
+            tip,
+            layout.and_then(|l| l.get(draft.kind.collection()).cloned()),
         ) else {
             return Ok(None);
         };
-        let layout: std::collections::BTreeMap<String, ObjRef> =
-            serde_json::from_slice(&layout).unwrap_or_default();
-        let people: Vec<(String, String)> = serde_json::from_slice(&people).unwrap_or_default();
-        let Some(goals) = layout.get("goals") else {
-            return Ok(None);
-        };
-        let owner = goal
-            .owner
-            .as_deref()
-            .map(|o| resolve_owner_among(&people, o))
-            .transpose()?;
         let me = get_text(self.store.as_ref(), &key(&["ws", workspace, "me"]))?;
         let ctx = QuickContext {
             tip,
             actor: self.actor.clone(),
-            collection: goals.clone(),
+            collection,
             me: me.clone(),
             time: now.as_second(),
             stamp: crate::time::format_instant(now),
         };
-        let id = crate::workspace::new_item_id();
-        let description = goal.description.clone().unwrap_or_default();
-        let Some(mut change) = crate::quick::goal_change(
-            &ctx,
-            &id,
-            &title,
-            &description,
-            due.as_deref(),
-            owner.as_deref(),
-        ) else {
+        let Some(mut change) = crate::quick::item_change(&ctx, &draft) else {
             return Ok(None);
         };
         if !docstore::append(self.store.as_ref(), workspace, &ctx.tip, &mut change)? {
             return Ok(None);
         }
         self.store.flush()?;
-        let name_of = |who: &str| {
-            people
-                .iter()
-                .find(|(id, _)| id == who)
-                .map(|(_, name)| name.clone())
-                .unwrap_or_else(|| who.to_string())
-        };
-        Ok(Some(Goal {
-            id,
-            title,
-            description,
-            status: "open".into(),
-            owner: owner.as_deref().map(name_of),
-            due,
-            milestones: Vec::new(),
-            meta: Meta {
-                created_by_name: me.as_deref().map(name_of),
-                created_by: me,
-                created_at: Some(ctx.stamp.clone()),
-                archived: false,
-            },
-        }))
+        Ok(Some(Workspace::preview(&draft, &people, me, now)?))
     }
 
     /// The private notes document of a workspace, created on first use. It is stored like any
@@ -726,6 +693,15 @@ mod tests {
         (home, opened.id)
     }
 
+    fn quick_goal(home: &Home, id: &str, title: &str) -> Option<crate::workspace::Goal> {
+        let goal = new_goal(title);
+        let json = home
+            .quick_add(id, now(), |people| Draft::goal(&goal, people))
+            .unwrap()?;
+        let goal: crate::workspace::Goal = serde_json::from_value(json).unwrap();
+        Some(goal)
+    }
+
     fn new_goal(title: &str) -> NewGoal {
         NewGoal {
             title: title.into(),
@@ -738,10 +714,7 @@ mod tests {
     #[test]
     fn a_quick_goal_is_the_goal_the_ordinary_path_makes() {
         let (home, id) = home_with_workspace();
-        let quick = home
-            .quick_add_goal(&id, &new_goal("Ship it ✓"), now())
-            .unwrap()
-            .expect("the quick path applies");
+        let quick = quick_goal(&home, &id, "Ship it ✓").expect("the quick path applies");
         let mut opened = home.open_workspace(&id, now()).unwrap();
         assert_eq!(opened.ws.goal(&quick.id).unwrap(), quick);
         let slow_id = opened.ws.add_goal(new_goal("Ship it ✓")).unwrap();
@@ -793,6 +766,47 @@ mod tests {
     }
 
     #[test]
+    fn quick_items_of_every_kind_read_back_as_previewed() {
+        let (home, id) = home_with_workspace();
+        let action = crate::workspace::NewAction {
+            title: "Install rustup".into(),
+            owner: Some("Ben".into()),
+            due: Some("2026-12-01".into()),
+            ..Default::default()
+        };
+        let note = NewNote {
+            title: Some("Kickoff".into()),
+            body: "We met — café ☕.\nNext: tests.".into(),
+            tags: vec!["weekly".into(), " ".into()],
+            ..Default::default()
+        };
+        let drafts: Vec<Box<dyn Fn(&[(String, String)]) -> Result<Draft>>> = vec![
+            Box::new(|p| Draft::goal(&new_goal("A goal"), p)),
+            Box::new(move |p| Draft::action(&action, p)),
+            Box::new(move |_| Draft::note(&note)),
+            Box::new(|_| {
+                Draft::resource("The Book", "https://doc.rust-lang.org/book/", Some("ch. 4"))
+            }),
+            Box::new(|_| Ok(Draft::checkin("2026-12-03T14:00:00Z", "Review chapter 4"))),
+        ];
+        for draft in drafts {
+            let preview = home
+                .quick_add(&id, now(), draft)
+                .unwrap()
+                .expect("quick path");
+            let item_id = preview["id"].as_str().unwrap().to_string();
+            let opened = home.open_workspace(&id, now()).unwrap();
+            let stored = serde_json::to_value(opened.ws.snapshot(&id)).unwrap();
+            let found = ["goals", "actions", "notes", "resources", "checkins"]
+                .iter()
+                .flat_map(|k| stored[k].as_array().cloned().unwrap_or_default())
+                .find(|i| i["id"] == item_id.as_str())
+                .expect("the item is in the document");
+            assert_eq!(found, preview);
+        }
+    }
+
+    #[test]
     fn quick_goals_in_a_row_and_their_edits_merge_with_a_partner() {
         let (home, id) = home_with_workspace();
         let mut partner = home
@@ -803,12 +817,7 @@ mod tests {
             .fork();
         let mut ids = Vec::new();
         for i in 0..5 {
-            ids.push(
-                home.quick_add_goal(&id, &new_goal(&format!("g{i}")), now())
-                    .unwrap()
-                    .unwrap()
-                    .id,
-            );
+            ids.push(quick_goal(&home, &id, &format!("g{i}")).unwrap().id);
         }
         let mut opened = home.open_workspace(&id, now()).unwrap();
         partner.merge(opened.ws.doc_mut()).unwrap();
@@ -826,22 +835,18 @@ mod tests {
             .create_workspace("Tiny", "Ana", Role::Mentor, now())
             .unwrap();
         // A tiny document is due for compaction at every save, so the ordinary path runs.
-        assert!(home
-            .quick_add_goal(&opened.id, &new_goal("g"), now())
-            .unwrap()
-            .is_none());
+        assert!(quick_goal(&home, &opened.id, "g").is_none());
         // Bad input is still refused in one line.
         let (home, id) = home_with_workspace();
         let bad = NewGoal {
             due: Some("2026-02-30".into()),
             ..new_goal("g")
         };
-        assert!(home.quick_add_goal(&id, &bad, now()).is_err());
+        assert!(home
+            .quick_add(&id, now(), |people| Draft::goal(&bad, people))
+            .is_err());
         // A workspace followed read-only never takes the quick path.
         home.set_read_only(&id, true).unwrap();
-        assert!(home
-            .quick_add_goal(&id, &new_goal("g"), now())
-            .unwrap()
-            .is_none());
+        assert!(quick_goal(&home, &id, "g").is_none());
     }
 }

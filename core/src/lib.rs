@@ -22,6 +22,7 @@
 pub mod bundle;
 pub mod conflicts;
 pub mod docstore;
+pub mod draft;
 mod error;
 pub mod fields;
 pub mod history;

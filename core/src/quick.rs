@@ -13,7 +13,7 @@
 //! written by another actor, a document due for compaction, an unknown owner) sends the command
 //! down the ordinary path instead.
 
-use crate::workspace::{first_line, short};
+use crate::draft::{Draft, Field};
 use automerge::legacy::{ElementId, Key, ObjectId, Op, OpId, OpType};
 use automerge::{ActorId, ChangeHash, ExpandedChange, ObjType, ScalarValue};
 use std::num::NonZeroU64;
@@ -148,42 +148,40 @@ pub struct QuickContext {
     pub stamp: String,
 }
 
-/// A new goal as one change. Inputs must already be validated (see `Workspace::add_goal`).
-pub fn goal_change(
-    ctx: &QuickContext,
-    id: &str,
-    title: &str,
-    description: &str,
-    due: Option<&str>,
-    owner: Option<&str>,
-) -> Option<automerge::Change> {
+/// A new item as one change, field for field what [`crate::workspace::Workspace::insert`]
+/// writes. `None` when the tip was written by another actor (its sequence number is unknown).
+pub fn item_change(ctx: &QuickContext, draft: &Draft) -> Option<automerge::Change> {
     if ctx.tip.actor != ctx.actor.to_hex_string() {
         return None;
     }
-    let goals = ctx.collection.object()?;
+    let collection = ctx.collection.object()?;
     let start_op = ctx.tip.max_op + 1;
     let mut b = ChangeBuilder::new(ctx.actor.clone(), start_op);
-    let goal = b.map(&goals, id);
-    // The same fields, in the same order, as `Workspace::new_item` and `Workspace::add_goal`.
-    b.put_opt(&goal, "created_by", ctx.me.as_deref());
-    b.put(
-        &goal,
-        "created_at",
-        ScalarValue::Str(ctx.stamp.as_str().into()),
-    );
-    b.put(&goal, "archived", ScalarValue::Boolean(false));
-    b.text(&goal, "title", title);
-    b.text(&goal, "description", description);
-    b.put(&goal, "status", ScalarValue::Str("open".into()));
-    b.put_opt(&goal, "due", due);
-    b.put_opt(&goal, "owner", owner);
-    b.map(&goal, "milestones");
-    let message = format!("added goal {} “{}”", short(id), first_line(title, 40));
+    let item = b.map(&collection, &draft.id);
+    for field in Draft::header(ctx.me.as_deref(), &ctx.stamp)
+        .iter()
+        .chain(&draft.fields)
+    {
+        match field {
+            Field::Text(key, value) => b.text(&item, key, value),
+            Field::Str(key, value) => b.put_opt(&item, key, value.as_deref()),
+            Field::Bool(key, value) => b.put(&item, key, ScalarValue::Boolean(*value)),
+            Field::Map(key) => {
+                b.map(&item, key);
+            }
+            Field::Flags(key, flags) => {
+                let map = b.map(&item, key);
+                for flag in flags {
+                    b.put(&map, flag, ScalarValue::Boolean(true));
+                }
+            }
+        }
+    }
     Some(b.finish(
         ctx.tip.seq + 1,
         start_op,
         ctx.tip.head_hashes(),
         ctx.time,
-        message,
+        draft.message.clone(),
     ))
 }

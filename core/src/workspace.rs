@@ -20,6 +20,7 @@
 //! Each mutating method makes exactly one automerge change, with a message saying what it did in
 //! words a person can read in `tandem log`.
 
+use crate::draft::{Draft, Field};
 use crate::fields::{
     ensure_map, get_bool, get_int, get_map, get_string, keys, set_opt_str, set_str, set_text,
 };
@@ -29,7 +30,7 @@ use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ObjId, ROOT};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The schema version this build writes and understands.
 /// Stored as a signed integer, which JavaScript reads as a number (an unsigned one reads as a
@@ -147,7 +148,7 @@ pub fn short(id: &str) -> &str {
 // ----- read views: plain data, serialised as the stable `--json` shapes -----
 
 /// Someone taking part in the workspace.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Participant {
     pub id: String,
     pub name: String,
@@ -157,7 +158,7 @@ pub struct Participant {
 }
 
 /// What every item records about itself.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Meta {
     pub created_by: Option<String>,
     pub created_by_name: Option<String>,
@@ -165,7 +166,7 @@ pub struct Meta {
     pub archived: bool,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Milestone {
     pub id: String,
     pub title: String,
@@ -175,7 +176,7 @@ pub struct Milestone {
     pub meta: Meta,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Goal {
     pub id: String,
     pub title: String,
@@ -201,7 +202,7 @@ impl Goal {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Note {
     pub id: String,
     pub title: String,
@@ -213,7 +214,7 @@ pub struct Note {
     pub meta: Meta,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Rating {
     pub participant: String,
     pub name: String,
@@ -222,7 +223,7 @@ pub struct Rating {
     pub at: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CheckIn {
     pub id: String,
     pub at: String,
@@ -233,7 +234,7 @@ pub struct CheckIn {
     pub meta: Meta,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Action {
     pub id: String,
     pub title: String,
@@ -254,7 +255,7 @@ impl Action {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Resource {
     pub id: String,
     pub title: String,
@@ -265,7 +266,7 @@ pub struct Resource {
 }
 
 /// Everything in a workspace, for `export --format json` and convergence checks.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Snapshot {
     pub id: String,
     pub title: String,
@@ -548,12 +549,7 @@ impl Workspace {
     /// matches (case-insensitively), or else the name as typed, so a pair can assign work to
     /// someone who has not joined yet.
     pub fn resolve_owner(&self, owner: &str) -> Result<String> {
-        let people: Vec<(String, String)> = self
-            .participants()
-            .into_iter()
-            .map(|p| (p.id, p.name))
-            .collect();
-        resolve_owner_among(&people, owner)
+        resolve_owner_among(&self.people(), owner)
     }
 
     // ----- items: shared plumbing -----
@@ -562,19 +558,75 @@ impl Workspace {
         get_map(&self.doc, &ROOT, kind.collection())
     }
 
-    fn new_item(&mut self, kind: Kind) -> Result<(String, ObjId)> {
-        let coll = ensure_map(&mut self.doc, &ROOT, kind.collection())?;
-        let id = new_item_id();
+    /// Write a new item as one change.
+    pub fn insert(&mut self, draft: &Draft) -> Result<String> {
+        let coll = ensure_map(&mut self.doc, &ROOT, draft.kind.collection())?;
         let obj = self
             .doc
-            .put_object(&coll, id.as_str(), automerge::ObjType::Map)?;
-        let at = self.stamp();
-        if let Some(me) = self.me.clone() {
-            self.doc.put(&obj, "created_by", me.as_str())?;
+            .put_object(&coll, draft.id.as_str(), automerge::ObjType::Map)?;
+        let header = Draft::header(self.me.as_deref(), &self.stamp());
+        for field in header.iter().chain(&draft.fields) {
+            match field {
+                Field::Text(key, value) => set_text(&mut self.doc, &obj, key, value)?,
+                Field::Str(key, Some(value)) => set_str(&mut self.doc, &obj, key, value)?,
+                Field::Str(_, None) => {}
+                Field::Bool(key, value) => {
+                    self.doc.put(&obj, *key, *value)?;
+                }
+                Field::Map(key) => {
+                    self.doc.put_object(&obj, *key, automerge::ObjType::Map)?;
+                }
+                Field::Flags(key, flags) => {
+                    let map = self.doc.put_object(&obj, *key, automerge::ObjType::Map)?;
+                    for flag in flags {
+                        self.doc.put(&map, flag.as_str(), true)?;
+                    }
+                }
+            }
         }
-        self.doc.put(&obj, "created_at", at.as_str())?;
-        self.doc.put(&obj, "archived", false)?;
-        Ok((id, obj))
+        self.commit(draft.message.clone());
+        Ok(draft.id.clone())
+    }
+
+    /// How `draft` will look once added, as `--json` shows it, without the workspace: the
+    /// draft is written into a scratch document that knows only the participants' names.
+    pub fn preview(
+        draft: &Draft,
+        people: &[(String, String)],
+        me: Option<String>,
+        now: Timestamp,
+    ) -> Result<serde_json::Value> {
+        let mut scratch = Self {
+            doc: AutoCommit::new(),
+            me,
+            now,
+        };
+        let participants = ensure_map(&mut scratch.doc, &ROOT, "participants")?;
+        for (id, name) in people {
+            let p = scratch
+                .doc
+                .put_object(&participants, id.as_str(), automerge::ObjType::Map)?;
+            scratch.doc.put(&p, "name", name.as_str())?;
+        }
+        scratch.insert(draft)?;
+        let snapshot = scratch.snapshot("");
+        let item = match draft.kind {
+            Kind::Goal => serde_json::to_value(&snapshot.goals),
+            Kind::Note => serde_json::to_value(&snapshot.notes),
+            Kind::CheckIn => serde_json::to_value(&snapshot.checkins),
+            Kind::Action => serde_json::to_value(&snapshot.actions),
+            Kind::Resource => serde_json::to_value(&snapshot.resources),
+        }
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+        Ok(item.get(0).cloned().unwrap_or_default())
+    }
+
+    /// Participants as (id, name), for resolving owners.
+    pub fn people(&self) -> Vec<(String, String)> {
+        self.participants()
+            .into_iter()
+            .map(|p| (p.id, p.name))
+            .collect()
     }
 
     /// Resolve an id or unique id prefix of `kind` to its full id.
@@ -644,36 +696,8 @@ impl Workspace {
 
     /// Add a goal; returns its id.
     pub fn add_goal(&mut self, goal: NewGoal) -> Result<String> {
-        let title = non_empty("title", &goal.title)?;
-        let due = goal
-            .due
-            .as_deref()
-            .map(crate::time::parse_date)
-            .transpose()?;
-        let owner = goal
-            .owner
-            .as_deref()
-            .map(|o| self.resolve_owner(o))
-            .transpose()?;
-        let (id, obj) = self.new_item(Kind::Goal)?;
-        set_text(&mut self.doc, &obj, "title", &title)?;
-        set_text(
-            &mut self.doc,
-            &obj,
-            "description",
-            goal.description.as_deref().unwrap_or(""),
-        )?;
-        set_str(&mut self.doc, &obj, "status", "open")?;
-        set_opt_str(&mut self.doc, &obj, "due", due.as_deref())?;
-        set_opt_str(&mut self.doc, &obj, "owner", owner.as_deref())?;
-        self.doc
-            .put_object(&obj, "milestones", automerge::ObjType::Map)?;
-        self.commit(format!(
-            "added goal {} “{}”",
-            short(&id),
-            first_line(&title, 40)
-        ));
-        Ok(id)
+        let draft = Draft::goal(&goal, &self.people())?;
+        self.insert(&draft)
     }
 
     /// Change a goal's fields; only the given ones are written, so a concurrent change of another
@@ -838,36 +862,8 @@ impl Workspace {
 
     /// Add a note; returns its id.
     pub fn add_note(&mut self, note: NewNote) -> Result<String> {
-        if note.body.trim().is_empty() && note.title.as_deref().unwrap_or("").trim().is_empty() {
-            return Err(Error::Invalid("a note needs a title or some text".into()));
-        }
-        let (id, obj) = self.new_item(Kind::Note)?;
-        set_text(
-            &mut self.doc,
-            &obj,
-            "title",
-            note.title.as_deref().unwrap_or(""),
-        )?;
-        set_text(&mut self.doc, &obj, "body", &note.body)?;
-        set_opt_str(&mut self.doc, &obj, "goal", note.goal.as_deref())?;
-        let tags = self.doc.put_object(&obj, "tags", automerge::ObjType::Map)?;
-        for tag in &note.tags {
-            let tag = tag.trim();
-            if !tag.is_empty() {
-                self.doc.put(&tags, tag, true)?;
-            }
-        }
-        let what = note
-            .title
-            .as_deref()
-            .filter(|t| !t.trim().is_empty())
-            .unwrap_or(&note.body);
-        self.commit(format!(
-            "added note {} “{}”",
-            short(&id),
-            first_line(what, 40)
-        ));
-        Ok(id)
+        let draft = Draft::note(&note)?;
+        self.insert(&draft)
     }
 
     /// Replace a note's body with `body`, merged as a text diff.
@@ -923,14 +919,7 @@ impl Workspace {
 
     /// Add a check-in at the stored instant `at` (see [`crate::time::parse_datetime`]).
     pub fn add_checkin(&mut self, at: &str, agenda: &str) -> Result<String> {
-        let (id, obj) = self.new_item(Kind::CheckIn)?;
-        set_str(&mut self.doc, &obj, "at", at)?;
-        set_text(&mut self.doc, &obj, "agenda", agenda)?;
-        set_text(&mut self.doc, &obj, "notes", "")?;
-        self.doc
-            .put_object(&obj, "ratings", automerge::ObjType::Map)?;
-        self.commit(format!("scheduled check-in {} at {at}", short(&id)));
-        Ok(id)
+        self.insert(&Draft::checkin(at, agenda))
     }
 
     /// Replace a check-in's notes, merged as a text diff.
@@ -1012,30 +1001,8 @@ impl Workspace {
 
     /// Add an action item; returns its id.
     pub fn add_action(&mut self, action: NewAction) -> Result<String> {
-        let title = non_empty("title", &action.title)?;
-        let due = action
-            .due
-            .as_deref()
-            .map(crate::time::parse_date)
-            .transpose()?;
-        let owner = action
-            .owner
-            .as_deref()
-            .map(|o| self.resolve_owner(o))
-            .transpose()?;
-        let (id, obj) = self.new_item(Kind::Action)?;
-        set_text(&mut self.doc, &obj, "title", &title)?;
-        set_opt_str(&mut self.doc, &obj, "owner", owner.as_deref())?;
-        set_opt_str(&mut self.doc, &obj, "due", due.as_deref())?;
-        set_opt_str(&mut self.doc, &obj, "goal", action.goal.as_deref())?;
-        set_opt_str(&mut self.doc, &obj, "checkin", action.checkin.as_deref())?;
-        self.doc.put(&obj, "done", false)?;
-        self.commit(format!(
-            "added action {} “{}”",
-            short(&id),
-            first_line(&title, 40)
-        ));
-        Ok(id)
+        let draft = Draft::action(&action, &self.people())?;
+        self.insert(&draft)
     }
 
     /// Mark an action item done (or open again).
@@ -1081,18 +1048,8 @@ impl Workspace {
 
     /// Add a resource; returns its id.
     pub fn add_resource(&mut self, title: &str, url: &str, note: Option<&str>) -> Result<String> {
-        let title = non_empty("title", title)?;
-        let url = non_empty("url", url)?;
-        let (id, obj) = self.new_item(Kind::Resource)?;
-        set_text(&mut self.doc, &obj, "title", &title)?;
-        set_str(&mut self.doc, &obj, "url", &url)?;
-        set_text(&mut self.doc, &obj, "note", note.unwrap_or(""))?;
-        self.commit(format!(
-            "added resource {} “{}”",
-            short(&id),
-            first_line(&title, 40)
-        ));
-        Ok(id)
+        let draft = Draft::resource(title, url, note)?;
+        self.insert(&draft)
     }
 
     fn read_resource(&self, id: &str, obj: &ObjId) -> Resource {

@@ -9,6 +9,7 @@ use crate::render::{fit, progress_bar, Paint};
 use anyhow::{Context as _, Result};
 use serde_json::json;
 use std::io::Read;
+use tandem_core::draft::Draft;
 use tandem_core::home::{Home, Opened};
 use tandem_core::time::{display_instant, parse_datetime};
 use tandem_core::workspace::{
@@ -56,6 +57,24 @@ fn write<T>(
     let out = f(&mut opened.ws)?;
     home.save(&mut opened)?;
     Ok((home, opened, out))
+}
+
+/// Add an item without loading the workspace when that is possible (see tandem_core::quick):
+/// adding touches nothing that exists, so on a big workspace this saves loading its whole
+/// history. Returns the new item as JSON, or `None` when the ordinary path must run.
+fn quick_add(
+    ctx: &Context,
+    draft: impl FnOnce(&[(String, String)]) -> tandem_core::Result<Draft>,
+) -> Result<Option<serde_json::Value>> {
+    let home = ctx.home()?;
+    let ws = home.resolve(ctx.selector.as_deref())?;
+    Ok(home.quick_add(&ws, ctx.now, draft)?)
+}
+
+/// Report an item the quick path added.
+fn report_quick(ctx: &Context, noun: &str, item: serde_json::Value, label: &str) -> Result<()> {
+    let id = item["id"].as_str().unwrap_or_default().to_string();
+    report(ctx, "Added", noun, &id, label, item)
 }
 
 fn read(ctx: &Context) -> Result<(Home, Opened)> {
@@ -128,14 +147,10 @@ pub fn goal(ctx: &Context, cmd: GoalCommand) -> Result<()> {
                 due,
                 owner,
             };
-            // Adding touches nothing that exists, so on a big workspace it is appended without
-            // loading the document (see tandem_core::quick); otherwise the ordinary path runs.
-            let home = ctx.home()?;
-            let ws_id = home.resolve(ctx.selector.as_deref())?;
-            if let Some(g) = home.quick_add_goal(&ws_id, &goal, ctx.now)? {
-                return report(ctx, "Added", "goal", &g.id, &g.title, json!(g));
+            if let Some(g) = quick_add(ctx, |people| Draft::goal(&goal, people))? {
+                let title = g["title"].as_str().unwrap_or_default().to_string();
+                return report_quick(ctx, "goal", g, &title);
             }
-            drop(home);
             let (_, o, id) = write(ctx, |ws| ws.add_goal(goal))?;
             let g = o.ws.goal(&id)?;
             report(ctx, "Added", "goal", &id, &g.title, json!(g))
@@ -440,6 +455,23 @@ pub fn note(ctx: &Context, cmd: NoteCommand) -> Result<()> {
             } else {
                 text
             };
+            if !private && goal.is_none() {
+                let note = NewNote {
+                    title: title.clone(),
+                    body: body.clone(),
+                    goal: None,
+                    tags: tags.clone(),
+                };
+                if let Some(n) = quick_add(ctx, |_| Draft::note(&note))? {
+                    let label = [&n["title"], &n["body"]]
+                        .iter()
+                        .filter_map(|v| v.as_str())
+                        .find(|s| !s.is_empty())
+                        .unwrap_or_default()
+                        .to_string();
+                    return report_quick(ctx, "note", n, &label);
+                }
+            }
             let home = ctx.home()?;
             let shared = ctx.workspace(&home)?;
             let goal = goal
@@ -608,9 +640,16 @@ pub fn checkin(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
                 Some(a) => parse_datetime(&a, &ctx.zone)?,
                 None => tandem_core::time::format_instant(ctx.now),
             };
-            let (_, o, id) = write(ctx, |ws| {
-                ws.add_checkin(&at, agenda.as_deref().unwrap_or(""))
-            })?;
+            let agenda = agenda.unwrap_or_default();
+            if let Some(c) = quick_add(ctx, |_| Ok(Draft::checkin(&at, &agenda)))? {
+                let label = format!(
+                    "{} {}",
+                    display_instant(&at, &ctx.zone),
+                    first_line(&agenda, 40)
+                );
+                return report_quick(ctx, "check-in", c, label.trim());
+            }
+            let (_, o, id) = write(ctx, |ws| ws.add_checkin(&at, &agenda))?;
             let c = o.ws.checkin(&id)?;
             let label = format!(
                 "{} {}",
@@ -756,6 +795,19 @@ pub fn action(ctx: &Context, cmd: ActionCommand) -> Result<()> {
             goal,
             checkin,
         } => {
+            if goal.is_none() && checkin.is_none() {
+                let action = NewAction {
+                    title: title.clone(),
+                    owner: owner.clone(),
+                    due: due.clone(),
+                    goal: None,
+                    checkin: None,
+                };
+                if let Some(a) = quick_add(ctx, |people| Draft::action(&action, people))? {
+                    let label = a["title"].as_str().unwrap_or_default().to_string();
+                    return report_quick(ctx, "action", a, &label);
+                }
+            }
             let (_, o, id) = write(ctx, |ws| {
                 let goal = goal.map(|g| ws.resolve(Kind::Goal, &g)).transpose()?;
                 let checkin = checkin.map(|c| ws.resolve(Kind::CheckIn, &c)).transpose()?;
@@ -838,6 +890,9 @@ pub fn resource(ctx: &Context, cmd: ResourceCommand) -> Result<()> {
     let p = paint(ctx);
     match cmd {
         ResourceCommand::Add { title, url, note } => {
+            if let Some(r) = quick_add(ctx, |_| Draft::resource(&title, &url, note.as_deref()))? {
+                return report_quick(ctx, "resource", r, &title);
+            }
             let (_, o, id) = write(ctx, |ws| ws.add_resource(&title, &url, note.as_deref()))?;
             let r = o.ws.resources().into_iter().find(|r| r.id == id);
             report(ctx, "Added", "resource", &id, &title, json!(r))

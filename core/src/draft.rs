@@ -1,0 +1,172 @@
+//! New items described once, written two ways.
+//!
+//! Read this before adding a field to a kind of item. A [`Draft`] lists the fields of a new goal,
+//! note, check-in, action item or resource, already validated. [`crate::workspace::Workspace`]
+//! writes a draft into a loaded document; [`crate::quick`] turns the same draft into an automerge
+//! change without loading the document. Because both read one list, the two paths cannot drift
+//! apart.
+
+use crate::workspace::{
+    first_line, required, resolve_owner_among, short, Kind, NewAction, NewGoal, NewNote,
+};
+use crate::{Error, Result};
+
+/// One field of a new item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Field {
+    /// Human-written text, stored as automerge Text.
+    Text(&'static str, String),
+    /// A scalar string (an enum, a date, an id); absent values are not written.
+    Str(&'static str, Option<String>),
+    /// A boolean.
+    Bool(&'static str, bool),
+    /// An empty map for later children (milestones, ratings).
+    Map(&'static str),
+    /// A map of flags set to `true` (note tags).
+    Flags(&'static str, Vec<String>),
+}
+
+/// A validated new item: its kind, id, fields and the change message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    pub kind: Kind,
+    pub id: String,
+    pub fields: Vec<Field>,
+    pub message: String,
+}
+
+/// Who the participants are, as (id, name), for resolving owners.
+pub type People = [(String, String)];
+
+impl Draft {
+    /// The fields every item starts with, before its own.
+    pub fn header(me: Option<&str>, stamp: &str) -> Vec<Field> {
+        vec![
+            Field::Str("created_by", me.map(str::to_string)),
+            Field::Str("created_at", Some(stamp.to_string())),
+            Field::Bool("archived", false),
+        ]
+    }
+
+    /// A new goal.
+    pub fn goal(goal: &NewGoal, people: &People) -> Result<Self> {
+        let title = required("title", &goal.title)?;
+        let due = goal
+            .due
+            .as_deref()
+            .map(crate::time::parse_date)
+            .transpose()?;
+        let owner = goal
+            .owner
+            .as_deref()
+            .map(|o| resolve_owner_among(people, o))
+            .transpose()?;
+        let id = crate::workspace::new_item_id();
+        Ok(Self {
+            kind: Kind::Goal,
+            message: format!("added goal {} “{}”", short(&id), first_line(&title, 40)),
+            fields: vec![
+                Field::Text("title", title),
+                Field::Text("description", goal.description.clone().unwrap_or_default()),
+                Field::Str("status", Some("open".into())),
+                Field::Str("due", due),
+                Field::Str("owner", owner),
+                Field::Map("milestones"),
+            ],
+            id,
+        })
+    }
+
+    /// A new note; its goal, if any, is a full id already.
+    pub fn note(note: &NewNote) -> Result<Self> {
+        let title = note.title.clone().unwrap_or_default();
+        if note.body.trim().is_empty() && title.trim().is_empty() {
+            return Err(Error::Invalid("a note needs a title or some text".into()));
+        }
+        let what = if title.trim().is_empty() {
+            note.body.as_str()
+        } else {
+            title.as_str()
+        };
+        let id = crate::workspace::new_item_id();
+        let tags = note
+            .tags
+            .iter()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
+        Ok(Self {
+            kind: Kind::Note,
+            message: format!("added note {} “{}”", short(&id), first_line(what, 40)),
+            fields: vec![
+                Field::Text("title", title.clone()),
+                Field::Text("body", note.body.clone()),
+                Field::Str("goal", note.goal.clone()),
+                Field::Flags("tags", tags),
+            ],
+            id,
+        })
+    }
+
+    /// A new check-in at the stored instant `at` (see [`crate::time::parse_datetime`]).
+    pub fn checkin(at: &str, agenda: &str) -> Self {
+        let id = crate::workspace::new_item_id();
+        Self {
+            kind: Kind::CheckIn,
+            message: format!("scheduled check-in {} at {at}", short(&id)),
+            fields: vec![
+                Field::Str("at", Some(at.to_string())),
+                Field::Text("agenda", agenda.to_string()),
+                Field::Text("notes", String::new()),
+                Field::Map("ratings"),
+            ],
+            id,
+        }
+    }
+
+    /// A new action item; its goal and check-in, if any, are full ids already.
+    pub fn action(action: &NewAction, people: &People) -> Result<Self> {
+        let title = required("title", &action.title)?;
+        let due = action
+            .due
+            .as_deref()
+            .map(crate::time::parse_date)
+            .transpose()?;
+        let owner = action
+            .owner
+            .as_deref()
+            .map(|o| resolve_owner_among(people, o))
+            .transpose()?;
+        let id = crate::workspace::new_item_id();
+        Ok(Self {
+            kind: Kind::Action,
+            message: format!("added action {} “{}”", short(&id), first_line(&title, 40)),
+            fields: vec![
+                Field::Text("title", title),
+                Field::Str("owner", owner),
+                Field::Str("due", due),
+                Field::Str("goal", action.goal.clone()),
+                Field::Str("checkin", action.checkin.clone()),
+                Field::Bool("done", false),
+            ],
+            id,
+        })
+    }
+
+    /// A new resource.
+    pub fn resource(title: &str, url: &str, note: Option<&str>) -> Result<Self> {
+        let title = required("title", title)?;
+        let url = required("url", url)?;
+        let id = crate::workspace::new_item_id();
+        Ok(Self {
+            kind: Kind::Resource,
+            message: format!("added resource {} “{}”", short(&id), first_line(&title, 40)),
+            fields: vec![
+                Field::Text("title", title),
+                Field::Str("url", Some(url)),
+                Field::Text("note", note.unwrap_or("").to_string()),
+            ],
+            id,
+        })
+    }
+}
