@@ -780,7 +780,8 @@ mod tests {
             tags: vec!["weekly".into(), " ".into()],
             ..Default::default()
         };
-        let drafts: Vec<Box<dyn Fn(&[(String, String)]) -> Result<Draft>>> = vec![
+        type MakeDraft = Box<dyn Fn(&crate::draft::People) -> Result<Draft>>;
+        let drafts: Vec<MakeDraft> = vec![
             Box::new(|p| Draft::goal(&new_goal("A goal"), p)),
             Box::new(move |p| Draft::action(&action, p)),
             Box::new(move |_| Draft::note(&note)),
