@@ -439,7 +439,7 @@ impl Home {
                 )))
                 }
             }
-            let new_changes = incoming.get_changes(&[]).len();
+            let new_changes = incoming.get_changes_meta(&[]).len();
             incoming.set_actor(self.actor.clone());
             let ws = Workspace::open(incoming, &bundle.workspace, now)?;
             let opened = Opened {
@@ -653,12 +653,12 @@ impl Home {
                 .split(',')
                 .filter_map(|h| h.parse().ok())
                 .collect();
-            let missing = opened.ws.doc_mut().get_changes(&heads).len();
+            let missing = opened.ws.doc_mut().get_changes_meta(&heads).len();
             best = Some(best.map_or(missing, |b: usize| b.min(missing)));
         }
         match best {
             Some(n) => Ok(n),
-            None => Ok(opened.ws.doc_mut().get_changes(&[]).len()),
+            None => Ok(opened.ws.doc_mut().get_changes_meta(&[]).len()),
         }
     }
 }
