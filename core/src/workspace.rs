@@ -21,9 +21,7 @@
 //! words a person can read in `tandem log`.
 
 use crate::draft::{Draft, Field};
-use crate::fields::{
-    ensure_map, get_bool, get_int, get_map, get_string, keys, set_opt_str, set_str, set_text,
-};
+use crate::fields::{ensure_map, get_bool, get_int, get_map, get_string, keys, set_str, set_text};
 use crate::time::{format_instant, today};
 use crate::{Error, Result};
 use automerge::transaction::{CommitOptions, Transactable};
@@ -564,26 +562,9 @@ impl Workspace {
         let obj = self
             .doc
             .put_object(&coll, draft.id.as_str(), automerge::ObjType::Map)?;
-        let header = Draft::header(self.me.as_deref(), &self.stamp());
-        for field in header.iter().chain(&draft.fields) {
-            match field {
-                Field::Text(key, value) => set_text(&mut self.doc, &obj, key, value)?,
-                Field::Str(key, Some(value)) => set_str(&mut self.doc, &obj, key, value)?,
-                Field::Str(_, None) => {}
-                Field::Bool(key, value) => {
-                    self.doc.put(&obj, *key, *value)?;
-                }
-                Field::Map(key) => {
-                    self.doc.put_object(&obj, *key, automerge::ObjType::Map)?;
-                }
-                Field::Flags(key, flags) => {
-                    let map = self.doc.put_object(&obj, *key, automerge::ObjType::Map)?;
-                    for flag in flags {
-                        self.doc.put(&map, flag.as_str(), true)?;
-                    }
-                }
-            }
-        }
+        let mut fields = Draft::header(self.me.as_deref(), &self.stamp());
+        fields.extend(draft.fields.iter().cloned());
+        self.write_fields(&obj, &fields)?;
         self.commit(draft.message.clone());
         Ok(draft.id.clone())
     }
@@ -619,6 +600,30 @@ impl Workspace {
         }
         .map_err(|e| Error::Invalid(e.to_string()))?;
         Ok(item.get(0).cloned().unwrap_or_default())
+    }
+
+    /// Write the fields of a new map object.
+    fn write_fields(&mut self, obj: &ObjId, fields: &[Field]) -> Result<()> {
+        for field in fields {
+            match field {
+                Field::Text(key, value) => set_text(&mut self.doc, obj, key, value)?,
+                Field::Str(key, Some(value)) => set_str(&mut self.doc, obj, key, value)?,
+                Field::Str(_, None) => {}
+                Field::Bool(key, value) => {
+                    self.doc.put(obj, *key, *value)?;
+                }
+                Field::Map(key) => {
+                    self.doc.put_object(obj, *key, automerge::ObjType::Map)?;
+                }
+                Field::Flags(key, flags) => {
+                    let map = self.doc.put_object(obj, *key, automerge::ObjType::Map)?;
+                    for flag in flags {
+                        self.doc.put(&map, flag.as_str(), true)?;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Participants as (id, name), for resolving owners.
@@ -812,15 +817,13 @@ impl Workspace {
         let m = self
             .doc
             .put_object(&ms, mid.as_str(), automerge::ObjType::Map)?;
-        set_text(&mut self.doc, &m, "title", &title)?;
-        set_opt_str(&mut self.doc, &m, "due", due.as_deref())?;
-        self.doc.put(&m, "done", false)?;
-        let at = self.stamp();
-        if let Some(me) = self.me.clone() {
-            self.doc.put(&m, "created_by", me.as_str())?;
-        }
-        self.doc.put(&m, "created_at", at.as_str())?;
-        self.doc.put(&m, "archived", false)?;
+        let mut fields = Draft::header(self.me.as_deref(), &self.stamp());
+        fields.extend([
+            Field::Text("title", title.clone()),
+            Field::Str("due", due),
+            Field::Bool("done", false),
+        ]);
+        self.write_fields(&m, &fields)?;
         let label = self.label(Kind::Goal, goal);
         self.commit(format!(
             "added milestone “{}” to {label}",
