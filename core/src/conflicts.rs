@@ -66,7 +66,13 @@ impl Workspace {
                 .unwrap_or_else(|| "someone".to_string())
         };
         let mut scan = |kind: &str, id: &str, title: &str, obj: &ObjId, prefix: &str| {
-            for field in keys(doc, obj) {
+            // One pass over the map finds the conflicted keys; only those are looked up again.
+            let conflicted: Vec<String> = doc
+                .map_range(obj, ..)
+                .filter(|item| item.conflict)
+                .map(|item| item.key.into_owned())
+                .collect();
+            for field in conflicted {
                 let all = doc.get_all(obj, field.as_str()).unwrap_or_default();
                 if all.len() < 2 {
                     continue;

@@ -325,6 +325,8 @@ pub struct Workspace {
     me: Option<String>,
     /// The instant recorded on changes and new items; injected so tests are reproducible.
     now: Timestamp,
+    /// Participant names by id, built on first use and dropped whenever the document changes.
+    names: std::cell::RefCell<Option<std::collections::HashMap<String, String>>>,
 }
 
 impl Workspace {
@@ -339,7 +341,12 @@ impl Workspace {
         let title = non_empty("title", title)?;
         let name = non_empty("name", name)?;
         let doc = AutoCommit::new().with_actor(actor.clone());
-        let mut ws = Self { doc, me: None, now };
+        let mut ws = Self {
+            doc,
+            me: None,
+            now,
+            names: Default::default(),
+        };
         let at = ws.stamp();
         ws.doc.put(ROOT, "schema", SCHEMA_VERSION as i64)?;
         ws.doc.put(ROOT, "kind", WORKSPACE_KIND)?;
@@ -361,7 +368,12 @@ impl Workspace {
     /// Create an empty private notes document for a workspace.
     pub fn create_private(actor: ActorId, now: Timestamp) -> Result<Self> {
         let doc = AutoCommit::new().with_actor(actor);
-        let mut ws = Self { doc, me: None, now };
+        let mut ws = Self {
+            doc,
+            me: None,
+            now,
+            names: Default::default(),
+        };
         ws.doc.put(ROOT, "schema", SCHEMA_VERSION as i64)?;
         ws.doc.put(ROOT, "kind", PRIVATE_KIND)?;
         ws.doc.put_object(ROOT, "notes", automerge::ObjType::Map)?;
@@ -372,7 +384,12 @@ impl Workspace {
     /// Wrap a loaded document, checking that it is a workspace this build understands.
     pub fn open(doc: AutoCommit, doc_id: &str, now: Timestamp) -> Result<Self> {
         check_schema(&doc, doc_id)?;
-        Ok(Self { doc, me: None, now })
+        Ok(Self {
+            doc,
+            me: None,
+            now,
+            names: Default::default(),
+        })
     }
 
     /// Set who is acting, by participant id.
@@ -392,6 +409,7 @@ impl Workspace {
 
     /// The underlying automerge document, mutably (for sync and storage).
     pub fn doc_mut(&mut self) -> &mut AutoCommit {
+        self.names.take();
         &mut self.doc
     }
 
@@ -410,6 +428,7 @@ impl Workspace {
     }
 
     fn commit(&mut self, message: String) {
+        self.names.take();
         self.doc.commit_with(
             CommitOptions::default()
                 .with_message(message)
@@ -437,6 +456,7 @@ impl Workspace {
             doc: self.doc.fork_at(base)?,
             me: self.me.clone(),
             now: self.now,
+            names: Default::default(),
         };
         edit(&mut branch)?;
         let branch_actor = branch.doc.get_actor().clone();
@@ -536,11 +556,16 @@ impl Workspace {
 
     /// The name to show for a participant id or a free-form owner.
     pub fn display_name(&self, who: &str) -> String {
-        self.participants()
-            .into_iter()
-            .find(|p| p.id == who)
-            .map(|p| p.name)
-            .unwrap_or_else(|| who.to_string())
+        // Lists name people once per item, so the id → name map is built once and kept until
+        // the document changes (every change goes through `commit` or `doc_mut`).
+        let mut names = self.names.borrow_mut();
+        let names = names.get_or_insert_with(|| {
+            self.participants()
+                .into_iter()
+                .map(|p| (p.id, p.name))
+                .collect()
+        });
+        names.get(who).cloned().unwrap_or_else(|| who.to_string())
     }
 
     /// Turn an owner typed by a person into what is stored: the id of a participant whose name
@@ -581,6 +606,7 @@ impl Workspace {
             doc: AutoCommit::new(),
             me,
             now,
+            names: Default::default(),
         };
         let participants = ensure_map(&mut scratch.doc, &ROOT, "participants")?;
         for (id, name) in people {
