@@ -554,6 +554,8 @@ impl Home {
                 )
             }
         };
+        // The save below records this device's actor in the tip, which the quick path needs.
+        doc.set_actor(self.actor.clone());
         let new = doc.get_changes_added(incoming).len();
         if new > 0 {
             doc.merge(incoming)?;
@@ -568,7 +570,6 @@ impl Home {
             doc = ws.into_doc();
             self.store.flush()?;
         }
-        doc.set_actor(self.actor.clone());
         Ok((doc, new))
     }
 
@@ -827,6 +828,22 @@ mod tests {
         let merged = Workspace::open(partner, &id, now()).unwrap();
         assert_eq!(merged.goals().len(), 5);
         assert!(opened.ws.resolve(Kind::Goal, &ids[4][..6]).is_ok());
+    }
+
+    #[test]
+    fn the_quick_path_keeps_working_after_changes_arrive_from_a_partner() {
+        let (ana, id) = home_with_workspace();
+        let ben = Home::open(Arc::new(MemoryStorage::default())).unwrap();
+        let bundle = ana.export_bundle(&id, now()).unwrap();
+        ben.import_bundle(&bundle, Some(("Ben", Role::Mentee)), now())
+            .unwrap();
+        assert!(quick_goal(&ana, &id, "from Ana").is_some());
+        let mut from_ana = ana.load_doc(&id).unwrap().unwrap();
+        ben.absorb(&id, &mut from_ana).unwrap();
+        let goal = quick_goal(&ben, &id, "from Ben").expect("quick path after absorbing");
+        assert_eq!(goal.meta.created_by_name.as_deref(), Some("Ben"));
+        let opened = ben.open_workspace(&id, now()).unwrap();
+        assert_eq!(opened.ws.goals().len(), 2);
     }
 
     #[test]
