@@ -36,11 +36,13 @@ pub fn plan(ctx: &Context) -> Result<()> {
             .collect();
     let last = checkins.iter().rev().find(|c| c.at <= now).cloned();
     let next = checkins.iter().find(|c| c.at > now).cloned();
-    let overdue: Vec<_> = actions
+    let mut overdue: Vec<_> = actions
         .iter()
         .filter(|a| a.is_overdue(&today))
         .cloned()
         .collect();
+    // The longest overdue first: those are the ones to talk about.
+    overdue.sort_by(|a, b| (&a.due, &a.id).cmp(&(&b.due, &b.id)));
 
     if ctx.json {
         return ctx.print_json(&json!({
@@ -65,8 +67,33 @@ pub fn plan(ctx: &Context) -> Result<()> {
     println!("{}", p.dim(&format!("{} · {}", people.join(", "), o.id)));
 
     println!("\n{}", p.bold("Goals"));
+    let mut goals_note = None;
     if goals.is_empty() {
         println!("  none yet — tandem goal add \"…\"");
+    }
+    // Goals in progress come first (active, then open, soonest due first); done goals follow.
+    // The list is cut so the plan stays one screen; `tandem goal list` shows them all.
+    const MAX_GOALS: usize = 12;
+    let rank = |status: &str| match status {
+        "active" => 0,
+        "open" => 1,
+        _ => 2,
+    };
+    let mut goals = goals;
+    goals.sort_by(|a, b| {
+        (rank(&a.status), a.due.is_none(), &a.due).cmp(&(rank(&b.status), b.due.is_none(), &b.due))
+    });
+    if goals.len() > MAX_GOALS {
+        let hidden = &goals[MAX_GOALS..];
+        let done = hidden.iter().filter(|g| g.status == "done").count();
+        let note = format!(
+            "  … and {} more ({} in progress, {} done): tandem goal list",
+            hidden.len(),
+            hidden.len() - done,
+            done
+        );
+        goals.truncate(MAX_GOALS);
+        goals_note = Some(note);
     }
     for g in &goals {
         let (done, total) = g.progress();
@@ -90,6 +117,10 @@ pub fn plan(ctx: &Context) -> Result<()> {
             progress_bar(done, total, 10),
             due
         );
+    }
+
+    if let Some(note) = goals_note {
+        println!("{note}");
     }
 
     println!("\n{}", p.bold("Actions"));
