@@ -311,3 +311,34 @@ async fn the_error_message_names_the_relay_and_the_peer() {
     expect_closed(&mut ws).await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn thousands_of_connections_opened_and_dropped_leave_the_pair_syncing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(hostile_config(dir.path())).await;
+    let url = server.url(None);
+    let doc = doc_id();
+    let mut ana = Peer::join(&url, session("ana", &doc, doc_with("start", 0))).await;
+    ana.sync_until(|s| s.settled()).await;
+    let mut ben = Peer::join(&url, session("ben", &doc, AutoCommit::new())).await;
+    ben.sync_until(|s| has(s, &doc, "start")).await;
+
+    // 2,000 connections in waves of 100: half join first, half just vanish after the upgrade.
+    for wave in 0..20 {
+        let mut open = Vec::new();
+        for i in 0..100 {
+            let mut ws = connect(&url).await;
+            if i % 2 == 0 {
+                join_as(&mut ws, &format!("drive-by-{wave}-{i}")).await;
+            }
+            open.push(ws);
+        }
+        drop(open);
+        let key = format!("wave-{wave}");
+        ana.change(&doc, &key, wave).await;
+        ben.sync_until(|s| has(s, &doc, &key)).await;
+    }
+    // Every dropped connection is forgotten: only the pair remains.
+    wait_for_health(server.addr, |h| h["peers"] == 2 && h["connections"] == 2).await;
+    server.stop().await;
+}
