@@ -62,8 +62,26 @@ impl Bundle {
                 "its checksum does not match (the file is truncated or damaged)".into(),
             ));
         }
-        decode_body(&body[MAGIC.len()..])
-            .map_err(|e| Error::BadBundle(format!("its contents are malformed ({e})")))
+        let bundle = decode_body(&body[MAGIC.len()..])
+            .map_err(|e| Error::BadBundle(format!("its contents are malformed ({e})")))?;
+        if crate::home::is_private(&bundle.workspace) {
+            return Err(Error::BadBundle(
+                "it holds private notes, which are never shared".into(),
+            ));
+        }
+        // The id becomes part of storage keys, so only a real automerge-repo document id is
+        // accepted; anything else could address another document's chunks.
+        if bundle
+            .workspace
+            .parse::<crate::protocol::DocumentId>()
+            .is_err()
+        {
+            return Err(Error::BadBundle(format!(
+                "its workspace id '{}' is not a document id",
+                crate::workspace::first_line(&bundle.workspace, 40)
+            )));
+        }
+        Ok(bundle)
     }
 }
 
@@ -134,6 +152,21 @@ mod tests {
         let mid = bytes.len() / 2;
         bytes[mid] ^= 0x40;
         assert!(matches!(Bundle::decode(&bytes), Err(Error::BadBundle(_))));
+    }
+
+    #[test]
+    fn a_bundle_whose_workspace_id_is_not_a_document_id_is_rejected() {
+        for id in ["", "../../etc", "4NMNnkMhL8jXrdJ9jamS58PAVdXu/snapshot"] {
+            let bytes = Bundle {
+                workspace: id.into(),
+                ..sample()
+            }
+            .encode();
+            assert!(
+                matches!(Bundle::decode(&bytes), Err(Error::BadBundle(_))),
+                "{id:?} was accepted"
+            );
+        }
     }
 
     #[test]
