@@ -342,3 +342,57 @@ async fn thousands_of_connections_opened_and_dropped_leave_the_pair_syncing() {
     wait_for_health(server.addr, |h| h["peers"] == 2 && h["connections"] == 2).await;
     server.stop().await;
 }
+
+/// A real change with one byte flipped, in a well-formed sync message.
+fn corrupt_change_message() -> Vec<u8> {
+    let mut source = doc_with("evil", 1);
+    let mut change = source.get_last_local_change().unwrap().raw_bytes().to_vec();
+    let middle = change.len() / 2;
+    change[middle] ^= 0x55;
+    tandem_core::automerge::sync::Message {
+        heads: Vec::new(),
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: vec![change].into(),
+        flags: None,
+        version: tandem_core::automerge::sync::MessageVersion::V1,
+    }
+    .encode()
+}
+
+#[tokio::test]
+async fn a_corrupt_change_is_never_stored_or_passed_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(hostile_config(dir.path())).await;
+    let url = server.url(None);
+
+    // For a document the relay does not hold, automerge refuses the change: the connection is
+    // closed with an error.
+    let mut ws = connect(&url).await;
+    join_as(&mut ws, "mallory-new").await;
+    send(
+        &mut ws,
+        &sync_to_relay("mallory-new", &doc_id(), corrupt_change_message()),
+    )
+    .await;
+    let error = expect_error_and_close(&mut ws).await;
+    assert!(error.contains("invalid changes"), "{error}");
+
+    // For a document it holds, automerge drops the change silently (its checksum fails), so the
+    // connection stays; what matters is that nothing of it is stored or reaches anyone.
+    let doc = doc_id();
+    let mut ana = Peer::join(&url, session("ana", &doc, doc_with("start", 0))).await;
+    ana.sync_until(|s| s.settled()).await;
+    let mut ws = connect(&url).await;
+    join_as(&mut ws, "mallory-old").await;
+    send(
+        &mut ws,
+        &sync_to_relay("mallory-old", &doc, corrupt_change_message()),
+    )
+    .await;
+    ana.change(&doc, "after", 1).await;
+    let mut ben = Peer::join(&url, session("ben", &doc, AutoCommit::new())).await;
+    ben.sync_until(|s| has(s, &doc, "after")).await;
+    assert!(!has(&mut ben.session, &doc, "evil"));
+    server.stop().await;
+}
