@@ -38,6 +38,21 @@ pub struct Draft {
 /// Who the participants are, as (id, name), for resolving owners.
 pub type People = [(String, String)];
 
+/// The title, due date and owner of something assigned to someone (a goal, an action item),
+/// checked: a non-empty title, a real calendar date, an owner resolved among the participants.
+fn assigned(
+    title: &str,
+    due: Option<&str>,
+    owner: Option<&str>,
+    people: &People,
+) -> Result<(String, Option<String>, Option<String>)> {
+    Ok((
+        required("title", title)?,
+        due.map(crate::time::parse_date).transpose()?,
+        owner.map(|o| resolve_owner_among(people, o)).transpose()?,
+    ))
+}
+
 impl Draft {
     /// The fields every item starts with, before its own.
     pub fn header(me: Option<&str>, stamp: &str) -> Vec<Field> {
@@ -50,17 +65,12 @@ impl Draft {
 
     /// A new goal.
     pub fn goal(goal: &NewGoal, people: &People) -> Result<Self> {
-        let title = required("title", &goal.title)?;
-        let due = goal
-            .due
-            .as_deref()
-            .map(crate::time::parse_date)
-            .transpose()?;
-        let owner = goal
-            .owner
-            .as_deref()
-            .map(|o| resolve_owner_among(people, o))
-            .transpose()?;
+        let (title, due, owner) = assigned(
+            &goal.title,
+            goal.due.as_deref(),
+            goal.owner.as_deref(),
+            people,
+        )?;
         let id = crate::workspace::new_item_id();
         Ok(Self {
             kind: Kind::Goal,
@@ -126,17 +136,12 @@ impl Draft {
 
     /// A new action item; its goal and check-in, if any, are full ids already.
     pub fn action(action: &NewAction, people: &People) -> Result<Self> {
-        let title = required("title", &action.title)?;
-        let due = action
-            .due
-            .as_deref()
-            .map(crate::time::parse_date)
-            .transpose()?;
-        let owner = action
-            .owner
-            .as_deref()
-            .map(|o| resolve_owner_among(people, o))
-            .transpose()?;
+        let (title, due, owner) = assigned(
+            &action.title,
+            action.due.as_deref(),
+            action.owner.as_deref(),
+            people,
+        )?;
         let id = crate::workspace::new_item_id();
         Ok(Self {
             kind: Kind::Action,
