@@ -4,7 +4,7 @@
 # one after the other in one run, printed as one markdown table per load with both systems and
 # their ratio.
 #
-#   scripts/bench-relay.sh                      # everything, about 10-15 minutes
+#   scripts/bench-relay.sh                      # everything, about 10-12 minutes
 #   QUICK=1 scripts/bench-relay.sh              # small and short, about 3 minutes
 #   LOADS="latency load" SYSTEMS=tandem scripts/bench-relay.sh
 #
@@ -50,7 +50,7 @@ LOAD_RATE=${LOAD_RATE:-1}
 LOAD_DURATION=${LOAD_DURATION:-30}
 SAT_CLIENTS=${SAT_CLIENTS:-1000}
 SAT_PAIRS=${SAT_PAIRS:-500}
-SAT_RATES=${SAT_RATES:-0.1,0.2,0.3,0.5,0.75,1,1.5,2,3,4,6,8}
+SAT_RATES=${SAT_RATES:-0.1,0.2,0.3,0.4,0.5,0.75,1,1.25,1.5,1.75,2,2.5,3,4}
 SAT_DURATION=${SAT_DURATION:-10}
 SAT_P99_MS=${SAT_P99_MS:-100}
 SAT_STOP_P99_MS=${SAT_STOP_P99_MS:-1000}
@@ -342,9 +342,9 @@ if have saturation; then
   echo
   header
   row saturation "max sustained deliveries/s (p99 ≤ $SAT_P99_MS ms, none lost)" ".max_sustained_delivered_per_sec" 0
-  row saturation "… at edits/s per client" ".max_sustained_rate_per_client" 1
+  row saturation "… at edits/s per client" ".max_sustained_rate_per_client" 2
   row saturation "peak deliveries/s at any latency" ".peak_delivered_per_sec" 0
-  row saturation "… at edits/s per client" ".peak_rate_per_client" 1
+  row saturation "… at edits/s per client" ".peak_rate_per_client" 2
   row saturation "… with p99 (ms)" ".peak_p99_ms" 1
   for sys in "${systems[@]}"; do
     why=$(jq -r '.stopped_because // "ran every step"' "$tmp/saturation-$sys.json" 2>/dev/null || echo "?")

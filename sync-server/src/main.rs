@@ -1,6 +1,6 @@
 //! `tandem-server`: parse arguments, set up logging, and run the relay or a token command.
 //!
-//! Logs go to stderr (`RUST_LOG`, default `info`). stdout carries only what scripts read: the
+//! Logs go to stderr (`RUST_LOG`, default `info,automerge=warn`). stdout carries only what scripts read: the
 //! `listening on 127.0.0.1:PORT` line once the socket is bound, and a new token.
 
 mod token_cmd;
@@ -13,6 +13,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 use tandem_server::ServerConfig;
 use tracing_subscriber::EnvFilter;
+
+/// The default log filter. automerge's own spans are kept at `warn`: at `info`, its span on
+/// `load_changes` formats the document's whole change graph for every incoming change, which
+/// cost 8-10 ms of relay CPU per edit on a 10,000-change document (BENCHMARKS.md).
+const DEFAULT_LOG: &str = "info,automerge=warn";
 
 /// tandem's relay: an automerge-repo websocket sync server.
 #[derive(Debug, Parser)]
@@ -70,7 +75,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
