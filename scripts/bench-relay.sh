@@ -21,8 +21,8 @@
 #   initial     a CHANGES-change workspace is uploaded by one client, then fetched by REPEAT
 #               fresh clients (warm), then the relay is restarted and it is fetched once more (cold)
 #
-# RELAY_LOG sets RUST_LOG for tandem-server only (default: its own default, `info`), e.g.
-# RELAY_LOG=info,automerge=warn to see what automerge's tracing spans cost.
+# RELAY_LOG sets RUST_LOG for tandem-server only (default: its own, `info,automerge=warn`), e.g.
+# RELAY_LOG=info to see what automerge's tracing spans cost.
 #
 # Every server is started fresh on 127.0.0.1 with a new temporary data directory for each load
 # (tandem-server with --open), and stopped (SIGTERM, then SIGKILL) when its load ends or the

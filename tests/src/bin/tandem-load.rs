@@ -88,8 +88,8 @@ struct Args {
     /// The relay's process id, to read its CPU time and memory from /proc.
     #[arg(long)]
     server_pid: Option<u32>,
-    /// Changes each document already has when the run starts (small puts by its creator, made
-    /// before connecting), so that edits land on a document with a history, as real workspaces
+    /// Changes each document already has when the run starts (small puts its creator makes
+    /// before pushing it), so that edits land on a document with a history, as real workspaces
     /// have.
     #[arg(long, default_value_t = 0)]
     history: usize,
