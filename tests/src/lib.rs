@@ -830,3 +830,39 @@ pub fn poll<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Option<
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// The string field `field` of a JSON value, or a panic that shows the value.
+pub fn text<'v>(value: &'v serde_json::Value, field: &str) -> &'v str {
+    value[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no string '{field}' in {value}"))
+}
+
+/// The (value, author) pairs `tandem conflicts --json` lists for one field of one item, sorted;
+/// empty when the field has no conflict.
+pub fn conflict_values(
+    conflicts: &serde_json::Value,
+    id: &str,
+    field: &str,
+) -> Vec<(String, String)> {
+    let found: Vec<&serde_json::Value> = conflicts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == id && c["field"] == field)
+        .collect();
+    assert!(found.len() <= 1, "one entry per field: {conflicts}");
+    let mut values: Vec<(String, String)> = found
+        .first()
+        .map(|c| {
+            c["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| (text(v, "value").to_string(), text(v, "author").to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    values.sort();
+    values
+}

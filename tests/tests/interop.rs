@@ -6,7 +6,9 @@
 
 use serde_json::{json, Value};
 use std::time::Duration;
-use tandem_tests::{ensure_js, js_client, js_client_command, Background, Home, NodeServer, Relay};
+use tandem_tests::{
+    ensure_js, js_client, js_client_command, text, Background, Home, NodeServer, Relay,
+};
 
 // ----- helpers -----
 
@@ -44,13 +46,6 @@ fn invite_code(relay: &str, doc_id: &str, token: Option<&str>, role: &str, title
     }
     let bytes = serde_json::to_vec(&invite).unwrap();
     format!("tandem1{}", bs58::encode(bytes).into_string())
-}
-
-/// A string field of a JSON object.
-fn text<'v>(value: &'v Value, field: &str) -> &'v str {
-    value[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("no string '{field}' in {value}"))
 }
 
 /// The goal titled `title` in a `goal list --json`.

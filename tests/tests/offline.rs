@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tandem_core::automerge::{self, transaction::Transactable, AutoCommit, ROOT};
 use tandem_core::bundle::Bundle;
 use tandem_core::workspace::{Role, Workspace};
-use tandem_tests::{path_str, tandem, Home, NOW};
+use tandem_tests::{conflict_values, path_str, tandem, text, Home, NOW};
 
 // ----- helpers -----
 
@@ -31,13 +31,6 @@ fn ids(list: &Value) -> Vec<String> {
 /// The first `n` characters of an id, as a person would type it.
 fn prefix(id: &str, n: usize) -> &str {
     &id[..n]
-}
-
-/// A string field of a JSON object.
-fn text<'v>(value: &'v Value, field: &str) -> &'v str {
-    value[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("no string '{field}' in {value}"))
 }
 
 /// Run `args`, expecting a user error: exit code 1 and exactly one line on stderr starting with
@@ -660,30 +653,6 @@ fn assert_same(ana: &Home, ben: &Home, note: &str) -> Value {
         "conflicts differ"
     );
     export
-}
-
-/// The conflicts on `field` of item `id`, as (value, author) pairs sorted by value.
-fn conflict_values(conflicts: &Value, id: &str, field: &str) -> Vec<(String, String)> {
-    let found: Vec<&Value> = conflicts
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["id"] == id && c["field"] == field)
-        .collect();
-    assert!(found.len() <= 1, "one entry per field: {conflicts}");
-    let mut values: Vec<(String, String)> = found
-        .first()
-        .map(|c| {
-            c["values"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| (text(v, "value").to_string(), text(v, "author").to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
-    values.sort();
-    values
 }
 
 #[test]

@@ -8,16 +8,9 @@
 
 use serde_json::Value;
 use std::time::Duration;
-use tandem_tests::{poll, Home, Relay, NOW};
+use tandem_tests::{conflict_values, poll, text, Home, Relay, NOW};
 
 // ----- helpers -----
-
-/// A string field of a JSON object.
-fn text<'v>(value: &'v Value, field: &str) -> &'v str {
-    value[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("no string '{field}' in {value}"))
-}
 
 /// The titles of a home's goals (in `goal list` order).
 fn goal_titles(home: &Home) -> Vec<String> {
@@ -102,30 +95,6 @@ fn pair_on_relay() -> (Relay, String, Home, Home) {
     ana.ok(&["sync", "--server", &relay.url(), "--token", &token]);
     let ben = joined(&ana, "mentee", "Ben");
     (relay, token, ana, ben)
-}
-
-/// The conflicts on `field` of item `id`, as (value, author) pairs sorted by value.
-fn conflict_values(conflicts: &Value, id: &str, field: &str) -> Vec<(String, String)> {
-    let found: Vec<&Value> = conflicts
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["id"] == id && c["field"] == field)
-        .collect();
-    assert!(found.len() <= 1, "one entry per field: {conflicts}");
-    let mut values: Vec<(String, String)> = found
-        .first()
-        .map(|c| {
-            c["values"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| (text(v, "value").to_string(), text(v, "author").to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
-    values.sort();
-    values
 }
 
 // ----- two people, one relay -----
