@@ -78,7 +78,7 @@ impl Bundle {
         {
             return Err(Error::BadBundle(format!(
                 "its workspace id '{}' is not a document id",
-                crate::workspace::first_line(&bundle.workspace, 40)
+                crate::model::first_line(&bundle.workspace, 40)
             )));
         }
         Ok(bundle)

@@ -11,10 +11,10 @@
 
 use crate::bundle::Bundle;
 use crate::docstore::{self, DocState};
-use crate::draft::Draft;
+use crate::model::draft::Draft;
+use crate::model::{Role, Workspace};
 use crate::quick::{ObjRef, QuickContext};
 use crate::storage::Storage;
-use crate::workspace::{Role, Workspace};
 use crate::{Error, Result};
 use automerge::{ActorId, AutoCommit, ChangeHash};
 use jiff::Timestamp;
@@ -277,10 +277,11 @@ impl Home {
     /// Keep what [`Home::quick_add`] needs beside the document: the ids of the collection
     /// maps and who the participants are. Written only when it changed. Does not flush.
     fn refresh_quick_caches(&self, id: &str, ws: &Workspace) -> Result<()> {
-        let layout: std::collections::BTreeMap<&str, ObjRef> = crate::workspace::Kind::ALL
+        let layout: std::collections::BTreeMap<&str, ObjRef> = crate::model::Kind::ALL
             .iter()
             .filter_map(|k| {
-                let obj = crate::fields::get_map(ws.doc(), &automerge::ROOT, k.collection())?;
+                let obj =
+                    crate::model::fields::get_map(ws.doc(), &automerge::ROOT, k.collection())?;
                 Some((k.collection(), ObjRef::from_exid(&obj)?))
             })
             .collect();
@@ -342,7 +343,7 @@ impl Home {
             collection,
             me: me.clone(),
             time: now.as_second(),
-            stamp: crate::time::format_instant(now),
+            stamp: crate::model::time::format_instant(now),
         };
         let Some(mut change) = crate::quick::item_change(&ctx, &draft) else {
             return Ok(None);
@@ -397,7 +398,7 @@ impl Home {
         Ok(Bundle {
             workspace: id.to_string(),
             title: opened.ws.title(),
-            exported_at: crate::time::format_instant(now),
+            exported_at: crate::model::time::format_instant(now),
             doc: opened.ws.doc_mut().save(),
         })
     }
@@ -414,7 +415,7 @@ impl Home {
         let mut incoming = AutoCommit::load(&bundle.doc)
             .map_err(|e| Error::BadBundle(format!("its document does not load ({e})")))?;
         // Validate before touching the store, so a foreign or too-new document changes nothing.
-        crate::workspace::check_schema(&incoming, &bundle.workspace)?;
+        crate::model::check_schema(&incoming, &bundle.workspace)?;
         if is_private(&bundle.workspace) {
             return Err(Error::BadBundle(
                 "it holds private notes, which are never shared".into(),
@@ -530,7 +531,7 @@ impl Home {
     ) -> Result<()> {
         self.store.put(
             &key(&["ws", workspace, "last-sync"]),
-            crate::time::format_instant(at).as_bytes(),
+            crate::model::time::format_instant(at).as_bytes(),
         )?;
         self.set_synced_heads(workspace, relay_storage_id, heads)
     }
@@ -547,7 +548,7 @@ impl Home {
         let (mut doc, mut state) = match docstore::load(self.store.as_ref(), id)? {
             Some(found) => found,
             None => {
-                crate::workspace::check_schema(incoming, id)?;
+                crate::model::check_schema(incoming, id)?;
                 (
                     AutoCommit::new().with_actor(self.actor.clone()),
                     DocState::new(),
@@ -559,10 +560,10 @@ impl Home {
         let new = doc.get_changes_added(incoming).len();
         if new > 0 {
             doc.merge(incoming)?;
-            crate::workspace::check_schema(&doc, id)?;
+            crate::model::check_schema(&doc, id)?;
             docstore::save(self.store.as_ref(), id, &mut doc, &mut state)?;
-            let title =
-                crate::fields::get_string(&doc, &automerge::ROOT, "title").unwrap_or_default();
+            let title = crate::model::fields::get_string(&doc, &automerge::ROOT, "title")
+                .unwrap_or_default();
             self.store
                 .put(&key(&["ws", id, "title"]), title.as_bytes())?;
             let ws = Workspace::open(doc, id, Timestamp::now())?;
@@ -667,8 +668,8 @@ impl Home {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{GoalChanges, Kind, NewGoal, NewNote};
     use crate::storage::MemoryStorage;
-    use crate::workspace::{GoalChanges, Kind, NewGoal, NewNote};
 
     fn now() -> Timestamp {
         Timestamp::from_second(1_795_000_000).unwrap()
@@ -694,12 +695,12 @@ mod tests {
         (home, opened.id)
     }
 
-    fn quick_goal(home: &Home, id: &str, title: &str) -> Option<crate::workspace::Goal> {
+    fn quick_goal(home: &Home, id: &str, title: &str) -> Option<crate::model::Goal> {
         let goal = new_goal(title);
         let json = home
             .quick_add(id, now(), |people| Draft::goal(&goal, people))
             .unwrap()?;
-        let goal: crate::workspace::Goal = serde_json::from_value(json).unwrap();
+        let goal: crate::model::Goal = serde_json::from_value(json).unwrap();
         Some(goal)
     }
 
@@ -769,7 +770,7 @@ mod tests {
     #[test]
     fn quick_items_of_every_kind_read_back_as_previewed() {
         let (home, id) = home_with_workspace();
-        let action = crate::workspace::NewAction {
+        let action = crate::model::NewAction {
             title: "Install rustup".into(),
             owner: Some("Ben".into()),
             due: Some("2026-12-01".into()),
@@ -781,7 +782,7 @@ mod tests {
             tags: vec!["weekly".into(), " ".into()],
             ..Default::default()
         };
-        type MakeDraft = Box<dyn Fn(&crate::draft::People) -> Result<Draft>>;
+        type MakeDraft = Box<dyn Fn(&crate::model::draft::People) -> Result<Draft>>;
         let drafts: Vec<MakeDraft> = vec![
             Box::new(|p| Draft::goal(&new_goal("A goal"), p)),
             Box::new(move |p| Draft::action(&action, p)),

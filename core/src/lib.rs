@@ -1,6 +1,6 @@
 //! tandem-core: everything tandem knows, with no sockets and no command line.
 //!
-//! - [`workspace::Workspace`]: a mentoring pair's development plan as an automerge document —
+//! - [`model::Workspace`]: a mentoring pair's development plan as an automerge document —
 //!   goals and milestones, notes, check-ins with ratings, action items, resources, participants.
 //! - [`home::Home`]: one device's workspaces on a [`storage::Storage`] (sled by default), with
 //!   private notes, bundles and sync bookkeeping.
@@ -9,7 +9,7 @@
 //! - [`tokens`]: the relay's access tokens, stored hashed in a JSON file.
 //!
 //! ```
-//! use tandem_core::workspace::{NewGoal, Role, Workspace};
+//! use tandem_core::model::{NewGoal, Role, Workspace};
 //! let now = jiff::Timestamp::from_second(1_790_000_000).unwrap();
 //! let (mut ws, _me) =
 //!     Workspace::create("Ana & Ben", "Ana", Role::Mentor, automerge::ActorId::random(), now)?;
@@ -20,20 +20,15 @@
 //! ```
 
 pub mod bundle;
-pub mod conflicts;
 pub mod docstore;
-pub mod draft;
 mod error;
-pub mod fields;
-pub mod history;
 pub mod home;
+pub mod model;
 pub mod protocol;
 pub mod quick;
 pub mod storage;
 pub mod sync;
-pub mod time;
 pub mod tokens;
-pub mod workspace;
 
 pub use automerge;
 pub use error::{Error, Result};

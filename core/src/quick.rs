@@ -13,7 +13,7 @@
 //! written by another actor, a document due for compaction, an unknown owner) sends the command
 //! down the ordinary path instead.
 
-use crate::draft::{Draft, Field};
+use crate::model::draft::{Draft, Field};
 use automerge::legacy::{ElementId, Key, ObjectId, Op, OpId, OpType};
 use automerge::{ActorId, ChangeHash, ExpandedChange, ObjType, ScalarValue};
 use std::num::NonZeroU64;
@@ -148,7 +148,7 @@ pub struct QuickContext {
     pub stamp: String,
 }
 
-/// A new item as one change, field for field what [`crate::workspace::Workspace::insert`]
+/// A new item as one change, field for field what [`crate::model::Workspace::insert`]
 /// writes. `None` when the tip was written by another actor (its sequence number is unknown).
 pub fn item_change(ctx: &QuickContext, draft: &Draft) -> Option<automerge::Change> {
     if ctx.tip.actor != ctx.actor.to_hex_string() {

@@ -16,7 +16,7 @@ use tandem_core::bundle::Bundle;
 use tandem_core::home::Home;
 use tandem_core::jiff::Timestamp;
 use tandem_core::storage::{MemoryStorage, Storage, Write};
-use tandem_core::workspace::{NewAction, NewGoal, NewNote, Role};
+use tandem_core::model::{NewAction, NewGoal, NewNote, Role};
 
 fn now() -> Timestamp {
     Timestamp::from_second(1_795_860_000).expect("a valid instant")

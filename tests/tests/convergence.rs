@@ -52,12 +52,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tandem_core::automerge::ROOT;
 use tandem_core::automerge::{sync, ActorId, AutoCommit, ChangeHash};
+use tandem_core::docstore;
 use tandem_core::jiff::Timestamp;
+use tandem_core::model::fields;
+use tandem_core::model::{Kind, NewAction, NewGoal, NewNote, Role, Snapshot, Workspace};
 use tandem_core::protocol::{DocumentId, Message};
 use tandem_core::storage::SledStorage;
 use tandem_core::sync::{ClientSession, DocSync};
-use tandem_core::workspace::{Kind, NewAction, NewGoal, NewNote, Role, Snapshot, Workspace};
-use tandem_core::{docstore, fields};
 use tandem_server::ServerConfig;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -888,7 +889,7 @@ impl World {
                 let status = STATUSES[usize::from(*s) % STATUSES.len()];
                 ws.set_goal(
                     &goal,
-                    tandem_core::workspace::GoalChanges {
+                    tandem_core::model::GoalChanges {
                         status: Some(status.into()),
                         ..Default::default()
                     },

@@ -514,7 +514,7 @@ struct BigWorkspace {
 
 impl BigWorkspace {
     fn new(goals: usize, bytes: usize) -> Self {
-        use tandem_core::workspace::{NewGoal, NewNote, Role};
+        use tandem_core::model::{NewGoal, NewNote, Role};
         let now: tandem_core::jiff::Timestamp = NOW.parse().unwrap();
         let store = Arc::new(tandem_core::storage::MemoryStorage::default());
         let home = tandem_core::home::Home::open(store).unwrap();
@@ -551,7 +551,7 @@ impl BigWorkspace {
         if let Some(title) = goal {
             self.opened
                 .ws
-                .add_goal(tandem_core::workspace::NewGoal {
+                .add_goal(tandem_core::model::NewGoal {
                     title: title.to_string(),
                     ..Default::default()
                 })

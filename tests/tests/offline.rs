@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use tandem_core::automerge::{self, transaction::Transactable, AutoCommit, ROOT};
 use tandem_core::bundle::Bundle;
-use tandem_core::workspace::{Role, Workspace};
+use tandem_core::model::{Role, Workspace};
 use tandem_tests::{conflict_values, path_str, tandem, text, Home, NOW};
 
 // ----- helpers -----

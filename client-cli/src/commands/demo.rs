@@ -93,9 +93,7 @@ impl Person {
         let home = self.home()?;
         let ws = home.resolve(None)?;
         let opened = home.open_workspace(&ws, tandem_core::jiff::Timestamp::now())?;
-        let full = opened
-            .ws
-            .resolve(tandem_core::workspace::Kind::Goal, goal)?;
+        let full = opened.ws.resolve(tandem_core::model::Kind::Goal, goal)?;
         let m = opened
             .ws
             .goal(&full)?

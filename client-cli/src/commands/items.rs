@@ -9,10 +9,10 @@ use crate::render::{fit, progress_bar, Paint};
 use anyhow::{Context as _, Result};
 use serde_json::json;
 use std::io::Read;
-use tandem_core::draft::Draft;
 use tandem_core::home::{Home, Opened};
-use tandem_core::time::{display_instant, parse_datetime};
-use tandem_core::workspace::{
+use tandem_core::model::draft::Draft;
+use tandem_core::model::time::{display_instant, parse_datetime};
+use tandem_core::model::{
     first_line, short, GoalChanges, Kind, NewAction, NewGoal, NewNote, Workspace,
 };
 
@@ -158,7 +158,7 @@ pub fn goal(ctx: &Context, cmd: GoalCommand) -> Result<()> {
         GoalCommand::List { status, all } => {
             let status = status
                 .as_deref()
-                .map(tandem_core::workspace::parse_status)
+                .map(tandem_core::model::parse_status)
                 .transpose()?;
             let (_, o) = read(ctx)?;
             let today = o.ws.today(&ctx.zone);
@@ -638,7 +638,7 @@ pub fn checkin(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
         CheckInCommand::Add { at, agenda } => {
             let at = match at {
                 Some(a) => parse_datetime(&a, &ctx.zone)?,
-                None => tandem_core::time::format_instant(ctx.now),
+                None => tandem_core::model::time::format_instant(ctx.now),
             };
             let agenda = agenda.unwrap_or_default();
             if let Some(c) = quick_add(ctx, |_| Ok(Draft::checkin(&at, &agenda)))? {
@@ -671,7 +671,7 @@ pub fn checkin(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
             if list.is_empty() {
                 ctx.say("No check-ins yet. Add one with: tandem checkin add --at \"YYYY-MM-DD HH:MM\" --agenda \"…\"");
             }
-            let now = tandem_core::time::format_instant(ctx.now);
+            let now = tandem_core::model::time::format_instant(ctx.now);
             for c in list {
                 let when = display_instant(&c.at, &ctx.zone);
                 let when = if c.at > now {

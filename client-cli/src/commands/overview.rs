@@ -7,8 +7,8 @@ use anyhow::{Context as _, Result};
 use serde_json::json;
 use std::fmt::Write as _;
 use std::path::Path;
-use tandem_core::time::{display_instant, format_instant};
-use tandem_core::workspace::{first_line, short, Snapshot};
+use tandem_core::model::time::{display_instant, format_instant};
+use tandem_core::model::{first_line, short, Snapshot};
 
 pub fn plan(ctx: &Context) -> Result<()> {
     let p = Paint { on: ctx.color };

@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 use tandem_core::automerge::AutoCommit;
 use tandem_core::home::{Home, RelaySettings};
+use tandem_core::model::Role;
 use tandem_core::protocol::Message;
 use tandem_core::sync::ClientSession;
-use tandem_core::workspace::Role;
 
 /// The file every write command touches after it succeeds, so `sync --watch` notices local
 /// changes without opening (and locking) the store.
@@ -379,7 +379,7 @@ pub fn status(ctx: &Context) -> Result<()> {
             .unwrap_or("no relay (tandem sync --server URL)");
         let last = r["last_sync"]
             .as_str()
-            .map(|t| tandem_core::time::display_instant(t, &ctx.zone))
+            .map(|t| tandem_core::model::time::display_instant(t, &ctx.zone))
             .unwrap_or_else(|| "never".into());
         println!(
             "{}  {}",

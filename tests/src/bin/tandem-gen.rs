@@ -43,9 +43,9 @@ use tandem_core::automerge::ActorId;
 use tandem_core::home::{Home, Opened};
 use tandem_core::jiff::tz::TimeZone;
 use tandem_core::jiff::{SignedDuration, Timestamp};
+use tandem_core::model::time::format_instant;
+use tandem_core::model::{GoalChanges, Kind, NewAction, NewGoal, NewNote, Role, Workspace};
 use tandem_core::storage::SledStorage;
-use tandem_core::time::format_instant;
-use tandem_core::workspace::{GoalChanges, Kind, NewAction, NewGoal, NewNote, Role, Workspace};
 
 /// Fill a tandem home with a large, realistic mentoring workspace.
 #[derive(Debug, Parser)]

@@ -17,8 +17,8 @@ use tandem_core::automerge::sync::{self, SyncDoc as _};
 use tandem_core::automerge::transaction::Transactable as _;
 use tandem_core::automerge::{ActorId, AutoCommit, ChangeHash, ROOT};
 use tandem_core::jiff::Timestamp;
+use tandem_core::model::{NewAction, NewGoal, NewNote, Role, Workspace};
 use tandem_core::protocol::{DocumentId, Message};
-use tandem_core::workspace::{NewAction, NewGoal, NewNote, Role, Workspace};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// What the generated document looks like.

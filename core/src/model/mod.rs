@@ -20,9 +20,21 @@
 //! Each mutating method makes exactly one automerge change, with a message saying what it did in
 //! words a person can read in `tandem log`.
 
-use crate::draft::{Draft, Field};
-use crate::fields::{ensure_map, get_bool, get_int, get_map, get_string, keys, set_str, set_text};
-use crate::time::{format_instant, today};
+pub mod draft;
+pub mod fields;
+pub mod time;
+
+mod conflicts;
+mod history;
+
+pub use conflicts::{Conflict, ConflictValue};
+pub use history::HistoryEntry;
+
+use crate::model::draft::{Draft, Field};
+use crate::model::fields::{
+    ensure_map, get_bool, get_int, get_map, get_string, keys, set_str, set_text,
+};
+use crate::model::time::{format_instant, today};
 use crate::{Error, Result};
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ObjId, ROOT};
@@ -739,7 +751,7 @@ impl Workspace {
         let due = changes
             .due
             .as_deref()
-            .map(crate::time::parse_date)
+            .map(crate::model::time::parse_date)
             .transpose()?;
         let owner = changes
             .owner
@@ -836,7 +848,7 @@ impl Workspace {
     /// Add a milestone to a goal; returns its id.
     pub fn add_milestone(&mut self, goal: &str, title: &str, due: Option<&str>) -> Result<String> {
         let title = non_empty("title", title)?;
-        let due = due.map(crate::time::parse_date).transpose()?;
+        let due = due.map(crate::model::time::parse_date).transpose()?;
         let g = self.item(Kind::Goal, goal)?;
         let ms = ensure_map(&mut self.doc, &g, "milestones")?;
         let mid = new_item_id();
@@ -946,7 +958,7 @@ impl Workspace {
 
     // ----- check-ins -----
 
-    /// Add a check-in at the stored instant `at` (see [`crate::time::parse_datetime`]).
+    /// Add a check-in at the stored instant `at` (see [`crate::model::time::parse_datetime`]).
     pub fn add_checkin(&mut self, at: &str, agenda: &str) -> Result<String> {
         self.insert(&Draft::checkin(at, agenda))
     }

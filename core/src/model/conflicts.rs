@@ -4,8 +4,8 @@
 //! and keeps the other as a conflict. tandem shows both until someone sets the field again, which
 //! supersedes both values and so resolves the conflict without any special command.
 
-use crate::fields::{get_map, keys};
-use crate::workspace::{Kind, Workspace};
+use crate::model::fields::{get_map, keys};
+use crate::model::{Kind, Workspace};
 use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 use serde::Serialize;
 
@@ -115,13 +115,14 @@ impl Workspace {
                 let Some(obj) = get_map(doc, &coll, &id) else {
                     continue;
                 };
-                let title = crate::fields::get_string(doc, &obj, "title").unwrap_or_default();
+                let title =
+                    crate::model::fields::get_string(doc, &obj, "title").unwrap_or_default();
                 scan(kind.noun(), &id, &title, &obj, "");
                 for nested in ["milestones", "ratings"] {
                     if let Some(map) = get_map(doc, &obj, nested) {
                         for sub in keys(doc, &map) {
                             if let Some(sub_obj) = get_map(doc, &map, &sub) {
-                                let prefix = format!("{nested}.{}.", crate::workspace::short(&sub));
+                                let prefix = format!("{nested}.{}.", crate::model::short(&sub));
                                 scan(kind.noun(), &id, &title, &sub_obj, &prefix);
                             }
                         }

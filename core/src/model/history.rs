@@ -4,7 +4,7 @@
 //! the time it was made. The author is found by mapping the change's actor to the participant
 //! whose device it is, so history names people rather than actor ids.
 
-use crate::workspace::Workspace;
+use crate::model::Workspace;
 use serde::Serialize;
 
 /// One change in the history of a workspace.
@@ -41,7 +41,7 @@ impl Workspace {
                         .unwrap_or_else(|| format!("device {}", &actor[..actor.len().min(8)])),
                     time: m.timestamp,
                     at: jiff::Timestamp::from_second(m.timestamp)
-                        .map(crate::time::format_instant)
+                        .map(crate::model::time::format_instant)
                         .unwrap_or_default(),
                     message: m
                         .message

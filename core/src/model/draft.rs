@@ -1,12 +1,12 @@
 //! New items described once, written two ways.
 //!
 //! Read this before adding a field to a kind of item. A [`Draft`] lists the fields of a new goal,
-//! note, check-in, action item or resource, already validated. [`crate::workspace::Workspace`]
+//! note, check-in, action item or resource, already validated. [`crate::model::Workspace`]
 //! writes a draft into a loaded document; [`crate::quick`] turns the same draft into an automerge
 //! change without loading the document. Because both read one list, the two paths cannot drift
 //! apart.
 
-use crate::workspace::{
+use crate::model::{
     first_line, required, resolve_owner_among, short, Kind, NewAction, NewGoal, NewNote,
 };
 use crate::{Error, Result};
@@ -48,7 +48,7 @@ fn assigned(
 ) -> Result<(String, Option<String>, Option<String>)> {
     Ok((
         required("title", title)?,
-        due.map(crate::time::parse_date).transpose()?,
+        due.map(crate::model::time::parse_date).transpose()?,
         owner.map(|o| resolve_owner_among(people, o)).transpose()?,
     ))
 }
@@ -71,7 +71,7 @@ impl Draft {
             goal.owner.as_deref(),
             people,
         )?;
-        let id = crate::workspace::new_item_id();
+        let id = crate::model::new_item_id();
         Ok(Self {
             kind: Kind::Goal,
             message: format!("added goal {} “{}”", short(&id), first_line(&title, 40)),
@@ -98,7 +98,7 @@ impl Draft {
         } else {
             title.as_str()
         };
-        let id = crate::workspace::new_item_id();
+        let id = crate::model::new_item_id();
         let tags = note
             .tags
             .iter()
@@ -118,9 +118,9 @@ impl Draft {
         })
     }
 
-    /// A new check-in at the stored instant `at` (see [`crate::time::parse_datetime`]).
+    /// A new check-in at the stored instant `at` (see [`crate::model::time::parse_datetime`]).
     pub fn checkin(at: &str, agenda: &str) -> Self {
-        let id = crate::workspace::new_item_id();
+        let id = crate::model::new_item_id();
         Self {
             kind: Kind::CheckIn,
             message: format!("scheduled check-in {} at {at}", short(&id)),
@@ -142,7 +142,7 @@ impl Draft {
             action.owner.as_deref(),
             people,
         )?;
-        let id = crate::workspace::new_item_id();
+        let id = crate::model::new_item_id();
         Ok(Self {
             kind: Kind::Action,
             message: format!("added action {} “{}”", short(&id), first_line(&title, 40)),
@@ -162,7 +162,7 @@ impl Draft {
     pub fn resource(title: &str, url: &str, note: Option<&str>) -> Result<Self> {
         let title = required("title", title)?;
         let url = required("url", url)?;
-        let id = crate::workspace::new_item_id();
+        let id = crate::model::new_item_id();
         Ok(Self {
             kind: Kind::Resource,
             message: format!("added resource {} “{}”", short(&id), first_line(&title, 40)),
