@@ -133,3 +133,60 @@ impl Workspace {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::tests::{merge_both, pair};
+    use crate::model::{GoalChanges, NewGoal};
+
+    #[test]
+    fn concurrent_field_edits_are_listed_as_conflicts_until_set_again() {
+        let (mut ana, mut ben) = pair();
+        let goal = ana
+            .add_goal(NewGoal {
+                title: "Ship it".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        merge_both(&mut ana, &mut ben);
+        ana.set_goal(
+            &goal,
+            GoalChanges {
+                status: Some("active".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        ben.set_goal(
+            &goal,
+            GoalChanges {
+                status: Some("done".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        merge_both(&mut ana, &mut ben);
+        let conflicts = ana.conflicts();
+        assert_eq!(conflicts.len(), 1);
+        assert_eq!(conflicts[0].field, "status");
+        let mut authors: Vec<_> = conflicts[0]
+            .values
+            .iter()
+            .map(|v| v.author.clone())
+            .collect();
+        authors.sort();
+        assert_eq!(authors, ["Ana", "Ben"]);
+        assert_eq!(ana.conflicts(), ben.conflicts());
+        ana.set_goal(
+            &goal,
+            GoalChanges {
+                status: Some("active".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        merge_both(&mut ana, &mut ben);
+        assert!(ben.conflicts().is_empty());
+        assert_eq!(ben.goal(&goal).unwrap().status, "active");
+    }
+}

@@ -62,3 +62,26 @@ impl Workspace {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::tests::{merge_both, pair};
+    use crate::model::NewGoal;
+
+    #[test]
+    fn history_names_the_people_who_made_each_change() {
+        let (mut ana, mut ben) = pair();
+        ben.add_goal(NewGoal {
+            title: "Ben's goal".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        merge_both(&mut ana, &mut ben);
+        let history = ana.history(None);
+        assert_eq!(history[0].author, "Ben");
+        assert!(history[0].message.contains("Ben's goal"));
+        assert!(history
+            .iter()
+            .any(|h| h.author == "Ana" && h.message.contains("created workspace")));
+    }
+}

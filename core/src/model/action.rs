@@ -1,0 +1,87 @@
+//! Action items: something someone agreed to do, with an owner, a due date and a done flag.
+
+use super::draft::Draft;
+use super::fields::{get_bool, get_string};
+use super::{Kind, Meta, Workspace};
+use crate::Result;
+use automerge::transaction::Transactable;
+use automerge::ObjId;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Action {
+    pub id: String,
+    pub title: String,
+    pub owner: Option<String>,
+    pub due: Option<String>,
+    pub done: bool,
+    pub done_at: Option<String>,
+    pub goal: Option<String>,
+    pub checkin: Option<String>,
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+impl Action {
+    /// Whether the action is open and its due date is before `today` (`YYYY-MM-DD`).
+    pub fn is_overdue(&self, today: &str) -> bool {
+        !self.done && self.due.as_deref().is_some_and(|d| d < today)
+    }
+}
+
+/// A new action item.
+#[derive(Debug, Clone, Default)]
+pub struct NewAction {
+    pub title: String,
+    pub owner: Option<String>,
+    pub due: Option<String>,
+    pub goal: Option<String>,
+    pub checkin: Option<String>,
+}
+
+impl Workspace {
+    /// Add an action item; returns its id.
+    pub fn add_action(&mut self, action: NewAction) -> Result<String> {
+        let draft = Draft::action(&action, &self.people())?;
+        self.insert(&draft)
+    }
+
+    /// Mark an action item done (or open again).
+    pub fn set_action_done(&mut self, id: &str, done: bool) -> Result<()> {
+        let obj = self.item(Kind::Action, id)?;
+        self.doc.put(&obj, "done", done)?;
+        if done {
+            let at = self.stamp();
+            self.doc.put(&obj, "done_at", at.as_str())?;
+        }
+        let label = self.label(Kind::Action, id);
+        let verb = if done { "completed" } else { "reopened" };
+        self.commit(format!("{verb} {label}"));
+        Ok(())
+    }
+
+    fn read_action(&self, id: &str, obj: &ObjId) -> Action {
+        Action {
+            id: id.to_string(),
+            title: get_string(&self.doc, obj, "title").unwrap_or_default(),
+            owner: get_string(&self.doc, obj, "owner").map(|o| self.display_name(&o)),
+            due: get_string(&self.doc, obj, "due"),
+            done: get_bool(&self.doc, obj, "done"),
+            done_at: get_string(&self.doc, obj, "done_at"),
+            goal: get_string(&self.doc, obj, "goal"),
+            checkin: get_string(&self.doc, obj, "checkin"),
+            meta: self.meta(obj),
+        }
+    }
+
+    /// One action item by full id.
+    pub fn action(&self, id: &str) -> Result<Action> {
+        let obj = self.item(Kind::Action, id)?;
+        Ok(self.read_action(id, &obj))
+    }
+
+    /// Every action item, oldest first.
+    pub fn actions(&self) -> Vec<Action> {
+        self.read_all(Kind::Action, |ws, id, obj| ws.read_action(id, obj))
+    }
+}

@@ -1,0 +1,154 @@
+//! Goals: what the mentee wants to reach, with a status, an owner, a due date and milestones.
+
+use super::draft::Draft;
+use super::fields::{get_string, set_str, set_text};
+use super::{non_empty, Kind, Meta, Milestone, Workspace};
+use crate::{Error, Result};
+use automerge::ObjId;
+use serde::{Deserialize, Serialize};
+
+/// A goal's status.
+pub const GOAL_STATUSES: [&str; 4] = ["open", "active", "done", "dropped"];
+
+/// Check a goal status typed by a person.
+pub fn parse_status(s: &str) -> Result<String> {
+    let lower = s.trim().to_ascii_lowercase();
+    if GOAL_STATUSES.contains(&lower.as_str()) {
+        Ok(lower)
+    } else {
+        Err(Error::Invalid(format!(
+            "invalid status '{s}': expected one of {}",
+            GOAL_STATUSES.join(", ")
+        )))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Goal {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub status: String,
+    pub owner: Option<String>,
+    pub due: Option<String>,
+    pub milestones: Vec<Milestone>,
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+impl Goal {
+    /// (done, total) over milestones that are not archived.
+    pub fn progress(&self) -> (usize, usize) {
+        let live = self.milestones.iter().filter(|m| !m.meta.archived);
+        let (mut done, mut total) = (0, 0);
+        for m in live {
+            total += 1;
+            done += usize::from(m.done);
+        }
+        (done, total)
+    }
+}
+
+/// A new goal.
+#[derive(Debug, Clone, Default)]
+pub struct NewGoal {
+    pub title: String,
+    pub description: Option<String>,
+    pub due: Option<String>,
+    pub owner: Option<String>,
+}
+
+/// Changes to a goal's fields; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct GoalChanges {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<String>,
+    pub due: Option<String>,
+    pub owner: Option<String>,
+}
+
+impl Workspace {
+    /// Add a goal; returns its id.
+    pub fn add_goal(&mut self, goal: NewGoal) -> Result<String> {
+        let draft = Draft::goal(&goal, &self.people())?;
+        self.insert(&draft)
+    }
+
+    /// Change a goal's fields; only the given ones are written, so a concurrent change of another
+    /// field is never overwritten.
+    pub fn set_goal(&mut self, id: &str, changes: GoalChanges) -> Result<()> {
+        let obj = self.item(Kind::Goal, id)?;
+        let status = changes.status.as_deref().map(parse_status).transpose()?;
+        let due = changes
+            .due
+            .as_deref()
+            .map(crate::model::time::parse_date)
+            .transpose()?;
+        let owner = changes
+            .owner
+            .as_deref()
+            .map(|o| self.resolve_owner(o))
+            .transpose()?;
+        let title = changes
+            .title
+            .as_deref()
+            .map(|t| non_empty("title", t))
+            .transpose()?;
+        let mut what = Vec::new();
+        if let Some(t) = &title {
+            set_text(&mut self.doc, &obj, "title", t)?;
+            what.push("title".to_string());
+        }
+        if let Some(d) = &changes.description {
+            set_text(&mut self.doc, &obj, "description", d)?;
+            what.push("description".to_string());
+        }
+        if let Some(s) = &status {
+            set_str(&mut self.doc, &obj, "status", s)?;
+            what.push(format!("status={s}"));
+        }
+        if let Some(d) = &due {
+            set_str(&mut self.doc, &obj, "due", d)?;
+            what.push(format!("due={d}"));
+        }
+        if let Some(o) = &owner {
+            set_str(&mut self.doc, &obj, "owner", o)?;
+            what.push(format!("owner={}", self.display_name(o)));
+        }
+        if what.is_empty() {
+            return Err(Error::Invalid(
+                "nothing to change: give at least one of --title, --description, --status, --due, --owner".into(),
+            ));
+        }
+        let label = self.label(Kind::Goal, id);
+        self.commit(format!("set {} on {label}", what.join(", ")));
+        Ok(())
+    }
+
+    fn read_goal(&self, id: &str, obj: &ObjId) -> Goal {
+        let milestones = self.read_milestones(obj);
+        let owner = get_string(&self.doc, obj, "owner").map(|o| self.display_name(&o));
+        Goal {
+            id: id.to_string(),
+            title: get_string(&self.doc, obj, "title").unwrap_or_default(),
+            description: get_string(&self.doc, obj, "description").unwrap_or_default(),
+            status: get_string(&self.doc, obj, "status").unwrap_or_else(|| "open".into()),
+            owner,
+            due: get_string(&self.doc, obj, "due"),
+            milestones,
+            meta: self.meta(obj),
+        }
+    }
+
+    /// One goal by full id.
+    pub fn goal(&self, id: &str) -> Result<Goal> {
+        let obj = self.item(Kind::Goal, id)?;
+        Ok(self.read_goal(id, &obj))
+    }
+
+    /// Every goal, archived ones included, oldest first.
+    pub fn goals(&self) -> Vec<Goal> {
+        self.read_all(Kind::Goal, |ws, id, obj| ws.read_goal(id, obj))
+    }
+}

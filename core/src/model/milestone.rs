@@ -1,0 +1,106 @@
+//! Milestones: the steps of a goal, kept in a map inside the goal.
+
+use super::draft::Draft;
+use super::fields::{ensure_map, get_bool, get_map, get_string, keys};
+use super::{first_line, new_item_id, non_empty, resolve_prefix, Field, Kind, Meta, Workspace};
+use crate::{Error, Result};
+use automerge::transaction::Transactable;
+use automerge::ObjId;
+use serde::{Deserialize, Serialize};
+
+/// A step towards a goal.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Milestone {
+    pub id: String,
+    pub title: String,
+    pub due: Option<String>,
+    pub done: bool,
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+impl Workspace {
+    /// Add a milestone to a goal; returns its id.
+    pub fn add_milestone(&mut self, goal: &str, title: &str, due: Option<&str>) -> Result<String> {
+        let title = non_empty("title", title)?;
+        let due = due.map(crate::model::time::parse_date).transpose()?;
+        let g = self.item(Kind::Goal, goal)?;
+        let ms = ensure_map(&mut self.doc, &g, "milestones")?;
+        let mid = new_item_id();
+        let m = self
+            .doc
+            .put_object(&ms, mid.as_str(), automerge::ObjType::Map)?;
+        let mut fields = Draft::header(self.me.as_deref(), &self.stamp());
+        fields.extend([
+            Field::Text("title", title.clone()),
+            Field::Str("due", due),
+            Field::Bool("done", false),
+        ]);
+        self.write_fields(&m, &fields)?;
+        let label = self.label(Kind::Goal, goal);
+        self.commit(format!(
+            "added milestone “{}” to {label}",
+            first_line(&title, 40)
+        ));
+        Ok(mid)
+    }
+
+    /// Resolve a milestone id prefix within a goal.
+    pub fn resolve_milestone(&self, goal: &str, prefix: &str) -> Result<String> {
+        let g = self.item(Kind::Goal, goal)?;
+        let ids = get_map(&self.doc, &g, "milestones")
+            .map(|ms| keys(&self.doc, &ms))
+            .unwrap_or_default();
+        resolve_prefix("milestone", &prefix.trim().to_ascii_lowercase(), ids)
+    }
+
+    /// Mark a milestone done (or not done).
+    pub fn set_milestone_done(&mut self, goal: &str, milestone: &str, done: bool) -> Result<()> {
+        let g = self.item(Kind::Goal, goal)?;
+        let m = get_map(&self.doc, &g, "milestones")
+            .and_then(|ms| get_map(&self.doc, &ms, milestone))
+            .ok_or_else(|| Error::UnknownId {
+                kind: "milestone",
+                prefix: milestone.to_string(),
+            })?;
+        self.doc.put(&m, "done", done)?;
+        let title = get_string(&self.doc, &m, "title").unwrap_or_default();
+        let label = self.label(Kind::Goal, goal);
+        let verb = if done { "completed" } else { "reopened" };
+        self.commit(format!(
+            "{verb} milestone “{}” of {label}",
+            first_line(&title, 40)
+        ));
+        Ok(())
+    }
+
+    /// The milestones of the goal `goal`: those with a due date first, soonest first.
+    pub(super) fn read_milestones(&self, goal: &ObjId) -> Vec<Milestone> {
+        get_map(&self.doc, goal, "milestones")
+            .map(|ms| {
+                let mut list: Vec<Milestone> = keys(&self.doc, &ms)
+                    .into_iter()
+                    .filter_map(|mid| {
+                        let m = get_map(&self.doc, &ms, &mid)?;
+                        Some(Milestone {
+                            title: get_string(&self.doc, &m, "title").unwrap_or_default(),
+                            due: get_string(&self.doc, &m, "due"),
+                            done: get_bool(&self.doc, &m, "done"),
+                            meta: self.meta(&m),
+                            id: mid,
+                        })
+                    })
+                    .collect();
+                list.sort_by(|a, b| {
+                    (a.due.is_none(), &a.due, &a.meta.created_at, &a.id).cmp(&(
+                        b.due.is_none(),
+                        &b.due,
+                        &b.meta.created_at,
+                        &b.id,
+                    ))
+                });
+                list
+            })
+            .unwrap_or_default()
+    }
+}
