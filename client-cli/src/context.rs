@@ -3,10 +3,9 @@
 use anyhow::{Context as _, Result};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tandem_core::home::{Home, Opened};
 use tandem_core::jiff::tz::TimeZone;
 use tandem_core::jiff::Timestamp;
-use tandem_core::storage::SledStorage;
+use tandem_core::store::{Home, Opened, SledStorage};
 
 /// Settings shared by every command, built once from the global flags.
 #[derive(Clone)]

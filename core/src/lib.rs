@@ -19,14 +19,10 @@
 //! # Ok::<(), tandem_core::Error>(())
 //! ```
 
-pub mod bundle;
-pub mod docstore;
 mod error;
-pub mod home;
 pub mod model;
 pub mod protocol;
-pub mod quick;
-pub mod storage;
+pub mod store;
 pub mod sync;
 pub mod tokens;
 

@@ -12,11 +12,9 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, OnceLock};
-use tandem_core::bundle::Bundle;
-use tandem_core::home::Home;
 use tandem_core::jiff::Timestamp;
-use tandem_core::storage::{MemoryStorage, Storage, Write};
 use tandem_core::model::{NewAction, NewGoal, NewNote, Role};
+use tandem_core::store::{Bundle, Home, MemoryStorage, Storage, Write};
 
 fn now() -> Timestamp {
     Timestamp::from_second(1_795_860_000).expect("a valid instant")

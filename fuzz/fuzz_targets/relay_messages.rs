@@ -22,9 +22,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tandem_core::automerge::transaction::Transactable;
 use tandem_core::automerge::{AutoCommit, ObjType, ReadDoc, ROOT};
-use tandem_core::docstore;
 use tandem_core::protocol::{DocumentId, Message, PeerMetadata, RemoteHeads};
-use tandem_core::storage::{MemoryStorage, Storage};
+use tandem_core::store::{docstore, MemoryStorage, Storage};
 use tandem_core::sync::{Access, ClientSession, DocSync, Relay};
 
 const PEERS: [&str; 3] = ["p0", "p1", "p2"];

@@ -60,7 +60,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tandem_core::storage::SledStorage;
+use tandem_core::store::SledStorage;
 use tandem_core::sync::{Relay, RelayStats};
 use tandem_core::tokens;
 use tokio::net::TcpListener;

@@ -4,9 +4,8 @@ mod common;
 
 use common::*;
 use tandem_core::automerge::AutoCommit;
-use tandem_core::docstore;
 use tandem_core::protocol::Message;
-use tandem_core::storage::SledStorage;
+use tandem_core::store::{docstore, SledStorage};
 use tandem_core::sync::{ClientSession, DocSync};
 use tandem_core::tokens::{Role, Scope};
 

@@ -33,8 +33,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tandem_core::docstore;
-use tandem_core::storage::{SledStorage, Storage};
+use tandem_core::store::{docstore, SledStorage, Storage};
 use tandem_tests::{path_str, poll, Home, Relay, NOW};
 
 // ----- knobs -----
@@ -507,8 +506,8 @@ fn the_relay_killed_during_heavy_sync_keeps_every_acknowledged_goal() {
 /// A large workspace made in-process (tandem-core on memory storage), written out as bundles:
 /// each bundle is the whole workspace, optionally after adding one more goal.
 struct BigWorkspace {
-    home: tandem_core::home::Home,
-    opened: tandem_core::home::Opened,
+    home: tandem_core::store::Home,
+    opened: tandem_core::store::Opened,
     now: tandem_core::jiff::Timestamp,
 }
 
@@ -516,8 +515,8 @@ impl BigWorkspace {
     fn new(goals: usize, bytes: usize) -> Self {
         use tandem_core::model::{NewGoal, NewNote, Role};
         let now: tandem_core::jiff::Timestamp = NOW.parse().unwrap();
-        let store = Arc::new(tandem_core::storage::MemoryStorage::default());
-        let home = tandem_core::home::Home::open(store).unwrap();
+        let store = Arc::new(tandem_core::store::MemoryStorage::default());
+        let home = tandem_core::store::Home::open(store).unwrap();
         let mut opened = home
             .create_workspace("Big plan", "Ana", Role::Mentor, now)
             .unwrap();

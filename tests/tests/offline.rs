@@ -8,8 +8,8 @@ use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use tandem_core::automerge::{self, transaction::Transactable, AutoCommit, ROOT};
-use tandem_core::bundle::Bundle;
 use tandem_core::model::{Role, Workspace};
+use tandem_core::store::Bundle;
 use tandem_tests::{conflict_values, path_str, tandem, text, Home, NOW};
 
 // ----- helpers -----
@@ -1181,7 +1181,7 @@ fn a_bundle_of_something_other_than_a_workspace_is_rejected() {
     let mut doc = AutoCommit::new();
     doc.put(ROOT, "hello", "world").unwrap();
     let bundle = Bundle {
-        workspace: tandem_core::home::new_document_id(),
+        workspace: tandem_core::store::new_document_id(),
         title: "Not a workspace".into(),
         exported_at: NOW.into(),
         doc: doc.save(),
@@ -1216,7 +1216,7 @@ fn a_bundle_of_private_notes_is_refused() {
     let home = Home::new();
     let mut private = Workspace::create_private(automerge::ActorId::random(), now()).unwrap();
     let bundle = Bundle {
-        workspace: format!("private-{}", tandem_core::home::new_document_id()),
+        workspace: format!("private-{}", tandem_core::store::new_document_id()),
         title: String::new(),
         exported_at: NOW.into(),
         doc: private.doc_mut().save(),
@@ -1260,7 +1260,7 @@ fn a_workspace_from_a_newer_schema_asks_for_an_upgrade() {
     .unwrap();
     ws.doc_mut().put(ROOT, "schema", 99u64).unwrap();
     let bundle = Bundle {
-        workspace: tandem_core::home::new_document_id(),
+        workspace: tandem_core::store::new_document_id(),
         title: "From the future".into(),
         exported_at: NOW.into(),
         doc: ws.doc_mut().save(),

@@ -4,7 +4,7 @@ use crate::cli::BundleCommand;
 use crate::context::Context;
 use anyhow::{Context as _, Result};
 use serde_json::json;
-use tandem_core::bundle::Bundle;
+use tandem_core::store::Bundle;
 
 pub fn run(ctx: &Context, cmd: BundleCommand) -> Result<()> {
     match cmd {

@@ -10,8 +10,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tandem_core::home::Home;
-use tandem_core::storage::SledStorage;
+use tandem_core::store::{Home, SledStorage};
 
 struct Person {
     name: &'static str,

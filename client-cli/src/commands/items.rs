@@ -9,12 +9,12 @@ use crate::render::{fit, progress_bar, Paint};
 use anyhow::{Context as _, Result};
 use serde_json::json;
 use std::io::Read;
-use tandem_core::home::{Home, Opened};
 use tandem_core::model::draft::Draft;
 use tandem_core::model::time::{display_instant, parse_datetime};
 use tandem_core::model::{
     first_line, short, GoalChanges, Kind, NewAction, NewGoal, NewNote, Workspace,
 };
+use tandem_core::store::{Home, Opened};
 
 fn paint(ctx: &Context) -> Paint {
     Paint { on: ctx.color }
@@ -59,7 +59,7 @@ fn write<T>(
     Ok((home, opened, out))
 }
 
-/// Add an item without loading the workspace when that is possible (see tandem_core::quick):
+/// Add an item without loading the workspace when that is possible (see tandem_core::store::quick):
 /// adding touches nothing that exists, so on a big workspace this saves loading its whole
 /// history. Returns the new item as JSON, or `None` when the ordinary path must run.
 fn quick_add(

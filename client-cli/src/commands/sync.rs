@@ -13,9 +13,9 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 use tandem_core::automerge::AutoCommit;
-use tandem_core::home::{Home, RelaySettings};
 use tandem_core::model::Role;
 use tandem_core::protocol::Message;
+use tandem_core::store::{Home, RelaySettings};
 use tandem_core::sync::ClientSession;
 
 /// The file every write command touches after it succeeds, so `sync --watch` notices local

@@ -9,7 +9,7 @@
 //! - [`ClientSession`] is the client side: one relay, the workspaces of a home.
 //!
 //! Neither touches a socket or a clock; the server and the CLI feed them decoded messages and
-//! deliver what they return. Storage is reached through [`crate::storage::Storage`].
+//! deliver what they return. Storage is reached through [`crate::store::Storage`].
 //!
 //! **Invariant (durability):** the relay writes a change to storage while handling the message
 //! that carried it, and its caller flushes ([`Relay::commit`]) before delivering any reply. A peer

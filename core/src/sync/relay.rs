@@ -1,9 +1,9 @@
 //! The relay's side of the protocol: many peers, many documents.
 
 use super::peer::{DocSync, SyncError};
-use crate::docstore::{self, DocState};
 use crate::protocol::{DocumentId, Message, PeerMetadata, PROTOCOL_VERSION};
-use crate::storage::Storage;
+use crate::store::docstore::{self, DocState};
+use crate::store::Storage;
 use automerge::AutoCommit;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -525,7 +525,7 @@ impl Relay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::MemoryStorage;
+    use crate::store::MemoryStorage;
     use crate::sync::ClientSession;
     use automerge::transaction::Transactable;
     use automerge::{ReadDoc, ROOT};
@@ -805,7 +805,7 @@ mod tests {
 #[cfg(test)]
 mod corrupt_change_tests {
     use super::*;
-    use crate::storage::MemoryStorage;
+    use crate::store::MemoryStorage;
     use automerge::transaction::Transactable;
     use automerge::ROOT;
 

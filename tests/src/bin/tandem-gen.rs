@@ -40,12 +40,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 use tandem_core::automerge::ActorId;
-use tandem_core::home::{Home, Opened};
 use tandem_core::jiff::tz::TimeZone;
 use tandem_core::jiff::{SignedDuration, Timestamp};
 use tandem_core::model::time::format_instant;
 use tandem_core::model::{GoalChanges, Kind, NewAction, NewGoal, NewNote, Role, Workspace};
-use tandem_core::storage::SledStorage;
+use tandem_core::store::{Home, Opened, SledStorage};
 
 /// Fill a tandem home with a large, realistic mentoring workspace.
 #[derive(Debug, Parser)]
@@ -906,7 +905,7 @@ fn dir_size(path: &Path) -> u64 {
 /// What the store holds for each document: (id, snapshots, incremental chunks, bytes).
 fn store_stats(home: &Home) -> Result<Vec<(String, usize, usize, usize)>> {
     let mut out = Vec::new();
-    for id in tandem_core::docstore::list(home.store().as_ref())? {
+    for id in tandem_core::store::docstore::list(home.store().as_ref())? {
         let (mut snapshots, mut incrementals, mut bytes) = (0, 0, 0);
         for (k, v) in home.store().scan_prefix(format!("doc/{id}/").as_bytes())? {
             let rest = &k[id.len() + 5..];

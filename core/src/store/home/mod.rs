@@ -1,7 +1,7 @@
 //! A device's tandem home: its workspaces, its identity, and what it has not yet shared.
 //!
 //! Read this to see how the CLI's commands reach the store. A home is one [`Storage`]; in it live
-//! the workspace documents (see [`crate::docstore`]) and a little local bookkeeping under `home/`
+//! the workspace documents (see [`crate::store::docstore`]) and a little local bookkeeping under `home/`
 //! and `ws/<id>/`: this device's automerge actor id, the current workspace, which participant this
 //! device is in each workspace, the id of each workspace's private notes document, and the heads a
 //! relay has acknowledged. None of the bookkeeping is ever synced.
@@ -9,12 +9,12 @@
 //! **Invariant:** every public method that changes something has flushed it before it returns
 //! `Ok`, so a command that reports success has made its change durable.
 
-use crate::bundle::Bundle;
-use crate::docstore::{self, DocState};
 use crate::model::draft::Draft;
 use crate::model::{Role, Workspace};
-use crate::quick::{ObjRef, QuickContext};
-use crate::storage::Storage;
+use crate::store::docstore::{self, DocState};
+use crate::store::quick::{ObjRef, QuickContext};
+use crate::store::Bundle;
+use crate::store::Storage;
 use crate::{Error, Result};
 use automerge::{ActorId, AutoCommit, ChangeHash};
 use jiff::Timestamp;
@@ -303,7 +303,7 @@ impl Home {
         Ok(())
     }
 
-    /// Add an item without loading the workspace (see [`crate::quick`]). `draft` validates the
+    /// Add an item without loading the workspace (see [`crate::store::quick`]). `draft` validates the
     /// input against the participants and describes the item. Returns the item as `--json` shows
     /// it, or `None`, having changed nothing, when the quick path does not apply; the caller then
     /// loads the workspace and adds the item the ordinary way.
@@ -345,7 +345,7 @@ impl Home {
             time: now.as_second(),
             stamp: crate::model::time::format_instant(now),
         };
-        let Some(mut change) = crate::quick::item_change(&ctx, &draft) else {
+        let Some(mut change) = crate::store::quick::item_change(&ctx, &draft) else {
             return Ok(None);
         };
         if !docstore::append(self.store.as_ref(), workspace, &ctx.tip, &mut change)? {
@@ -669,7 +669,7 @@ impl Home {
 mod tests {
     use super::*;
     use crate::model::{GoalChanges, Kind, NewGoal, NewNote};
-    use crate::storage::MemoryStorage;
+    use crate::store::MemoryStorage;
 
     fn now() -> Timestamp {
         Timestamp::from_second(1_795_000_000).unwrap()

@@ -64,7 +64,7 @@ impl Bundle {
         }
         let bundle = decode_body(&body[MAGIC.len()..])
             .map_err(|e| Error::BadBundle(format!("its contents are malformed ({e})")))?;
-        if crate::home::is_private(&bundle.workspace) {
+        if crate::store::is_private(&bundle.workspace) {
             return Err(Error::BadBundle(
                 "it holds private notes, which are never shared".into(),
             ));

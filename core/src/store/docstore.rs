@@ -12,7 +12,7 @@
 //! the same atomic batch. Sync states for peers that have a storage id live beside the chunks under
 //! `doc/<id>/sync-state/<storage id>`.
 
-use crate::storage::{Storage, Write};
+use crate::store::{Storage, Write};
 use crate::{Error, Result};
 use automerge::{AutoCommit, ChangeHash};
 use sha2::{Digest, Sha256};
@@ -327,7 +327,7 @@ pub fn list(store: &dyn Storage) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::MemoryStorage;
+    use crate::store::MemoryStorage;
     use automerge::transaction::Transactable;
     use automerge::{ReadDoc, ROOT};
 

@@ -3,7 +3,7 @@
 //! Read this if a command that adds something got slow on a big workspace. Loading a document
 //! costs time in proportion to its whole history (about a second for 10,000 items with 1 MB of
 //! notes), while adding a goal touches nothing that exists. So `add` commands build their one
-//! automerge change directly from the document's [`Tip`](crate::docstore::Tip) — its heads, its
+//! automerge change directly from the document's [`Tip`](crate::store::docstore::Tip) — its heads, its
 //! largest op, this device's last sequence number — and the ids of the collections, and append
 //! it as an incremental chunk.
 //!
@@ -137,7 +137,7 @@ impl ChangeBuilder {
 /// Everything a quick add needs to know about the stored document.
 #[derive(Debug, Clone)]
 pub struct QuickContext {
-    pub tip: crate::docstore::Tip,
+    pub tip: crate::store::docstore::Tip,
     pub actor: ActorId,
     /// The collection the item goes into.
     pub collection: ObjRef,

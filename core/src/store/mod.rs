@@ -1,4 +1,12 @@
-//! Byte-oriented key-value storage, and the backends tandem ships.
+//! Everything a device keeps on disk: byte-oriented key-value storage and its backends, and what
+//! tandem builds on it.
+//!
+//! The layers, from the bottom:
+//! - [`Storage`] (this file), with [`MemoryStorage`] and [`SledStorage`]: keys and bytes.
+//! - [`docstore`]: automerge documents as snapshot and incremental chunks, with their sync states.
+//! - [`Home`]: one device's workspaces, its identity and its bookkeeping; what the CLI opens.
+//! - [`quick`]: adding an item as one change built from a document's tip, without loading it.
+//! - [`Bundle`]: a workspace as one file, for sharing without a relay.
 //!
 //! Read this if you are adding a backend or changing how documents are laid out on disk. The
 //! [`Storage`] trait is deliberately small so that a backend is easy to write and to test: keys are
@@ -15,9 +23,18 @@
 //! [`MemoryStorage`] is for tests; [`SledStorage`] is the default on disk. Both run the same
 //! conformance suite in `tests` below.
 
+pub mod docstore;
+pub mod quick;
+
+mod bundle;
+mod home;
 mod memory;
 mod sled_backend;
 
+pub use bundle::Bundle;
+pub use home::{
+    is_private, new_document_id, Home, ImportReport, Opened, RelaySettings, WorkspaceInfo,
+};
 pub use memory::MemoryStorage;
 pub use sled_backend::{SledStorage, DEFAULT_LOCK_WAIT};
 
