@@ -1,0 +1,177 @@
+//! What a home knows about syncing: the relay each workspace syncs with, this device's storage
+//! id, the sync state kept per relay, the heads each relay is known to hold, and merging in what a
+//! relay sent.
+//!
+//! Like the rest of the home's bookkeeping this lives under `home/` and `ws/<id>/` and is never
+//! synced itself.
+
+use super::{get_text, key, Home, Opened};
+use crate::model::Workspace;
+use crate::store::docstore::{self, DocState};
+use crate::Result;
+use automerge::{AutoCommit, ChangeHash};
+use jiff::Timestamp;
+use serde::Serialize;
+
+/// Where a workspace syncs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RelaySettings {
+    /// The relay's websocket URL, e.g. `ws://127.0.0.1:3030`.
+    pub url: String,
+    /// The access token, if the relay needs one. Never printed.
+    #[serde(skip)]
+    pub token: Option<String>,
+}
+
+impl Home {
+    /// This home's automerge-repo storage id, created on first use. Relays keep a sync state per
+    /// storage id, so a reconnecting device only exchanges what changed since last time.
+    pub fn storage_id(&self) -> Result<String> {
+        if let Some(id) = get_text(self.store.as_ref(), b"home/storage-id")? {
+            return Ok(id);
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        self.store.put(b"home/storage-id", id.as_bytes())?;
+        self.store.flush()?;
+        Ok(id)
+    }
+
+    /// The relay a workspace syncs with, if one was set.
+    pub fn relay(&self, workspace: &str) -> Result<Option<RelaySettings>> {
+        let Some(url) = get_text(self.store.as_ref(), &key(&["ws", workspace, "relay"]))? else {
+            return Ok(None);
+        };
+        let token = get_text(self.store.as_ref(), &key(&["ws", workspace, "relay-token"]))?;
+        Ok(Some(RelaySettings { url, token }))
+    }
+
+    /// Remember the relay (and token) a workspace syncs with.
+    pub fn set_relay(&self, workspace: &str, relay: &RelaySettings) -> Result<()> {
+        self.store
+            .put(&key(&["ws", workspace, "relay"]), relay.url.as_bytes())?;
+        let token_key = key(&["ws", workspace, "relay-token"]);
+        match &relay.token {
+            Some(t) => self.store.put(&token_key, t.as_bytes())?,
+            None => self.store.delete(&token_key)?,
+        }
+        self.store.flush()
+    }
+
+    /// When the workspace last completed a sync (RFC 3339), if ever.
+    pub fn last_sync(&self, workspace: &str) -> Result<Option<String>> {
+        get_text(self.store.as_ref(), &key(&["ws", workspace, "last-sync"]))
+    }
+
+    /// Record a completed sync: when, and the heads the relay (by storage id) now holds.
+    pub fn record_sync(
+        &self,
+        workspace: &str,
+        relay_storage_id: &str,
+        heads: &[ChangeHash],
+        at: Timestamp,
+    ) -> Result<()> {
+        self.store.put(
+            &key(&["ws", workspace, "last-sync"]),
+            crate::model::time::format_instant(at).as_bytes(),
+        )?;
+        self.set_synced_heads(workspace, relay_storage_id, heads)
+    }
+
+    /// The stored document of a workspace, as automerge sees it (for sync).
+    pub fn load_doc(&self, id: &str) -> Result<Option<AutoCommit>> {
+        Ok(docstore::load(self.store.as_ref(), id)?.map(|(doc, _)| doc))
+    }
+
+    /// Merge a workspace document that arrived from elsewhere (a relay) into the stored one, and
+    /// flush. A document new to this home is checked to be a workspace this build can read before
+    /// anything is stored. Returns the merged document and how many changes were new.
+    pub fn absorb(&self, id: &str, incoming: &mut AutoCommit) -> Result<(AutoCommit, usize)> {
+        let (mut doc, mut state) = match docstore::load(self.store.as_ref(), id)? {
+            Some(found) => found,
+            None => {
+                crate::model::check_schema(incoming, id)?;
+                (
+                    AutoCommit::new().with_actor(self.actor.clone()),
+                    DocState::new(),
+                )
+            }
+        };
+        // The save below records this device's actor in the tip, which the quick path needs.
+        doc.set_actor(self.actor.clone());
+        let new = doc.get_changes_added(incoming).len();
+        if new > 0 {
+            doc.merge(incoming)?;
+            crate::model::check_schema(&doc, id)?;
+            docstore::save(self.store.as_ref(), id, &mut doc, &mut state)?;
+            let title = crate::model::fields::get_string(&doc, &automerge::ROOT, "title")
+                .unwrap_or_default();
+            self.store
+                .put(&key(&["ws", id, "title"]), title.as_bytes())?;
+            let ws = Workspace::open(doc, id, Timestamp::now())?;
+            self.refresh_quick_caches(id, &ws)?;
+            doc = ws.into_doc();
+            self.store.flush()?;
+        }
+        Ok((doc, new))
+    }
+
+    /// Persist a relay's sync state for a document. Does not flush; [`Home::record_sync`] does.
+    pub fn save_sync_state(
+        &self,
+        doc: &str,
+        relay_storage_id: &str,
+        state: &automerge::sync::State,
+    ) -> Result<()> {
+        docstore::save_sync_state(self.store.as_ref(), doc, relay_storage_id, state)
+    }
+
+    /// The persisted sync state with a relay, if any.
+    pub fn sync_state(
+        &self,
+        doc: &str,
+        relay_storage_id: &str,
+    ) -> Result<Option<automerge::sync::State>> {
+        docstore::load_sync_state(self.store.as_ref(), doc, relay_storage_id)
+    }
+
+    /// Record that a relay holds the workspace up to `heads`.
+    pub fn set_synced_heads(&self, id: &str, relay: &str, heads: &[ChangeHash]) -> Result<()> {
+        let value: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
+        self.store.put(
+            &key(&["ws", id, "synced", relay]),
+            value.join(",").as_bytes(),
+        )?;
+        self.store.flush()
+    }
+
+    /// The heads a relay was last known to hold, if this workspace was ever synced with it.
+    pub fn synced_heads(&self, id: &str, relay: &str) -> Result<Option<Vec<ChangeHash>>> {
+        let Some(text) = get_text(self.store.as_ref(), &key(&["ws", id, "synced", relay]))? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            text.split(',')
+                .filter(|s| !s.is_empty())
+                .filter_map(|h| h.parse().ok())
+                .collect(),
+        ))
+    }
+
+    /// How many changes of the workspace no relay is known to hold.
+    pub fn unsynced_changes(&self, opened: &mut Opened) -> Result<usize> {
+        let prefix = key(&["ws", &opened.id, "synced", ""]);
+        let mut best: Option<usize> = None;
+        for (_, v) in self.store.scan_prefix(&prefix)? {
+            let heads: Vec<ChangeHash> = String::from_utf8_lossy(&v)
+                .split(',')
+                .filter_map(|h| h.parse().ok())
+                .collect();
+            let missing = opened.ws.doc_mut().get_changes_meta(&heads).len();
+            best = Some(best.map_or(missing, |b: usize| b.min(missing)));
+        }
+        match best {
+            Some(n) => Ok(n),
+            None => Ok(opened.ws.doc_mut().get_changes_meta(&[]).len()),
+        }
+    }
+}
