@@ -2,9 +2,9 @@
 //!
 //! - [`model::Workspace`]: a mentoring pair's development plan as an automerge document —
 //!   goals and milestones, notes, check-ins with ratings, action items, resources, participants.
-//! - [`home::Home`]: one device's workspaces on a [`storage::Storage`] (sled by default), with
+//! - [`store::Home`]: one device's workspaces on a [`store::Storage`] (sled by default), with
 //!   private notes, bundles and sync bookkeeping.
-//! - [`docstore`]: documents as snapshot plus incremental chunks, compacted as automerge-repo does.
+//! - [`store::docstore`]: documents as snapshot plus incremental chunks, compacted as automerge-repo does.
 //! - [`protocol`]: the automerge-repo websocket protocol v1 codec and document ids.
 //! - [`tokens`]: the relay's access tokens, stored hashed in a JSON file.
 //!
