@@ -6,7 +6,6 @@
 //!   private notes, bundles and sync bookkeeping.
 //! - [`store::docstore`]: documents as snapshot plus incremental chunks, compacted as automerge-repo does.
 //! - [`protocol`]: the automerge-repo websocket protocol v1 codec and document ids.
-//! - [`tokens`]: the relay's access tokens, stored hashed in a JSON file.
 //!
 //! ```
 //! use tandem_core::model::{NewGoal, Role, Workspace};
@@ -24,7 +23,6 @@ pub mod model;
 pub mod protocol;
 pub mod store;
 pub mod sync;
-pub mod tokens;
 
 pub use automerge;
 pub use error::{Error, Result};

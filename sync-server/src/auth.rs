@@ -1,16 +1,16 @@
 //! Who may connect, and with what access: the relay's view of `tokens.json`.
 //!
-//! The file itself is read and written by [`tandem_core::tokens`]; this module keeps the
+//! The file itself is read and written by [`crate::tokens`]; this module keeps the
 //! current version in memory, reloads it when the file changes on disk (the operator's
 //! `token` commands run in another process), and turns a presented token into an [`Access`].
 //! The state lock is a plain mutex held only for in-memory lookups and swaps, never across file
 //! I/O or an await, so async tasks may call [`Auth::authorize`] directly; file reads and writes
 //! happen on blocking threads.
 
+use crate::tokens::{self, Fingerprint, Role, Scope, TokenError, TokenFile};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tandem_core::sync::Access;
-use tandem_core::tokens::{self, Fingerprint, Role, Scope, TokenError, TokenFile};
 
 /// The tokens a relay accepts, or `open` for everyone.
 #[derive(Debug)]

@@ -16,6 +16,7 @@
 //! client holds at most a few KiB for a few seconds.
 
 use crate::auth::InviteError;
+use crate::tokens::{self, Role};
 use crate::Shared;
 use serde::{Deserialize, Serialize};
 use std::io;
@@ -24,7 +25,6 @@ use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tandem_core::sync::RelayStats;
-use tandem_core::tokens::{self, Role};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 

@@ -32,10 +32,12 @@
 //! - `hub.rs`: the thread that owns the `Relay`; batches, flushes once, then delivers.
 //! - `http.rs`: `GET /health` and `POST /v1/invites` on the same port.
 //! - `auth.rs`: `tokens.json` in memory, reloaded when it changes.
+//! - `tokens.rs` ([`tokens`]): the token file itself, as the relay and the operator's commands
+//!   read and edit it.
 //!
 //! # Data directory
 //! `DATA/sled/` holds the documents and sync states (sled, locked while the relay runs);
-//! `DATA/tokens.json` holds the access tokens, hashed ([`tandem_core::tokens`]), so the
+//! `DATA/tokens.json` holds the access tokens, hashed ([`tokens`]), so the
 //! operator's `tandem-server token ...` commands work while the relay runs.
 //!
 //! **Architecture invariant (durability):** a change is written and flushed before the relay
@@ -53,6 +55,7 @@ mod auth;
 mod conn;
 mod http;
 mod hub;
+pub mod tokens;
 
 use anyhow::Context as _;
 use std::future::Future;
@@ -62,7 +65,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tandem_core::store::SledStorage;
 use tandem_core::sync::{Relay, RelayStats};
-use tandem_core::tokens;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;

@@ -1,12 +1,12 @@
 //! `tandem-server token create|list|revoke`: the operator's view of `tokens.json`.
 //!
-//! These commands edit the token file directly (see [`tandem_core::tokens`]); they never touch
+//! These commands edit the token file directly (see [`tandem_server::tokens`]); they never touch
 //! the sled store, so they work while a relay runs on the same data directory. A running relay
 //! notices the change within a few seconds, and closes live connections of a revoked token.
 
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use std::path::Path;
-use tandem_core::tokens::{self, Role, Scope, TokenEntry};
+use tandem_server::tokens::{self, Role, Scope, TokenEntry};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum TokenCommand {

@@ -7,7 +7,7 @@ use tandem_core::automerge::AutoCommit;
 use tandem_core::protocol::Message;
 use tandem_core::store::{docstore, SledStorage};
 use tandem_core::sync::{ClientSession, DocSync};
-use tandem_core::tokens::{Role, Scope};
+use tandem_server::tokens::{Role, Scope};
 
 #[tokio::test]
 async fn two_peers_sync_a_document_through_the_relay() {
@@ -130,7 +130,7 @@ async fn a_revoked_token_is_turned_away_and_its_live_connection_closed() {
     .await;
     ben.sync_until(|s| has(s, &doc, "a")).await;
 
-    tandem_core::tokens::revoke(&server.tokens_path(), &id).unwrap();
+    tandem_server::tokens::revoke(&server.tokens_path(), &id).unwrap();
     let error = expect_error_and_close(&mut ana.ws).await;
     assert_eq!(error, "token revoked");
     assert_eq!(refused_status(&server.url(Some(&token))).await, 401);

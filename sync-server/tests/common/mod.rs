@@ -13,7 +13,7 @@ use tandem_core::automerge::transaction::Transactable;
 use tandem_core::automerge::{AutoCommit, ReadDoc, ROOT};
 use tandem_core::protocol::Message;
 use tandem_core::sync::ClientSession;
-use tandem_core::tokens::{self, Role, Scope};
+use tandem_server::tokens::{self, Role, Scope};
 use tandem_server::ServerConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

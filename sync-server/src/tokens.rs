@@ -37,7 +37,7 @@
 //! ```
 //!
 //! ```
-//! use tandem_core::tokens::{Role, Scope, TokenFile};
+//! use tandem_server::tokens::{Role, Scope, TokenFile};
 //! let mut file = TokenFile::default();
 //! let (token, entry) = file.mint(Role::Read, Scope::All, "coordinator", None, "2026-11-30T10:00:00Z");
 //! assert!(token.starts_with("tdm_"));
@@ -45,8 +45,6 @@
 //! assert!(!file.verify(&token).unwrap().access().write);
 //! ```
 
-use crate::protocol::DocumentId;
-use crate::sync::Access;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -57,6 +55,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::SystemTime;
+use tandem_core::jiff;
+use tandem_core::protocol::DocumentId;
+use tandem_core::sync::Access;
 
 /// The prefix of every token, so that a leaked one is easy to recognise and to grep for.
 pub const TOKEN_PREFIX: &str = "tdm_";
