@@ -32,6 +32,7 @@
 //! - `hub.rs`: the thread that owns the `Relay`; batches, flushes once, then delivers.
 //! - `http.rs`: `GET /health` and `POST /v1/invites` on the same port.
 //! - `auth.rs`: `tokens.json` in memory, reloaded when it changes.
+//! - `closed_pipe.rs`: [`quiet_on_closed_pipe`], the panic hook of both binaries.
 //! - `tokens.rs` ([`tokens`]): the token file itself, as the relay and the operator's commands
 //!   read and edit it.
 //!
@@ -52,10 +53,13 @@
 //! document held in memory and flushes storage before `run` returns.
 
 mod auth;
+mod closed_pipe;
 mod conn;
 mod http;
 mod hub;
 pub mod tokens;
+
+pub use closed_pipe::quiet_on_closed_pipe;
 
 use anyhow::Context as _;
 use std::future::Future;

@@ -71,7 +71,7 @@ impl Cli {
 }
 
 fn main() -> ExitCode {
-    tandem_core::quiet_on_closed_pipe();
+    tandem_server::quiet_on_closed_pipe();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
