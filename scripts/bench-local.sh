@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Whole-process timings of local `tandem` commands on a large workspace (PRODUCT.md, "Measures
-# that matter": `tandem goal add` and `tandem plan` on 10,000 items and 1 MB of notes).
+# Whole-process timings of local `tandem` commands on a large workspace (BENCHMARKS.md, "Local
+# commands": `tandem goal add` and `tandem plan` on 10,000 items and 1 MB of notes).
 #
 #   scripts/bench-local.sh                 # build, generate, measure, print a markdown table
 #   ITEMS=2000 NOTES_BYTES=200000 scripts/bench-local.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The relay benchmarks (PRODUCT.md, "Measures that matter"): the same loads against tandem-server
+# The relay benchmarks (BENCHMARKS.md, "Relay"): the same loads against tandem-server
 # and against the reference Node sync server (automerge-repo 2.5.6, tests/js/sync-server.mjs),
 # one after the other in one run, printed as one markdown table per load with both systems and
 # their ratio.

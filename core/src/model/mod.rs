@@ -1,7 +1,7 @@
 //! The mentoring pair's shared development plan as an automerge document.
 //!
 //! Read this to learn the document's shape; it is the contract with every other client (see
-//! shared/PRODUCT.md). The root holds:
+//! docs/model.md, which describes every field). The root holds:
 //!
 //! ```text
 //! schema: 1, kind: "tandem-workspace", title: Text, created_at, created_by

@@ -469,7 +469,7 @@ impl<'b> Fields<'b> {
         self.req(message_type, "documentId", read_document_id)
     }
 
-    /// Reads `data`, which must not be empty (PROTOCOL.md section 1).
+    /// Reads `data`, which must not be empty (docs/protocol.md section 1).
     fn data(&self, message_type: &'static str) -> Result<Vec<u8>, DecodeError> {
         let data = self.req(message_type, "data", |d| read_bytes(d, "data"))?;
         if data.is_empty() {

@@ -7,8 +7,8 @@ use super::messages::{Message, PeerMetadata};
 /// Encodes a message as one CBOR map, ready to send as one binary WebSocket frame.
 ///
 /// The output uses minimal headers and no tags, and leaves out absent optional fields rather
-/// than writing `null`, since PROTOCOL.md section 2 asks for exactly that. The encoder does
-/// not refuse an empty `data`: callers must not send one (PROTOCOL.md section 1), and
+/// than writing `null`, since docs/protocol.md section 2 asks for exactly that. The encoder does
+/// not refuse an empty `data`: callers must not send one (docs/protocol.md section 1), and
 /// [`super::decode()`] rejects it on the way in. [`Message::Unknown`] encodes as a map holding only
 /// its `type`.
 pub fn encode(message: &Message) -> Vec<u8> {

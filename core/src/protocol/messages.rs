@@ -39,7 +39,7 @@ impl RemoteHeads {
     }
 }
 
-/// One protocol message. The variants follow section 4 of PROTOCOL.md.
+/// One protocol message. The variants follow section 4 of docs/protocol.md.
 ///
 /// Peer ids, storage ids and document ids are kept as the strings that arrived. That lets a
 /// relay forward a message it does not fully understand without changing it; use
@@ -50,7 +50,7 @@ pub enum Message {
     Join {
         /// The client's PeerId.
         sender_id: String,
-        /// The versions the client speaks. Absent means "1" (PROTOCOL.md section 5).
+        /// The versions the client speaks. Absent means "1" (docs/protocol.md section 5).
         supported_protocol_versions: Option<Vec<String>>,
         /// The client's storage metadata.
         peer_metadata: Option<PeerMetadata>,
@@ -336,7 +336,7 @@ pub enum DecodeError {
         /// The wire key of the field.
         field: &'static str,
     },
-    /// `data` is empty, which PROTOCOL.md section 1 forbids.
+    /// `data` is empty, which docs/protocol.md section 1 forbids.
     #[error("{message_type} message has an empty \"data\" field")]
     EmptyData {
         /// The message `type`.

@@ -1,4 +1,4 @@
-//! The automerge-repo websocket protocol v1 (see shared/PROTOCOL.md).
+//! The automerge-repo websocket protocol v1 (see docs/protocol.md).
 //!
 //! tandem speaks this protocol so that its clients and sync server can talk to official
 //! automerge-repo peers (JS 2.x and samod) as well as to each other. This module only turns

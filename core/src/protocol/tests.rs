@@ -149,7 +149,7 @@ fn every_message_type() -> Vec<Message> {
     ]
 }
 
-/// The join frame from PROTOCOL.md section 7, byte for byte as cbor-x writes it.
+/// The join frame from docs/protocol.md section 7, byte for byte as cbor-x writes it.
 fn js_join_frame() -> Vec<u8> {
     Cbor::default()
         .map16(4)
@@ -233,7 +233,7 @@ fn js_style_join_with_map16_headers_and_undefined_storage_id_decodes() {
 
 #[test]
 fn js_style_peer_reply_with_map16_header_decodes() {
-    // The key order is the one PROTOCOL.md section 7 captured from the JS server.
+    // The key order is the one docs/protocol.md section 7 captured from the JS server.
     let frame = Cbor::default()
         .map16(5)
         .text("type")

@@ -1,7 +1,7 @@
 //! Automerge documents on a [`Storage`], laid out as automerge-repo lays them out.
 //!
 //! Read this if you change how documents reach the disk. Each document is a set of chunks under
-//! `doc/<id>/snapshot/<hash>` and `doc/<id>/incremental/<hash>` (shared/PROTOCOL.md section 8).
+//! `doc/<id>/snapshot/<hash>` and `doc/<id>/incremental/<hash>` (docs/protocol.md section 8).
 //! Loading concatenates every snapshot and then every incremental chunk and hands them to
 //! automerge in one go; automerge deduplicates changes, so a chunk written twice or a crash
 //! between writing a snapshot and deleting what it replaced is harmless.
