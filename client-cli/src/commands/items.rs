@@ -59,9 +59,10 @@ fn write<T>(
     Ok((home, opened, out))
 }
 
-/// Add an item without loading the workspace when that is possible (see tandem_core::store::quick):
-/// adding touches nothing that exists, so on a big workspace this saves loading its whole
-/// history. Returns the new item as JSON, or `None` when the ordinary path must run.
+/// Add an item without loading the workspace when that is possible (see
+/// `tandem_core::store::quick`): adding touches nothing that exists, so on a big workspace this
+/// saves loading its whole history. Returns the new item as JSON, or `None` when the ordinary path
+/// must run.
 fn quick_add(
     ctx: &Context,
     draft: impl FnOnce(&[(String, String)]) -> tandem_core::Result<Draft>,

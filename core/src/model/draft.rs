@@ -1,8 +1,8 @@
 //! New items described once, written two ways.
 //!
 //! Read this before adding a field to a kind of item. A [`Draft`] lists the fields of a new goal,
-//! note, check-in, action item or resource, already validated. [`crate::model::Workspace`]
-//! writes a draft into a loaded document; [`crate::store::quick`] turns the same draft into an automerge
+//! note, check-in, action item or resource, already validated. [`crate::model::Workspace`] writes a
+//! draft into a loaded document; [`crate::store::quick`] turns the same draft into an automerge
 //! change without loading the document. Because both read one list, the two paths cannot drift
 //! apart.
 

@@ -1,11 +1,11 @@
 //! Adding items without loading the document.
 //!
-//! Read this if a command that adds something got slow on a big workspace. Loading a document
-//! costs time in proportion to its whole history (about a second for 10,000 items with 1 MB of
-//! notes), while adding a goal touches nothing that exists. So `add` commands build their one
-//! automerge change directly from the document's [`Tip`](crate::store::docstore::Tip) — its heads, its
-//! largest op, this device's last sequence number — and the ids of the collections, and append
-//! it as an incremental chunk.
+//! Read this if a command that adds something got slow on a big workspace. Loading a document costs
+//! time in proportion to its whole history (about a second for 10,000 items with 1 MB of notes),
+//! while adding a goal touches nothing that exists. So `add` commands build their one automerge
+//! change directly from the document's [`Tip`](crate::store::docstore::Tip) — its heads, its
+//! largest op, this device's last sequence number — and the ids of the collections, and append it
+//! as an incremental chunk.
 //!
 //! **Invariant:** a quick change is exactly the change the ordinary path would make (same keys,
 //! same value types, Text for human-written strings, one change with the same message); the

@@ -1,12 +1,12 @@
 //! A device's tandem home: its workspaces, its identity, and what it has not yet shared.
 //!
 //! Read this to see how the CLI's commands reach the store. A home is one [`Storage`]; in it live
-//! the workspace documents (see [`crate::store::docstore`]) and a little local bookkeeping under `home/`
-//! and `ws/<id>/`: this device's automerge actor id, the current workspace, which participant this
-//! device is in each workspace, the id of each workspace's private notes document, and the heads a
-//! relay has acknowledged. None of the bookkeeping is ever synced. What concerns relays (where a
-//! workspace syncs, sync states, the heads each relay holds, merging what a relay sent) is in
-//! `sync_records.rs`.
+//! the workspace documents (see [`crate::store::docstore`]) and a little local bookkeeping under
+//! `home/` and `ws/<id>/`: this device's automerge actor id, the current workspace, which
+//! participant this device is in each workspace, the id of each workspace's private notes document,
+//! and the heads a relay has acknowledged. None of the bookkeeping is ever synced. What concerns
+//! relays (where a workspace syncs, sync states, the heads each relay holds, merging what a relay
+//! sent) is in `sync_records.rs`.
 //!
 //! **Invariant:** every public method that changes something has flushed it before it returns
 //! `Ok`, so a command that reports success has made its change durable.
@@ -299,10 +299,10 @@ impl Home {
         Ok(())
     }
 
-    /// Add an item without loading the workspace (see [`crate::store::quick`]). `draft` validates the
-    /// input against the participants and describes the item. Returns the item as `--json` shows
-    /// it, or `None`, having changed nothing, when the quick path does not apply; the caller then
-    /// loads the workspace and adds the item the ordinary way.
+    /// Add an item without loading the workspace (see [`crate::store::quick`]). `draft` validates
+    /// the input against the participants and describes the item. Returns the item as `--json`
+    /// shows it, or `None`, having changed nothing, when the quick path does not apply; the caller
+    /// then loads the workspace and adds the item the ordinary way.
     pub fn quick_add(
         &self,
         workspace: &str,
