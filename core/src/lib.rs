@@ -1,11 +1,20 @@
 //! tandem-core: everything tandem knows, with no sockets and no command line.
 //!
-//! - [`model::Workspace`]: a mentoring pair's development plan as an automerge document —
-//!   goals and milestones, notes, check-ins with ratings, action items, resources, participants.
-//! - [`store::Home`]: one device's workspaces on a [`store::Storage`] (sled by default), with
-//!   private notes, bundles and sync bookkeeping.
-//! - [`store::docstore`]: documents as snapshot plus incremental chunks, compacted as automerge-repo does.
-//! - [`protocol`]: the automerge-repo websocket protocol v1 codec and document ids.
+//! The modules follow the architecture, from the document out to the wire:
+//! - [`model`]: a mentoring pair's development plan as an automerge document,
+//!   [`model::Workspace`]: goals and milestones, notes, check-ins with ratings, action items,
+//!   resources and participants, one file per kind of item.
+//! - [`store`]: what a device keeps on disk: the [`store::Storage`] trait with its backends (sled
+//!   by default), documents as snapshot plus incremental chunks ([`store::docstore`]), one device's
+//!   [`store::Home`] with private notes and sync bookkeeping, the quick path for adding items, and
+//!   bundles.
+//! - [`protocol`]: the automerge-repo websocket protocol v1: messages, their CBOR codec, and
+//!   document ids.
+//! - [`sync`]: the sans-IO sync engine: one document with one peer, the relay's side and the
+//!   client's.
+//!
+//! `model` and `protocol` stand alone; `store` builds on both, and `sync` on `protocol` and
+//! `store`. The binaries (`tandem`, `tandem-server`) add the terminal and the sockets.
 //!
 //! ```
 //! use tandem_core::model::{NewGoal, Role, Workspace};
