@@ -9,9 +9,22 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The storage backend failed (disk full, permissions, I/O).
-    #[error("storage error: {0}")]
-    Storage(String),
+    /// The storage backend failed (disk full, permissions, I/O); sled's own error is the source,
+    /// so a caller that prints the chain (`{:#}` with anyhow, or [`Chain`]) shows both.
+    #[error("storage error at {}", path.display())]
+    Storage {
+        path: PathBuf,
+        #[source]
+        source: sled::Error,
+    },
+
+    /// Bookkeeping that the home stores as JSON could not be encoded.
+    #[error("could not encode {what}")]
+    Encode {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
 
     /// Another process holds the store's lock.
     #[error(
@@ -83,5 +96,49 @@ pub enum Error {
     Automerge(#[from] automerge::AutomergeError),
 }
 
+/// Shows an error and every cause under it on one line, `outer: inner: innermost`, as anyhow's
+/// `{:#}` does; for code that logs errors without anyhow (the relay's log lines).
+#[derive(Debug, Clone, Copy)]
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    /// This error with its causes, for one log line.
+    pub fn chain(&self) -> Chain<'_> {
+        Chain(self)
+    }
+}
+
 /// A convenient alias used throughout tandem-core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_storage_error_keeps_sleds_error_as_its_cause() {
+        let err = Error::Storage {
+            path: PathBuf::from("/homes/ana"),
+            source: sled::Error::Unsupported("a newer format".into()),
+        };
+        assert_eq!(err.to_string(), "storage error at /homes/ana");
+        let cause = std::error::Error::source(&err).expect("the sled error is kept");
+        assert_eq!(cause.to_string(), "Unsupported: a newer format");
+        assert_eq!(
+            err.chain().to_string(),
+            "storage error at /homes/ana: Unsupported: a newer format"
+        );
+    }
+}

@@ -34,5 +34,5 @@ pub mod store;
 pub mod sync;
 
 pub use automerge;
-pub use error::{Error, Result};
+pub use error::{Chain, Error, Result};
 pub use jiff;

@@ -416,7 +416,7 @@ impl Hub {
             Ok(Ok(())) => {}
             failed => {
                 let reason = match failed {
-                    Ok(Err(e)) => e.to_string(),
+                    Ok(Err(e)) => e.chain().to_string(),
                     _ => "panic while flushing".into(),
                 };
                 // Nothing from this batch may be delivered: it could acknowledge a change that
@@ -439,7 +439,7 @@ impl Hub {
         // Dropping slow readers may have saved sync states; they need no fsync before anything
         // is said, but they should not wait for the next batch either.
         if let Err(e) = self.relay.commit() {
-            warn!("could not flush sync states: {e}");
+            warn!("could not flush sync states: {}", e.chain());
         }
         self.stats.send_replace(self.relay.stats());
     }
@@ -482,7 +482,7 @@ impl Hub {
         let pending = std::mem::take(&mut self.pending);
         self.deliver(pending);
         self.peers.clear();
-        let result = self.relay.shutdown().map_err(|e| e.to_string());
+        let result = self.relay.shutdown().map_err(|e| e.chain().to_string());
         match &result {
             Ok(()) => info!("relay stopped; everything is saved"),
             Err(e) => error!("relay stopped, but saving failed: {e}"),

@@ -174,7 +174,10 @@ impl Shared {
                 let _ = self.hub.send(hub::HubEvent::Revoked { ids: gone }).await;
             }
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => warn!("could not reload tokens, keeping the previous ones: {e}"),
+            Ok(Err(e)) => warn!(
+                "could not reload tokens, keeping the previous ones: {}",
+                tandem_core::Chain(&e)
+            ),
             Err(e) => warn!("token reload failed: {e}"),
         }
     }

@@ -60,7 +60,12 @@ impl SledStorage {
                         reason: io.to_string(),
                     })
                 }
-                Err(e) => return Err(Error::Storage(format!("{}: {e}", path.display()))),
+                Err(source) => {
+                    return Err(Error::Storage {
+                        path: path.to_path_buf(),
+                        source,
+                    })
+                }
             }
         }
     }
@@ -95,8 +100,10 @@ impl SledStorage {
                 path: self.path.clone(),
                 reason: "sled found corrupted data".into(),
             },
-            sled::Error::Io(io) => Error::Storage(format!("{}: {io}", self.path.display())),
-            other => Error::Storage(format!("{}: {other}", self.path.display())),
+            source => Error::Storage {
+                path: self.path.clone(),
+                source,
+            },
         }
     }
 }

@@ -290,7 +290,10 @@ impl Home {
             ("layout", serde_json::to_vec(&layout)),
             ("people", serde_json::to_vec(&people)),
         ] {
-            let value = value.map_err(|e| Error::Storage(e.to_string()))?;
+            let value = value.map_err(|source| Error::Encode {
+                what: "the quick path's layout",
+                source,
+            })?;
             let k = key(&["ws", id, name]);
             if self.store.get(&k)?.as_deref() != Some(value.as_slice()) {
                 self.store.put(&k, &value)?;
