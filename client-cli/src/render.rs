@@ -1,4 +1,6 @@
-//! Text output helpers: colour only on a terminal, progress bars, short ids.
+//! Text output helpers: colour only on a terminal, progress bars, aligned columns.
+
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Colours that switch themselves off when output is not a terminal.
 #[derive(Clone, Copy)]
@@ -47,15 +49,28 @@ pub fn progress_bar(done: usize, total: usize, width: usize) -> String {
     )
 }
 
-/// Pad or cut `s` to exactly `width` characters, for aligned columns.
+/// Pad or cut `s` to exactly `width` terminal columns, for aligned columns.
+///
+/// Columns are counted in display width, not characters: a CJK character or an emoji takes two
+/// columns, so counting characters would push every later column of that row to the right. A
+/// wide character that would straddle the edge of a cut is left out and its column padded.
 pub fn fit(s: &str, width: usize) -> String {
-    let count = s.chars().count();
-    if count > width {
-        let cut: String = s.chars().take(width.saturating_sub(1)).collect();
-        format!("{cut}…")
-    } else {
-        format!("{s}{}", " ".repeat(width - count))
+    let shown = s.width();
+    if shown <= width {
+        return format!("{s}{}", " ".repeat(width - shown));
     }
+    let room = width.saturating_sub(1);
+    let mut cut = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > room {
+            break;
+        }
+        cut.push(c);
+        used += w;
+    }
+    format!("{cut}…{}", " ".repeat(room - used))
 }
 
 #[cfg(test)]
@@ -73,7 +88,34 @@ mod tests {
     fn columns_are_padded_and_cut() {
         assert_eq!(fit("abc", 5), "abc  ");
         assert_eq!(fit("abcdefgh", 5), "abcd…");
-        assert_eq!(fit("café☕", 5), "café☕");
+        // The coffee cup is two columns wide, so "café☕" needs six.
+        assert_eq!(fit("café☕", 6), "café☕");
+        assert_eq!(fit("café☕", 5), "café…");
+    }
+
+    #[test]
+    fn columns_line_up_with_wide_characters_and_emoji() {
+        let titles = [
+            "Learn Rust",
+            "学习 Rust 编程",
+            "Ship it 🚀",
+            "日本語のタイトルはとても長い",
+        ];
+        let rows: Vec<String> = titles
+            .iter()
+            .map(|t| format!("{}|{}|", fit(t, 12), fit("Ana", 5)))
+            .collect();
+        for row in &rows {
+            // Every separator sits in the same terminal column on every row.
+            let columns: Vec<usize> = row
+                .match_indices('|')
+                .map(|(at, _)| row[..at].width())
+                .collect();
+            assert_eq!(columns, [12, 18], "misaligned row: {row}");
+        }
+        // A wide character that would straddle the cut is dropped and its column padded.
+        assert_eq!(fit("日本語のタイトル", 6), "日本… ");
+        assert_eq!(fit("学习 Rust 编程", 12), "学习 Rust … ");
     }
 
     #[test]
