@@ -1,6 +1,15 @@
-//! The command line: every subcommand and flag, as clap parses them.
+//! The command line: the global flags and the top-level commands, as clap parses them.
+//!
+//! Each command group's own flags live beside its code in `commands/` (for example
+//! `commands/goal.rs` defines `GoalCommand`), so a file owns the flags it reads.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use crate::commands::{
+    action::ActionCommand, bundle::BundleCommand, checkin::CheckInCommand, demo::DemoArgs,
+    export::ExportArgs, goal::GoalCommand, invite::InviteArgs, invite::JoinArgs, log::LogArgs,
+    milestone::MilestoneCommand, note::NoteCommand, resource::ResourceCommand, sync::SyncArgs,
+    workspaces::InitArgs, workspaces::SwitchArgs,
+};
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 /// tandem: a mentoring pair's shared development plan, local-first.
@@ -38,24 +47,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a new workspace, offline, and make it current.
-    Init {
-        /// The workspace's title, e.g. "Ana & Ben — backend growth".
-        #[arg(long)]
-        title: String,
-        /// Your name as your partner will see it.
-        #[arg(long)]
-        name: String,
-        /// Your role in the pair.
-        #[arg(long, value_parser = ["mentor", "mentee", "observer"])]
-        role: String,
-    },
+    Init(InitArgs),
     /// List this device's workspaces.
     Workspaces,
     /// Make another workspace the current one.
-    Switch {
-        /// Title, id or id prefix.
-        workspace: String,
-    },
+    Switch(SwitchArgs),
     /// Goals and their milestones.
     #[command(subcommand)]
     Goal(GoalCommand),
@@ -77,271 +73,52 @@ pub enum Command {
     /// The one screen a pair looks at: goals, actions, check-ins, sync state.
     Plan,
     /// Who changed what, and when.
-    Log {
-        /// Show at most this many changes.
-        #[arg(short = 'n', long, default_value_t = 30)]
-        limit: usize,
-        /// Show every change.
-        #[arg(long, conflicts_with = "limit")]
-        all: bool,
-    },
+    Log(LogArgs),
     /// Fields two people set concurrently, with both values.
     Conflicts,
     /// Write the whole workspace as Markdown or JSON.
-    Export {
-        #[arg(long, value_enum, default_value_t = ExportFormat::Md)]
-        format: ExportFormat,
-        /// Write to this file instead of standard output.
-        #[arg(short, long, value_name = "FILE")]
-        output: Option<PathBuf>,
-    },
+    Export(ExportArgs),
     /// Carry changes on a USB stick or a shared folder.
     #[command(subcommand)]
     Bundle(BundleCommand),
     /// Push and pull every workspace through its relay.
-    Sync {
-        /// The relay's URL, e.g. ws://127.0.0.1:3030; remembered for next time.
-        #[arg(long, value_name = "URL")]
-        server: Option<String>,
-        /// An access token from the relay's operator; remembered with the relay.
-        #[arg(long, env = "TANDEM_TOKEN", hide_env_values = true)]
-        token: Option<String>,
-        /// Stay connected and sync continuously; reconnects with backoff.
-        #[arg(long)]
-        watch: bool,
-        /// Give up on an unresponsive relay after this many seconds.
-        #[arg(long, default_value_t = 30, value_name = "SECS")]
-        timeout: u64,
-    },
+    Sync(SyncArgs),
     /// Relay, last sync, and changes not yet on the relay, for each workspace.
     Status,
     /// Print a code that lets a partner join this workspace through its relay.
-    Invite {
-        /// The role the partner will take.
-        #[arg(long, value_parser = ["mentee", "mentor", "observer"], default_value = "mentee")]
-        role: String,
-    },
+    Invite(InviteArgs),
     /// The whole story in one command: two people, offline edits, a relay, one merged plan.
-    Demo {
-        /// Keep the demo's homes and relay data in this directory instead of a temporary one.
-        #[arg(long, value_name = "DIR")]
-        keep: Option<PathBuf>,
-    },
+    Demo(DemoArgs),
     /// Join a workspace with a code from `tandem invite`.
-    Join {
-        /// The invite code.
-        code: String,
-        /// Your name as your partner will see it.
-        #[arg(long)]
-        name: String,
-        #[arg(long, default_value_t = 30, value_name = "SECS")]
-        timeout: u64,
-    },
+    Join(JoinArgs),
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ExportFormat {
-    Md,
-    Json,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum GoalCommand {
-    /// Add a goal.
-    Add {
-        title: String,
-        /// Due date, YYYY-MM-DD.
-        #[arg(long)]
-        due: Option<String>,
-        /// Who owns the goal (a participant's name).
-        #[arg(long)]
-        owner: Option<String>,
-        #[arg(long)]
-        description: Option<String>,
-    },
-    /// List goals.
-    List {
-        /// Only goals with this status (open, active, done, dropped).
-        #[arg(long)]
-        status: Option<String>,
-        /// Include archived goals.
-        #[arg(long)]
-        all: bool,
-    },
-    /// Show a goal with its milestones.
-    Show { id: String },
-    /// Change a goal's fields.
-    Set {
-        id: String,
-        #[arg(long)]
-        title: Option<String>,
-        /// open, active, done or dropped.
-        #[arg(long)]
-        status: Option<String>,
-        /// YYYY-MM-DD.
-        #[arg(long)]
-        due: Option<String>,
-        #[arg(long)]
-        owner: Option<String>,
-        #[arg(long)]
-        description: Option<String>,
-    },
-    /// Edit the description in $EDITOR; the edit merges as a text diff.
-    Edit { id: String },
-    /// Archive a goal (it stays in history and can be restored).
-    Archive { id: String },
-    /// Restore an archived goal.
-    Restore { id: String },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum MilestoneCommand {
-    /// Add a milestone to a goal.
-    Add {
-        goal: String,
-        title: String,
-        /// YYYY-MM-DD.
-        #[arg(long)]
-        due: Option<String>,
-    },
-    /// Mark a milestone done.
-    Done { goal: String, milestone: String },
-    /// Mark a milestone not done.
-    Undo { goal: String, milestone: String },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum NoteCommand {
-    /// Add a note; TEXT of "-" reads standard input.
-    Add {
-        /// The note's text, or "-" to read it from standard input.
-        text: String,
-        #[arg(long)]
-        title: Option<String>,
-        /// The goal this note is about.
-        #[arg(long)]
-        goal: Option<String>,
-        /// A tag (repeatable).
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        /// Keep the note on this device only; it is never synced or exported in bundles.
-        #[arg(long)]
-        private: bool,
-    },
-    /// List notes.
-    List {
-        /// Include archived notes.
-        #[arg(long)]
-        all: bool,
-    },
-    /// Show a note.
-    Show { id: String },
-    /// Edit a note's body in $EDITOR; the edit merges as a text diff.
-    Edit { id: String },
-    /// Archive a note.
-    Archive { id: String },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum CheckInCommand {
-    /// Schedule or record a check-in.
-    Add {
-        /// When: "YYYY-MM-DD HH:MM" in local time, or RFC 3339 [default: now].
-        #[arg(long)]
-        at: Option<String>,
-        #[arg(long)]
-        agenda: Option<String>,
-    },
-    /// List check-ins.
-    List {
-        #[arg(long)]
-        all: bool,
-    },
-    /// Show a check-in with its ratings.
-    Show { id: String },
-    /// Rate a check-in from 1 to 5.
-    Rate {
-        id: String,
-        /// 1 (poor) to 5 (excellent).
-        rating: String,
-        #[arg(long)]
-        comment: Option<String>,
-    },
-    /// Edit the check-in's notes in $EDITOR.
-    Edit { id: String },
-    /// Archive a check-in.
-    Archive { id: String },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ActionCommand {
-    /// Add an action item.
-    Add {
-        title: String,
-        #[arg(long)]
-        owner: Option<String>,
-        /// YYYY-MM-DD.
-        #[arg(long)]
-        due: Option<String>,
-        /// The goal this action serves.
-        #[arg(long)]
-        goal: Option<String>,
-        /// The check-in it came from.
-        #[arg(long)]
-        checkin: Option<String>,
-    },
-    /// Mark an action item done.
-    Done { id: String },
-    /// Open a done action item again.
-    Reopen { id: String },
-    /// List action items.
-    List {
-        /// Only those not done.
-        #[arg(long)]
-        open: bool,
-        /// Only those past their due date and not done.
-        #[arg(long)]
-        overdue: bool,
-        /// Include archived items.
-        #[arg(long)]
-        all: bool,
-    },
-    /// Archive an action item.
-    Archive { id: String },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ResourceCommand {
-    /// Add a resource.
-    Add {
-        title: String,
-        url: String,
-        #[arg(long)]
-        note: Option<String>,
-    },
-    /// List resources.
-    List {
-        #[arg(long)]
-        all: bool,
-    },
-    /// Archive a resource.
-    Archive { id: String },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum BundleCommand {
-    /// Write the workspace's changes to FILE.
-    Export { file: PathBuf },
-    /// Merge the changes in FILE; joins the workspace if this device does not have it yet.
-    Import {
-        file: PathBuf,
-        /// Your name, when joining a workspace this device does not have yet.
-        #[arg(long)]
-        name: Option<String>,
-        /// Your role, when joining.
-        #[arg(long, value_parser = ["mentor", "mentee", "observer"], default_value = "mentee")]
-        role: String,
-    },
+impl Command {
+    /// Whether the command changes what this device's store holds. After such a command succeeds,
+    /// a running `tandem sync --watch` is told to look for new changes.
+    pub fn writes(&self) -> bool {
+        match self {
+            Command::Init(_) | Command::Switch(_) | Command::Join(_) => true,
+            Command::Goal(cmd) => cmd.writes(),
+            Command::Milestone(_) => true,
+            Command::Note(cmd) => cmd.writes(),
+            Command::CheckIn(cmd) => cmd.writes(),
+            Command::Action(cmd) => cmd.writes(),
+            Command::Resource(cmd) => cmd.writes(),
+            Command::Bundle(cmd) => cmd.writes(),
+            // What a sync merges came from a relay, so a watch has nothing new to send; the demo
+            // works in homes of its own.
+            Command::Workspaces
+            | Command::Plan
+            | Command::Log(_)
+            | Command::Conflicts
+            | Command::Export(_)
+            | Command::Sync(_)
+            | Command::Status
+            | Command::Invite(_)
+            | Command::Demo(_) => false,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -368,5 +145,48 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.exit_code(), 2);
+    }
+
+    /// Every command, subcommand, flag and argument explains itself in `--help`.
+    #[test]
+    fn every_command_and_argument_has_help() {
+        fn missing(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    out.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                let sub_path = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() && sub.get_long_about().is_none() {
+                    out.push(sub_path.clone());
+                }
+                missing(sub, &sub_path, out);
+            }
+        }
+        let mut cli = Cli::command();
+        // Building adds the generated help and version flags, which have help of their own.
+        cli.build();
+        let mut out = Vec::new();
+        missing(&cli, "tandem", &mut out);
+        assert!(out.is_empty(), "without help text: {out:#?}");
+    }
+
+    #[test]
+    fn only_commands_that_change_the_store_write() {
+        let writes = |args: &[&str]| {
+            let mut argv = vec!["tandem"];
+            argv.extend_from_slice(args);
+            Cli::try_parse_from(argv).unwrap().command.writes()
+        };
+        assert!(writes(&["goal", "add", "Learn Rust"]));
+        assert!(writes(&["milestone", "done", "g", "m"]));
+        assert!(writes(&["note", "edit", "n"]));
+        assert!(writes(&["bundle", "import", "f"]));
+        assert!(!writes(&["goal", "list"]));
+        assert!(!writes(&["checkin", "show", "c"]));
+        assert!(!writes(&["plan"]));
+        assert!(!writes(&["sync"]));
+        assert!(!writes(&["bundle", "export", "f"]));
     }
 }

@@ -1,4 +1,8 @@
-//! What every command needs: the home, the clock, the time zone and the output mode.
+//! What every command needs: the home, the clock, the time zone, the output mode and the editor.
+//!
+//! Everything a command would otherwise read from the process environment arrives here, built
+//! once in [`Context::new`], so that `tandem demo` can run commands with its own clock, colour and
+//! editor without changing the environment.
 
 use anyhow::{Context as _, Result};
 use std::path::PathBuf;
@@ -17,6 +21,8 @@ pub struct Context {
     pub now: Timestamp,
     pub zone: TimeZone,
     pub color: bool,
+    /// The command that edits long text (`$VISUAL`, else `$EDITOR`); `None` means `vi`.
+    pub editor: Option<String>,
 }
 
 impl Context {
@@ -43,6 +49,10 @@ impl Context {
             now,
             zone: TimeZone::system(),
             color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            editor: ["VISUAL", "EDITOR"]
+                .into_iter()
+                .filter_map(|name| std::env::var(name).ok())
+                .find(|s| !s.trim().is_empty()),
         })
     }
 

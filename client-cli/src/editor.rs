@@ -3,21 +3,14 @@
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 
-/// Open `$VISUAL` or `$EDITOR` (default `vi`) on `text` and return what the user saved.
+/// Open `editor` (the context's editor command; `vi` when there is none) on `text` and return
+/// what the user saved.
 ///
 /// The editor command is run through the shell so that values such as `code --wait` work. A
 /// trailing newline the editor adds is dropped when the original text had none, so saving without
 /// changes really changes nothing.
-pub fn edit(text: &str, what: &str) -> Result<String> {
-    let editor = std::env::var("VISUAL")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .or_else(|| {
-            std::env::var("EDITOR")
-                .ok()
-                .filter(|s| !s.trim().is_empty())
-        })
-        .unwrap_or_else(|| "vi".to_string());
+pub fn edit(editor: Option<&str>, text: &str, what: &str) -> Result<String> {
+    let editor = editor.unwrap_or("vi");
     let mut file = tempfile::Builder::new()
         .prefix("tandem-")
         .suffix(".md")

@@ -1,10 +1,47 @@
 //! `tandem bundle export|import`: changes on a USB stick.
 
-use crate::cli::BundleCommand;
 use crate::context::Context;
 use anyhow::{Context as _, Result};
-use serde_json::json;
+use clap::Subcommand;
+use serde::Serialize;
+use std::path::PathBuf;
 use tandem_core::store::Bundle;
+
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Write the workspace's changes to FILE.
+    Export {
+        /// The bundle file to write.
+        file: PathBuf,
+    },
+    /// Merge the changes in FILE; joins the workspace if this device does not have it yet.
+    Import {
+        /// The bundle file to read.
+        file: PathBuf,
+        /// Your name, when joining a workspace this device does not have yet.
+        #[arg(long)]
+        name: Option<String>,
+        /// Your role, when joining.
+        #[arg(long, value_parser = ["mentor", "mentee", "observer"], default_value = "mentee")]
+        role: String,
+    },
+}
+
+impl BundleCommand {
+    /// Whether the command changes this device's store: exporting only reads it.
+    pub fn writes(&self) -> bool {
+        matches!(self, BundleCommand::Import { .. })
+    }
+}
+
+/// What `bundle export --json` prints (fields in the order `--json` has always printed them).
+#[derive(Serialize)]
+struct Written<'a> {
+    bytes: usize,
+    file: &'a PathBuf,
+    id: &'a str,
+    title: &'a str,
+}
 
 pub fn run(ctx: &Context, cmd: BundleCommand) -> Result<()> {
     match cmd {
@@ -21,9 +58,12 @@ pub fn run(ctx: &Context, cmd: BundleCommand) -> Result<()> {
             std::fs::rename(&tmp, &file)
                 .with_context(|| format!("cannot write {}", file.display()))?;
             if ctx.json {
-                return ctx.print_json(
-                    &json!({ "id": id, "title": bundle.title, "file": file, "bytes": bytes.len() }),
-                );
+                return ctx.print_json(&Written {
+                    bytes: bytes.len(),
+                    file: &file,
+                    id: &id,
+                    title: &bundle.title,
+                });
             }
             ctx.say(format!(
                 "Wrote “{}” to {} ({} bytes)",

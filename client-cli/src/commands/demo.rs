@@ -7,10 +7,17 @@
 use crate::cli::Cli;
 use crate::context::Context;
 use anyhow::{bail, Context as _, Result};
-use clap::Parser;
+use clap::{Args, Parser};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tandem_core::store::{Home, SledStorage};
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the demo's homes and relay data in this directory instead of a temporary one.
+    #[arg(long, value_name = "DIR")]
+    keep: Option<PathBuf>,
+}
 
 struct Person {
     name: &'static str,
@@ -18,7 +25,8 @@ struct Person {
 }
 
 impl Person {
-    /// Run one tandem command line for this person, echoing it first.
+    /// Run one tandem command line for this person, echoing it first. The command sees the demo's
+    /// colour and editor through its context.
     fn run(&self, ctx: &Context, args: &[&str]) -> Result<()> {
         let shown: Vec<String> = args
             .iter()
@@ -36,13 +44,15 @@ impl Person {
             "--home".into(),
             self.home.display().to_string(),
         ];
-        if !ctx.color {
-            // Keep colour decisions consistent with the demo's own output.
-            std::env::set_var("NO_COLOR", "1");
-        }
         argv.extend(args.iter().map(|s| s.to_string()));
         let cli = Cli::try_parse_from(&argv).context("the demo built a bad command line")?;
-        super::run(cli)
+        let person = Context {
+            // Keep colour decisions consistent with the demo's own output.
+            color: ctx.color,
+            editor: ctx.editor.clone(),
+            ..Context::new(&cli)?
+        };
+        super::execute(&person, cli.command)
     }
 
     fn home(&self) -> Result<Home> {
@@ -122,14 +132,17 @@ fn say(ctx: &Context, text: &str) {
     }
 }
 
-/// An editor stand-in: `sed -i` replacing `from` with `to`, so the demo edits text the way a person
-/// would in `$EDITOR`, through the same merge path.
-fn scripted_editor(from: &str, to: &str) {
-    std::env::set_var("EDITOR", format!("sed -i 's/{from}/{to}/'"));
-    std::env::remove_var("VISUAL");
+/// The demo's context with an editor stand-in: `sed -i` replacing `from` with `to`, so the demo
+/// edits text the way a person would in `$EDITOR`, through the same merge path.
+fn scripted_editor(ctx: &Context, from: &str, to: &str) -> Context {
+    Context {
+        editor: Some(format!("sed -i 's/{from}/{to}/'")),
+        ..ctx.clone()
+    }
 }
 
-pub fn run(ctx: &Context, keep: Option<&Path>) -> Result<()> {
+pub fn run(ctx: &Context, args: DemoArgs) -> Result<()> {
+    let keep = args.keep.as_deref();
     let scratch = tempfile::Builder::new().prefix("tandem-demo-").tempdir()?;
     let root = keep
         .map(Path::to_path_buf)
@@ -249,8 +262,8 @@ pub fn run(ctx: &Context, keep: Option<&Path>) -> Result<()> {
 
     say(ctx, "Both go offline for a few days and edit the same plan without talking:\nthe same note, the same goal's status, and new goals on each side.");
     let note = ana.id_of("note", "Kickoff")?;
-    scripted_editor("We met today.", "We met today at noon.");
-    ana.run(ctx, &["note", "edit", &note])?;
+    let editing = scripted_editor(ctx, "We met today.", "We met today at noon.");
+    ana.run(&editing, &["note", "edit", &note])?;
     ana.run(ctx, &["goal", "set", &goal, "--status", "active"])?;
     ana.run(
         ctx,
@@ -265,11 +278,12 @@ pub fn run(ctx: &Context, keep: Option<&Path>) -> Result<()> {
     let chapter = ana.milestone_of(&goal, "Read the book, chapters 1-8")?;
     ana.run(ctx, &["milestone", "done", &goal, &chapter])?;
 
-    scripted_editor(
+    let editing = scripted_editor(
+        ctx,
         "Next steps follow.",
         "Next steps follow: read chapter 4, write tests first.",
     );
-    ben.run(ctx, &["note", "edit", &note])?;
+    ben.run(&editing, &["note", "edit", &note])?;
     ben.run(ctx, &["goal", "set", &goal, "--status", "done"])?;
     ben.run(ctx, &["goal", "add", "Contribute to an open-source crate"])?;
     let action = ben.id_of("action", "Install rustup")?;
@@ -286,7 +300,6 @@ pub fn run(ctx: &Context, keep: Option<&Path>) -> Result<()> {
             "Clear next steps",
         ],
     )?;
-    std::env::remove_var("EDITOR");
 
     say(ctx, "Back online: both sync through the relay.");
     ana.run(ctx, &["sync"])?;
@@ -334,7 +347,7 @@ fn invite_code(ctx: &Context, ana: &Person) -> Result<String> {
         quiet: true,
         ..ctx.clone()
     };
-    let code = super::sync::invite_code(&actx, "mentee")?;
+    let code = super::invite::invite_code(&actx, "mentee")?;
     println!("{code}");
     Ok(code)
 }

@@ -1,11 +1,24 @@
-//! One module per group of subcommands; `run` dispatches.
+//! One module per command group, each owning its flags; `run` dispatches.
+//!
+//! Item commands share their plumbing (opening the workspace, reporting, the quick add path,
+//! editing outside the store) through `shared`.
 
-mod bundle;
-mod demo;
-mod items;
-mod overview;
+pub mod action;
+pub mod bundle;
+pub mod checkin;
+pub mod conflicts;
+pub mod demo;
+pub mod export;
+pub mod goal;
+pub mod invite;
+pub mod log;
+pub mod milestone;
+pub mod note;
+pub mod plan;
+pub mod resource;
+mod shared;
 pub mod sync;
-mod workspaces;
+pub mod workspaces;
 
 use crate::cli::{Cli, Command};
 use crate::context::Context;
@@ -14,18 +27,13 @@ use anyhow::Result;
 /// Run one parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     let ctx = Context::new(&cli)?;
-    let writes = !matches!(
-        cli.command,
-        Command::Workspaces
-            | Command::Plan
-            | Command::Log { .. }
-            | Command::Conflicts
-            | Command::Export { .. }
-            | Command::Status
-            | Command::Sync { .. }
-            | Command::Demo { .. }
-    );
-    let result = dispatch(&ctx, cli.command);
+    execute(&ctx, cli.command)
+}
+
+/// Run one command with a context built by the caller (`tandem demo` builds its own).
+pub fn execute(ctx: &Context, command: Command) -> Result<()> {
+    let writes = command.writes();
+    let result = dispatch(ctx, command);
     if result.is_ok() && writes {
         // Tell a running `tandem sync --watch` that something changed here. A failure only delays
         // that sync until the next change, so it is not an error of this command.
@@ -36,39 +44,24 @@ pub fn run(cli: Cli) -> Result<()> {
 
 fn dispatch(ctx: &Context, command: Command) -> Result<()> {
     match command {
-        Command::Init { title, name, role } => workspaces::init(ctx, &title, &name, &role),
+        Command::Init(args) => workspaces::init(ctx, args),
         Command::Workspaces => workspaces::list(ctx),
-        Command::Switch { workspace } => workspaces::switch(ctx, &workspace),
-        Command::Goal(cmd) => items::goal(ctx, cmd),
-        Command::Milestone(cmd) => items::milestone(ctx, cmd),
-        Command::Note(cmd) => items::note(ctx, cmd),
-        Command::CheckIn(cmd) => items::checkin(ctx, cmd),
-        Command::Action(cmd) => items::action(ctx, cmd),
-        Command::Resource(cmd) => items::resource(ctx, cmd),
-        Command::Plan => overview::plan(ctx),
-        Command::Log { limit, all } => overview::log(ctx, if all { None } else { Some(limit) }),
-        Command::Conflicts => overview::conflicts(ctx),
-        Command::Export { format, output } => overview::export(ctx, format, output.as_deref()),
+        Command::Switch(args) => workspaces::switch(ctx, args),
+        Command::Goal(cmd) => goal::run(ctx, cmd),
+        Command::Milestone(cmd) => milestone::run(ctx, cmd),
+        Command::Note(cmd) => note::run(ctx, cmd),
+        Command::CheckIn(cmd) => checkin::run(ctx, cmd),
+        Command::Action(cmd) => action::run(ctx, cmd),
+        Command::Resource(cmd) => resource::run(ctx, cmd),
+        Command::Plan => plan::run(ctx),
+        Command::Log(args) => log::run(ctx, args),
+        Command::Conflicts => conflicts::run(ctx),
+        Command::Export(args) => export::run(ctx, args),
         Command::Bundle(cmd) => bundle::run(ctx, cmd),
-        Command::Sync {
-            server,
-            token,
-            watch,
-            timeout,
-        } => {
-            if watch {
-                sync::watch(ctx, server, token)
-            } else {
-                sync::sync(ctx, server, token, std::time::Duration::from_secs(timeout))
-            }
-        }
+        Command::Sync(args) => sync::run(ctx, args),
         Command::Status => sync::status(ctx),
-        Command::Demo { keep } => demo::run(ctx, keep.as_deref()),
-        Command::Invite { role } => sync::invite(ctx, &role),
-        Command::Join {
-            code,
-            name,
-            timeout,
-        } => sync::join(ctx, &code, &name, std::time::Duration::from_secs(timeout)),
+        Command::Demo(args) => demo::run(ctx, args),
+        Command::Invite(args) => invite::invite(ctx, args),
+        Command::Join(args) => invite::join(ctx, args),
     }
 }

@@ -2,18 +2,57 @@
 
 use crate::context::Context;
 use anyhow::Result;
-use serde_json::json;
+use clap::Args;
+use serde::Serialize;
 
-pub fn init(ctx: &Context, title: &str, name: &str, role: &str) -> Result<()> {
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The workspace's title, e.g. "Ana & Ben — backend growth".
+    #[arg(long)]
+    title: String,
+    /// Your name as your partner will see it.
+    #[arg(long)]
+    name: String,
+    /// Your role in the pair.
+    #[arg(long, value_parser = ["mentor", "mentee", "observer"])]
+    role: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SwitchArgs {
+    /// Title, id or id prefix.
+    workspace: String,
+}
+
+/// What `init --json` prints (fields in the order `--json` has always printed them).
+#[derive(Serialize)]
+struct Created<'a> {
+    id: &'a str,
+    participant: Option<&'a str>,
+    title: String,
+    /// The workspace's document as other automerge-repo peers name it.
+    url: String,
+}
+
+/// What `switch --json` prints.
+#[derive(Serialize)]
+struct Switched {
+    current: bool,
+    id: String,
+    title: String,
+}
+
+pub fn init(ctx: &Context, args: InitArgs) -> Result<()> {
+    let InitArgs { title, name, role } = args;
     let home = ctx.home()?;
-    let opened = home.create_workspace(title, name, role.parse()?, ctx.now)?;
+    let opened = home.create_workspace(&title, &name, role.parse()?, ctx.now)?;
     if ctx.json {
-        return ctx.print_json(&json!({
-            "id": opened.id,
-            "url": format!("automerge:{}", opened.id),
-            "title": opened.ws.title(),
-            "participant": opened.ws.me(),
-        }));
+        return ctx.print_json(&Created {
+            id: &opened.id,
+            participant: opened.ws.me(),
+            title: opened.ws.title(),
+            url: format!("automerge:{}", opened.id),
+        });
     }
     if ctx.quiet {
         println!("{}", opened.id);
@@ -41,13 +80,17 @@ pub fn list(ctx: &Context) -> Result<()> {
     Ok(())
 }
 
-pub fn switch(ctx: &Context, selector: &str) -> Result<()> {
+pub fn switch(ctx: &Context, args: SwitchArgs) -> Result<()> {
     let home = ctx.home()?;
-    let id = home.switch(selector)?;
+    let id = home.switch(&args.workspace)?;
     let info = home.workspaces()?.into_iter().find(|w| w.id == id);
     let title = info.map(|w| w.title).unwrap_or_default();
     if ctx.json {
-        return ctx.print_json(&json!({ "id": id, "title": title, "current": true }));
+        return ctx.print_json(&Switched {
+            current: true,
+            id,
+            title,
+        });
     }
     ctx.say(format!("Switched to “{title}” ({id})"));
     Ok(())

@@ -1,0 +1,159 @@
+//! `tandem action`: action items, their owners and due dates.
+
+use super::shared::{archive, checkbox, due_label, paint, quick_add, read, report, write};
+use crate::context::Context;
+use crate::render::fit;
+use anyhow::Result;
+use clap::Subcommand;
+use tandem_core::model::draft::Draft;
+use tandem_core::model::{first_line, short, Action, Kind, NewAction};
+
+#[derive(Debug, Subcommand)]
+pub enum ActionCommand {
+    /// Add an action item.
+    Add {
+        /// What is to be done, in a few words.
+        title: String,
+        /// Who does it (a participant's name).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Due date, YYYY-MM-DD.
+        #[arg(long)]
+        due: Option<String>,
+        /// The goal this action serves.
+        #[arg(long)]
+        goal: Option<String>,
+        /// The check-in it came from.
+        #[arg(long)]
+        checkin: Option<String>,
+    },
+    /// Mark an action item done.
+    Done {
+        /// The action item's id or id prefix.
+        id: String,
+    },
+    /// Open a done action item again.
+    Reopen {
+        /// The action item's id or id prefix.
+        id: String,
+    },
+    /// List action items.
+    List {
+        /// Only those not done.
+        #[arg(long)]
+        open: bool,
+        /// Only those past their due date and not done.
+        #[arg(long)]
+        overdue: bool,
+        /// Include archived items.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Archive an action item.
+    Archive {
+        /// The action item's id or id prefix.
+        id: String,
+    },
+}
+
+impl ActionCommand {
+    /// Whether the command changes the workspace.
+    pub fn writes(&self) -> bool {
+        !matches!(self, ActionCommand::List { .. })
+    }
+}
+
+pub fn run(ctx: &Context, cmd: ActionCommand) -> Result<()> {
+    let p = paint(ctx);
+    match cmd {
+        ActionCommand::Add {
+            title,
+            owner,
+            due,
+            goal,
+            checkin,
+        } => {
+            if goal.is_none() && checkin.is_none() {
+                let action = NewAction {
+                    title: title.clone(),
+                    owner: owner.clone(),
+                    due: due.clone(),
+                    goal: None,
+                    checkin: None,
+                };
+                if let Some(a) = quick_add::<Action>(ctx, |people| Draft::action(&action, people))?
+                {
+                    return report(ctx, "Added", "action", &a.id, &a.title, &a);
+                }
+            }
+            let (_, o, id) = write(ctx, |ws| {
+                let goal = goal.map(|g| ws.resolve(Kind::Goal, &g)).transpose()?;
+                let checkin = checkin.map(|c| ws.resolve(Kind::CheckIn, &c)).transpose()?;
+                ws.add_action(NewAction {
+                    title,
+                    owner,
+                    due,
+                    goal,
+                    checkin,
+                })
+            })?;
+            let a = o.ws.action(&id)?;
+            report(ctx, "Added", "action", &id, &a.title, &a)
+        }
+        ActionCommand::Done { id } => set_done(ctx, &id, true),
+        ActionCommand::Reopen { id } => set_done(ctx, &id, false),
+        ActionCommand::List { open, overdue, all } => {
+            let (_, o) = read(ctx)?;
+            let today = o.ws.today(&ctx.zone);
+            let list: Vec<_> =
+                o.ws.actions()
+                    .into_iter()
+                    .filter(|a| all || !a.meta.archived)
+                    .filter(|a| !open || !a.done)
+                    .filter(|a| !overdue || a.is_overdue(&today))
+                    .collect();
+            if ctx.json {
+                return ctx.print_json(&list);
+            }
+            if list.is_empty() {
+                ctx.say("No action items match.");
+            }
+            for a in list {
+                let check = checkbox(p, a.done);
+                let owner = a.owner.clone().unwrap_or_default();
+                let title = fit(&first_line(&a.title, 44), 44);
+                let title = if a.is_overdue(&today) {
+                    p.red(&title)
+                } else {
+                    title
+                };
+                println!(
+                    "{check} {}  {}  {}  {}",
+                    p.cyan(short(&a.id)),
+                    title,
+                    fit(&owner, 10),
+                    due_label(p, a.due.as_deref(), &today, a.done)
+                );
+            }
+            Ok(())
+        }
+        ActionCommand::Archive { id } => archive(ctx, Kind::Action, &id, true),
+    }
+}
+
+fn set_done(ctx: &Context, prefix: &str, done: bool) -> Result<()> {
+    let mut full = String::new();
+    let (_, o, ()) = write(ctx, |ws| {
+        full = ws.resolve(Kind::Action, prefix)?;
+        ws.set_action_done(&full, done)
+    })?;
+    let a = o.ws.action(&full)?;
+    report(
+        ctx,
+        if done { "Completed" } else { "Reopened" },
+        "action",
+        &full,
+        &a.title,
+        &a,
+    )
+}

@@ -1,0 +1,215 @@
+//! `tandem checkin`: schedule, record, rate and edit check-ins.
+
+use super::shared::{archive, checkbox, edit_outside, paint, quick_add, read, report, write};
+use crate::context::Context;
+use crate::render::fit;
+use anyhow::Result;
+use clap::Subcommand;
+use serde::Serialize;
+use tandem_core::model::draft::Draft;
+use tandem_core::model::time::{display_instant, parse_datetime};
+use tandem_core::model::{first_line, short, Action, CheckIn, Kind};
+
+#[derive(Debug, Subcommand)]
+pub enum CheckInCommand {
+    /// Schedule or record a check-in.
+    Add {
+        /// When: "YYYY-MM-DD HH:MM" in local time, or RFC 3339 [default: now].
+        #[arg(long)]
+        at: Option<String>,
+        /// What to talk about.
+        #[arg(long)]
+        agenda: Option<String>,
+    },
+    /// List check-ins.
+    List {
+        /// Include archived check-ins.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show a check-in with its ratings.
+    Show {
+        /// The check-in's id or id prefix.
+        id: String,
+    },
+    /// Rate a check-in from 1 to 5.
+    Rate {
+        /// The check-in's id or id prefix.
+        id: String,
+        /// 1 (poor) to 5 (excellent).
+        rating: String,
+        /// A word on why.
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Edit the check-in's notes in $EDITOR.
+    Edit {
+        /// The check-in's id or id prefix.
+        id: String,
+    },
+    /// Archive a check-in.
+    Archive {
+        /// The check-in's id or id prefix.
+        id: String,
+    },
+}
+
+impl CheckInCommand {
+    /// Whether the command changes the workspace.
+    pub fn writes(&self) -> bool {
+        !matches!(
+            self,
+            CheckInCommand::List { .. } | CheckInCommand::Show { .. }
+        )
+    }
+}
+
+/// `checkin show --json`: the check-in with the action items that came from it.
+#[derive(Serialize)]
+struct CheckInDetail {
+    #[serde(flatten)]
+    checkin: CheckIn,
+    actions: Vec<Action>,
+}
+
+pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
+    let p = paint(ctx);
+    match cmd {
+        CheckInCommand::Add { at, agenda } => {
+            let at = match at {
+                Some(a) => parse_datetime(&a, &ctx.zone)?,
+                None => tandem_core::model::time::format_instant(ctx.now),
+            };
+            let agenda = agenda.unwrap_or_default();
+            let added = |c: &CheckIn| {
+                let label = format!(
+                    "{} {}",
+                    display_instant(&c.at, &ctx.zone),
+                    first_line(&c.agenda, 40)
+                );
+                report(ctx, "Added", "check-in", &c.id, label.trim(), c)
+            };
+            if let Some(c) = quick_add::<CheckIn>(ctx, |_| Ok(Draft::checkin(&at, &agenda)))? {
+                return added(&c);
+            }
+            let (_, o, id) = write(ctx, |ws| ws.add_checkin(&at, &agenda))?;
+            added(&o.ws.checkin(&id)?)
+        }
+        CheckInCommand::List { all } => {
+            let (_, o) = read(ctx)?;
+            let list: Vec<_> =
+                o.ws.checkins()
+                    .into_iter()
+                    .filter(|c| all || !c.meta.archived)
+                    .collect();
+            if ctx.json {
+                return ctx.print_json(&list);
+            }
+            if list.is_empty() {
+                ctx.say("No check-ins yet. Add one with: tandem checkin add --at \"YYYY-MM-DD HH:MM\" --agenda \"…\"");
+            }
+            let now = tandem_core::model::time::format_instant(ctx.now);
+            for c in list {
+                let when = display_instant(&c.at, &ctx.zone);
+                let when = if c.at > now {
+                    p.green(&format!("{when} (upcoming)"))
+                } else {
+                    when
+                };
+                let ratings: Vec<String> = c
+                    .ratings
+                    .iter()
+                    .map(|r| format!("{} {}/5", r.name, r.rating))
+                    .collect();
+                println!(
+                    "{}  {}  {}  {}",
+                    p.cyan(short(&c.id)),
+                    when,
+                    fit(&first_line(&c.agenda, 40), 40),
+                    p.dim(&ratings.join(", "))
+                );
+            }
+            Ok(())
+        }
+        CheckInCommand::Show { id } => {
+            let (_, o) = read(ctx)?;
+            let id = o.ws.resolve(Kind::CheckIn, &id)?;
+            let detail = CheckInDetail {
+                checkin: o.ws.checkin(&id)?,
+                actions: o
+                    .ws
+                    .actions()
+                    .into_iter()
+                    .filter(|a| a.checkin.as_deref() == Some(id.as_str()) && !a.meta.archived)
+                    .collect(),
+            };
+            if ctx.json {
+                return ctx.print_json(&detail);
+            }
+            let CheckInDetail {
+                checkin: c,
+                actions,
+            } = detail;
+            println!(
+                "{} {}  {}",
+                p.bold("Check-in"),
+                p.cyan(&c.id),
+                p.bold(&display_instant(&c.at, &ctx.zone))
+            );
+            if !c.agenda.trim().is_empty() {
+                println!("\n{}\n{}", p.bold("Agenda"), c.agenda);
+            }
+            if !c.notes.trim().is_empty() {
+                println!("\n{}\n{}", p.bold("Notes"), c.notes);
+            }
+            println!("\n{}", p.bold("Ratings"));
+            if c.ratings.is_empty() {
+                println!("  none yet (tandem checkin rate {} 1-5)", short(&c.id));
+            }
+            for r in &c.ratings {
+                let comment = if r.comment.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", r.comment)
+                };
+                println!("  {}: {}/5{comment}", r.name, r.rating);
+            }
+            if !actions.is_empty() {
+                println!("\n{}", p.bold("Actions"));
+                for a in actions {
+                    let check = checkbox(p, a.done);
+                    println!("  {check} {}  {}", p.cyan(short(&a.id)), a.title);
+                }
+            }
+            Ok(())
+        }
+        CheckInCommand::Rate {
+            id,
+            rating,
+            comment,
+        } => {
+            let value: i64 = rating.trim().parse().map_err(|_| {
+                tandem_core::Error::Invalid(format!(
+                    "invalid rating '{rating}': expected a whole number from 1 to 5"
+                ))
+            })?;
+            let mut full = String::new();
+            let (_, o, ()) = write(ctx, |ws| {
+                full = ws.resolve(Kind::CheckIn, &id)?;
+                ws.rate_checkin(&full, value, comment.as_deref())
+            })?;
+            let c = o.ws.checkin(&full)?;
+            report(ctx, "Rated", "check-in", &full, &format!("{value}/5"), &c)
+        }
+        CheckInCommand::Edit { id } => edit_outside(
+            ctx,
+            false,
+            |ws| {
+                let id = ws.resolve(Kind::CheckIn, &id)?;
+                Ok((id.clone(), ws.checkin(&id)?.notes))
+            },
+            |ws, id, text| ws.edit_checkin_notes(id, &text),
+        ),
+        CheckInCommand::Archive { id } => archive(ctx, Kind::CheckIn, &id, true),
+    }
+}

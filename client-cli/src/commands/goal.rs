@@ -1,0 +1,301 @@
+//! `tandem goal`: add, list, show, change, edit, archive and restore goals.
+
+use super::shared::{
+    archive, checkbox, due_label, edit_outside, paint, quick_add, read, report, write,
+};
+use crate::context::Context;
+use crate::render::{fit, progress_bar};
+use anyhow::Result;
+use clap::Subcommand;
+use serde::Serialize;
+use tandem_core::model::draft::Draft;
+use tandem_core::model::time::display_instant;
+use tandem_core::model::{first_line, short, Action, Goal, GoalChanges, Kind, NewGoal, Note};
+
+#[derive(Debug, Subcommand)]
+pub enum GoalCommand {
+    /// Add a goal.
+    Add {
+        /// What the goal is, in a few words.
+        title: String,
+        /// Due date, YYYY-MM-DD.
+        #[arg(long)]
+        due: Option<String>,
+        /// Who owns the goal (a participant's name).
+        #[arg(long)]
+        owner: Option<String>,
+        /// A longer description (edit it later with `tandem goal edit`).
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List goals.
+    List {
+        /// Only goals with this status (open, active, done, dropped).
+        #[arg(long)]
+        status: Option<String>,
+        /// Include archived goals.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show a goal with its milestones.
+    Show {
+        /// The goal's id or id prefix.
+        id: String,
+    },
+    /// Change a goal's fields.
+    Set {
+        /// The goal's id or id prefix.
+        id: String,
+        /// A new title.
+        #[arg(long)]
+        title: Option<String>,
+        /// open, active, done or dropped.
+        #[arg(long)]
+        status: Option<String>,
+        /// A new due date, YYYY-MM-DD.
+        #[arg(long)]
+        due: Option<String>,
+        /// A new owner (a participant's name).
+        #[arg(long)]
+        owner: Option<String>,
+        /// A new description, replacing the old one.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Edit the description in $EDITOR; the edit merges as a text diff.
+    Edit {
+        /// The goal's id or id prefix.
+        id: String,
+    },
+    /// Archive a goal (it stays in history and can be restored).
+    Archive {
+        /// The goal's id or id prefix.
+        id: String,
+    },
+    /// Restore an archived goal.
+    Restore {
+        /// The goal's id or id prefix.
+        id: String,
+    },
+}
+
+impl GoalCommand {
+    /// Whether the command changes the workspace.
+    pub fn writes(&self) -> bool {
+        !matches!(self, GoalCommand::List { .. } | GoalCommand::Show { .. })
+    }
+}
+
+/// `goal show --json`: the goal with the notes and action items that belong to it.
+#[derive(Serialize)]
+struct GoalDetail {
+    #[serde(flatten)]
+    goal: Goal,
+    notes: Vec<Note>,
+    actions: Vec<Action>,
+}
+
+pub fn run(ctx: &Context, cmd: GoalCommand) -> Result<()> {
+    match cmd {
+        GoalCommand::Add {
+            title,
+            due,
+            owner,
+            description,
+        } => {
+            let goal = NewGoal {
+                title,
+                description,
+                due,
+                owner,
+            };
+            if let Some(g) = quick_add::<Goal>(ctx, |people| Draft::goal(&goal, people))? {
+                return report(ctx, "Added", "goal", &g.id, &g.title, &g);
+            }
+            let (_, o, id) = write(ctx, |ws| ws.add_goal(goal))?;
+            let g = o.ws.goal(&id)?;
+            report(ctx, "Added", "goal", &id, &g.title, &g)
+        }
+        GoalCommand::List { status, all } => list(ctx, status, all),
+        GoalCommand::Show { id } => show(ctx, &id),
+        GoalCommand::Set {
+            id,
+            title,
+            status,
+            due,
+            owner,
+            description,
+        } => {
+            let mut full = String::new();
+            let (_, o, ()) = write(ctx, |ws| {
+                full = ws.resolve(Kind::Goal, &id)?;
+                ws.set_goal(
+                    &full,
+                    GoalChanges {
+                        title,
+                        description,
+                        status,
+                        due,
+                        owner,
+                    },
+                )
+            })?;
+            let g = o.ws.goal(&full)?;
+            report(ctx, "Updated", "goal", &full, &g.title, &g)
+        }
+        GoalCommand::Edit { id } => edit_outside(
+            ctx,
+            false,
+            |ws| {
+                let id = ws.resolve(Kind::Goal, &id)?;
+                Ok((id.clone(), ws.goal(&id)?.description))
+            },
+            |ws, id, text| {
+                ws.set_goal(
+                    id,
+                    GoalChanges {
+                        description: Some(text),
+                        ..Default::default()
+                    },
+                )
+            },
+        ),
+        GoalCommand::Archive { id } => archive(ctx, Kind::Goal, &id, true),
+        GoalCommand::Restore { id } => archive(ctx, Kind::Goal, &id, false),
+    }
+}
+
+fn list(ctx: &Context, status: Option<String>, all: bool) -> Result<()> {
+    let p = paint(ctx);
+    let status = status
+        .as_deref()
+        .map(tandem_core::model::parse_status)
+        .transpose()?;
+    let (_, o) = read(ctx)?;
+    let today = o.ws.today(&ctx.zone);
+    let goals: Vec<_> =
+        o.ws.goals()
+            .into_iter()
+            .filter(|g| all || !g.meta.archived)
+            .filter(|g| status.as_deref().is_none_or(|s| g.status == s))
+            .collect();
+    if ctx.json {
+        return ctx.print_json(&goals);
+    }
+    if goals.is_empty() {
+        ctx.say("No goals yet. Add one with: tandem goal add \"…\"");
+    }
+    for g in goals {
+        let (done, total) = g.progress();
+        let archived = if g.meta.archived {
+            p.dim(" (archived)")
+        } else {
+            String::new()
+        };
+        println!(
+            "{}  {}  {:<7}  {}  {}{}",
+            p.cyan(short(&g.id)),
+            fit(&first_line(&g.title, 40), 40),
+            g.status,
+            progress_bar(done, total, 10),
+            due_label(p, g.due.as_deref(), &today, g.status == "done"),
+            archived
+        );
+    }
+    Ok(())
+}
+
+fn show(ctx: &Context, id: &str) -> Result<()> {
+    let p = paint(ctx);
+    let (_, o) = read(ctx)?;
+    let id = o.ws.resolve(Kind::Goal, id)?;
+    let detail = GoalDetail {
+        goal: o.ws.goal(&id)?,
+        notes: o
+            .ws
+            .notes()
+            .into_iter()
+            .filter(|n| n.goal.as_deref() == Some(id.as_str()) && !n.meta.archived)
+            .collect(),
+        actions: o
+            .ws
+            .actions()
+            .into_iter()
+            .filter(|a| a.goal.as_deref() == Some(id.as_str()) && !a.meta.archived)
+            .collect(),
+    };
+    if ctx.json {
+        return ctx.print_json(&detail);
+    }
+    let GoalDetail {
+        goal: g,
+        notes,
+        actions,
+    } = detail;
+    let today = o.ws.today(&ctx.zone);
+    let (done, total) = g.progress();
+    println!("{} {}  {}", p.bold("Goal"), p.cyan(&g.id), p.bold(&g.title));
+    let mut facts = vec![format!("status: {}", g.status)];
+    if let Some(owner) = &g.owner {
+        facts.push(format!("owner: {owner}"));
+    }
+    if g.due.is_some() {
+        facts.push(due_label(p, g.due.as_deref(), &today, g.status == "done"));
+    }
+    if g.meta.archived {
+        facts.push(p.dim("archived"));
+    }
+    println!("  {}", facts.join("   "));
+    println!("  progress: {}", progress_bar(done, total, 20));
+    if let (Some(by), Some(at)) = (&g.meta.created_by_name, &g.meta.created_at) {
+        println!(
+            "  {}",
+            p.dim(&format!(
+                "created by {by} on {}",
+                display_instant(at, &ctx.zone)
+            ))
+        );
+    }
+    if !g.description.trim().is_empty() {
+        println!();
+        for line in g.description.lines() {
+            println!("  {line}");
+        }
+    }
+    if !g.milestones.is_empty() {
+        println!("\n{}", p.bold("Milestones"));
+        for m in g.milestones.iter().filter(|m| !m.meta.archived) {
+            println!(
+                "  {} {}  {}  {}",
+                checkbox(p, m.done),
+                p.cyan(short(&m.id)),
+                m.title,
+                due_label(p, m.due.as_deref(), &today, m.done)
+            );
+        }
+    }
+    if !actions.is_empty() {
+        println!("\n{}", p.bold("Actions"));
+        for a in &actions {
+            println!(
+                "  {} {}  {}  {}",
+                checkbox(p, a.done),
+                p.cyan(short(&a.id)),
+                a.title,
+                due_label(p, a.due.as_deref(), &today, a.done)
+            );
+        }
+    }
+    if !notes.is_empty() {
+        println!("\n{}", p.bold("Notes"));
+        for n in &notes {
+            let label = if n.title.is_empty() {
+                first_line(&n.body, 60)
+            } else {
+                n.title.clone()
+            };
+            println!("  {}  {label}", p.cyan(short(&n.id)));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,84 @@
+//! `tandem milestone`: add milestones to a goal and tick them off.
+
+use super::shared::{report, write};
+use crate::context::Context;
+use crate::render::progress_bar;
+use anyhow::Result;
+use clap::Subcommand;
+use serde::Serialize;
+use tandem_core::model::{first_line, Kind, Milestone};
+
+#[derive(Debug, Subcommand)]
+pub enum MilestoneCommand {
+    /// Add a milestone to a goal.
+    Add {
+        /// The goal's id or id prefix.
+        goal: String,
+        /// What the milestone is, in a few words.
+        title: String,
+        /// Due date, YYYY-MM-DD.
+        #[arg(long)]
+        due: Option<String>,
+    },
+    /// Mark a milestone done.
+    Done {
+        /// The goal's id or id prefix.
+        goal: String,
+        /// The milestone's id or id prefix.
+        milestone: String,
+    },
+    /// Mark a milestone not done.
+    Undo {
+        /// The goal's id or id prefix.
+        goal: String,
+        /// The milestone's id or id prefix.
+        milestone: String,
+    },
+}
+
+/// A changed milestone as `--json` prints it: the milestone and the goal it belongs to.
+#[derive(Serialize)]
+struct MilestoneReport {
+    #[serde(flatten)]
+    milestone: Option<Milestone>,
+    goal: String,
+}
+
+pub fn run(ctx: &Context, cmd: MilestoneCommand) -> Result<()> {
+    let (goal_prefix, verb) = match &cmd {
+        MilestoneCommand::Add { goal, .. } => (goal.clone(), "Added"),
+        MilestoneCommand::Done { goal, .. } => (goal.clone(), "Completed"),
+        MilestoneCommand::Undo { goal, .. } => (goal.clone(), "Reopened"),
+    };
+    let mut goal_id = String::new();
+    let (_, o, mid) = write(ctx, |ws| {
+        goal_id = ws.resolve(Kind::Goal, &goal_prefix)?;
+        match cmd {
+            MilestoneCommand::Add { title, due, .. } => {
+                ws.add_milestone(&goal_id, &title, due.as_deref())
+            }
+            MilestoneCommand::Done { milestone, .. } | MilestoneCommand::Undo { milestone, .. } => {
+                let mid = ws.resolve_milestone(&goal_id, &milestone)?;
+                ws.set_milestone_done(&goal_id, &mid, verb == "Completed")?;
+                Ok(mid)
+            }
+        }
+    })?;
+    let g = o.ws.goal(&goal_id)?;
+    let m = g.milestones.iter().find(|m| m.id == mid).cloned();
+    let title = m.as_ref().map(|m| m.title.clone()).unwrap_or_default();
+    let item = MilestoneReport {
+        milestone: m,
+        goal: goal_id,
+    };
+    report(ctx, verb, "milestone", &mid, &title, &item)?;
+    if !ctx.json && !ctx.quiet {
+        let (done, total) = g.progress();
+        println!(
+            "  {}: {}",
+            first_line(&g.title, 50),
+            progress_bar(done, total, 10)
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,248 @@
+//! `tandem plan`: the one screen a pair looks at.
+
+use super::shared::paint;
+use crate::context::Context;
+use crate::render::{fit, progress_bar};
+use anyhow::Result;
+use serde::Serialize;
+use tandem_core::model::time::{display_instant, format_instant};
+use tandem_core::model::{first_line, short, Action, CheckIn, Goal, Participant};
+
+/// The plan as `--json` prints it. The fields are in alphabetical order, the order in which
+/// `--json` has always printed them.
+#[derive(Serialize)]
+struct Plan {
+    /// How many fields hold values two people set concurrently.
+    conflicts: usize,
+    /// Goals neither archived nor dropped.
+    goals: Vec<Goal>,
+    id: String,
+    last_checkin: Option<CheckIn>,
+    next_checkin: Option<CheckIn>,
+    /// Action items not done, in workspace order.
+    open_actions: Vec<Action>,
+    /// The open action items past their due date, the longest overdue first.
+    overdue_actions: Vec<Action>,
+    participants: Vec<Participant>,
+    title: String,
+    /// Changes on this device that no relay has confirmed yet.
+    unsynced_changes: usize,
+}
+
+pub fn run(ctx: &Context) -> Result<()> {
+    let p = paint(ctx);
+    let home = ctx.home()?;
+    let mut o = ctx.workspace(&home)?;
+    let unsynced = home.unsynced_changes(&mut o)?;
+    let conflicts = o.ws.conflicts().len();
+    let today = o.ws.today(&ctx.zone);
+    let now = format_instant(ctx.now);
+    let participants = o.ws.participants();
+    let goals: Vec<_> =
+        o.ws.goals()
+            .into_iter()
+            .filter(|g| !g.meta.archived && g.status != "dropped")
+            .collect();
+    let actions: Vec<_> =
+        o.ws.actions()
+            .into_iter()
+            .filter(|a| !a.meta.archived && !a.done)
+            .collect();
+    let checkins: Vec<_> =
+        o.ws.checkins()
+            .into_iter()
+            .filter(|c| !c.meta.archived)
+            .collect();
+    let last = checkins.iter().rev().find(|c| c.at <= now).cloned();
+    let next = checkins.iter().find(|c| c.at > now).cloned();
+    let mut overdue: Vec<_> = actions
+        .iter()
+        .filter(|a| a.is_overdue(&today))
+        .cloned()
+        .collect();
+    // The longest overdue first: those are the ones to talk about.
+    overdue.sort_by(|a, b| (&a.due, &a.id).cmp(&(&b.due, &b.id)));
+
+    let plan = Plan {
+        conflicts,
+        goals,
+        id: o.id,
+        last_checkin: last,
+        next_checkin: next,
+        open_actions: actions,
+        overdue_actions: overdue,
+        participants,
+        title: o.ws.title(),
+        unsynced_changes: unsynced,
+    };
+    if ctx.json {
+        return ctx.print_json(&plan);
+    }
+    let Plan {
+        conflicts,
+        goals,
+        id,
+        last_checkin: last,
+        next_checkin: next,
+        open_actions: actions,
+        overdue_actions: overdue,
+        participants,
+        title,
+        unsynced_changes: unsynced,
+    } = plan;
+
+    let people: Vec<String> = participants
+        .iter()
+        .map(|p| format!("{} ({})", p.name, p.role))
+        .collect();
+    println!("{}", p.bold(&title));
+    println!("{}", p.dim(&format!("{} · {}", people.join(", "), id)));
+
+    println!("\n{}", p.bold("Goals"));
+    let mut goals_note = None;
+    if goals.is_empty() {
+        println!("  none yet — tandem goal add \"…\"");
+    }
+    // Goals in progress come first (active, then open, soonest due first); done goals follow.
+    // The list is cut so the plan stays one screen; `tandem goal list` shows them all.
+    const MAX_GOALS: usize = 12;
+    let rank = |status: &str| match status {
+        "active" => 0,
+        "open" => 1,
+        _ => 2,
+    };
+    let mut goals = goals;
+    goals.sort_by(|a, b| {
+        (rank(&a.status), a.due.is_none(), &a.due).cmp(&(rank(&b.status), b.due.is_none(), &b.due))
+    });
+    if goals.len() > MAX_GOALS {
+        let hidden = &goals[MAX_GOALS..];
+        let done = hidden.iter().filter(|g| g.status == "done").count();
+        let note = format!(
+            "  … and {} more ({} in progress, {} done): tandem goal list",
+            hidden.len(),
+            hidden.len() - done,
+            done
+        );
+        goals.truncate(MAX_GOALS);
+        goals_note = Some(note);
+    }
+    for g in &goals {
+        let (done, total) = g.progress();
+        let due = match &g.due {
+            Some(d) if d.as_str() < today.as_str() && g.status != "done" => {
+                p.red(&format!("due {d}"))
+            }
+            Some(d) => format!("due {d}"),
+            None => String::new(),
+        };
+        // The column is padded before it is painted, so colour codes never count as width.
+        let status = fit(&g.status, 6);
+        let status = match g.status.as_str() {
+            "done" => p.green(&status),
+            "active" => p.yellow(&status),
+            _ => status,
+        };
+        println!(
+            "  {}  {}  {}  {}  {}",
+            p.cyan(short(&g.id)),
+            fit(&first_line(&g.title, 36), 36),
+            status,
+            progress_bar(done, total, 10),
+            due
+        );
+    }
+
+    if let Some(note) = goals_note {
+        println!("{note}");
+    }
+
+    println!("\n{}", p.bold("Actions"));
+    if actions.is_empty() {
+        println!("  nothing open");
+    }
+    // Overdue first; the list is cut so the plan stays one screen.
+    const MAX_ACTIONS: usize = 12;
+    for (shown, a) in overdue
+        .iter()
+        .chain(actions.iter().filter(|a| !a.is_overdue(&today)))
+        .enumerate()
+    {
+        if shown == MAX_ACTIONS {
+            println!(
+                "  … and {} more (tandem action list --open)",
+                actions.len() - shown
+            );
+            break;
+        }
+        let owner = a.owner.clone().map(|o| format!("@{o}")).unwrap_or_default();
+        let due = a
+            .due
+            .clone()
+            .map(|d| format!("due {d}"))
+            .unwrap_or_default();
+        let line = format!(
+            "{}  {}  {}",
+            fit(&first_line(&a.title, 44), 44),
+            fit(&owner, 10),
+            due
+        );
+        if a.is_overdue(&today) {
+            println!(
+                "  {}  {} {}",
+                p.cyan(short(&a.id)),
+                p.red(&line),
+                p.red("OVERDUE")
+            );
+        } else {
+            println!("  {}  {line}", p.cyan(short(&a.id)));
+        }
+    }
+
+    println!("\n{}", p.bold("Check-ins"));
+    match &last {
+        Some(c) => {
+            let ratings: Vec<String> = c
+                .ratings
+                .iter()
+                .map(|r| format!("{} {}/5", r.name, r.rating))
+                .collect();
+            let ratings = if ratings.is_empty() {
+                "not rated".to_string()
+            } else {
+                ratings.join(", ")
+            };
+            println!(
+                "  last: {}  {}  {}",
+                display_instant(&c.at, &ctx.zone),
+                first_line(&c.agenda, 40),
+                p.dim(&ratings)
+            );
+        }
+        None => println!("  last: none yet"),
+    }
+    match &next {
+        Some(c) => println!(
+            "  next: {}  {}",
+            p.green(&display_instant(&c.at, &ctx.zone)),
+            first_line(&c.agenda, 50)
+        ),
+        None => println!("  next: not scheduled — tandem checkin add --at \"YYYY-MM-DD HH:MM\""),
+    }
+
+    println!("\n{}", p.bold("Sync"));
+    if unsynced == 0 {
+        println!("  everything is on the relay");
+    } else {
+        println!("  {unsynced} change(s) not yet on a relay");
+    }
+    if conflicts > 0 {
+        println!(
+            "  {}",
+            p.yellow(&format!(
+                "{conflicts} field(s) were set concurrently — see tandem conflicts"
+            ))
+        );
+    }
+    Ok(())
+}

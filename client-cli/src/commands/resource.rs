@@ -1,0 +1,84 @@
+//! `tandem resource`: links, books and other resources.
+
+use super::shared::{archive, paint, quick_add, read, report, write};
+use crate::context::Context;
+use crate::render::fit;
+use anyhow::Result;
+use clap::Subcommand;
+use tandem_core::model::draft::Draft;
+use tandem_core::model::{first_line, short, Kind, Resource};
+
+#[derive(Debug, Subcommand)]
+pub enum ResourceCommand {
+    /// Add a resource.
+    Add {
+        /// What the resource is called.
+        title: String,
+        /// Where to find it.
+        url: String,
+        /// Why it is worth a look.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// List resources.
+    List {
+        /// Include archived resources.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Archive a resource.
+    Archive {
+        /// The resource's id or id prefix.
+        id: String,
+    },
+}
+
+impl ResourceCommand {
+    /// Whether the command changes the workspace.
+    pub fn writes(&self) -> bool {
+        !matches!(self, ResourceCommand::List { .. })
+    }
+}
+
+pub fn run(ctx: &Context, cmd: ResourceCommand) -> Result<()> {
+    let p = paint(ctx);
+    match cmd {
+        ResourceCommand::Add { title, url, note } => {
+            let quick =
+                quick_add::<Resource>(ctx, |_| Draft::resource(&title, &url, note.as_deref()))?;
+            if let Some(r) = quick {
+                return report(ctx, "Added", "resource", &r.id, &title, &r);
+            }
+            let (_, o, id) = write(ctx, |ws| ws.add_resource(&title, &url, note.as_deref()))?;
+            let r = o.ws.resources().into_iter().find(|r| r.id == id);
+            report(ctx, "Added", "resource", &id, &title, &r)
+        }
+        ResourceCommand::List { all } => {
+            let (_, o) = read(ctx)?;
+            let list: Vec<_> =
+                o.ws.resources()
+                    .into_iter()
+                    .filter(|r| all || !r.meta.archived)
+                    .collect();
+            if ctx.json {
+                return ctx.print_json(&list);
+            }
+            if list.is_empty() {
+                ctx.say("No resources yet. Add one with: tandem resource add TITLE URL");
+            }
+            for r in list {
+                println!(
+                    "{}  {}  {}",
+                    p.cyan(short(&r.id)),
+                    fit(&first_line(&r.title, 40), 40),
+                    r.url
+                );
+                if !r.note.trim().is_empty() {
+                    println!("          {}", p.dim(&first_line(&r.note, 70)));
+                }
+            }
+            Ok(())
+        }
+        ResourceCommand::Archive { id } => archive(ctx, Kind::Resource, &id, true),
+    }
+}

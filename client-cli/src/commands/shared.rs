@@ -1,0 +1,225 @@
+//! What the item commands (goal, milestone, note, check-in, action, resource) share: opening the
+//! workspace to read or write, reporting a created or changed item, the quick add path, archiving,
+//! and editing long text outside the store. Read this before adding a command that changes items.
+
+use crate::context::Context;
+use crate::editor;
+use crate::render::Paint;
+use anyhow::{Context as _, Result};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tandem_core::model::draft::Draft;
+use tandem_core::model::{
+    first_line, short, Action, CheckIn, Goal, Kind, Note, Resource, Workspace,
+};
+use tandem_core::store::{Home, Opened};
+
+pub fn paint(ctx: &Context) -> Paint {
+    Paint { on: ctx.color }
+}
+
+/// Report a created or changed item: JSON of the item, or a line for people, or the bare id
+/// under `--quiet` so scripts can capture it.
+pub fn report(
+    ctx: &Context,
+    verb: &str,
+    noun: &str,
+    id: &str,
+    title: &str,
+    item: &impl Serialize,
+) -> Result<()> {
+    if ctx.json {
+        return ctx.print_json(item);
+    }
+    if ctx.quiet {
+        if verb == "Added" {
+            println!("{id}");
+        }
+        return Ok(());
+    }
+    let title = first_line(title, 60);
+    if title.is_empty() {
+        println!("{verb} {noun} {}", short(id));
+    } else {
+        println!("{verb} {noun} {} “{title}”", short(id));
+    }
+    Ok(())
+}
+
+/// Change the selected workspace with `f` and save; returns the home, the workspace after the
+/// change and what `f` returned.
+pub fn write<T>(
+    ctx: &Context,
+    f: impl FnOnce(&mut Workspace) -> tandem_core::Result<T>,
+) -> Result<(Home, Opened, T)> {
+    let home = ctx.home()?;
+    let mut opened = ctx.workspace(&home)?;
+    let out = f(&mut opened.ws)?;
+    home.save(&mut opened)?;
+    Ok((home, opened, out))
+}
+
+/// Open the selected workspace for reading.
+pub fn read(ctx: &Context) -> Result<(Home, Opened)> {
+    let home = ctx.home()?;
+    let opened = ctx.workspace(&home)?;
+    Ok((home, opened))
+}
+
+/// Add an item without loading the workspace when that is possible (see
+/// `tandem_core::store::quick`): adding touches nothing that exists, so on a big workspace this
+/// saves loading its whole history. Returns the new item, or `None` when the ordinary path must
+/// run.
+pub fn quick_add<T: DeserializeOwned>(
+    ctx: &Context,
+    draft: impl FnOnce(&[(String, String)]) -> tandem_core::Result<Draft>,
+) -> Result<Option<T>> {
+    let home = ctx.home()?;
+    let ws = home.resolve(ctx.selector.as_deref())?;
+    let Some(item) = home.quick_add(&ws, ctx.now, draft)? else {
+        return Ok(None);
+    };
+    // The quick path describes the new item in the same JSON shape as a read does, so it reads
+    // back as the same type.
+    let item = serde_json::from_value(item).context("the added item could not be read back")?;
+    Ok(Some(item))
+}
+
+/// `due 2026-12-01`, in red with "(overdue)" when it has passed and the item is not done.
+pub fn due_label(p: Paint, due: Option<&str>, today: &str, done: bool) -> String {
+    match due {
+        Some(d) if !done && d < today => p.red(&format!("due {d} (overdue)")),
+        Some(d) => format!("due {d}"),
+        None => String::new(),
+    }
+}
+
+/// A checkbox for a milestone or an action item: green `[x]` when done.
+pub fn checkbox(p: Paint, done: bool) -> String {
+    if done {
+        p.green("[x]")
+    } else {
+        "[ ]".to_string()
+    }
+}
+
+/// What the human report of a note calls it: its title, or its body when it has none.
+pub fn note_label(note: &Note) -> &str {
+    if note.title.is_empty() {
+        &note.body
+    } else {
+        &note.title
+    }
+}
+
+/// An item that can be archived and restored, as its report needs it.
+trait Archivable: Serialize {
+    fn id(&self) -> &str;
+    /// The title shown in the human report; empty for items without one (check-ins).
+    fn title(&self) -> &str;
+}
+
+macro_rules! archivable {
+    ($($item:ty => |$it:ident| $title:expr),* $(,)?) => {
+        $(impl Archivable for $item {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn title(&self) -> &str {
+                let $it = self;
+                $title
+            }
+        })*
+    };
+}
+
+archivable! {
+    Goal => |g| &g.title,
+    Note => |n| &n.title,
+    CheckIn => |_c| "",
+    Action => |a| &a.title,
+    Resource => |r| &r.title,
+}
+
+/// Archive (or restore) an item of `kind` by id prefix and report it.
+pub fn archive(ctx: &Context, kind: Kind, prefix: &str, archived: bool) -> Result<()> {
+    let mut full = String::new();
+    let (_, o, ()) = write(ctx, |ws| {
+        full = ws.resolve(kind, prefix)?;
+        if archived {
+            ws.archive(kind, &full)
+        } else {
+            ws.unarchive(kind, &full)
+        }
+    })?;
+    let verb = if archived { "Archived" } else { "Restored" };
+    let snapshot = o.ws.snapshot(&o.id);
+    let found = Found {
+        ctx,
+        verb,
+        kind,
+        id: &full,
+    };
+    match kind {
+        Kind::Goal => found.report(snapshot.goals),
+        Kind::Note => found.report(snapshot.notes),
+        Kind::CheckIn => found.report(snapshot.checkins),
+        Kind::Action => found.report(snapshot.actions),
+        Kind::Resource => found.report(snapshot.resources),
+    }
+}
+
+/// The item an archive command changed, to be found among the workspace's items of its kind.
+struct Found<'a> {
+    ctx: &'a Context,
+    verb: &'a str,
+    kind: Kind,
+    id: &'a str,
+}
+
+impl Found<'_> {
+    fn report<T: Archivable>(&self, items: Vec<T>) -> Result<()> {
+        let item = items.into_iter().find(|i| i.id() == self.id);
+        let title = item.as_ref().map_or("", Archivable::title);
+        report(self.ctx, self.verb, self.kind.noun(), self.id, title, &item)
+    }
+}
+
+/// Edit text outside the store: read, release the store while the editor is open (so sync and
+/// other commands keep working), then apply the edit against the version that was read.
+pub fn edit_outside(
+    ctx: &Context,
+    private: bool,
+    load: impl FnOnce(&Workspace) -> Result<(String, String)>,
+    apply: impl FnOnce(&mut Workspace, &str, String) -> tandem_core::Result<()>,
+) -> Result<()> {
+    let (ws_id, doc_id, item_id, base, text) = {
+        let home = ctx.home()?;
+        let ws_id = home.resolve(ctx.selector.as_deref())?;
+        let mut opened = if private {
+            home.open_private(&ws_id, ctx.now)?
+        } else {
+            home.open_workspace(&ws_id, ctx.now)?
+        };
+        let (item_id, text) = load(&opened.ws)?;
+        let base = opened.ws.doc_mut().get_heads();
+        (ws_id, opened.id.clone(), item_id, base, text)
+    };
+    let edited = editor::edit(ctx.editor.as_deref(), &text, "the text was")?;
+    if edited == text {
+        ctx.say("No changes.");
+        return Ok(());
+    }
+    let home = ctx.home()?;
+    let mut opened = if private {
+        home.open_private(&ws_id, ctx.now)?
+    } else {
+        home.open_workspace(&doc_id, ctx.now)?
+    };
+    opened
+        .ws
+        .edit_since(&base, |ws| apply(ws, &item_id, edited))?;
+    home.save(&mut opened)?;
+    ctx.say(format!("Saved your edit of {}.", short(&item_id)));
+    Ok(())
+}
