@@ -1,6 +1,8 @@
 //! `tandem checkin`: schedule, record, rate and edit check-ins.
 
-use super::shared::{archive, checkbox, edit_outside, paint, quick_add, read, report, write};
+use super::shared::{
+    archive, checkbox, edit_outside, live_actions, paint, quick_add, read, report, write,
+};
 use crate::context::Context;
 use crate::render::fit;
 use anyhow::Result;
@@ -136,12 +138,7 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
             let id = o.ws.resolve(Kind::CheckIn, &id)?;
             let detail = CheckInDetail {
                 checkin: o.ws.checkin(&id)?,
-                actions: o
-                    .ws
-                    .actions()
-                    .into_iter()
-                    .filter(|a| a.checkin.as_deref() == Some(id.as_str()) && !a.meta.archived)
-                    .collect(),
+                actions: live_actions(&o.ws, |a| a.checkin.as_deref() == Some(id.as_str())),
             };
             if ctx.json {
                 return ctx.print_json(&detail);

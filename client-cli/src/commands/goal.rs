@@ -1,10 +1,10 @@
 //! `tandem goal`: add, list, show, change, edit, archive and restore goals.
 
 use super::shared::{
-    archive, checkbox, due_label, edit_outside, paint, quick_add, read, report, write,
+    archive, checkbox, due_label, edit_outside, live_actions, paint, quick_add, read, report, write,
 };
 use crate::context::Context;
-use crate::render::{fit, progress_bar};
+use crate::render::{fit, progress_bar, Paint};
 use anyhow::Result;
 use clap::Subcommand;
 use serde::Serialize;
@@ -217,12 +217,7 @@ fn show(ctx: &Context, id: &str) -> Result<()> {
             .into_iter()
             .filter(|n| n.goal.as_deref() == Some(id.as_str()) && !n.meta.archived)
             .collect(),
-        actions: o
-            .ws
-            .actions()
-            .into_iter()
-            .filter(|a| a.goal.as_deref() == Some(id.as_str()) && !a.meta.archived)
-            .collect(),
+        actions: live_actions(&o.ws, |a| a.goal.as_deref() == Some(id.as_str())),
     };
     if ctx.json {
         return ctx.print_json(&detail);
@@ -263,28 +258,17 @@ fn show(ctx: &Context, id: &str) -> Result<()> {
         }
     }
     if !g.milestones.is_empty() {
-        println!("\n{}", p.bold("Milestones"));
-        for m in g.milestones.iter().filter(|m| !m.meta.archived) {
-            println!(
-                "  {} {}  {}  {}",
-                checkbox(p, m.done),
-                p.cyan(short(&m.id)),
-                m.title,
-                due_label(p, m.due.as_deref(), &today, m.done)
-            );
-        }
+        let live = g.milestones.iter().filter(|m| !m.meta.archived);
+        checklist(
+            p,
+            "Milestones",
+            &today,
+            live.map(|m| (m.done, &m.id, &m.title, &m.due)),
+        );
     }
     if !actions.is_empty() {
-        println!("\n{}", p.bold("Actions"));
-        for a in &actions {
-            println!(
-                "  {} {}  {}  {}",
-                checkbox(p, a.done),
-                p.cyan(short(&a.id)),
-                a.title,
-                due_label(p, a.due.as_deref(), &today, a.done)
-            );
-        }
+        let rows = actions.iter().map(|a| (a.done, &a.id, &a.title, &a.due));
+        checklist(p, "Actions", &today, rows);
     }
     if !notes.is_empty() {
         println!("\n{}", p.bold("Notes"));
@@ -298,4 +282,23 @@ fn show(ctx: &Context, id: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Print a headed list of milestones or action items: checkbox, short id, title and due date.
+fn checklist<'a>(
+    p: Paint,
+    heading: &str,
+    today: &str,
+    rows: impl Iterator<Item = (bool, &'a String, &'a String, &'a Option<String>)>,
+) {
+    println!("\n{}", p.bold(heading));
+    for (done, id, title, due) in rows {
+        println!(
+            "  {} {}  {}  {}",
+            checkbox(p, done),
+            p.cyan(short(id)),
+            title,
+            due_label(p, due.as_deref(), today, done)
+        );
+    }
 }

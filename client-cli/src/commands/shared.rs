@@ -85,6 +85,14 @@ pub fn quick_add<T: DeserializeOwned>(
     Ok(Some(item))
 }
 
+/// The action items, not archived, for which `belongs` holds (those of a goal or a check-in).
+pub fn live_actions(ws: &Workspace, belongs: impl Fn(&Action) -> bool) -> Vec<Action> {
+    ws.actions()
+        .into_iter()
+        .filter(|a| !a.meta.archived && belongs(a))
+        .collect()
+}
+
 /// `due 2026-12-01`, in red with "(overdue)" when it has passed and the item is not done.
 pub fn due_label(p: Paint, due: Option<&str>, today: &str, done: bool) -> String {
     match due {
