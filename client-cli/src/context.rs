@@ -1,8 +1,8 @@
 //! What every command needs: the home, the clock, the time zone, the output mode and the editor.
 //!
-//! Everything a command would otherwise read from the process environment arrives here, built
-//! once in [`Context::new`], so that `tandem demo` can run commands with its own clock, colour and
-//! editor without changing the environment.
+//! What a command would otherwise read from the process environment (the pinned clock, colour,
+//! the editor) is read once, in [`Context::new`], and reaches the command here; so `tandem demo`
+//! runs commands with its own colour and editor without changing the environment.
 
 use anyhow::{Context as _, Result};
 use std::path::PathBuf;
