@@ -1,6 +1,8 @@
 //! `tandem action`: action items, their owners and due dates.
 
-use super::shared::{archive, checkbox, due_label, paint, quick_add, read, report, write};
+use super::shared::{
+    archive, checkbox, due_label, listed_as_json, paint, quick_add, read, report, write,
+};
 use crate::context::Context;
 use crate::render::fit;
 use anyhow::Result;
@@ -112,11 +114,8 @@ pub fn run(ctx: &Context, cmd: ActionCommand) -> Result<()> {
                     .filter(|a| !open || !a.done)
                     .filter(|a| !overdue || a.is_overdue(&today))
                     .collect();
-            if ctx.json {
-                return ctx.print_json(&list);
-            }
-            if list.is_empty() {
-                ctx.say("No action items match.");
+            if listed_as_json(ctx, &list, "No action items match.")? {
+                return Ok(());
             }
             for a in list {
                 let check = checkbox(p, a.done);

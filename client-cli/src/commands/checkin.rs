@@ -1,7 +1,8 @@
 //! `tandem checkin`: schedule, record, rate and edit check-ins.
 
 use super::shared::{
-    archive, checkbox, edit_outside, live_actions, paint, quick_add, read, report, write,
+    archive, checkbox, edit_outside, listed_as_json, live_actions, paint, quick_add, read, report,
+    write,
 };
 use crate::context::Context;
 use crate::render::fit;
@@ -104,11 +105,8 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
                     .into_iter()
                     .filter(|c| all || !c.meta.archived)
                     .collect();
-            if ctx.json {
-                return ctx.print_json(&list);
-            }
-            if list.is_empty() {
-                ctx.say("No check-ins yet. Add one with: tandem checkin add --at \"YYYY-MM-DD HH:MM\" --agenda \"…\"");
+            if listed_as_json(ctx, &list, "No check-ins yet. Add one with: tandem checkin add --at \"YYYY-MM-DD HH:MM\" --agenda \"…\"")? {
+                return Ok(());
             }
             let now = tandem_core::model::time::format_instant(ctx.now);
             for c in list {

@@ -1,7 +1,8 @@
 //! `tandem goal`: add, list, show, change, edit, archive and restore goals.
 
 use super::shared::{
-    archive, checkbox, due_label, edit_outside, live_actions, paint, quick_add, read, report, write,
+    archive, checkbox, due_label, edit_outside, listed_as_json, live_actions, paint, quick_add,
+    read, report, write,
 };
 use crate::context::Context;
 use crate::render::{fit, progress_bar, Paint};
@@ -179,11 +180,12 @@ fn list(ctx: &Context, status: Option<String>, all: bool) -> Result<()> {
             .filter(|g| all || !g.meta.archived)
             .filter(|g| status.as_deref().is_none_or(|s| g.status == s))
             .collect();
-    if ctx.json {
-        return ctx.print_json(&goals);
-    }
-    if goals.is_empty() {
-        ctx.say("No goals yet. Add one with: tandem goal add \"…\"");
+    if listed_as_json(
+        ctx,
+        &goals,
+        "No goals yet. Add one with: tandem goal add \"…\"",
+    )? {
+        return Ok(());
     }
     for g in goals {
         let (done, total) = g.progress();

@@ -1,6 +1,6 @@
 //! `tandem note`: shared notes and this device's private notes.
 
-use super::shared::{edit_outside, note_label, paint, quick_add, read, report};
+use super::shared::{edit_outside, listed_as_json, note_label, paint, quick_add, read, report};
 use crate::context::Context;
 use crate::render::fit;
 use anyhow::{Context as _, Result};
@@ -166,11 +166,12 @@ pub fn run(ctx: &Context, cmd: NoteCommand) -> Result<()> {
                 );
             }
             notes.retain(|n| all || !n.meta.archived);
-            if ctx.json {
-                return ctx.print_json(&notes);
-            }
-            if notes.is_empty() {
-                ctx.say("No notes yet. Add one with: tandem note add \"…\"");
+            if listed_as_json(
+                ctx,
+                &notes,
+                "No notes yet. Add one with: tandem note add \"…\"",
+            )? {
+                return Ok(());
             }
             for n in notes {
                 let label = if n.title.is_empty() {

@@ -1,6 +1,6 @@
 //! `tandem resource`: links, books and other resources.
 
-use super::shared::{archive, paint, quick_add, read, report, write};
+use super::shared::{archive, listed_as_json, paint, quick_add, read, report, write};
 use crate::context::Context;
 use crate::render::fit;
 use anyhow::Result;
@@ -60,11 +60,12 @@ pub fn run(ctx: &Context, cmd: ResourceCommand) -> Result<()> {
                     .into_iter()
                     .filter(|r| all || !r.meta.archived)
                     .collect();
-            if ctx.json {
-                return ctx.print_json(&list);
-            }
-            if list.is_empty() {
-                ctx.say("No resources yet. Add one with: tandem resource add TITLE URL");
+            if listed_as_json(
+                ctx,
+                &list,
+                "No resources yet. Add one with: tandem resource add TITLE URL",
+            )? {
+                return Ok(());
             }
             for r in list {
                 println!(

@@ -93,6 +93,20 @@ pub fn live_actions(ws: &Workspace, belongs: impl Fn(&Action) -> bool) -> Vec<Ac
         .collect()
 }
 
+/// Start printing a list: under `--json` print all of it and return `true`, as nothing more is to
+/// be printed; otherwise say `empty` when there is nothing in it and return `false`, so the caller
+/// goes on to print its rows.
+pub fn listed_as_json<T: Serialize>(ctx: &Context, list: &[T], empty: &str) -> Result<bool> {
+    if ctx.json {
+        ctx.print_json(&list)?;
+        return Ok(true);
+    }
+    if list.is_empty() {
+        ctx.say(empty);
+    }
+    Ok(false)
+}
+
 /// `due 2026-12-01`, in red with "(overdue)" when it has passed and the item is not done.
 pub fn due_label(p: Paint, due: Option<&str>, today: &str, done: bool) -> String {
     match due {
