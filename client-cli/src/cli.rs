@@ -121,6 +121,26 @@ impl Command {
     }
 }
 
+/// Flag values parsed straight into core's types. A value outside the allowed ones is a usage
+/// error (exit 2) that names them, reported by clap before any command runs; the lists come from
+/// core, so the command line and the document cannot disagree. clap may hand on a value in the
+/// case the person typed it (with `ignore_case`), so the value is parsed as typed input, never
+/// read as a stored one.
+pub mod values {
+    use clap::builder::{PossibleValuesParser, TypedValueParser};
+    use tandem_core::model::{GoalStatus, Role};
+
+    /// A goal status: open, active, done or dropped.
+    pub fn status() -> impl TypedValueParser<Value = GoalStatus> {
+        PossibleValuesParser::new(GoalStatus::KNOWN).try_map(|s| s.parse::<GoalStatus>())
+    }
+
+    /// A participant's role: mentor, mentee or observer.
+    pub fn role() -> impl TypedValueParser<Value = Role> {
+        PossibleValuesParser::new(Role::KNOWN).try_map(|s| s.parse::<Role>())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +156,21 @@ mod tests {
         let cli = Cli::try_parse_from(["tandem", "goal", "list", "--json", "-w", "ana"]).unwrap();
         assert!(cli.json);
         assert_eq!(cli.workspace.as_deref(), Some("ana"));
+    }
+
+    #[test]
+    fn a_bad_status_is_a_usage_error_naming_the_allowed_values() {
+        let err = Cli::try_parse_from(["tandem", "goal", "set", "g", "--status", "finished"])
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let message = err.to_string();
+        assert!(message.contains("open, active, done, dropped"), "{message}");
+        // Statuses were always accepted in any case.
+        let cli = Cli::try_parse_from(["tandem", "goal", "list", "--status", "Done"]).unwrap();
+        let Command::Goal(GoalCommand::List { status, .. }) = cli.command else {
+            panic!("not goal list");
+        };
+        assert_eq!(status, Some(tandem_core::model::GoalStatus::Done));
     }
 
     #[test]

@@ -54,7 +54,9 @@ use tandem_core::automerge::ROOT;
 use tandem_core::automerge::{sync, ActorId, AutoCommit, ChangeHash};
 use tandem_core::jiff::Timestamp;
 use tandem_core::model::fields;
-use tandem_core::model::{Kind, NewAction, NewGoal, NewNote, Role, Snapshot, Workspace};
+use tandem_core::model::{
+    GoalStatus, Kind, NewAction, NewGoal, NewNote, Role, Snapshot, Workspace,
+};
 use tandem_core::protocol::{DocumentId, Message};
 use tandem_core::store::{docstore, SledStorage};
 use tandem_core::sync::{ClientSession, DocSync};
@@ -889,7 +891,7 @@ impl World {
                 ws.set_goal(
                     &goal,
                     tandem_core::model::GoalChanges {
-                        status: Some(status.into()),
+                        status: Some(GoalStatus::from_stored(status)),
                         ..Default::default()
                     },
                 )
@@ -1323,7 +1325,7 @@ impl World {
         // Fields: one writer's last value wins; with several writers, one of theirs does.
         for (field, writes) in &e.writes {
             let fin = match field {
-                Field::GoalStatus(g) => goal(g).map(|g| g.status.clone()),
+                Field::GoalStatus(g) => goal(g).map(|g| g.status.to_string()),
                 Field::MilestoneDone(g, m) => goal(g)
                     .and_then(|g| g.milestones.iter().find(|x| &x.id == m))
                     .map(|m| m.done.to_string()),

@@ -47,6 +47,20 @@ fn user_error(home: &Home, args: &[&str]) -> String {
     stderr.trim_end().to_string()
 }
 
+/// Run a command line that clap must refuse before anything runs: exit code 2, and clap's
+/// explanation on stderr. Returns stderr.
+fn usage_error(home: &Home, args: &[&str]) -> String {
+    let (code, stderr) = home.fails(args);
+    assert_eq!(
+        code,
+        2,
+        "`tandem {}` exit code; stderr: {stderr}",
+        args.join(" ")
+    );
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
 /// Check that stderr is the single `tandem: …` line the CLI contract promises.
 fn assert_one_line(stderr: &str, args: &[&str]) {
     let trimmed = stderr.trim_end();
@@ -1102,7 +1116,8 @@ fn ratings_outside_one_to_five_and_bad_statuses_are_rejected() {
             "{stderr}"
         );
     }
-    let stderr = user_error(&s.home, &["goal", "set", &s.goal, "--status", "finished"]);
+    // A status is checked by the command line itself, so a bad one is a usage error.
+    let stderr = usage_error(&s.home, &["goal", "set", &s.goal, "--status", "finished"]);
     assert!(stderr.contains("open, active, done, dropped"), "{stderr}");
     guard.assert_undamaged();
 }

@@ -1,10 +1,12 @@
 //! `tandem bundle export|import`: changes on a USB stick.
 
+use crate::cli::values;
 use crate::context::Context;
 use anyhow::{Context as _, Result};
 use clap::Subcommand;
 use serde::Serialize;
 use std::path::PathBuf;
+use tandem_core::model::Role;
 use tandem_core::store::Bundle;
 
 #[derive(Debug, Subcommand)]
@@ -22,8 +24,8 @@ pub enum BundleCommand {
         #[arg(long)]
         name: Option<String>,
         /// Your role, when joining.
-        #[arg(long, value_parser = ["mentor", "mentee", "observer"], default_value = "mentee")]
-        role: String,
+        #[arg(long, value_parser = values::role(), default_value = "mentee")]
+        role: Role,
     },
 }
 
@@ -79,10 +81,7 @@ pub fn run(ctx: &Context, cmd: BundleCommand) -> Result<()> {
             let bundle = Bundle::decode(&bytes)
                 .with_context(|| format!("cannot import {}", file.display()))?;
             let home = ctx.home()?;
-            let join = match &name {
-                Some(n) => Some((n.as_str(), role.parse()?)),
-                None => None,
-            };
+            let join = name.as_ref().map(|n| (n.as_str(), role));
             let report = home.import_bundle(&bundle, join, ctx.now)?;
             if ctx.json {
                 return ctx.print_json(&report);

@@ -10,6 +10,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tandem_core::model::Role;
 use tandem_core::store::{Home, SledStorage};
 
 #[derive(Debug, Args)]
@@ -347,7 +348,7 @@ fn invite_code(ctx: &Context, ana: &Person) -> Result<String> {
         quiet: true,
         ..ctx.clone()
     };
-    let code = super::invite::invite_code(&actx, "mentee")?;
+    let code = super::invite::invite_code(&actx, Role::Mentee)?;
     println!("{code}");
     Ok(code)
 }

@@ -4,6 +4,7 @@ use super::shared::{
     archive, checkbox, due_label, edit_outside, listed_as_json, live_actions, paint, quick_add,
     read, report, write,
 };
+use crate::cli::values;
 use crate::context::Context;
 use crate::render::{fit, progress_bar, Paint};
 use anyhow::Result;
@@ -11,7 +12,9 @@ use clap::Subcommand;
 use serde::Serialize;
 use tandem_core::model::draft::Draft;
 use tandem_core::model::time::display_instant;
-use tandem_core::model::{first_line, short, Action, Goal, GoalChanges, Kind, NewGoal, Note};
+use tandem_core::model::{
+    first_line, short, Action, Goal, GoalChanges, GoalStatus, Kind, NewGoal, Note,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum GoalCommand {
@@ -31,9 +34,9 @@ pub enum GoalCommand {
     },
     /// List goals.
     List {
-        /// Only goals with this status (open, active, done, dropped).
-        #[arg(long)]
-        status: Option<String>,
+        /// Only goals with this status.
+        #[arg(long, value_parser = values::status(), ignore_case = true)]
+        status: Option<GoalStatus>,
         /// Include archived goals.
         #[arg(long)]
         all: bool,
@@ -50,9 +53,9 @@ pub enum GoalCommand {
         /// A new title.
         #[arg(long)]
         title: Option<String>,
-        /// open, active, done or dropped.
-        #[arg(long)]
-        status: Option<String>,
+        /// A new status.
+        #[arg(long, value_parser = values::status(), ignore_case = true)]
+        status: Option<GoalStatus>,
         /// A new due date, YYYY-MM-DD.
         #[arg(long)]
         due: Option<String>,
@@ -166,19 +169,15 @@ pub fn run(ctx: &Context, cmd: GoalCommand) -> Result<()> {
     }
 }
 
-fn list(ctx: &Context, status: Option<String>, all: bool) -> Result<()> {
+fn list(ctx: &Context, status: Option<GoalStatus>, all: bool) -> Result<()> {
     let p = paint(ctx);
-    let status = status
-        .as_deref()
-        .map(tandem_core::model::parse_status)
-        .transpose()?;
     let (_, o) = read(ctx)?;
     let today = o.ws.today(&ctx.zone);
     let goals: Vec<_> =
         o.ws.goals()
             .into_iter()
             .filter(|g| all || !g.meta.archived)
-            .filter(|g| status.as_deref().is_none_or(|s| g.status == s))
+            .filter(|g| status.as_ref().is_none_or(|s| g.status == *s))
             .collect();
     if listed_as_json(
         ctx,
@@ -200,7 +199,7 @@ fn list(ctx: &Context, status: Option<String>, all: bool) -> Result<()> {
             fit(&first_line(&g.title, 40), 40),
             g.status,
             progress_bar(done, total, 10),
-            due_label(p, g.due.as_deref(), &today, g.status == "done"),
+            due_label(p, g.due.as_deref(), &today, g.status == GoalStatus::Done),
             archived
         );
     }
@@ -237,7 +236,12 @@ fn show(ctx: &Context, id: &str) -> Result<()> {
         facts.push(format!("owner: {owner}"));
     }
     if g.due.is_some() {
-        facts.push(due_label(p, g.due.as_deref(), &today, g.status == "done"));
+        facts.push(due_label(
+            p,
+            g.due.as_deref(),
+            &today,
+            g.status == GoalStatus::Done,
+        ));
     }
     if g.meta.archived {
         facts.push(p.dim("archived"));

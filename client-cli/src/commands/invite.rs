@@ -2,6 +2,7 @@
 //! partner, and the first fetch of a workspace this device does not have yet.
 
 use super::sync::{handshake, peer_id, runtime, sync};
+use crate::cli::values;
 use crate::context::Context;
 use crate::net::{post_json, Connection};
 use anyhow::{anyhow, bail, Context as _, Result};
@@ -18,8 +19,8 @@ use tandem_core::sync::ClientSession;
 #[derive(Debug, Args)]
 pub struct InviteArgs {
     /// The role the partner will take.
-    #[arg(long, value_parser = ["mentee", "mentor", "observer"], default_value = "mentee")]
-    role: String,
+    #[arg(long, value_parser = values::role(), default_value = "mentee")]
+    role: Role,
 }
 
 #[derive(Debug, Args)]
@@ -87,8 +88,8 @@ fn decode_invite(code: &str) -> Result<Invite> {
 }
 
 pub fn invite(ctx: &Context, args: InviteArgs) -> Result<()> {
-    let role: Role = args.role.parse()?;
-    let (id, title, url, code) = make_invite(ctx, role)?;
+    let role = args.role;
+    let (id, title, url, code) = make_invite(ctx, role.clone())?;
     if ctx.json {
         return ctx.print_json(&Invited {
             code: &code,
@@ -108,8 +109,8 @@ pub fn invite(ctx: &Context, args: InviteArgs) -> Result<()> {
 }
 
 /// An invite code for `role`, without printing it (for `tandem demo`).
-pub fn invite_code(ctx: &Context, role: &str) -> Result<String> {
-    Ok(make_invite(ctx, role.parse()?)?.3)
+pub fn invite_code(ctx: &Context, role: Role) -> Result<String> {
+    Ok(make_invite(ctx, role)?.3)
 }
 
 /// Ask the relay for a token for the partner and build the code: (id, title, relay, code).
@@ -216,7 +217,9 @@ pub fn join(ctx: &Context, args: JoinArgs) -> Result<()> {
                 opened.ws.add_device(&p.id, home.actor())?;
                 p.id
             }
-            None => opened.ws.add_participant(name, role, home.actor())?,
+            None => opened
+                .ws
+                .add_participant(name, role.clone(), home.actor())?,
         };
         home.save(&mut opened)?;
         home.set_me(&invite.w, &pid)?;

@@ -6,7 +6,7 @@ use crate::render::{fit, progress_bar};
 use anyhow::Result;
 use serde::Serialize;
 use tandem_core::model::time::{display_instant, format_instant};
-use tandem_core::model::{first_line, short, Action, CheckIn, Goal, Participant};
+use tandem_core::model::{first_line, short, Action, CheckIn, Goal, GoalStatus, Participant};
 
 /// The plan as `--json` prints it. The fields are in alphabetical order, the order in which
 /// `--json` has always printed them.
@@ -41,7 +41,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     let goals: Vec<_> =
         o.ws.goals()
             .into_iter()
-            .filter(|g| !g.meta.archived && g.status != "dropped")
+            .filter(|g| !g.meta.archived && g.status != GoalStatus::Dropped)
             .collect();
     let actions: Vec<_> =
         o.ws.actions()
@@ -106,9 +106,9 @@ pub fn run(ctx: &Context) -> Result<()> {
     // Goals in progress come first (active, then open, soonest due first); done goals follow.
     // The list is cut so the plan stays one screen; `tandem goal list` shows them all.
     const MAX_GOALS: usize = 12;
-    let rank = |status: &str| match status {
-        "active" => 0,
-        "open" => 1,
+    let rank = |status: &GoalStatus| match status {
+        GoalStatus::Active => 0,
+        GoalStatus::Open => 1,
         _ => 2,
     };
     let mut goals = goals;
@@ -117,7 +117,10 @@ pub fn run(ctx: &Context) -> Result<()> {
     });
     if goals.len() > MAX_GOALS {
         let hidden = &goals[MAX_GOALS..];
-        let done = hidden.iter().filter(|g| g.status == "done").count();
+        let done = hidden
+            .iter()
+            .filter(|g| g.status == GoalStatus::Done)
+            .count();
         let note = format!(
             "  … and {} more ({} in progress, {} done): tandem goal list",
             hidden.len(),
@@ -130,17 +133,17 @@ pub fn run(ctx: &Context) -> Result<()> {
     for g in &goals {
         let (done, total) = g.progress();
         let due = match &g.due {
-            Some(d) if d.as_str() < today.as_str() && g.status != "done" => {
+            Some(d) if d.as_str() < today.as_str() && g.status != GoalStatus::Done => {
                 p.red(&format!("due {d}"))
             }
             Some(d) => format!("due {d}"),
             None => String::new(),
         };
         // The column is padded before it is painted, so colour codes never count as width.
-        let status = fit(&g.status, 6);
-        let status = match g.status.as_str() {
-            "done" => p.green(&status),
-            "active" => p.yellow(&status),
+        let status = fit(g.status.as_str(), 6);
+        let status = match g.status {
+            GoalStatus::Done => p.green(&status),
+            GoalStatus::Active => p.yellow(&status),
             _ => status,
         };
         println!(

@@ -1,9 +1,11 @@
 //! `tandem init`, `tandem workspaces`, `tandem switch`.
 
+use crate::cli::values;
 use crate::context::Context;
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
+use tandem_core::model::Role;
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -14,8 +16,8 @@ pub struct InitArgs {
     #[arg(long)]
     name: String,
     /// Your role in the pair.
-    #[arg(long, value_parser = ["mentor", "mentee", "observer"])]
-    role: String,
+    #[arg(long, value_parser = values::role())]
+    role: Role,
 }
 
 #[derive(Debug, Args)]
@@ -45,7 +47,7 @@ struct Switched {
 pub fn init(ctx: &Context, args: InitArgs) -> Result<()> {
     let InitArgs { title, name, role } = args;
     let home = ctx.home()?;
-    let opened = home.create_workspace(&title, &name, role.parse()?, ctx.now)?;
+    let opened = home.create_workspace(&title, &name, role, ctx.now)?;
     if ctx.json {
         return ctx.print_json(&Created {
             id: &opened.id,

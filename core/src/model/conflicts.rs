@@ -137,7 +137,7 @@ impl Workspace {
 #[cfg(test)]
 mod tests {
     use crate::model::tests::{merge_both, pair};
-    use crate::model::{GoalChanges, NewGoal};
+    use crate::model::{GoalChanges, GoalStatus, NewGoal};
 
     #[test]
     fn concurrent_field_edits_are_listed_as_conflicts_until_set_again() {
@@ -152,7 +152,7 @@ mod tests {
         ana.set_goal(
             &goal,
             GoalChanges {
-                status: Some("active".into()),
+                status: Some(GoalStatus::Active),
                 ..Default::default()
             },
         )
@@ -160,7 +160,7 @@ mod tests {
         ben.set_goal(
             &goal,
             GoalChanges {
-                status: Some("done".into()),
+                status: Some(GoalStatus::Done),
                 ..Default::default()
             },
         )
@@ -180,13 +180,13 @@ mod tests {
         ana.set_goal(
             &goal,
             GoalChanges {
-                status: Some("active".into()),
+                status: Some(GoalStatus::Active),
                 ..Default::default()
             },
         )
         .unwrap();
         merge_both(&mut ana, &mut ben);
         assert!(ben.conflicts().is_empty());
-        assert_eq!(ben.goal(&goal).unwrap().status, "active");
+        assert_eq!(ben.goal(&goal).unwrap().status, GoalStatus::Active);
     }
 }

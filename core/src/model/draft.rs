@@ -7,7 +7,7 @@
 //! apart.
 
 use crate::model::{
-    first_line, required, resolve_owner_among, short, Kind, NewAction, NewGoal, NewNote,
+    first_line, required, resolve_owner_among, short, GoalStatus, Kind, NewAction, NewGoal, NewNote,
 };
 use crate::{Error, Result};
 
@@ -78,7 +78,7 @@ impl Draft {
             fields: vec![
                 Field::Text("title", title),
                 Field::Text("description", goal.description.clone().unwrap_or_default()),
-                Field::Str("status", Some("open".into())),
+                Field::Str("status", Some(GoalStatus::Open.to_string())),
                 Field::Str("due", due),
                 Field::Str("owner", owner),
                 Field::Map("milestones"),

@@ -7,19 +7,15 @@ use crate::{Error, Result};
 use automerge::ObjId;
 use serde::{Deserialize, Serialize};
 
-/// A goal's status.
-pub const GOAL_STATUSES: [&str; 4] = ["open", "active", "done", "dropped"];
-
-/// Check a goal status typed by a person.
-pub fn parse_status(s: &str) -> Result<String> {
-    let lower = s.trim().to_ascii_lowercase();
-    if GOAL_STATUSES.contains(&lower.as_str()) {
-        Ok(lower)
-    } else {
-        Err(Error::Invalid(format!(
-            "invalid status '{s}': expected one of {}",
-            GOAL_STATUSES.join(", ")
-        )))
+open_enum! {
+    /// Where a goal stands. A goal without a stored status is open.
+    #[derive(Default)]
+    pub enum GoalStatus ("status") {
+        #[default]
+        Open = "open",
+        Active = "active",
+        Done = "done",
+        Dropped = "dropped",
     }
 }
 
@@ -28,7 +24,7 @@ pub struct Goal {
     pub id: String,
     pub title: String,
     pub description: String,
-    pub status: String,
+    pub status: GoalStatus,
     pub owner: Option<String>,
     pub due: Option<String>,
     pub milestones: Vec<Milestone>,
@@ -63,7 +59,7 @@ pub struct NewGoal {
 pub struct GoalChanges {
     pub title: Option<String>,
     pub description: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<GoalStatus>,
     pub due: Option<String>,
     pub owner: Option<String>,
 }
@@ -79,7 +75,6 @@ impl Workspace {
     /// field is never overwritten.
     pub fn set_goal(&mut self, id: &str, changes: GoalChanges) -> Result<()> {
         let obj = self.item(Kind::Goal, id)?;
-        let status = changes.status.as_deref().map(parse_status).transpose()?;
         let due = changes
             .due
             .as_deref()
@@ -104,8 +99,8 @@ impl Workspace {
             set_text(&mut self.doc, &obj, "description", d)?;
             what.push("description".to_string());
         }
-        if let Some(s) = &status {
-            set_str(&mut self.doc, &obj, "status", s)?;
+        if let Some(s) = &changes.status {
+            set_str(&mut self.doc, &obj, "status", s.as_str())?;
             what.push(format!("status={s}"));
         }
         if let Some(d) = &due {
@@ -133,7 +128,9 @@ impl Workspace {
             id: id.to_string(),
             title: get_string(&self.doc, obj, "title").unwrap_or_default(),
             description: get_string(&self.doc, obj, "description").unwrap_or_default(),
-            status: get_string(&self.doc, obj, "status").unwrap_or_else(|| "open".into()),
+            status: get_string(&self.doc, obj, "status")
+                .map(|s| GoalStatus::from_stored(&s))
+                .unwrap_or_default(),
             owner,
             due: get_string(&self.doc, obj, "due"),
             milestones,

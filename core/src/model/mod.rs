@@ -28,6 +28,9 @@
 //! the same way. [`draft`] describes new items, [`fields`] reads and writes single fields, and
 //! [`time`] reads and writes dates and instants.
 
+#[macro_use]
+mod open_enum;
+
 pub mod draft;
 pub mod fields;
 pub mod time;
@@ -45,7 +48,7 @@ mod resource;
 pub use action::{Action, NewAction};
 pub use checkin::{CheckIn, Rating};
 pub use conflicts::{Conflict, ConflictValue};
-pub use goal::{parse_status, Goal, GoalChanges, NewGoal, GOAL_STATUSES};
+pub use goal::{Goal, GoalChanges, GoalStatus, NewGoal};
 pub use history::HistoryEntry;
 pub use milestone::Milestone;
 pub use note::{NewNote, Note};
@@ -191,7 +194,7 @@ impl Workspace {
         }
         ws.doc
             .put_object(ROOT, "participants", automerge::ObjType::Map)?;
-        let pid = ws.put_participant(&name, role, &actor)?;
+        let pid = ws.put_participant(&name, &role, &actor)?;
         ws.doc.put(ROOT, "created_by", pid.as_str())?;
         ws.me = Some(pid.clone());
         ws.commit(format!("created workspace “{title}”"));

@@ -11,37 +11,13 @@ use automerge::transaction::Transactable;
 use automerge::{ActorId, ROOT};
 use serde::{Deserialize, Serialize};
 
-/// A participant's role in the pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Mentor,
-    Mentee,
-    Observer,
-}
-
-impl std::str::FromStr for Role {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "mentor" => Ok(Role::Mentor),
-            "mentee" => Ok(Role::Mentee),
-            "observer" | "coordinator" => Ok(Role::Observer),
-            _ => Err(Error::Invalid(format!(
-                "invalid role '{s}': expected mentor, mentee or observer"
-            ))),
-        }
-    }
-}
-
-impl Role {
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Mentor => "mentor",
-            Role::Mentee => "mentee",
-            Role::Observer => "observer",
-        }
+open_enum! {
+    /// A participant's role in the pair. `coordinator`, an older name for an observer, is still
+    /// accepted when typed or carried in an invite.
+    pub enum Role ("role") {
+        Mentor = "mentor",
+        Mentee = "mentee",
+        Observer = "observer" | "coordinator",
     }
 }
 
@@ -50,7 +26,7 @@ impl Role {
 pub struct Participant {
     pub id: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub devices: Vec<String>,
     pub created_at: Option<String>,
 }
@@ -59,7 +35,7 @@ impl Workspace {
     pub(super) fn put_participant(
         &mut self,
         name: &str,
-        role: Role,
+        role: &Role,
         actor: &ActorId,
     ) -> Result<String> {
         let participants = ensure_map(&mut self.doc, &ROOT, "participants")?;
@@ -81,8 +57,8 @@ impl Workspace {
     /// Add a participant whose first device is `actor`; returns the new participant id.
     pub fn add_participant(&mut self, name: &str, role: Role, actor: &ActorId) -> Result<String> {
         let name = non_empty("name", name)?;
-        let pid = self.put_participant(&name, role, actor)?;
-        self.commit(format!("{name} joined as {}", role.as_str()));
+        let pid = self.put_participant(&name, &role, actor)?;
+        self.commit(format!("{name} joined as {role}"));
         Ok(pid)
     }
 
@@ -114,7 +90,7 @@ impl Workspace {
                     .unwrap_or_default();
                 Some(Participant {
                     name: get_string(&self.doc, &p, "name").unwrap_or_else(|| id.clone()),
-                    role: get_string(&self.doc, &p, "role").unwrap_or_default(),
+                    role: Role::from_stored(&get_string(&self.doc, &p, "role").unwrap_or_default()),
                     created_at: get_string(&self.doc, &p, "created_at"),
                     devices,
                     id,

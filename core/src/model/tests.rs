@@ -53,6 +53,56 @@ fn an_edit_of_an_archived_item_is_kept() {
 }
 
 #[test]
+fn a_status_or_role_this_build_does_not_know_reads_and_exports_as_stored() {
+    let (mut ana, _) = pair();
+    let goal = ana
+        .add_goal(NewGoal {
+            title: "Paused for now".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    // Another client, say a newer tandem, writes values this build has no name for.
+    let obj = ana.item(Kind::Goal, &goal).unwrap();
+    ana.doc_mut().put(&obj, "status", "paused").unwrap();
+    let people = get_map(ana.doc(), &ROOT, "participants").unwrap();
+    let ben = ana
+        .participants()
+        .into_iter()
+        .find(|p| p.name == "Ben")
+        .unwrap();
+    let ben_obj = get_map(ana.doc(), &people, &ben.id).unwrap();
+    ana.doc_mut().put(&ben_obj, "role", "sponsor").unwrap();
+
+    let g = ana.goal(&goal).unwrap();
+    assert_eq!(g.status, GoalStatus::Unknown("paused".into()));
+    let ben = ana
+        .participants()
+        .into_iter()
+        .find(|p| p.name == "Ben")
+        .unwrap();
+    assert_eq!(ben.role, Role::Unknown("sponsor".into()));
+    // The `--json` shapes carry the stored strings, known or not, and read back the same.
+    let json = serde_json::to_value(ana.snapshot("d")).unwrap();
+    assert_eq!(json["goals"][0]["status"], "paused");
+    let roles: Vec<&str> = json["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["mentor", "sponsor"]);
+    let back: Snapshot = serde_json::from_value(json).unwrap();
+    assert_eq!(back, ana.snapshot("d"));
+    // A person may type only the known values.
+    assert!("paused".parse::<GoalStatus>().is_err());
+    assert_eq!(
+        " Active ".parse::<GoalStatus>().unwrap(),
+        GoalStatus::Active
+    );
+    assert_eq!("coordinator".parse::<Role>().unwrap(), Role::Observer);
+}
+
+#[test]
 fn a_newer_schema_is_refused_with_a_clear_error() {
     let (mut ana, _) = pair();
     ana.doc_mut().put(ROOT, "schema", 2_i64).unwrap();
@@ -162,7 +212,7 @@ mod convergence {
                 match op {
                     Op::AddGoal(t) => { ws.add_goal(NewGoal { title: format!("g{t}"), ..Default::default() }).unwrap(); added_goals += 1; }
                     Op::SetStatus(g, s) => if let Some(id) = goals.get(g % goals.len().max(1)) {
-                        ws.set_goal(id, GoalChanges { status: Some(GOAL_STATUSES[s].into()), ..Default::default() }).unwrap();
+                        ws.set_goal(id, GoalChanges { status: Some(GoalStatus::from_stored(GoalStatus::KNOWN[s])), ..Default::default() }).unwrap();
                     },
                     Op::Archive(g) => if let Some(id) = goals.get(g % goals.len().max(1)) { ws.archive(Kind::Goal, id).unwrap(); },
                     Op::EditNote(p, t) => {

@@ -43,7 +43,9 @@ use tandem_core::automerge::ActorId;
 use tandem_core::jiff::tz::TimeZone;
 use tandem_core::jiff::{SignedDuration, Timestamp};
 use tandem_core::model::time::format_instant;
-use tandem_core::model::{GoalChanges, Kind, NewAction, NewGoal, NewNote, Role, Workspace};
+use tandem_core::model::{
+    GoalChanges, GoalStatus, Kind, NewAction, NewGoal, NewNote, Role, Workspace,
+};
 use tandem_core::store::{Home, Opened, SledStorage};
 
 /// Fill a tandem home with a large, realistic mentoring workspace.
@@ -588,7 +590,7 @@ impl Gen<'_> {
                     ws.set_goal(
                         &goal,
                         GoalChanges {
-                            status: Some(status.into()),
+                            status: Some(GoalStatus::from_stored(status)),
                             ..Default::default()
                         },
                     )?;

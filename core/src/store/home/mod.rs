@@ -516,7 +516,7 @@ impl Home {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{GoalChanges, Kind, NewGoal, NewNote};
+    use crate::model::{GoalChanges, GoalStatus, Kind, NewGoal, NewNote};
     use crate::store::MemoryStorage;
 
     fn now() -> Timestamp {
@@ -598,7 +598,7 @@ mod tests {
             .set_goal(
                 &quick.id,
                 GoalChanges {
-                    status: Some("active".into()),
+                    status: Some(GoalStatus::Active),
                     ..Default::default()
                 },
             )
@@ -611,7 +611,7 @@ mod tests {
                 .goal(&quick.id)
                 .unwrap()
                 .status,
-            "active"
+            GoalStatus::Active
         );
     }
 
