@@ -9,6 +9,36 @@ use crate::model::{Kind, Workspace};
 use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 use serde::Serialize;
 
+/// What a conflicted field belongs to: the workspace itself, or an item of some kind. It
+/// serializes as the word a person would use (`workspace`, `goal`, `action item`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictOn {
+    Workspace,
+    Item(Kind),
+}
+
+impl ConflictOn {
+    /// The word a person would use.
+    pub fn noun(self) -> &'static str {
+        match self {
+            ConflictOn::Workspace => "workspace",
+            ConflictOn::Item(kind) => kind.noun(),
+        }
+    }
+}
+
+impl std::fmt::Display for ConflictOn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.noun())
+    }
+}
+
+impl Serialize for ConflictOn {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.noun())
+    }
+}
+
 /// One value of a conflicted field, and who wrote it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ConflictValue {
@@ -21,7 +51,7 @@ pub struct ConflictValue {
 /// A field with more than one concurrent value.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Conflict {
-    pub kind: String,
+    pub kind: ConflictOn,
     pub id: String,
     pub title: String,
     pub field: String,
@@ -65,7 +95,7 @@ impl Workspace {
                 .map(|p| p.name)
                 .unwrap_or_else(|| "someone".to_string())
         };
-        let mut scan = |kind: &str, id: &str, title: &str, obj: &ObjId, prefix: &str| {
+        let mut scan = |kind: ConflictOn, id: &str, title: &str, obj: &ObjId, prefix: &str| {
             // One pass over the map finds the conflicted keys; only those are looked up again.
             let conflicted: Vec<String> = doc
                 .map_range(obj, ..)
@@ -91,7 +121,7 @@ impl Workspace {
                     .flatten()
                     .map(|(_, id)| id);
                 out.push(Conflict {
-                    kind: kind.to_string(),
+                    kind,
                     id: id.to_string(),
                     title: title.to_string(),
                     field: format!("{prefix}{field}"),
@@ -106,7 +136,7 @@ impl Workspace {
                 });
             }
         };
-        scan("workspace", "", &self.title(), &ROOT, "");
+        scan(ConflictOn::Workspace, "", &self.title(), &ROOT, "");
         for kind in Kind::ALL {
             let Some(coll) = get_map(doc, &ROOT, kind.collection()) else {
                 continue;
@@ -117,13 +147,13 @@ impl Workspace {
                 };
                 let title =
                     crate::model::fields::get_string(doc, &obj, "title").unwrap_or_default();
-                scan(kind.noun(), &id, &title, &obj, "");
+                scan(ConflictOn::Item(kind), &id, &title, &obj, "");
                 for nested in ["milestones", "ratings"] {
                     if let Some(map) = get_map(doc, &obj, nested) {
                         for sub in keys(doc, &map) {
                             if let Some(sub_obj) = get_map(doc, &map, &sub) {
                                 let prefix = format!("{nested}.{}.", crate::model::short(&sub));
-                                scan(kind.noun(), &id, &title, &sub_obj, &prefix);
+                                scan(ConflictOn::Item(kind), &id, &title, &sub_obj, &prefix);
                             }
                         }
                     }

@@ -47,7 +47,7 @@ mod resource;
 
 pub use action::{Action, NewAction};
 pub use checkin::{CheckIn, Rating};
-pub use conflicts::{Conflict, ConflictValue};
+pub use conflicts::{Conflict, ConflictOn, ConflictValue};
 pub use goal::{Goal, GoalChanges, GoalStatus, NewGoal};
 pub use history::HistoryEntry;
 pub use milestone::Milestone;
