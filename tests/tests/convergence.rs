@@ -729,7 +729,7 @@ impl World {
             })
             .unwrap();
         let checkin = first
-            .add_checkin("2026-12-01T10:00:00Z", "Kickoff")
+            .add_checkin("2026-12-01T10:00:00Z".parse().unwrap(), "Kickoff")
             .unwrap();
         let action = first
             .add_action(NewAction {
@@ -973,9 +973,9 @@ impl World {
             }
             Op::AddCheckin => {
                 let day = 2 + e.checkins.len() % 27;
-                let at = format!("2026-12-{day:02}T10:00:00Z");
+                let at = format!("2026-12-{day:02}T10:00:00Z").parse().unwrap();
                 let id = ws
-                    .add_checkin(&at, &format!("Agenda {} — ☕", e.checkins.len()))
+                    .add_checkin(at, &format!("Agenda {} — ☕", e.checkins.len()))
                     .unwrap();
                 e.checkins.push(id);
             }

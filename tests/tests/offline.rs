@@ -1091,17 +1091,22 @@ fn an_ambiguous_prefix_lists_the_candidates() {
 fn bad_dates_are_rejected() {
     let s = small();
     let guard = Guarded::new(&s.home);
+    // Dates are checked by the command line itself, so a bad one is a usage error that says
+    // what a date looks like.
     for args in [
         vec!["goal", "add", "Later", "--due", "2026-13-01"],
         vec!["goal", "add", "Later", "--due", "tomorrow"],
         vec!["goal", "set", &s.goal, "--due", "2026-02-30"],
         vec!["milestone", "add", &s.goal, "Later", "--due", "2026/12/01"],
         vec!["action", "add", "Later", "--due", "2026-1-1"],
-        vec!["checkin", "add", "--at", "next tuesday"],
     ] {
-        let stderr = user_error(&s.home, &args);
+        let stderr = usage_error(&s.home, &args);
         assert!(stderr.contains("invalid date"), "{stderr}");
+        assert!(stderr.contains("expected YYYY-MM-DD"), "{stderr}");
     }
+    let stderr = usage_error(&s.home, &["checkin", "add", "--at", "next tuesday"]);
+    assert!(stderr.contains("invalid date and time"), "{stderr}");
+    assert!(stderr.contains("YYYY-MM-DD HH:MM"), "{stderr}");
     guard.assert_undamaged();
 }
 
@@ -1109,10 +1114,11 @@ fn bad_dates_are_rejected() {
 fn ratings_outside_one_to_five_and_bad_statuses_are_rejected() {
     let s = small();
     let guard = Guarded::new(&s.home);
+    // Ratings, like statuses, are checked by the command line itself: a usage error.
     for rating in ["0", "6", "abc", "4.5"] {
-        let stderr = user_error(&s.home, &["checkin", "rate", &s.checkin, rating]);
+        let stderr = usage_error(&s.home, &["checkin", "rate", &s.checkin, rating]);
         assert!(
-            stderr.contains("rating") && stderr.contains("1 to 5"),
+            stderr.contains("RATING") && stderr.contains("1 to 5"),
             "{stderr}"
         );
     }

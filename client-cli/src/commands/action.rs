@@ -3,10 +3,12 @@
 use super::shared::{
     archive, checkbox, due_label, listed_as_json, paint, quick_add, read, report, write,
 };
+use crate::cli::values;
 use crate::context::Context;
 use crate::render::fit;
 use anyhow::Result;
 use clap::Subcommand;
+use tandem_core::jiff::civil::Date;
 use tandem_core::model::draft::Draft;
 use tandem_core::model::{first_line, short, Action, Kind, NewAction};
 
@@ -20,8 +22,8 @@ pub enum ActionCommand {
         #[arg(long)]
         owner: Option<String>,
         /// Due date, YYYY-MM-DD.
-        #[arg(long)]
-        due: Option<String>,
+        #[arg(long, value_parser = values::date)]
+        due: Option<Date>,
         /// The goal this action serves.
         #[arg(long)]
         goal: Option<String>,
@@ -79,7 +81,7 @@ pub fn run(ctx: &Context, cmd: ActionCommand) -> Result<()> {
                 let action = NewAction {
                     title: title.clone(),
                     owner: owner.clone(),
-                    due: due.clone(),
+                    due,
                     goal: None,
                     checkin: None,
                 };
@@ -112,7 +114,7 @@ pub fn run(ctx: &Context, cmd: ActionCommand) -> Result<()> {
                     .into_iter()
                     .filter(|a| all || !a.meta.archived)
                     .filter(|a| !open || !a.done)
-                    .filter(|a| !overdue || a.is_overdue(&today))
+                    .filter(|a| !overdue || a.is_overdue(today))
                     .collect();
             if listed_as_json(ctx, &list, "No action items match.")? {
                 return Ok(());
@@ -121,7 +123,7 @@ pub fn run(ctx: &Context, cmd: ActionCommand) -> Result<()> {
                 let check = checkbox(p, a.done);
                 let owner = a.owner.clone().unwrap_or_default();
                 let title = fit(&first_line(&a.title, 44), 44);
-                let title = if a.is_overdue(&today) {
+                let title = if a.is_overdue(today) {
                     p.red(&title)
                 } else {
                     title
@@ -131,7 +133,7 @@ pub fn run(ctx: &Context, cmd: ActionCommand) -> Result<()> {
                     p.cyan(short(&a.id)),
                     title,
                     fit(&owner, 10),
-                    due_label(p, a.due.as_deref(), &today, a.done)
+                    due_label(p, a.due.as_ref(), today, a.done)
                 );
             }
             Ok(())

@@ -4,13 +4,14 @@ use super::shared::{
     archive, checkbox, edit_outside, listed_as_json, live_actions, paint, quick_add, read, report,
     write,
 };
+use crate::cli::values;
 use crate::context::Context;
 use crate::render::fit;
 use anyhow::Result;
 use clap::Subcommand;
 use serde::Serialize;
 use tandem_core::model::draft::Draft;
-use tandem_core::model::time::{display_instant, parse_datetime};
+use tandem_core::model::time::{display_instant, When};
 use tandem_core::model::{first_line, short, Action, CheckIn, Kind};
 
 #[derive(Debug, Subcommand)]
@@ -18,8 +19,8 @@ pub enum CheckInCommand {
     /// Schedule or record a check-in.
     Add {
         /// When: "YYYY-MM-DD HH:MM" in local time, or RFC 3339 [default: now].
-        #[arg(long)]
-        at: Option<String>,
+        #[arg(long, value_parser = values::when)]
+        at: Option<When>,
         /// What to talk about.
         #[arg(long)]
         agenda: Option<String>,
@@ -40,7 +41,8 @@ pub enum CheckInCommand {
         /// The check-in's id or id prefix.
         id: String,
         /// 1 (poor) to 5 (excellent).
-        rating: String,
+        #[arg(value_parser = values::rating)]
+        rating: u8,
         /// A word on why.
         #[arg(long)]
         comment: Option<String>,
@@ -80,8 +82,8 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
     match cmd {
         CheckInCommand::Add { at, agenda } => {
             let at = match at {
-                Some(a) => parse_datetime(&a, &ctx.zone)?,
-                None => tandem_core::model::time::format_instant(ctx.now),
+                Some(when) => when.resolve(&ctx.zone)?,
+                None => ctx.now,
             };
             let agenda = agenda.unwrap_or_default();
             let added = |c: &CheckIn| {
@@ -92,10 +94,10 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
                 );
                 report(ctx, "Added", "check-in", &c.id, label.trim(), c)
             };
-            if let Some(c) = quick_add::<CheckIn>(ctx, |_| Ok(Draft::checkin(&at, &agenda)))? {
+            if let Some(c) = quick_add::<CheckIn>(ctx, |_| Ok(Draft::checkin(at, &agenda)))? {
                 return added(&c);
             }
-            let (_, o, id) = write(ctx, |ws| ws.add_checkin(&at, &agenda))?;
+            let (_, o, id) = write(ctx, |ws| ws.add_checkin(at, &agenda))?;
             added(&o.ws.checkin(&id)?)
         }
         CheckInCommand::List { all } => {
@@ -108,10 +110,9 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
             if listed_as_json(ctx, &list, "No check-ins yet. Add one with: tandem checkin add --at \"YYYY-MM-DD HH:MM\" --agenda \"…\"")? {
                 return Ok(());
             }
-            let now = tandem_core::model::time::format_instant(ctx.now);
             for c in list {
                 let when = display_instant(&c.at, &ctx.zone);
-                let when = if c.at > now {
+                let when = if c.at.valid().is_some_and(|at| *at > ctx.now) {
                     p.green(&format!("{when} (upcoming)"))
                 } else {
                     when
@@ -183,11 +184,7 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
             rating,
             comment,
         } => {
-            let value: i64 = rating.trim().parse().map_err(|_| {
-                tandem_core::Error::Invalid(format!(
-                    "invalid rating '{rating}': expected a whole number from 1 to 5"
-                ))
-            })?;
+            let value = i64::from(rating);
             let mut full = String::new();
             let (_, o, ()) = write(ctx, |ws| {
                 full = ws.resolve(Kind::CheckIn, &id)?;

@@ -93,7 +93,7 @@ fn markdown(s: &Snapshot, ctx: &Context) -> String {
         for m in g.milestones.iter().filter(|m| !m.meta.archived) {
             let due = m
                 .due
-                .as_deref()
+                .as_ref()
                 .map(|d| format!(" (due {d})"))
                 .unwrap_or_default();
             let _ = writeln!(

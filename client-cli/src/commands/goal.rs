@@ -10,8 +10,9 @@ use crate::render::{fit, progress_bar, Paint};
 use anyhow::Result;
 use clap::Subcommand;
 use serde::Serialize;
+use tandem_core::jiff::civil::Date;
 use tandem_core::model::draft::Draft;
-use tandem_core::model::time::display_instant;
+use tandem_core::model::time::{display_instant, Stored};
 use tandem_core::model::{
     first_line, short, Action, Goal, GoalChanges, GoalStatus, Kind, NewGoal, Note,
 };
@@ -23,8 +24,8 @@ pub enum GoalCommand {
         /// What the goal is, in a few words.
         title: String,
         /// Due date, YYYY-MM-DD.
-        #[arg(long)]
-        due: Option<String>,
+        #[arg(long, value_parser = values::date)]
+        due: Option<Date>,
         /// Who owns the goal (a participant's name).
         #[arg(long)]
         owner: Option<String>,
@@ -57,8 +58,8 @@ pub enum GoalCommand {
         #[arg(long, value_parser = values::status(), ignore_case = true)]
         status: Option<GoalStatus>,
         /// A new due date, YYYY-MM-DD.
-        #[arg(long)]
-        due: Option<String>,
+        #[arg(long, value_parser = values::date)]
+        due: Option<Date>,
         /// A new owner (a participant's name).
         #[arg(long)]
         owner: Option<String>,
@@ -199,7 +200,7 @@ fn list(ctx: &Context, status: Option<GoalStatus>, all: bool) -> Result<()> {
             fit(&first_line(&g.title, 40), 40),
             g.status,
             progress_bar(done, total, 10),
-            due_label(p, g.due.as_deref(), &today, g.status == GoalStatus::Done),
+            due_label(p, g.due.as_ref(), today, g.status == GoalStatus::Done),
             archived
         );
     }
@@ -238,8 +239,8 @@ fn show(ctx: &Context, id: &str) -> Result<()> {
     if g.due.is_some() {
         facts.push(due_label(
             p,
-            g.due.as_deref(),
-            &today,
+            g.due.as_ref(),
+            today,
             g.status == GoalStatus::Done,
         ));
     }
@@ -268,13 +269,13 @@ fn show(ctx: &Context, id: &str) -> Result<()> {
         checklist(
             p,
             "Milestones",
-            &today,
+            today,
             live.map(|m| (m.done, &m.id, &m.title, &m.due)),
         );
     }
     if !actions.is_empty() {
         let rows = actions.iter().map(|a| (a.done, &a.id, &a.title, &a.due));
-        checklist(p, "Actions", &today, rows);
+        checklist(p, "Actions", today, rows);
     }
     if !notes.is_empty() {
         println!("\n{}", p.bold("Notes"));
@@ -294,8 +295,8 @@ fn show(ctx: &Context, id: &str) -> Result<()> {
 fn checklist<'a>(
     p: Paint,
     heading: &str,
-    today: &str,
-    rows: impl Iterator<Item = (bool, &'a String, &'a String, &'a Option<String>)>,
+    today: Date,
+    rows: impl Iterator<Item = (bool, &'a String, &'a String, &'a Option<Stored<Date>>)>,
 ) {
     println!("\n{}", p.bold(heading));
     for (done, id, title, due) in rows {
@@ -304,7 +305,7 @@ fn checklist<'a>(
             checkbox(p, done),
             p.cyan(short(id)),
             title,
-            due_label(p, due.as_deref(), today, done)
+            due_label(p, due.as_ref(), today, done)
         );
     }
 }

@@ -1,11 +1,13 @@
 //! `tandem milestone`: add milestones to a goal and tick them off.
 
 use super::shared::{report, write};
+use crate::cli::values;
 use crate::context::Context;
 use crate::render::progress_bar;
 use anyhow::Result;
 use clap::Subcommand;
 use serde::Serialize;
+use tandem_core::jiff::civil::Date;
 use tandem_core::model::{first_line, Kind, Milestone};
 
 #[derive(Debug, Subcommand)]
@@ -17,8 +19,8 @@ pub enum MilestoneCommand {
         /// What the milestone is, in a few words.
         title: String,
         /// Due date, YYYY-MM-DD.
-        #[arg(long)]
-        due: Option<String>,
+        #[arg(long, value_parser = values::date)]
+        due: Option<Date>,
     },
     /// Mark a milestone done.
     Done {
@@ -54,9 +56,7 @@ pub fn run(ctx: &Context, cmd: MilestoneCommand) -> Result<()> {
     let (_, o, mid) = write(ctx, |ws| {
         goal_id = ws.resolve(Kind::Goal, &goal_prefix)?;
         match cmd {
-            MilestoneCommand::Add { title, due, .. } => {
-                ws.add_milestone(&goal_id, &title, due.as_deref())
-            }
+            MilestoneCommand::Add { title, due, .. } => ws.add_milestone(&goal_id, &title, due),
             MilestoneCommand::Done { milestone, .. } | MilestoneCommand::Undo { milestone, .. } => {
                 let mid = ws.resolve_milestone(&goal_id, &milestone)?;
                 ws.set_milestone_done(&goal_id, &mid, verb == "Completed")?;

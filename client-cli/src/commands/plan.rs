@@ -5,7 +5,7 @@ use crate::context::Context;
 use crate::render::{fit, progress_bar};
 use anyhow::Result;
 use serde::Serialize;
-use tandem_core::model::time::{display_instant, format_instant};
+use tandem_core::model::time::display_instant;
 use tandem_core::model::{first_line, short, Action, CheckIn, Goal, GoalStatus, Participant};
 
 /// The plan as `--json` prints it. The fields are in alphabetical order, the order in which
@@ -36,7 +36,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     let unsynced = home.unsynced_changes(&mut o)?;
     let conflicts = o.ws.conflicts().len();
     let today = o.ws.today(&ctx.zone);
-    let now = format_instant(ctx.now);
+    let now = ctx.now;
     let participants = o.ws.participants();
     let goals: Vec<_> =
         o.ws.goals()
@@ -53,11 +53,19 @@ pub fn run(ctx: &Context) -> Result<()> {
             .into_iter()
             .filter(|c| !c.meta.archived)
             .collect();
-    let last = checkins.iter().rev().find(|c| c.at <= now).cloned();
-    let next = checkins.iter().find(|c| c.at > now).cloned();
+    let at = |c: &CheckIn| c.at.valid().copied();
+    let last = checkins
+        .iter()
+        .rev()
+        .find(|c| at(c).is_some_and(|t| t <= now))
+        .cloned();
+    let next = checkins
+        .iter()
+        .find(|c| at(c).is_some_and(|t| t > now))
+        .cloned();
     let mut overdue: Vec<_> = actions
         .iter()
-        .filter(|a| a.is_overdue(&today))
+        .filter(|a| a.is_overdue(today))
         .cloned()
         .collect();
     // The longest overdue first: those are the ones to talk about.
@@ -133,7 +141,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     for g in &goals {
         let (done, total) = g.progress();
         let due = match &g.due {
-            Some(d) if d.as_str() < today.as_str() && g.status != GoalStatus::Done => {
+            Some(d) if d.valid().is_some_and(|d| *d < today) && g.status != GoalStatus::Done => {
                 p.red(&format!("due {d}"))
             }
             Some(d) => format!("due {d}"),
@@ -168,7 +176,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     const MAX_ACTIONS: usize = 12;
     for (shown, a) in overdue
         .iter()
-        .chain(actions.iter().filter(|a| !a.is_overdue(&today)))
+        .chain(actions.iter().filter(|a| !a.is_overdue(today)))
         .enumerate()
     {
         if shown == MAX_ACTIONS {
@@ -190,7 +198,7 @@ pub fn run(ctx: &Context) -> Result<()> {
             fit(&owner, 10),
             due
         );
-        if a.is_overdue(&today) {
+        if a.is_overdue(today) {
             println!(
                 "  {}  {} {}",
                 p.cyan(short(&a.id)),

@@ -8,7 +8,9 @@ use crate::render::Paint;
 use anyhow::{Context as _, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tandem_core::jiff::civil::Date;
 use tandem_core::model::draft::Draft;
+use tandem_core::model::time::Stored;
 use tandem_core::model::{
     first_line, short, Action, CheckIn, Goal, Kind, Note, Resource, Workspace,
 };
@@ -108,9 +110,11 @@ pub fn listed_as_json<T: Serialize>(ctx: &Context, list: &[T], empty: &str) -> R
 }
 
 /// `due 2026-12-01`, in red with "(overdue)" when it has passed and the item is not done.
-pub fn due_label(p: Paint, due: Option<&str>, today: &str, done: bool) -> String {
+pub fn due_label(p: Paint, due: Option<&Stored<Date>>, today: Date, done: bool) -> String {
     match due {
-        Some(d) if !done && d < today => p.red(&format!("due {d} (overdue)")),
+        Some(d) if !done && d.valid().is_some_and(|d| *d < today) => {
+            p.red(&format!("due {d} (overdue)"))
+        }
         Some(d) => format!("due {d}"),
         None => String::new(),
     }

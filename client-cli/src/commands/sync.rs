@@ -14,6 +14,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 use tandem_core::automerge::AutoCommit;
+use tandem_core::model::time::{display_instant, Stored};
 use tandem_core::protocol::Message;
 use tandem_core::store::{Home, RelaySettings};
 use tandem_core::sync::ClientSession;
@@ -431,7 +432,7 @@ pub fn status(ctx: &Context) -> Result<()> {
         let last = r
             .last_sync
             .as_deref()
-            .map(|t| tandem_core::model::time::display_instant(t, &ctx.zone))
+            .map(|t| display_instant(&Stored::from_stored(t), &ctx.zone))
             .unwrap_or_else(|| "never".into());
         println!("{}  {}", r.id, r.title);
         println!(

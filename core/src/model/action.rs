@@ -1,11 +1,14 @@
 //! Action items: something someone agreed to do, with an owner, a due date and a done flag.
 
 use super::draft::Draft;
-use super::fields::{get_bool, get_string};
+use super::fields::{get_bool, get_stored, get_string};
+use super::time::Stored;
 use super::{Kind, Meta, Workspace};
 use crate::Result;
 use automerge::transaction::Transactable;
 use automerge::ObjId;
+use jiff::civil::Date;
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -13,9 +16,9 @@ pub struct Action {
     pub id: String,
     pub title: String,
     pub owner: Option<String>,
-    pub due: Option<String>,
+    pub due: Option<Stored<Date>>,
     pub done: bool,
-    pub done_at: Option<String>,
+    pub done_at: Option<Stored<Timestamp>>,
     pub goal: Option<String>,
     pub checkin: Option<String>,
     #[serde(flatten)]
@@ -23,9 +26,15 @@ pub struct Action {
 }
 
 impl Action {
-    /// Whether the action is open and its due date is before `today` (`YYYY-MM-DD`).
-    pub fn is_overdue(&self, today: &str) -> bool {
-        !self.done && self.due.as_deref().is_some_and(|d| d < today)
+    /// Whether the action is open and its due date is before `today`. A due date that does not
+    /// parse is never overdue.
+    pub fn is_overdue(&self, today: Date) -> bool {
+        !self.done
+            && self
+                .due
+                .as_ref()
+                .and_then(Stored::valid)
+                .is_some_and(|d| *d < today)
     }
 }
 
@@ -34,7 +43,7 @@ impl Action {
 pub struct NewAction {
     pub title: String,
     pub owner: Option<String>,
-    pub due: Option<String>,
+    pub due: Option<Date>,
     pub goal: Option<String>,
     pub checkin: Option<String>,
 }
@@ -65,9 +74,9 @@ impl Workspace {
             id: id.to_string(),
             title: get_string(&self.doc, obj, "title").unwrap_or_default(),
             owner: get_string(&self.doc, obj, "owner").map(|o| self.display_name(&o)),
-            due: get_string(&self.doc, obj, "due"),
+            due: get_stored(&self.doc, obj, "due"),
             done: get_bool(&self.doc, obj, "done"),
-            done_at: get_string(&self.doc, obj, "done_at"),
+            done_at: get_stored(&self.doc, obj, "done_at"),
             goal: get_string(&self.doc, obj, "goal"),
             checkin: get_string(&self.doc, obj, "checkin"),
             meta: self.meta(obj),

@@ -1,11 +1,13 @@
 //! Check-ins: the pair's meetings, with an agenda, shared notes and each participant's rating.
 
 use super::draft::Draft;
-use super::fields::{ensure_map, get_int, get_map, get_string, keys, set_text};
+use super::fields::{ensure_map, get_int, get_map, get_stored, get_string, keys, set_text};
+use super::time::Stored;
 use super::{short, Kind, Meta, Workspace};
 use crate::{Error, Result};
 use automerge::transaction::Transactable;
 use automerge::ObjId;
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -14,13 +16,14 @@ pub struct Rating {
     pub name: String,
     pub rating: i64,
     pub comment: String,
-    pub at: Option<String>,
+    pub at: Option<Stored<Timestamp>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CheckIn {
     pub id: String,
-    pub at: String,
+    /// When the pair meets; a check-in without a time reads as an empty `Unparsed`.
+    pub at: Stored<Timestamp>,
     pub agenda: String,
     pub notes: String,
     pub ratings: Vec<Rating>,
@@ -29,8 +32,8 @@ pub struct CheckIn {
 }
 
 impl Workspace {
-    /// Add a check-in at the stored instant `at` (see [`crate::model::time::parse_datetime`]).
-    pub fn add_checkin(&mut self, at: &str, agenda: &str) -> Result<String> {
+    /// Add a check-in at `at`.
+    pub fn add_checkin(&mut self, at: Timestamp, agenda: &str) -> Result<String> {
         self.insert(&Draft::checkin(at, agenda))
     }
 
@@ -79,7 +82,7 @@ impl Workspace {
                             name: self.display_name(&pid),
                             rating: get_int(&self.doc, &m, "rating")?,
                             comment: get_string(&self.doc, &m, "comment").unwrap_or_default(),
-                            at: get_string(&self.doc, &m, "at"),
+                            at: get_stored(&self.doc, &m, "at"),
                             participant: pid,
                         })
                     })
@@ -88,7 +91,7 @@ impl Workspace {
             .unwrap_or_default();
         CheckIn {
             id: id.to_string(),
-            at: get_string(&self.doc, obj, "at").unwrap_or_default(),
+            at: get_stored(&self.doc, obj, "at").unwrap_or(Stored::Unparsed(String::new())),
             agenda: get_string(&self.doc, obj, "agenda").unwrap_or_default(),
             notes: get_string(&self.doc, obj, "notes").unwrap_or_default(),
             ratings,
@@ -117,7 +120,8 @@ mod tests {
     #[test]
     fn ratings_from_both_people_never_collide() {
         let (mut ana, mut ben) = pair();
-        let c = ana.add_checkin("2026-12-01T10:00:00Z", "Kickoff").unwrap();
+        let at = "2026-12-01T10:00:00Z".parse().unwrap();
+        let c = ana.add_checkin(at, "Kickoff").unwrap();
         merge_both(&mut ana, &mut ben);
         ana.rate_checkin(&c, 4, Some("good")).unwrap();
         ben.rate_checkin(&c, 5, None).unwrap();

@@ -6,10 +6,13 @@
 //! change without loading the document. Because both read one list, the two paths cannot drift
 //! apart.
 
+use crate::model::time::format_instant;
 use crate::model::{
     first_line, required, resolve_owner_among, short, GoalStatus, Kind, NewAction, NewGoal, NewNote,
 };
 use crate::{Error, Result};
+use jiff::civil::Date;
+use jiff::Timestamp;
 
 /// One field of a new item.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,13 +45,13 @@ pub type People = [(String, String)];
 /// checked: a non-empty title, a real calendar date, an owner resolved among the participants.
 fn assigned(
     title: &str,
-    due: Option<&str>,
+    due: Option<Date>,
     owner: Option<&str>,
     people: &People,
 ) -> Result<(String, Option<String>, Option<String>)> {
     Ok((
         required("title", title)?,
-        due.map(crate::model::time::parse_date).transpose()?,
+        due.map(|d| d.to_string()),
         owner.map(|o| resolve_owner_among(people, o)).transpose()?,
     ))
 }
@@ -65,12 +68,7 @@ impl Draft {
 
     /// A new goal.
     pub fn goal(goal: &NewGoal, people: &People) -> Result<Self> {
-        let (title, due, owner) = assigned(
-            &goal.title,
-            goal.due.as_deref(),
-            goal.owner.as_deref(),
-            people,
-        )?;
+        let (title, due, owner) = assigned(&goal.title, goal.due, goal.owner.as_deref(), people)?;
         let id = crate::model::new_item_id();
         Ok(Self {
             kind: Kind::Goal,
@@ -118,14 +116,15 @@ impl Draft {
         })
     }
 
-    /// A new check-in at the stored instant `at` (see [`crate::model::time::parse_datetime`]).
-    pub fn checkin(at: &str, agenda: &str) -> Self {
+    /// A new check-in at `at`, stored to the second (see [`crate::model::time`]).
+    pub fn checkin(at: Timestamp, agenda: &str) -> Self {
+        let at = format_instant(at);
         let id = crate::model::new_item_id();
         Self {
             kind: Kind::CheckIn,
             message: format!("scheduled check-in {} at {at}", short(&id)),
             fields: vec![
-                Field::Str("at", Some(at.to_string())),
+                Field::Str("at", Some(at)),
                 Field::Text("agenda", agenda.to_string()),
                 Field::Text("notes", String::new()),
                 Field::Map("ratings"),
@@ -136,12 +135,8 @@ impl Draft {
 
     /// A new action item; its goal and check-in, if any, are full ids already.
     pub fn action(action: &NewAction, people: &People) -> Result<Self> {
-        let (title, due, owner) = assigned(
-            &action.title,
-            action.due.as_deref(),
-            action.owner.as_deref(),
-            people,
-        )?;
+        let (title, due, owner) =
+            assigned(&action.title, action.due, action.owner.as_deref(), people)?;
         let id = crate::model::new_item_id();
         Ok(Self {
             kind: Kind::Action,

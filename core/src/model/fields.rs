@@ -4,9 +4,15 @@
 //! automerge Text so that two people's concurrent edits merge character by character; other
 //! clients may write plain strings instead, so every reader accepts either.
 
+use crate::model::time::{Stored, StoredForm};
 use crate::Result;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
+
+/// A date or instant field, parsed when it can be (see [`Stored`]).
+pub fn get_stored<T: StoredForm>(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<Stored<T>> {
+    get_string(doc, obj, key).map(|s| Stored::from_stored(&s))
+}
 
 /// A string field, whether it is stored as Text or as a scalar string.
 pub fn get_string(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<String> {

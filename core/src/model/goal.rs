@@ -1,10 +1,12 @@
 //! Goals: what the mentee wants to reach, with a status, an owner, a due date and milestones.
 
 use super::draft::Draft;
-use super::fields::{get_string, set_str, set_text};
+use super::fields::{get_stored, get_string, set_str, set_text};
+use super::time::Stored;
 use super::{non_empty, Kind, Meta, Milestone, Workspace};
 use crate::{Error, Result};
 use automerge::ObjId;
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 open_enum! {
@@ -26,7 +28,7 @@ pub struct Goal {
     pub description: String,
     pub status: GoalStatus,
     pub owner: Option<String>,
-    pub due: Option<String>,
+    pub due: Option<Stored<Date>>,
     pub milestones: Vec<Milestone>,
     #[serde(flatten)]
     pub meta: Meta,
@@ -50,7 +52,7 @@ impl Goal {
 pub struct NewGoal {
     pub title: String,
     pub description: Option<String>,
-    pub due: Option<String>,
+    pub due: Option<Date>,
     pub owner: Option<String>,
 }
 
@@ -60,7 +62,7 @@ pub struct GoalChanges {
     pub title: Option<String>,
     pub description: Option<String>,
     pub status: Option<GoalStatus>,
-    pub due: Option<String>,
+    pub due: Option<Date>,
     pub owner: Option<String>,
 }
 
@@ -75,11 +77,6 @@ impl Workspace {
     /// field is never overwritten.
     pub fn set_goal(&mut self, id: &str, changes: GoalChanges) -> Result<()> {
         let obj = self.item(Kind::Goal, id)?;
-        let due = changes
-            .due
-            .as_deref()
-            .map(crate::model::time::parse_date)
-            .transpose()?;
         let owner = changes
             .owner
             .as_deref()
@@ -103,8 +100,8 @@ impl Workspace {
             set_str(&mut self.doc, &obj, "status", s.as_str())?;
             what.push(format!("status={s}"));
         }
-        if let Some(d) = &due {
-            set_str(&mut self.doc, &obj, "due", d)?;
+        if let Some(d) = &changes.due {
+            set_str(&mut self.doc, &obj, "due", &d.to_string())?;
             what.push(format!("due={d}"));
         }
         if let Some(o) = &owner {
@@ -132,7 +129,7 @@ impl Workspace {
                 .map(|s| GoalStatus::from_stored(&s))
                 .unwrap_or_default(),
             owner,
-            due: get_string(&self.doc, obj, "due"),
+            due: get_stored(&self.doc, obj, "due"),
             milestones,
             meta: self.meta(obj),
         }

@@ -4,6 +4,7 @@
 //! the time it was made. The author is found by mapping the change's actor to the participant
 //! whose device it is, so history names people rather than actor ids.
 
+use crate::model::time::Stored;
 use crate::model::Workspace;
 use serde::Serialize;
 
@@ -15,7 +16,7 @@ pub struct HistoryEntry {
     pub actor: String,
     /// Seconds since the Unix epoch, as recorded by the author's device.
     pub time: i64,
-    pub at: String,
+    pub at: Stored<jiff::Timestamp>,
     pub message: String,
 }
 
@@ -41,8 +42,8 @@ impl Workspace {
                         .unwrap_or_else(|| format!("device {}", &actor[..actor.len().min(8)])),
                     time: m.timestamp,
                     at: jiff::Timestamp::from_second(m.timestamp)
-                        .map(crate::model::time::format_instant)
-                        .unwrap_or_default(),
+                        .map(Stored::Valid)
+                        .unwrap_or(Stored::Unparsed(String::new())),
                     message: m
                         .message
                         .map(|s| s.to_string())

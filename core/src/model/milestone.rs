@@ -1,11 +1,13 @@
 //! Milestones: the steps of a goal, kept in a map inside the goal.
 
 use super::draft::Draft;
-use super::fields::{ensure_map, get_bool, get_map, get_string, keys};
+use super::fields::{ensure_map, get_bool, get_map, get_stored, get_string, keys};
+use super::time::Stored;
 use super::{first_line, new_item_id, non_empty, resolve_prefix, Field, Kind, Meta, Workspace};
 use crate::{Error, Result};
 use automerge::transaction::Transactable;
 use automerge::ObjId;
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 /// A step towards a goal.
@@ -13,7 +15,7 @@ use serde::{Deserialize, Serialize};
 pub struct Milestone {
     pub id: String,
     pub title: String,
-    pub due: Option<String>,
+    pub due: Option<Stored<Date>>,
     pub done: bool,
     #[serde(flatten)]
     pub meta: Meta,
@@ -21,9 +23,9 @@ pub struct Milestone {
 
 impl Workspace {
     /// Add a milestone to a goal; returns its id.
-    pub fn add_milestone(&mut self, goal: &str, title: &str, due: Option<&str>) -> Result<String> {
+    pub fn add_milestone(&mut self, goal: &str, title: &str, due: Option<Date>) -> Result<String> {
         let title = non_empty("title", title)?;
-        let due = due.map(crate::model::time::parse_date).transpose()?;
+        let due = due.map(|d| d.to_string());
         let g = self.item(Kind::Goal, goal)?;
         let ms = ensure_map(&mut self.doc, &g, "milestones")?;
         let mid = new_item_id();
@@ -84,7 +86,7 @@ impl Workspace {
                         let m = get_map(&self.doc, &ms, &mid)?;
                         Some(Milestone {
                             title: get_string(&self.doc, &m, "title").unwrap_or_default(),
-                            due: get_string(&self.doc, &m, "due"),
+                            due: get_stored(&self.doc, &m, "due"),
                             done: get_bool(&self.doc, &m, "done"),
                             meta: self.meta(&m),
                             id: mid,

@@ -57,9 +57,9 @@ pub use resource::Resource;
 
 use crate::model::draft::{Draft, Field};
 use crate::model::fields::{
-    ensure_map, get_bool, get_int, get_map, get_string, keys, set_str, set_text,
+    ensure_map, get_bool, get_int, get_map, get_stored, get_string, keys, set_str, set_text,
 };
-use crate::model::time::{format_instant, today};
+use crate::model::time::{format_instant, today, Stored};
 use crate::{Error, Result};
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ObjId, ROOT};
@@ -135,7 +135,7 @@ pub fn short(id: &str) -> &str {
 pub struct Meta {
     pub created_by: Option<String>,
     pub created_by_name: Option<String>,
-    pub created_at: Option<String>,
+    pub created_at: Option<Stored<Timestamp>>,
     pub archived: bool,
 }
 
@@ -419,7 +419,7 @@ impl Workspace {
         Meta {
             created_by_name: created_by.as_deref().map(|c| self.display_name(c)),
             created_by,
-            created_at: get_string(&self.doc, obj, "created_at"),
+            created_at: get_stored(&self.doc, obj, "created_at"),
             archived: get_bool(&self.doc, obj, "archived"),
         }
     }
@@ -490,7 +490,7 @@ impl Workspace {
     }
 
     /// Today's date in `zone`, as the workspace sees "now".
-    pub fn today(&self, zone: &TimeZone) -> String {
+    pub fn today(&self, zone: &TimeZone) -> jiff::civil::Date {
         today(self.now, zone)
     }
 }

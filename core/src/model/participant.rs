@@ -4,11 +4,13 @@
 //! A participant may use several devices; each device's automerge actor is recorded under the
 //! participant, so history and conflicts can name people rather than actor ids.
 
-use super::fields::{ensure_map, get_map, get_string, keys};
+use super::fields::{ensure_map, get_map, get_stored, get_string, keys};
+use super::time::Stored;
 use super::{new_item_id, non_empty, Workspace};
 use crate::{Error, Result};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, ROOT};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 open_enum! {
@@ -28,7 +30,7 @@ pub struct Participant {
     pub name: String,
     pub role: Role,
     pub devices: Vec<String>,
-    pub created_at: Option<String>,
+    pub created_at: Option<Stored<Timestamp>>,
 }
 
 impl Workspace {
@@ -91,7 +93,7 @@ impl Workspace {
                 Some(Participant {
                     name: get_string(&self.doc, &p, "name").unwrap_or_else(|| id.clone()),
                     role: Role::from_stored(&get_string(&self.doc, &p, "role").unwrap_or_default()),
-                    created_at: get_string(&self.doc, &p, "created_at"),
+                    created_at: get_stored(&self.doc, &p, "created_at"),
                     devices,
                     id,
                 })

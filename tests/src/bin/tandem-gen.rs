@@ -40,9 +40,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 use tandem_core::automerge::ActorId;
+use tandem_core::jiff::civil::Date;
 use tandem_core::jiff::tz::TimeZone;
 use tandem_core::jiff::{SignedDuration, Timestamp};
-use tandem_core::model::time::format_instant;
 use tandem_core::model::{
     GoalChanges, GoalStatus, Kind, NewAction, NewGoal, NewNote, Role, Workspace,
 };
@@ -536,8 +536,8 @@ struct Counts {
     changes_applied: usize,
 }
 
-fn date_of(ts: Timestamp) -> String {
-    ts.to_zoned_datetime(TimeZone::UTC).date().to_string()
+fn date_of(ts: Timestamp) -> Date {
+    ts.to_zoned_datetime(TimeZone::UTC).date()
 }
 
 fn days(n: f64) -> SignedDuration {
@@ -720,10 +720,7 @@ impl Gen<'_> {
             self.counts.text_bytes += title.len();
             let m_due = at + days(span * f64::from(k + 1) / f64::from(milestones));
             let with_due = self.rng().gen_bool(0.7).then(|| date_of(m_due));
-            let mid = self
-                .opened
-                .ws
-                .add_milestone(&id, &title, with_due.as_deref())?;
+            let mid = self.opened.ws.add_milestone(&id, &title, with_due)?;
             self.counts.milestones += 1;
             let done_p = if outcome == "done" { 0.95 } else { 0.6 };
             if self.rng().gen_bool(done_p) {
@@ -786,10 +783,7 @@ impl Gen<'_> {
             .collect();
         let agenda = agenda.join("\n");
         self.counts.text_bytes += agenda.len();
-        let id = self
-            .opened
-            .ws
-            .add_checkin(&format_instant(meeting), &agenda)?;
+        let id = self.opened.ws.add_checkin(meeting, &agenda)?;
         self.counts.checkins += 1;
         let after = meeting + SignedDuration::from_mins(self.rng().gen_range(45..180));
         let n = self.rng().gen_range(60..300);

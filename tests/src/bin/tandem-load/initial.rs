@@ -231,7 +231,11 @@ fn build_workspace(changes: usize) -> Result<AutoCommit> {
             (4, _) if actions.len() >= 2 => {
                 ws.set_action_done(&actions[actions.len() - 2], true)?;
             }
-            (6, _) => checkins.push(ws.add_checkin("2026-11-28T10:00:00Z", "Review progress")?),
+            (6, _) => {
+                let at: tandem_core::jiff::Timestamp =
+                    "2026-11-28T10:00:00Z".parse().expect("a valid instant");
+                checkins.push(ws.add_checkin(at, "Review progress")?)
+            }
             (7, _) if !checkins.is_empty() => {
                 ws.rate_checkin(&checkins[checkins.len() - 1], 4, Some("useful"))?;
             }
