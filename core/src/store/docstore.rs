@@ -12,7 +12,7 @@
 //! the same atomic batch. Sync states for peers that have a storage id live beside the chunks under
 //! `doc/<id>/sync-state/<storage id>`.
 
-use crate::store::{Storage, Write};
+use crate::store::{Storage, StorageKey, Write};
 use crate::{Error, Result};
 use automerge::{AutoCommit, ChangeHash};
 use sha2::{Digest, Sha256};
@@ -72,8 +72,8 @@ impl Tip {
     }
 }
 
-fn tip_key(doc_id: &str) -> Vec<u8> {
-    format!("tip/{doc_id}").into_bytes()
+fn tip_key(doc_id: &str) -> Result<StorageKey> {
+    StorageKey::new(&["tip", doc_id])
 }
 
 fn make_tip(doc: &mut AutoCommit, state: &DocState) -> Tip {
@@ -102,15 +102,16 @@ fn make_tip(doc: &mut AutoCommit, state: &DocState) -> Tip {
     }
 }
 
-fn tip_write(doc_id: &str, tip: &Tip) -> Write {
+fn tip_write(doc_id: &str, tip: &Tip) -> Result<Write> {
     // Serialising a plain struct of strings and numbers cannot fail.
-    Write::Put(tip_key(doc_id), serde_json::to_vec(tip).unwrap_or_default())
+    let value = serde_json::to_vec(tip).unwrap_or_default();
+    Ok(Write::Put(tip_key(doc_id)?.into_bytes(), value))
 }
 
 /// The tip of a stored document, if one was saved by this version of tandem.
 pub fn load_tip(store: &dyn Storage, doc_id: &str) -> Result<Option<Tip>> {
     Ok(store
-        .get(&tip_key(doc_id))?
+        .get(&tip_key(doc_id)?)?
         .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
 }
 
@@ -133,23 +134,25 @@ pub fn append(
     {
         return Ok(false);
     }
-    let key = chunk_key(doc_id, "incremental", &sha256_hex(&bytes));
+    let key = chunk_key(doc_id, "incremental", &sha256_hex(&bytes))?;
     let mut next = tip.clone();
     next.heads = vec![change.hash().to_string()];
     next.max_op = change.max_op();
     next.seq = change.seq();
-    next.chunks.push(String::from_utf8_lossy(&key).into_owned());
+    next.chunks.push(key.to_string());
     next.incremental_size = incremental_size;
-    store.apply(vec![Write::Put(key, bytes), tip_write(doc_id, &next)])?;
+    let tip = tip_write(doc_id, &next)?;
+    store.apply(vec![Write::Put(key.into_bytes(), bytes), tip])?;
     Ok(true)
 }
 
-fn prefix(doc_id: &str) -> String {
-    format!("doc/{doc_id}/")
+/// The bytes every key of the document `doc_id` starts with.
+fn prefix(doc_id: &str) -> Result<Vec<u8>> {
+    Ok(StorageKey::new(&["doc", doc_id])?.children())
 }
 
-fn chunk_key(doc_id: &str, kind: &str, hash: &str) -> Vec<u8> {
-    format!("doc/{doc_id}/{kind}/{hash}").into_bytes()
+fn chunk_key(doc_id: &str, kind: &str, hash: &str) -> Result<StorageKey> {
+    StorageKey::new(&["doc", doc_id, kind, hash])
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -158,11 +161,12 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Load the document `doc_id`, or `None` if nothing of it is stored.
 pub fn load(store: &dyn Storage, doc_id: &str) -> Result<Option<(AutoCommit, DocState)>> {
-    let entries = store.scan_prefix(prefix(doc_id).as_bytes())?;
+    let prefix = prefix(doc_id)?;
+    let entries = store.scan_prefix(&prefix)?;
     let mut snapshots = Vec::new();
     let mut incrementals = Vec::new();
     for (key, value) in entries {
-        let rest = &key[prefix(doc_id).len()..];
+        let rest = &key[prefix.len()..];
         if rest.starts_with(b"snapshot/") {
             snapshots.push((key, value));
         } else if rest.starts_with(b"incremental/") {
@@ -221,12 +225,12 @@ pub fn save(
     if must_compact {
         compact(store, doc_id, doc, stored)?;
     } else if !incremental.is_empty() {
-        let key = chunk_key(doc_id, "incremental", &sha256_hex(&incremental));
+        let key = chunk_key(doc_id, "incremental", &sha256_hex(&incremental))?.into_bytes();
         stored.incremental_size += incremental.len();
         stored.chunks.push(key.clone());
         stored.saved_heads = heads;
         let tip = make_tip(doc, stored);
-        store.apply(vec![Write::Put(key, incremental), tip_write(doc_id, &tip)])?;
+        store.apply(vec![Write::Put(key, incremental), tip_write(doc_id, &tip)?])?;
     }
     stored.saved_heads = doc.get_heads();
     Ok(true)
@@ -244,7 +248,7 @@ pub fn compact(
     // automerge-repo keys a snapshot by the hash of its heads, so two replicas that compact the
     // same state write the same key.
     let heads_hex: String = heads.iter().map(|h| h.to_string()).collect();
-    let key = chunk_key(doc_id, "snapshot", &sha256_hex(heads_hex.as_bytes()));
+    let key = chunk_key(doc_id, "snapshot", &sha256_hex(heads_hex.as_bytes()))?.into_bytes();
     let mut writes = vec![Write::Put(key.clone(), snapshot.clone())];
     writes.extend(
         stored
@@ -259,7 +263,7 @@ pub fn compact(
         snapshot_size: snapshot.len(),
         incremental_size: 0,
     };
-    writes.push(tip_write(doc_id, &make_tip(doc, &state)));
+    writes.push(tip_write(doc_id, &make_tip(doc, &state))?);
     store.apply(writes)?;
     *stored = state;
     Ok(())
@@ -268,11 +272,11 @@ pub fn compact(
 /// Remove a document and everything stored beside it.
 pub fn remove(store: &dyn Storage, doc_id: &str) -> Result<()> {
     let mut writes: Vec<Write> = store
-        .scan_prefix(prefix(doc_id).as_bytes())?
+        .scan_prefix(&prefix(doc_id)?)?
         .into_iter()
         .map(|(k, _)| Write::Delete(k))
         .collect();
-    writes.push(Write::Delete(tip_key(doc_id)));
+    writes.push(Write::Delete(tip_key(doc_id)?.into_bytes()));
     store.apply(writes)
 }
 
@@ -282,7 +286,7 @@ pub fn load_sync_state(
     doc_id: &str,
     storage_id: &str,
 ) -> Result<Option<automerge::sync::State>> {
-    let key = chunk_key(doc_id, "sync-state", storage_id);
+    let key = chunk_key(doc_id, "sync-state", storage_id)?;
     match store.get(&key)? {
         None => Ok(None),
         // A sync state that no longer decodes only costs a slower sync, so it is dropped.
@@ -298,7 +302,7 @@ pub fn save_sync_state(
     state: &automerge::sync::State,
 ) -> Result<()> {
     store.put(
-        &chunk_key(doc_id, "sync-state", storage_id),
+        &chunk_key(doc_id, "sync-state", storage_id)?,
         &state.encode(),
     )
 }

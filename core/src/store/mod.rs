@@ -2,7 +2,8 @@
 //! tandem builds on it.
 //!
 //! The layers, from the bottom:
-//! - [`Storage`] (this file), with [`MemoryStorage`] and [`SledStorage`]: keys and bytes.
+//! - [`Storage`] (this file), with [`MemoryStorage`] and [`SledStorage`]: keys and bytes. Keys
+//!   are built as [`StorageKey`]s (`key.rs`), whose segments cannot contain the `/` separator.
 //! - [`docstore`]: automerge documents as snapshot and incremental chunks, with their sync states.
 //! - [`Home`]: one device's workspaces, its identity and its bookkeeping; what the CLI opens.
 //! - [`quick`]: adding an item as one change built from a document's tip, without loading it.
@@ -28,6 +29,7 @@ pub mod quick;
 
 mod bundle;
 mod home;
+mod key;
 mod memory;
 mod sled_backend;
 
@@ -35,6 +37,7 @@ pub use bundle::Bundle;
 pub use home::{
     is_private, new_document_id, Home, ImportReport, Opened, RelaySettings, WorkspaceInfo,
 };
+pub use key::StorageKey;
 pub use memory::MemoryStorage;
 pub use sled_backend::{SledStorage, DEFAULT_LOCK_WAIT};
 

@@ -20,7 +20,7 @@ use crate::model::{Role, Workspace};
 use crate::store::docstore::{self, DocState};
 use crate::store::quick::{ObjRef, QuickContext};
 use crate::store::Bundle;
-use crate::store::Storage;
+use crate::store::{Storage, StorageKey};
 use crate::{Error, Result};
 use automerge::{ActorId, AutoCommit};
 use jiff::Timestamp;
@@ -75,8 +75,10 @@ impl std::fmt::Debug for Home {
     }
 }
 
-fn key(parts: &[&str]) -> Vec<u8> {
-    parts.join("/").into_bytes()
+/// The key of the home's bookkeeping under `parts`; a part that came from elsewhere (a workspace
+/// id in a bundle, a relay's storage id) is refused if it could reach into other keys.
+fn key(parts: &[&str]) -> Result<StorageKey> {
+    StorageKey::new(parts)
 }
 
 fn get_text(store: &dyn Storage, k: &[u8]) -> Result<Option<String>> {
@@ -100,11 +102,11 @@ pub fn new_document_id() -> String {
 impl Home {
     /// Open a home on `store`, creating this device's actor id on first use.
     pub fn open(store: Arc<dyn Storage>) -> Result<Self> {
-        let actor = match store.get(b"home/actor")? {
+        let actor = match store.get(&key(&["home", "actor"])?)? {
             Some(bytes) => ActorId::from(bytes),
             None => {
                 let actor = ActorId::random();
-                store.put(b"home/actor", actor.to_bytes())?;
+                store.put(&key(&["home", "actor"])?, actor.to_bytes())?;
                 store.flush()?;
                 actor
             }
@@ -137,17 +139,17 @@ impl Home {
             ws,
             state: DocState::new(),
         };
-        self.store.put(&key(&["ws", &id, "me"]), pid.as_bytes())?;
-        self.store.put(b"home/current", id.as_bytes())?;
+        self.store.put(&key(&["ws", &id, "me"])?, pid.as_bytes())?;
+        self.store.put(&key(&["home", "current"])?, id.as_bytes())?;
         self.save(&mut opened)?;
         Ok(opened)
     }
 
     /// Every workspace in this home, by title.
     pub fn workspaces(&self) -> Result<Vec<WorkspaceInfo>> {
-        let current = get_text(self.store.as_ref(), b"home/current")?;
+        let current = get_text(self.store.as_ref(), &key(&["home", "current"])?)?;
         let mut ids: Vec<String> = Vec::new();
-        for (k, _) in self.store.scan_prefix(b"ws/")? {
+        for (k, _) in self.store.scan_prefix(&key(&["ws"])?.children())? {
             let k = String::from_utf8_lossy(&k);
             if let Some(id) = k.split('/').nth(1).filter(|id| !is_private(id)) {
                 if ids.last().map(String::as_str) != Some(id) {
@@ -160,10 +162,10 @@ impl Home {
         for id in ids {
             out.push(WorkspaceInfo {
                 url: format!("automerge:{id}"),
-                title: get_text(self.store.as_ref(), &key(&["ws", &id, "title"]))?
+                title: get_text(self.store.as_ref(), &key(&["ws", &id, "title"])?)?
                     .unwrap_or_default(),
                 current: current.as_deref() == Some(id.as_str()),
-                participant: get_text(self.store.as_ref(), &key(&["ws", &id, "me"]))?,
+                participant: get_text(self.store.as_ref(), &key(&["ws", &id, "me"])?)?,
                 id,
             });
         }
@@ -220,7 +222,7 @@ impl Home {
     /// Make a workspace the current one.
     pub fn switch(&self, selector: &str) -> Result<String> {
         let id = self.resolve(Some(selector))?;
-        self.store.put(b"home/current", id.as_bytes())?;
+        self.store.put(&key(&["home", "current"])?, id.as_bytes())?;
         self.store.flush()?;
         Ok(id)
     }
@@ -231,7 +233,7 @@ impl Home {
             .ok_or_else(|| Error::UnknownWorkspace(id.into()))?;
         let mut ws = Workspace::open(doc, id, now)?;
         ws.doc_mut().set_actor(self.actor.clone());
-        ws.act_as(get_text(self.store.as_ref(), &key(&["ws", id, "me"]))?);
+        ws.act_as(get_text(self.store.as_ref(), &key(&["ws", id, "me"])?)?);
         Ok(Opened {
             id: id.to_string(),
             ws,
@@ -262,7 +264,7 @@ impl Home {
             return self.store.flush();
         }
         self.refresh_quick_caches(&opened.id, &opened.ws)?;
-        let title_key = key(&["ws", &opened.id, "title"]);
+        let title_key = key(&["ws", &opened.id, "title"])?;
         let title = opened.ws.title();
         if wrote || get_text(self.store.as_ref(), &title_key)?.as_deref() != Some(title.as_str()) {
             self.store.put(&title_key, title.as_bytes())?;
@@ -294,7 +296,7 @@ impl Home {
                 what: "the quick path's layout",
                 source,
             })?;
-            let k = key(&["ws", id, name]);
+            let k = key(&["ws", id, name])?;
             if self.store.get(&k)?.as_deref() != Some(value.as_slice()) {
                 self.store.put(&k, &value)?;
             }
@@ -314,7 +316,7 @@ impl Home {
     ) -> Result<Option<serde_json::Value>> {
         let people: Option<Vec<(String, String)>> = self
             .store
-            .get(&key(&["ws", workspace, "people"]))?
+            .get(&key(&["ws", workspace, "people"])?)?
             .and_then(|bytes| serde_json::from_slice(&bytes).ok());
         let Some(people) = people else {
             return Ok(None);
@@ -326,7 +328,7 @@ impl Home {
         }
         let layout: Option<std::collections::BTreeMap<String, ObjRef>> = self
             .store
-            .get(&key(&["ws", workspace, "layout"]))?
+            .get(&key(&["ws", workspace, "layout"])?)?
             .and_then(|bytes| serde_json::from_slice(&bytes).ok());
         let tip = docstore::load_tip(self.store.as_ref(), workspace)?;
         let (Some(tip), Some(collection)) = (
@@ -335,7 +337,7 @@ impl Home {
         ) else {
             return Ok(None);
         };
-        let me = get_text(self.store.as_ref(), &key(&["ws", workspace, "me"]))?;
+        let me = get_text(self.store.as_ref(), &key(&["ws", workspace, "me"])?)?;
         let ctx = QuickContext {
             tip,
             actor: self.actor.clone(),
@@ -357,8 +359,8 @@ impl Home {
     /// The private notes document of a workspace, created on first use. It is stored like any
     /// document but never listed as a workspace and never synced.
     pub fn open_private(&self, workspace: &str, now: Timestamp) -> Result<Opened> {
-        let pointer = key(&["ws", workspace, "private"]);
-        let me = get_text(self.store.as_ref(), &key(&["ws", workspace, "me"]))?;
+        let pointer = key(&["ws", workspace, "private"])?;
+        let me = get_text(self.store.as_ref(), &key(&["ws", workspace, "me"])?)?;
         if let Some(id) = get_text(self.store.as_ref(), &pointer)? {
             if let Some((doc, state)) = docstore::load(self.store.as_ref(), &id)? {
                 let mut ws = Workspace::open(doc, &id, now)?;
@@ -387,7 +389,7 @@ impl Home {
     pub fn has_private(&self, workspace: &str) -> Result<bool> {
         Ok(self
             .store
-            .get(&key(&["ws", workspace, "private"]))?
+            .get(&key(&["ws", workspace, "private"])?)?
             .is_some())
     }
 
@@ -465,9 +467,10 @@ impl Home {
                 None => opened.ws.add_participant(name, role, &self.actor)?,
             };
             self.store
-                .put(&key(&["ws", &opened.id, "me"]), pid.as_bytes())?;
-            if get_text(self.store.as_ref(), b"home/current")?.is_none() {
-                self.store.put(b"home/current", opened.id.as_bytes())?;
+                .put(&key(&["ws", &opened.id, "me"])?, pid.as_bytes())?;
+            if get_text(self.store.as_ref(), &key(&["home", "current"])?)?.is_none() {
+                self.store
+                    .put(&key(&["home", "current"])?, opened.id.as_bytes())?;
             }
             opened.ws.act_as(Some(pid.clone()));
             joined_as = Some(pid);
@@ -485,16 +488,17 @@ impl Home {
     /// Record which participant this device is in a workspace (after joining it).
     pub fn set_me(&self, workspace: &str, participant: &str) -> Result<()> {
         self.store
-            .put(&key(&["ws", workspace, "me"]), participant.as_bytes())?;
-        if get_text(self.store.as_ref(), b"home/current")?.is_none() {
-            self.store.put(b"home/current", workspace.as_bytes())?;
+            .put(&key(&["ws", workspace, "me"])?, participant.as_bytes())?;
+        if get_text(self.store.as_ref(), &key(&["home", "current"])?)?.is_none() {
+            self.store
+                .put(&key(&["home", "current"])?, workspace.as_bytes())?;
         }
         self.store.flush()
     }
 
     /// Mark a workspace as followed read-only (an observer's), or not.
     pub fn set_read_only(&self, workspace: &str, read_only: bool) -> Result<()> {
-        let k = key(&["ws", workspace, "read-only"]);
+        let k = key(&["ws", workspace, "read-only"])?;
         if read_only {
             self.store.put(&k, b"1")?;
         } else {
@@ -508,7 +512,7 @@ impl Home {
     pub fn is_read_only(&self, workspace: &str) -> Result<bool> {
         Ok(self
             .store
-            .get(&key(&["ws", workspace, "read-only"]))?
+            .get(&key(&["ws", workspace, "read-only"])?)?
             .is_some())
     }
 }

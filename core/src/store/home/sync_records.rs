@@ -27,29 +27,33 @@ impl Home {
     /// This home's automerge-repo storage id, created on first use. Relays keep a sync state per
     /// storage id, so a reconnecting device only exchanges what changed since last time.
     pub fn storage_id(&self) -> Result<String> {
-        if let Some(id) = get_text(self.store.as_ref(), b"home/storage-id")? {
+        if let Some(id) = get_text(self.store.as_ref(), &key(&["home", "storage-id"])?)? {
             return Ok(id);
         }
         let id = uuid::Uuid::new_v4().to_string();
-        self.store.put(b"home/storage-id", id.as_bytes())?;
+        self.store
+            .put(&key(&["home", "storage-id"])?, id.as_bytes())?;
         self.store.flush()?;
         Ok(id)
     }
 
     /// The relay a workspace syncs with, if one was set.
     pub fn relay(&self, workspace: &str) -> Result<Option<RelaySettings>> {
-        let Some(url) = get_text(self.store.as_ref(), &key(&["ws", workspace, "relay"]))? else {
+        let Some(url) = get_text(self.store.as_ref(), &key(&["ws", workspace, "relay"])?)? else {
             return Ok(None);
         };
-        let token = get_text(self.store.as_ref(), &key(&["ws", workspace, "relay-token"]))?;
+        let token = get_text(
+            self.store.as_ref(),
+            &key(&["ws", workspace, "relay-token"])?,
+        )?;
         Ok(Some(RelaySettings { url, token }))
     }
 
     /// Remember the relay (and token) a workspace syncs with.
     pub fn set_relay(&self, workspace: &str, relay: &RelaySettings) -> Result<()> {
         self.store
-            .put(&key(&["ws", workspace, "relay"]), relay.url.as_bytes())?;
-        let token_key = key(&["ws", workspace, "relay-token"]);
+            .put(&key(&["ws", workspace, "relay"])?, relay.url.as_bytes())?;
+        let token_key = key(&["ws", workspace, "relay-token"])?;
         match &relay.token {
             Some(t) => self.store.put(&token_key, t.as_bytes())?,
             None => self.store.delete(&token_key)?,
@@ -59,7 +63,7 @@ impl Home {
 
     /// When the workspace last completed a sync (RFC 3339), if ever.
     pub fn last_sync(&self, workspace: &str) -> Result<Option<String>> {
-        get_text(self.store.as_ref(), &key(&["ws", workspace, "last-sync"]))
+        get_text(self.store.as_ref(), &key(&["ws", workspace, "last-sync"])?)
     }
 
     /// Record a completed sync: when, and the heads the relay (by storage id) now holds.
@@ -71,7 +75,7 @@ impl Home {
         at: Timestamp,
     ) -> Result<()> {
         self.store.put(
-            &key(&["ws", workspace, "last-sync"]),
+            &key(&["ws", workspace, "last-sync"])?,
             crate::model::time::format_instant(at).as_bytes(),
         )?;
         self.set_synced_heads(workspace, relay_storage_id, heads)
@@ -106,7 +110,7 @@ impl Home {
             let title = crate::model::fields::get_string(&doc, &automerge::ROOT, "title")
                 .unwrap_or_default();
             self.store
-                .put(&key(&["ws", id, "title"]), title.as_bytes())?;
+                .put(&key(&["ws", id, "title"])?, title.as_bytes())?;
             let ws = Workspace::open(doc, id, Timestamp::now())?;
             self.refresh_quick_caches(id, &ws)?;
             doc = ws.into_doc();
@@ -138,7 +142,7 @@ impl Home {
     pub fn set_synced_heads(&self, id: &str, relay: &str, heads: &[ChangeHash]) -> Result<()> {
         let value: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
         self.store.put(
-            &key(&["ws", id, "synced", relay]),
+            &key(&["ws", id, "synced", relay])?,
             value.join(",").as_bytes(),
         )?;
         self.store.flush()
@@ -146,7 +150,7 @@ impl Home {
 
     /// The heads a relay was last known to hold, if this workspace was ever synced with it.
     pub fn synced_heads(&self, id: &str, relay: &str) -> Result<Option<Vec<ChangeHash>>> {
-        let Some(text) = get_text(self.store.as_ref(), &key(&["ws", id, "synced", relay]))? else {
+        let Some(text) = get_text(self.store.as_ref(), &key(&["ws", id, "synced", relay])?)? else {
             return Ok(None);
         };
         Ok(Some(
@@ -159,7 +163,7 @@ impl Home {
 
     /// How many changes of the workspace no relay is known to hold.
     pub fn unsynced_changes(&self, opened: &mut Opened) -> Result<usize> {
-        let prefix = key(&["ws", &opened.id, "synced", ""]);
+        let prefix = key(&["ws", &opened.id, "synced"])?.children();
         let mut best: Option<usize> = None;
         for (_, v) in self.store.scan_prefix(&prefix)? {
             let heads: Vec<ChangeHash> = String::from_utf8_lossy(&v)
