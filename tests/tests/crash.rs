@@ -557,7 +557,7 @@ impl BigWorkspace {
                 .unwrap();
             self.home.save(&mut self.opened).unwrap();
         }
-        let bundle = self.home.export_bundle(&self.opened.id, self.now).unwrap();
+        let bundle = self.home.export_bundle(self.opened.id(), self.now).unwrap();
         std::fs::write(file, bundle.encode()).expect("cannot write a bundle");
     }
 }

@@ -137,7 +137,7 @@ pub fn run(ctx: &Context, cmd: NoteCommand) -> Result<()> {
                 tags,
             };
             let mut target = if private {
-                home.open_private(&shared.id, ctx.now)?
+                home.open_private(shared.id(), ctx.now)?
             } else {
                 shared
             };
@@ -150,11 +150,11 @@ pub fn run(ctx: &Context, cmd: NoteCommand) -> Result<()> {
         NoteCommand::List { all } => {
             let (home, o) = read(ctx)?;
             let mut notes = o.ws.notes();
-            if home.has_private(&o.id)? {
+            if home.has_private(o.id())? {
                 // Private notes live in a document without participants, so their authors are
                 // named from the shared workspace.
                 notes.extend(
-                    home.open_private(&o.id, ctx.now)?
+                    home.open_private(o.id(), ctx.now)?
                         .ws
                         .notes()
                         .into_iter()
@@ -199,9 +199,9 @@ pub fn run(ctx: &Context, cmd: NoteCommand) -> Result<()> {
         }
         NoteCommand::Show { id } => {
             let (home, o) = read(ctx)?;
-            let (private, id) = resolve_note(&home, ctx, &o.ws, &o.id, &id)?;
+            let (private, id) = resolve_note(&home, ctx, &o.ws, o.id(), &id)?;
             let mut n = if private {
-                home.open_private(&o.id, ctx.now)?.ws.note(&id)?
+                home.open_private(o.id(), ctx.now)?.ws.note(&id)?
             } else {
                 o.ws.note(&id)?
             };
@@ -245,7 +245,7 @@ pub fn run(ctx: &Context, cmd: NoteCommand) -> Result<()> {
         NoteCommand::Edit { id } => {
             let private = {
                 let (home, o) = read(ctx)?;
-                resolve_note(&home, ctx, &o.ws, &o.id, &id)?.0
+                resolve_note(&home, ctx, &o.ws, o.id(), &id)?.0
             };
             edit_outside(
                 ctx,
@@ -260,9 +260,9 @@ pub fn run(ctx: &Context, cmd: NoteCommand) -> Result<()> {
         NoteCommand::Archive { id } => {
             let home = ctx.home()?;
             let shared = ctx.workspace(&home)?;
-            let (private, id) = resolve_note(&home, ctx, &shared.ws, &shared.id, &id)?;
+            let (private, id) = resolve_note(&home, ctx, &shared.ws, shared.id(), &id)?;
             let mut target = if private {
-                home.open_private(&shared.id, ctx.now)?
+                home.open_private(shared.id(), ctx.now)?
             } else {
                 shared
             };

@@ -74,7 +74,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     let plan = Plan {
         conflicts,
         goals,
-        id: o.id,
+        id: o.id().to_string(),
         last_checkin: last,
         next_checkin: next,
         open_actions: actions,

@@ -50,16 +50,20 @@ pub fn init(ctx: &Context, args: InitArgs) -> Result<()> {
     let opened = home.create_workspace(&title, &name, role, ctx.now)?;
     if ctx.json {
         return ctx.print_json(&Created {
-            id: &opened.id,
+            id: opened.id(),
             participant: opened.ws.me(),
             title: opened.ws.title(),
-            url: format!("automerge:{}", opened.id),
+            url: format!("automerge:{}", opened.id()),
         });
     }
     if ctx.quiet {
-        println!("{}", opened.id);
+        println!("{}", opened.id());
     } else {
-        println!("Created workspace “{}” ({})", opened.ws.title(), opened.id);
+        println!(
+            "Created workspace “{}” ({})",
+            opened.ws.title(),
+            opened.id()
+        );
         println!("It is now the current workspace. Add a goal with: tandem goal add \"…\"");
     }
     Ok(())

@@ -64,7 +64,7 @@ impl Bundle {
         }
         let bundle = decode_body(&body[MAGIC.len()..])
             .map_err(|e| Error::BadBundle(format!("its contents are malformed ({e})")))?;
-        if crate::store::is_private(&bundle.workspace) {
+        if crate::store::DocRef::from_stored(&bundle.workspace).is_some_and(|d| d.is_private()) {
             return Err(Error::BadBundle(
                 "it holds private notes, which are never shared".into(),
             ));

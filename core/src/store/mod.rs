@@ -28,15 +28,15 @@ pub mod docstore;
 pub mod quick;
 
 mod bundle;
+mod doc_ref;
 mod home;
 mod key;
 mod memory;
 mod sled_backend;
 
 pub use bundle::Bundle;
-pub use home::{
-    is_private, new_document_id, Home, ImportReport, Opened, RelaySettings, WorkspaceInfo,
-};
+pub use doc_ref::DocRef;
+pub use home::{new_document_id, Home, ImportReport, Opened, RelaySettings, WorkspaceInfo};
 pub use key::StorageKey;
 pub use memory::MemoryStorage;
 pub use sled_backend::{SledStorage, DEFAULT_LOCK_WAIT};

@@ -552,7 +552,7 @@ impl Gen<'_> {
     /// Act as `who` at instant `at`: the workspace's clock (recorded on items and changes), the
     /// participant recorded as creator, and the automerge actor of that person's device.
     fn act(&mut self, who: Who, at: Timestamp) -> Result<()> {
-        let id = self.opened.id.clone();
+        let id = self.opened.id().to_string();
         let doc = std::mem::take(self.opened.ws.doc_mut());
         self.opened.ws = Workspace::open(doc, &id, at)?;
         let person = match who {
@@ -1225,7 +1225,7 @@ fn main() -> Result<()> {
         + c.changes_applied;
     let (snapshots, incrementals, stored_bytes) = store_stats(&g.home)?
         .into_iter()
-        .find(|s| s.0 == g.opened.id)
+        .find(|s| s.0 == g.opened.id())
         .map(|s| (s.1, s.2, s.3))
         .unwrap_or_default();
     let chunks = snapshots + incrementals;
@@ -1236,7 +1236,7 @@ fn main() -> Result<()> {
     } else {
         g.opened.ws.doc_mut().save().len()
     };
-    let id = g.opened.id.clone();
+    let id = g.opened.id().to_string();
     drop(g.opened);
     drop(g.home);
     let home_bytes = dir_size(&args.home);

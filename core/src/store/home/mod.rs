@@ -20,7 +20,7 @@ use crate::model::{Role, Workspace};
 use crate::store::docstore::{self, DocState};
 use crate::store::quick::{ObjRef, QuickContext};
 use crate::store::Bundle;
-use crate::store::{Storage, StorageKey};
+use crate::store::{DocRef, Storage, StorageKey};
 use crate::{Error, Result};
 use automerge::{ActorId, AutoCommit};
 use jiff::Timestamp;
@@ -39,11 +39,13 @@ pub struct WorkspaceInfo {
     pub participant: Option<String>,
 }
 
-/// A workspace document opened for reading or writing.
+/// A workspace document (or a workspace's private notes) opened for reading or writing.
 #[derive(Debug)]
 pub struct Opened {
-    /// The workspace's document id.
-    pub id: String,
+    /// Which document this is.
+    pub doc: DocRef,
+    /// The id the document is stored under (`doc` as text), kept so it is written once.
+    id: String,
     /// The document, wrapped in the mentoring model.
     pub ws: Workspace,
     state: DocState,
@@ -87,16 +89,26 @@ fn get_text(store: &dyn Storage, k: &[u8]) -> Result<Option<String>> {
         .map(|v| String::from_utf8_lossy(&v).into_owned()))
 }
 
-const PRIVATE_PREFIX: &str = "private-";
-
-/// Whether a document id names a private notes document, which never leaves this device.
-pub fn is_private(id: &str) -> bool {
-    id.starts_with(PRIVATE_PREFIX)
-}
-
 /// A new automerge-repo document id: base58check of 16 random bytes.
 pub fn new_document_id() -> String {
     crate::protocol::ids::DocumentId::random().to_string()
+}
+
+impl Opened {
+    fn new(doc: DocRef, ws: Workspace, state: DocState) -> Self {
+        Self {
+            id: doc.to_string(),
+            doc,
+            ws,
+            state,
+        }
+    }
+
+    /// The id the document is stored under: the workspace's document id, which is also what
+    /// `tandem workspaces` shows and `-w` accepts.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
 }
 
 impl Home {
@@ -133,12 +145,9 @@ impl Home {
         now: Timestamp,
     ) -> Result<Opened> {
         let (ws, pid) = Workspace::create(title, name, role, self.actor.clone(), now)?;
-        let id = new_document_id();
-        let mut opened = Opened {
-            id: id.clone(),
-            ws,
-            state: DocState::new(),
-        };
+        let doc_ref = DocRef::Workspace(crate::protocol::DocumentId::random());
+        let mut opened = Opened::new(doc_ref, ws, DocState::new());
+        let id = opened.id.clone();
         self.store.put(&key(&["ws", &id, "me"])?, pid.as_bytes())?;
         self.store.put(&key(&["home", "current"])?, id.as_bytes())?;
         self.save(&mut opened)?;
@@ -151,7 +160,8 @@ impl Home {
         let mut ids: Vec<String> = Vec::new();
         for (k, _) in self.store.scan_prefix(&key(&["ws"])?.children())? {
             let k = String::from_utf8_lossy(&k);
-            if let Some(id) = k.split('/').nth(1).filter(|id| !is_private(id)) {
+            let shared = |id: &&str| DocRef::from_stored(id).is_some_and(|d| !d.is_private());
+            if let Some(id) = k.split('/').nth(1).filter(shared) {
                 if ids.last().map(String::as_str) != Some(id) {
                     ids.push(id.to_string());
                 }
@@ -229,21 +239,20 @@ impl Home {
 
     /// Open a workspace of this home.
     pub fn open_workspace(&self, id: &str, now: Timestamp) -> Result<Opened> {
-        let (doc, state) = docstore::load(self.store.as_ref(), id)?
-            .ok_or_else(|| Error::UnknownWorkspace(id.into()))?;
+        let unknown = || Error::UnknownWorkspace(id.into());
+        let doc_ref = DocRef::from_stored(id)
+            .filter(|d| !d.is_private())
+            .ok_or_else(unknown)?;
+        let (doc, state) = docstore::load(self.store.as_ref(), id)?.ok_or_else(unknown)?;
         let mut ws = Workspace::open(doc, id, now)?;
         ws.doc_mut().set_actor(self.actor.clone());
         ws.act_as(get_text(self.store.as_ref(), &key(&["ws", id, "me"])?)?);
-        Ok(Opened {
-            id: id.to_string(),
-            ws,
-            state,
-        })
+        Ok(Opened::new(doc_ref, ws, state))
     }
 
     /// Store whatever changed in `opened` and flush it.
     pub fn save(&self, opened: &mut Opened) -> Result<()> {
-        if !is_private(&opened.id) && self.is_read_only(&opened.id)? {
+        if !opened.doc.is_private() && self.is_read_only(&opened.id)? {
             let saved = opened.state.saved_heads().to_vec();
             let mine = opened
                 .ws
@@ -259,7 +268,7 @@ impl Home {
         }
         let doc = opened.ws.doc_mut();
         let wrote = docstore::save(self.store.as_ref(), &opened.id, doc, &mut opened.state)?;
-        if is_private(&opened.id) {
+        if opened.doc.is_private() {
             // Private notes are bookkept under their workspace, never as a workspace of their own.
             return self.store.flush();
         }
@@ -361,26 +370,24 @@ impl Home {
     pub fn open_private(&self, workspace: &str, now: Timestamp) -> Result<Opened> {
         let pointer = key(&["ws", workspace, "private"])?;
         let me = get_text(self.store.as_ref(), &key(&["ws", workspace, "me"])?)?;
-        if let Some(id) = get_text(self.store.as_ref(), &pointer)? {
+        let stored = get_text(self.store.as_ref(), &pointer)?;
+        if let Some(doc_ref) = stored.as_deref().and_then(DocRef::from_stored) {
+            let id = doc_ref.to_string();
             if let Some((doc, state)) = docstore::load(self.store.as_ref(), &id)? {
                 let mut ws = Workspace::open(doc, &id, now)?;
                 ws.doc_mut().set_actor(self.actor.clone());
                 ws.act_as(me);
-                return Ok(Opened { id, ws, state });
+                return Ok(Opened::new(doc_ref, ws, state));
             }
         }
-        let id = format!("{PRIVATE_PREFIX}{}", new_document_id());
+        let doc_ref = DocRef::Private(crate::protocol::DocumentId::random());
         let mut ws = Workspace::create_private(self.actor.clone(), now)?;
         ws.act_as(me);
-        let mut opened = Opened {
-            id: id.clone(),
-            ws,
-            state: DocState::new(),
-        };
-        self.store.put(&pointer, id.as_bytes())?;
+        let mut opened = Opened::new(doc_ref, ws, DocState::new());
+        self.store.put(&pointer, opened.id.as_bytes())?;
         // The pointer and the document land in the same flush, in `save`.
         let doc = opened.ws.doc_mut();
-        docstore::save(self.store.as_ref(), &id, doc, &mut opened.state)?;
+        docstore::save(self.store.as_ref(), &opened.id, doc, &mut opened.state)?;
         self.store.flush()?;
         Ok(opened)
     }
@@ -417,7 +424,7 @@ impl Home {
             .map_err(|e| Error::BadBundle(format!("its document does not load ({e})")))?;
         // Validate before touching the store, so a foreign or too-new document changes nothing.
         crate::model::check_schema(&incoming, &bundle.workspace)?;
-        if is_private(&bundle.workspace) {
+        if DocRef::from_stored(&bundle.workspace).is_some_and(|d| d.is_private()) {
             return Err(Error::BadBundle(
                 "it holds private notes, which are never shared".into(),
             ));
@@ -444,11 +451,11 @@ impl Home {
             let new_changes = incoming.get_changes_meta(&[]).len();
             incoming.set_actor(self.actor.clone());
             let ws = Workspace::open(incoming, &bundle.workspace, now)?;
-            let opened = Opened {
-                id: bundle.workspace.clone(),
-                ws,
-                state: DocState::new(),
-            };
+            // `Bundle::from_bytes` accepts only document ids, and private notes were refused above.
+            let doc_ref = DocRef::from_stored(&bundle.workspace)
+                .filter(|d| !d.is_private())
+                .ok_or_else(|| Error::BadBundle("its workspace id is not a document id".into()))?;
+            let opened = Opened::new(doc_ref, ws, DocState::new());
             (opened, true, new_changes)
         };
         let mut joined_as = None;
