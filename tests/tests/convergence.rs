@@ -55,7 +55,7 @@ use tandem_core::automerge::{sync, ActorId, AutoCommit, ChangeHash};
 use tandem_core::jiff::Timestamp;
 use tandem_core::model::fields;
 use tandem_core::model::{
-    GoalStatus, Kind, NewAction, NewGoal, NewNote, Role, Snapshot, Workspace,
+    GoalStatus, ItemId, Kind, NewAction, NewGoal, NewNote, Role, Snapshot, Workspace,
 };
 use tandem_core::protocol::{DocumentId, Message};
 use tandem_core::store::{docstore, SledStorage};
@@ -557,26 +557,26 @@ fn sorted(mut heads: Vec<ChangeHash>) -> Vec<ChangeHash> {
 /// A field that replicas set; `writes` are (replica, value) in the order they were made.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Field {
-    GoalStatus(String),
-    MilestoneDone(String, String),
-    ActionDone(String),
-    Rating(String, String),
+    GoalStatus(ItemId),
+    MilestoneDone(ItemId, ItemId),
+    ActionDone(ItemId),
+    Rating(ItemId, String),
 }
 
 #[derive(Debug, Default)]
 struct Expect {
     /// Items in creation order, which is also the order operations pick them in.
-    goals: Vec<String>,
-    milestones: Vec<(String, String)>,
-    notes: Vec<String>,
-    checkins: Vec<String>,
-    actions: Vec<String>,
-    archived: BTreeSet<(&'static str, String)>,
+    goals: Vec<ItemId>,
+    milestones: Vec<(ItemId, ItemId)>,
+    notes: Vec<ItemId>,
+    checkins: Vec<ItemId>,
+    actions: Vec<ItemId>,
+    archived: BTreeSet<(&'static str, ItemId)>,
     writes: BTreeMap<Field, Vec<(usize, String)>>,
     /// Each note's text as created; nobody deletes, so it must survive in order.
-    note_base: BTreeMap<String, String>,
+    note_base: BTreeMap<ItemId, String>,
     /// Every marker spliced into a note.
-    markers: Vec<(String, String)>,
+    markers: Vec<(ItemId, String)>,
     next_marker: u32,
 }
 
@@ -605,7 +605,7 @@ fn has_item(ws: &Workspace, kind: Kind, id: &str) -> bool {
 }
 
 /// The items of `kind` in `ws`, among `all`, in the order of `all`.
-fn visible(ws: &Workspace, kind: Kind, all: &[String]) -> Vec<String> {
+fn visible(ws: &Workspace, kind: Kind, all: &[ItemId]) -> Vec<ItemId> {
     all.iter()
         .filter(|id| has_item(ws, kind, id))
         .cloned()
@@ -912,7 +912,7 @@ impl World {
             }
             Op::SetMilestoneDone(m, done) => {
                 let doc = ws.doc();
-                let seen: Vec<(String, String)> = e
+                let seen: Vec<(ItemId, ItemId)> = e
                     .milestones
                     .iter()
                     .filter(|(g, m)| {

@@ -143,10 +143,10 @@ pub fn run(ctx: &Context, cmd: ActionCommand) -> Result<()> {
 }
 
 fn set_done(ctx: &Context, prefix: &str, done: bool) -> Result<()> {
-    let mut full = String::new();
-    let (_, o, ()) = write(ctx, |ws| {
-        full = ws.resolve(Kind::Action, prefix)?;
-        ws.set_action_done(&full, done)
+    let (_, o, full) = write(ctx, |ws| {
+        let full = ws.resolve(Kind::Action, prefix)?;
+        ws.set_action_done(&full, done)?;
+        Ok(full)
     })?;
     let a = o.ws.action(&full)?;
     report(

@@ -185,10 +185,10 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
             comment,
         } => {
             let value = i64::from(rating);
-            let mut full = String::new();
-            let (_, o, ()) = write(ctx, |ws| {
-                full = ws.resolve(Kind::CheckIn, &id)?;
-                ws.rate_checkin(&full, value, comment.as_deref())
+            let (_, o, full) = write(ctx, |ws| {
+                let full = ws.resolve(Kind::CheckIn, &id)?;
+                ws.rate_checkin(&full, value, comment.as_deref())?;
+                Ok(full)
             })?;
             let c = o.ws.checkin(&full)?;
             report(ctx, "Rated", "check-in", &full, &format!("{value}/5"), &c)

@@ -14,7 +14,7 @@ use tandem_core::jiff::civil::Date;
 use tandem_core::model::draft::Draft;
 use tandem_core::model::time::{display_instant, Stored};
 use tandem_core::model::{
-    first_line, short, Action, Goal, GoalChanges, GoalStatus, Kind, NewGoal, Note,
+    first_line, short, Action, Goal, GoalChanges, GoalStatus, ItemId, Kind, NewGoal, Note,
 };
 
 #[derive(Debug, Subcommand)]
@@ -131,9 +131,8 @@ pub fn run(ctx: &Context, cmd: GoalCommand) -> Result<()> {
             owner,
             description,
         } => {
-            let mut full = String::new();
-            let (_, o, ()) = write(ctx, |ws| {
-                full = ws.resolve(Kind::Goal, &id)?;
+            let (_, o, full) = write(ctx, |ws| {
+                let full = ws.resolve(Kind::Goal, &id)?;
                 ws.set_goal(
                     &full,
                     GoalChanges {
@@ -143,7 +142,8 @@ pub fn run(ctx: &Context, cmd: GoalCommand) -> Result<()> {
                         due,
                         owner,
                     },
-                )
+                )?;
+                Ok(full)
             })?;
             let g = o.ws.goal(&full)?;
             report(ctx, "Updated", "goal", &full, &g.title, &g)
@@ -296,7 +296,7 @@ fn checklist<'a>(
     p: Paint,
     heading: &str,
     today: Date,
-    rows: impl Iterator<Item = (bool, &'a String, &'a String, &'a Option<Stored<Date>>)>,
+    rows: impl Iterator<Item = (bool, &'a ItemId, &'a String, &'a Option<Stored<Date>>)>,
 ) {
     println!("\n{}", p.bold(heading));
     for (done, id, title, due) in rows {

@@ -8,7 +8,7 @@ use anyhow::Result;
 use clap::Subcommand;
 use serde::Serialize;
 use tandem_core::jiff::civil::Date;
-use tandem_core::model::{first_line, Kind, Milestone};
+use tandem_core::model::{first_line, ItemId, Kind, Milestone};
 
 #[derive(Debug, Subcommand)]
 pub enum MilestoneCommand {
@@ -43,7 +43,7 @@ pub enum MilestoneCommand {
 struct MilestoneReport {
     #[serde(flatten)]
     milestone: Option<Milestone>,
-    goal: String,
+    goal: ItemId,
 }
 
 pub fn run(ctx: &Context, cmd: MilestoneCommand) -> Result<()> {
@@ -52,17 +52,17 @@ pub fn run(ctx: &Context, cmd: MilestoneCommand) -> Result<()> {
         MilestoneCommand::Done { goal, .. } => (goal.clone(), "Completed"),
         MilestoneCommand::Undo { goal, .. } => (goal.clone(), "Reopened"),
     };
-    let mut goal_id = String::new();
-    let (_, o, mid) = write(ctx, |ws| {
-        goal_id = ws.resolve(Kind::Goal, &goal_prefix)?;
-        match cmd {
-            MilestoneCommand::Add { title, due, .. } => ws.add_milestone(&goal_id, &title, due),
+    let (_, o, (goal_id, mid)) = write(ctx, |ws| {
+        let goal_id = ws.resolve(Kind::Goal, &goal_prefix)?;
+        let mid = match cmd {
+            MilestoneCommand::Add { title, due, .. } => ws.add_milestone(&goal_id, &title, due)?,
             MilestoneCommand::Done { milestone, .. } | MilestoneCommand::Undo { milestone, .. } => {
                 let mid = ws.resolve_milestone(&goal_id, &milestone)?;
                 ws.set_milestone_done(&goal_id, &mid, verb == "Completed")?;
-                Ok(mid)
+                mid
             }
-        }
+        };
+        Ok((goal_id, mid))
     })?;
     let g = o.ws.goal(&goal_id)?;
     let m = g.milestones.iter().find(|m| m.id == mid).cloned();

@@ -8,7 +8,7 @@ use clap::Subcommand;
 use std::io::Read;
 use tandem_core::model::draft::Draft;
 use tandem_core::model::time::display_instant;
-use tandem_core::model::{first_line, short, Kind, NewNote, Note, Workspace};
+use tandem_core::model::{first_line, short, ItemId, Kind, NewNote, Note, Workspace};
 use tandem_core::store::Home;
 
 #[derive(Debug, Subcommand)]
@@ -67,7 +67,7 @@ fn resolve_note(
     shared: &Workspace,
     ws_id: &str,
     prefix: &str,
-) -> Result<(bool, String)> {
+) -> Result<(bool, ItemId)> {
     let in_shared = shared.resolve(Kind::Note, prefix);
     let in_private = if home.has_private(ws_id)? {
         Some(
@@ -86,7 +86,7 @@ fn resolve_note(
         (Ok(a), Some(Ok(b))) => Err(tandem_core::Error::AmbiguousId {
             kind: "note",
             prefix: prefix.to_string(),
-            candidates: vec![a, format!("{b} (private)")],
+            candidates: vec![a.to_string(), format!("{b} (private)")],
         }
         .into()),
         (Err(e), _) => Err(e.into()),
@@ -232,7 +232,10 @@ pub fn run(ctx: &Context, cmd: NoteCommand) -> Result<()> {
                 );
             }
             if let Some(g) = &n.goal {
-                let label = o.ws.goal(g).map(|g| g.title).unwrap_or_else(|_| g.clone());
+                let label =
+                    o.ws.goal(g)
+                        .map(|g| g.title)
+                        .unwrap_or_else(|_| g.to_string());
                 println!("  goal: {} {}", short(g), label);
             }
             if !n.tags.is_empty() {

@@ -12,7 +12,7 @@ use tandem_core::jiff::civil::Date;
 use tandem_core::model::draft::Draft;
 use tandem_core::model::time::Stored;
 use tandem_core::model::{
-    first_line, short, Action, CheckIn, Goal, Kind, Note, Resource, Workspace,
+    first_line, short, Action, CheckIn, Goal, ItemId, Kind, Note, Resource, Workspace,
 };
 use tandem_core::store::{Home, Opened};
 
@@ -169,14 +169,14 @@ archivable! {
 
 /// Archive (or restore) an item of `kind` by id prefix and report it.
 pub fn archive(ctx: &Context, kind: Kind, prefix: &str, archived: bool) -> Result<()> {
-    let mut full = String::new();
-    let (_, o, ()) = write(ctx, |ws| {
-        full = ws.resolve(kind, prefix)?;
+    let (_, o, full) = write(ctx, |ws| {
+        let full = ws.resolve(kind, prefix)?;
         if archived {
-            ws.archive(kind, &full)
+            ws.archive(kind, &full)?;
         } else {
-            ws.unarchive(kind, &full)
+            ws.unarchive(kind, &full)?;
         }
+        Ok(full)
     })?;
     let verb = if archived { "Archived" } else { "Restored" };
     let snapshot = o.ws.snapshot(o.id());
@@ -216,7 +216,7 @@ impl Found<'_> {
 pub fn edit_outside(
     ctx: &Context,
     private: bool,
-    load: impl FnOnce(&Workspace) -> Result<(String, String)>,
+    load: impl FnOnce(&Workspace) -> Result<(ItemId, String)>,
     apply: impl FnOnce(&mut Workspace, &str, String) -> tandem_core::Result<()>,
 ) -> Result<()> {
     let (ws_id, doc_id, item_id, base, text) = {

@@ -4,6 +4,7 @@ use super::draft::Draft;
 use super::fields::{get_bool, get_stored, get_string};
 use super::time::Stored;
 use super::{Kind, Meta, Workspace};
+use crate::model::ItemId;
 use crate::Result;
 use automerge::transaction::Transactable;
 use automerge::ObjId;
@@ -13,14 +14,14 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Action {
-    pub id: String,
+    pub id: ItemId,
     pub title: String,
     pub owner: Option<String>,
     pub due: Option<Stored<Date>>,
     pub done: bool,
     pub done_at: Option<Stored<Timestamp>>,
-    pub goal: Option<String>,
-    pub checkin: Option<String>,
+    pub goal: Option<ItemId>,
+    pub checkin: Option<ItemId>,
     #[serde(flatten)]
     pub meta: Meta,
 }
@@ -44,13 +45,13 @@ pub struct NewAction {
     pub title: String,
     pub owner: Option<String>,
     pub due: Option<Date>,
-    pub goal: Option<String>,
-    pub checkin: Option<String>,
+    pub goal: Option<ItemId>,
+    pub checkin: Option<ItemId>,
 }
 
 impl Workspace {
     /// Add an action item; returns its id.
-    pub fn add_action(&mut self, action: NewAction) -> Result<String> {
+    pub fn add_action(&mut self, action: NewAction) -> Result<ItemId> {
         let draft = Draft::action(&action, &self.people())?;
         self.insert(&draft)
     }
@@ -71,14 +72,14 @@ impl Workspace {
 
     fn read_action(&self, id: &str, obj: &ObjId) -> Action {
         Action {
-            id: id.to_string(),
+            id: ItemId::from_stored(id),
             title: get_string(&self.doc, obj, "title").unwrap_or_default(),
             owner: get_string(&self.doc, obj, "owner").map(|o| self.display_name(&o)),
             due: get_stored(&self.doc, obj, "due"),
             done: get_bool(&self.doc, obj, "done"),
             done_at: get_stored(&self.doc, obj, "done_at"),
-            goal: get_string(&self.doc, obj, "goal"),
-            checkin: get_string(&self.doc, obj, "checkin"),
+            goal: get_string(&self.doc, obj, "goal").map(ItemId::from_stored),
+            checkin: get_string(&self.doc, obj, "checkin").map(ItemId::from_stored),
             meta: self.meta(obj),
         }
     }

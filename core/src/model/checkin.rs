@@ -4,6 +4,7 @@ use super::draft::Draft;
 use super::fields::{ensure_map, get_int, get_map, get_stored, get_string, keys, set_text};
 use super::time::Stored;
 use super::{short, Kind, Meta, Workspace};
+use crate::model::ItemId;
 use crate::{Error, Result};
 use automerge::transaction::Transactable;
 use automerge::ObjId;
@@ -21,7 +22,7 @@ pub struct Rating {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CheckIn {
-    pub id: String,
+    pub id: ItemId,
     /// When the pair meets; a check-in without a time reads as an empty `Unparsed`.
     pub at: Stored<Timestamp>,
     pub agenda: String,
@@ -33,7 +34,7 @@ pub struct CheckIn {
 
 impl Workspace {
     /// Add a check-in at `at`.
-    pub fn add_checkin(&mut self, at: Timestamp, agenda: &str) -> Result<String> {
+    pub fn add_checkin(&mut self, at: Timestamp, agenda: &str) -> Result<ItemId> {
         self.insert(&Draft::checkin(at, agenda))
     }
 
@@ -90,7 +91,7 @@ impl Workspace {
             })
             .unwrap_or_default();
         CheckIn {
-            id: id.to_string(),
+            id: ItemId::from_stored(id),
             at: get_stored(&self.doc, obj, "at").unwrap_or(Stored::Unparsed(String::new())),
             agenda: get_string(&self.doc, obj, "agenda").unwrap_or_default(),
             notes: get_string(&self.doc, obj, "notes").unwrap_or_default(),

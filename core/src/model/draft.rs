@@ -7,6 +7,7 @@
 //! apart.
 
 use crate::model::time::format_instant;
+use crate::model::ItemId;
 use crate::model::{
     first_line, required, resolve_owner_among, short, GoalStatus, Kind, NewAction, NewGoal, NewNote,
 };
@@ -33,7 +34,7 @@ pub enum Field {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draft {
     pub kind: Kind,
-    pub id: String,
+    pub id: ItemId,
     pub fields: Vec<Field>,
     pub message: String,
 }
@@ -109,7 +110,7 @@ impl Draft {
             fields: vec![
                 Field::Text("title", title.clone()),
                 Field::Text("body", note.body.clone()),
-                Field::Str("goal", note.goal.clone()),
+                Field::Str("goal", note.goal.as_deref().map(str::to_string)),
                 Field::Flags("tags", tags),
             ],
             id,
@@ -145,8 +146,8 @@ impl Draft {
                 Field::Text("title", title),
                 Field::Str("owner", owner),
                 Field::Str("due", due),
-                Field::Str("goal", action.goal.clone()),
-                Field::Str("checkin", action.checkin.clone()),
+                Field::Str("goal", action.goal.as_deref().map(str::to_string)),
+                Field::Str("checkin", action.checkin.as_deref().map(str::to_string)),
                 Field::Bool("done", false),
             ],
             id,

@@ -4,6 +4,7 @@ use super::draft::Draft;
 use super::fields::{get_stored, get_string, set_str, set_text};
 use super::time::Stored;
 use super::{non_empty, Kind, Meta, Milestone, Workspace};
+use crate::model::ItemId;
 use crate::{Error, Result};
 use automerge::ObjId;
 use jiff::civil::Date;
@@ -23,7 +24,7 @@ open_enum! {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Goal {
-    pub id: String,
+    pub id: ItemId,
     pub title: String,
     pub description: String,
     pub status: GoalStatus,
@@ -68,7 +69,7 @@ pub struct GoalChanges {
 
 impl Workspace {
     /// Add a goal; returns its id.
-    pub fn add_goal(&mut self, goal: NewGoal) -> Result<String> {
+    pub fn add_goal(&mut self, goal: NewGoal) -> Result<ItemId> {
         let draft = Draft::goal(&goal, &self.people())?;
         self.insert(&draft)
     }
@@ -122,7 +123,7 @@ impl Workspace {
         let milestones = self.read_milestones(obj);
         let owner = get_string(&self.doc, obj, "owner").map(|o| self.display_name(&o));
         Goal {
-            id: id.to_string(),
+            id: ItemId::from_stored(id),
             title: get_string(&self.doc, obj, "title").unwrap_or_default(),
             description: get_string(&self.doc, obj, "description").unwrap_or_default(),
             status: get_string(&self.doc, obj, "status")

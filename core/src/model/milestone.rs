@@ -4,6 +4,7 @@ use super::draft::Draft;
 use super::fields::{ensure_map, get_bool, get_map, get_stored, get_string, keys};
 use super::time::Stored;
 use super::{first_line, new_item_id, non_empty, resolve_prefix, Field, Kind, Meta, Workspace};
+use crate::model::ItemId;
 use crate::{Error, Result};
 use automerge::transaction::Transactable;
 use automerge::ObjId;
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 /// A step towards a goal.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Milestone {
-    pub id: String,
+    pub id: ItemId,
     pub title: String,
     pub due: Option<Stored<Date>>,
     pub done: bool,
@@ -23,7 +24,7 @@ pub struct Milestone {
 
 impl Workspace {
     /// Add a milestone to a goal; returns its id.
-    pub fn add_milestone(&mut self, goal: &str, title: &str, due: Option<Date>) -> Result<String> {
+    pub fn add_milestone(&mut self, goal: &str, title: &str, due: Option<Date>) -> Result<ItemId> {
         let title = non_empty("title", title)?;
         let due = due.map(|d| d.to_string());
         let g = self.item(Kind::Goal, goal)?;
@@ -48,7 +49,7 @@ impl Workspace {
     }
 
     /// Resolve a milestone id prefix within a goal.
-    pub fn resolve_milestone(&self, goal: &str, prefix: &str) -> Result<String> {
+    pub fn resolve_milestone(&self, goal: &str, prefix: &str) -> Result<ItemId> {
         let g = self.item(Kind::Goal, goal)?;
         let ids = get_map(&self.doc, &g, "milestones")
             .map(|ms| keys(&self.doc, &ms))
@@ -89,7 +90,7 @@ impl Workspace {
                             due: get_stored(&self.doc, &m, "due"),
                             done: get_bool(&self.doc, &m, "done"),
                             meta: self.meta(&m),
-                            id: mid,
+                            id: ItemId::from_stored(mid),
                         })
                     })
                     .collect();

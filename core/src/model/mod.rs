@@ -33,6 +33,7 @@ mod open_enum;
 
 pub mod draft;
 pub mod fields;
+mod ids;
 pub mod time;
 
 mod action;
@@ -50,6 +51,7 @@ pub use checkin::{CheckIn, Rating};
 pub use conflicts::{Conflict, ConflictOn, ConflictValue};
 pub use goal::{Goal, GoalChanges, GoalStatus, NewGoal};
 pub use history::HistoryEntry;
+pub use ids::ItemId;
 pub use milestone::Milestone;
 pub use note::{NewNote, Note};
 pub use participant::{resolve_owner_among, Participant, Role};
@@ -118,8 +120,8 @@ impl Kind {
 }
 
 /// A new random item id: 16 lowercase hex digits. People type any unique prefix of it.
-pub fn new_item_id() -> String {
-    format!("{:016x}", rand::random::<u64>())
+pub fn new_item_id() -> ItemId {
+    ItemId::random()
 }
 
 /// The number of id characters shown in lists; any unique prefix works on input.
@@ -323,7 +325,7 @@ impl Workspace {
     }
 
     /// Write a new item as one change.
-    pub fn insert(&mut self, draft: &Draft) -> Result<String> {
+    pub fn insert(&mut self, draft: &Draft) -> Result<ItemId> {
         let coll = ensure_map(&mut self.doc, &ROOT, draft.kind.collection())?;
         let obj = self
             .doc
@@ -396,7 +398,7 @@ impl Workspace {
     /// Resolve an id or unique id prefix of `kind` to its full id.
     ///
     /// An exact id always wins; otherwise the prefix must match exactly one item, archived or not.
-    pub fn resolve(&self, kind: Kind, prefix: &str) -> Result<String> {
+    pub fn resolve(&self, kind: Kind, prefix: &str) -> Result<ItemId> {
         let prefix = prefix.trim().to_ascii_lowercase();
         let ids = self
             .collection(kind)
@@ -553,12 +555,12 @@ pub fn required(what: &str, value: &str) -> Result<String> {
 }
 
 /// Resolve `prefix` against `ids` for a kind named `noun`.
-pub fn resolve_prefix(noun: &'static str, prefix: &str, ids: Vec<String>) -> Result<String> {
+pub fn resolve_prefix(noun: &'static str, prefix: &str, ids: Vec<String>) -> Result<ItemId> {
     if prefix.is_empty() {
         return Err(Error::Invalid(format!("an empty {noun} id was given")));
     }
     if ids.iter().any(|i| i == prefix) {
-        return Ok(prefix.to_string());
+        return Ok(ItemId::from_stored(prefix));
     }
     let mut matches: Vec<String> = ids.into_iter().filter(|i| i.starts_with(prefix)).collect();
     match matches.len() {
@@ -566,7 +568,7 @@ pub fn resolve_prefix(noun: &'static str, prefix: &str, ids: Vec<String>) -> Res
             kind: noun,
             prefix: prefix.to_string(),
         }),
-        1 => Ok(matches.remove(0)),
+        1 => Ok(ItemId::from_stored(matches.remove(0))),
         _ => {
             matches.sort();
             Err(Error::AmbiguousId {

@@ -4,16 +4,17 @@
 use super::draft::Draft;
 use super::fields::{get_bool, get_map, get_string, keys, set_text};
 use super::{short, Kind, Meta, Workspace, PRIVATE_KIND};
+use crate::model::ItemId;
 use crate::Result;
 use automerge::{ObjId, ROOT};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Note {
-    pub id: String,
+    pub id: ItemId,
     pub title: String,
     pub body: String,
-    pub goal: Option<String>,
+    pub goal: Option<ItemId>,
     pub tags: Vec<String>,
     pub private: bool,
     #[serde(flatten)]
@@ -25,13 +26,13 @@ pub struct Note {
 pub struct NewNote {
     pub title: Option<String>,
     pub body: String,
-    pub goal: Option<String>,
+    pub goal: Option<ItemId>,
     pub tags: Vec<String>,
 }
 
 impl Workspace {
     /// Add a note; returns its id.
-    pub fn add_note(&mut self, note: NewNote) -> Result<String> {
+    pub fn add_note(&mut self, note: NewNote) -> Result<ItemId> {
         let draft = Draft::note(&note)?;
         self.insert(&draft)
     }
@@ -64,10 +65,10 @@ impl Workspace {
             .unwrap_or_default();
         let kind = get_string(&self.doc, &ROOT, "kind");
         Note {
-            id: id.to_string(),
+            id: ItemId::from_stored(id),
             title: get_string(&self.doc, obj, "title").unwrap_or_default(),
             body: get_string(&self.doc, obj, "body").unwrap_or_default(),
-            goal: get_string(&self.doc, obj, "goal"),
+            goal: get_string(&self.doc, obj, "goal").map(ItemId::from_stored),
             tags,
             private: kind.as_deref() == Some(PRIVATE_KIND),
             meta: self.meta(obj),

@@ -41,7 +41,8 @@ impl Workspace {
         actor: &ActorId,
     ) -> Result<String> {
         let participants = ensure_map(&mut self.doc, &ROOT, "participants")?;
-        let pid = new_item_id();
+        // A participant id has the form of an item id, but is not an item: it stays a string.
+        let pid = new_item_id().to_string();
         let at = self.stamp();
         let p = self
             .doc

@@ -208,7 +208,7 @@ mod convergence {
             let mut added_goals = 0;
             for (r, op) in ops {
                 let ws = &mut replicas[r];
-                let goals: Vec<String> = ws.goals().into_iter().map(|g| g.id).collect();
+                let goals: Vec<ItemId> = ws.goals().into_iter().map(|g| g.id).collect();
                 match op {
                     Op::AddGoal(t) => { ws.add_goal(NewGoal { title: format!("g{t}"), ..Default::default() }).unwrap(); added_goals += 1; }
                     Op::SetStatus(g, s) => if let Some(id) = goals.get(g % goals.len().max(1)) {

@@ -44,7 +44,7 @@ use tandem_core::jiff::civil::Date;
 use tandem_core::jiff::tz::TimeZone;
 use tandem_core::jiff::{SignedDuration, Timestamp};
 use tandem_core::model::{
-    GoalChanges, GoalStatus, Kind, NewAction, NewGoal, NewNote, Role, Workspace,
+    GoalChanges, GoalStatus, ItemId, Kind, NewAction, NewGoal, NewNote, Role, Workspace,
 };
 use tandem_core::store::{Home, Opened, SledStorage};
 
@@ -477,28 +477,28 @@ fn capitalise(s: &mut String) {
 #[derive(Debug)]
 enum Event {
     GoalStatus {
-        goal: String,
+        goal: ItemId,
         status: &'static str,
     },
     MilestoneDone {
-        goal: String,
-        milestone: String,
+        goal: ItemId,
+        milestone: ItemId,
     },
     ActionDone {
-        action: String,
+        action: ItemId,
     },
     CheckinNotes {
-        checkin: String,
+        checkin: ItemId,
         notes: String,
     },
     Rate {
-        checkin: String,
+        checkin: ItemId,
         rating: i64,
         comment: Option<String>,
     },
     Archive {
         kind: Kind,
-        id: String,
+        id: ItemId,
     },
 }
 
@@ -513,8 +513,8 @@ struct Gen<'a> {
     clock: Timestamp,
     events: BinaryHeap<Reverse<(i64, usize)>>,
     pending: Vec<Option<(Who, Event)>>,
-    goals: Vec<String>,
-    checkins: Vec<(String, Timestamp)>,
+    goals: Vec<ItemId>,
+    checkins: Vec<(ItemId, Timestamp)>,
     counts: Counts,
 }
 
@@ -644,7 +644,7 @@ impl Gen<'_> {
         }
     }
 
-    fn maybe_archive(&mut self, kind: Kind, id: &str, created: Timestamp) {
+    fn maybe_archive(&mut self, kind: Kind, id: &ItemId, created: Timestamp) {
         if self.rng().gen_ratio(1, 50) {
             let later = created + days(self.rng().gen_range(1.0..60.0));
             self.schedule(
@@ -652,7 +652,7 @@ impl Gen<'_> {
                 Who::Mentor,
                 Event::Archive {
                     kind,
-                    id: id.to_string(),
+                    id: id.clone(),
                 },
             );
         }

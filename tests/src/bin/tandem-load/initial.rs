@@ -17,7 +17,7 @@ use tandem_core::automerge::sync::{self, SyncDoc as _};
 use tandem_core::automerge::transaction::Transactable as _;
 use tandem_core::automerge::{ActorId, AutoCommit, ChangeHash, ROOT};
 use tandem_core::jiff::Timestamp;
-use tandem_core::model::{NewAction, NewGoal, NewNote, Role, Workspace};
+use tandem_core::model::{ItemId, NewAction, NewGoal, NewNote, Role, Workspace};
 use tandem_core::protocol::{DocumentId, Message};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -195,10 +195,10 @@ fn build_workspace(changes: usize) -> Result<AutoCommit> {
         ActorId::random(),
         now,
     )?;
-    let mut goals: Vec<String> = Vec::new();
-    let mut milestones: Vec<(String, String)> = Vec::new();
-    let mut actions: Vec<String> = Vec::new();
-    let mut checkins: Vec<String> = Vec::new();
+    let mut goals: Vec<ItemId> = Vec::new();
+    let mut milestones: Vec<(ItemId, ItemId)> = Vec::new();
+    let mut actions: Vec<ItemId> = Vec::new();
+    let mut checkins: Vec<ItemId> = Vec::new();
     let mut made = 1;
     let mut i = 0usize;
     while made < changes {
