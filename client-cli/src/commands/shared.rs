@@ -217,7 +217,7 @@ pub fn edit_outside(
     ctx: &Context,
     private: bool,
     load: impl FnOnce(&Workspace) -> Result<(ItemId, String)>,
-    apply: impl FnOnce(&mut Workspace, &str, String) -> tandem_core::Result<()>,
+    apply: impl FnOnce(&mut Workspace, &ItemId, String) -> tandem_core::Result<()>,
 ) -> Result<()> {
     let (ws_id, doc_id, item_id, base, text) = {
         let home = ctx.home()?;

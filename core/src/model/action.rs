@@ -57,7 +57,7 @@ impl Workspace {
     }
 
     /// Mark an action item done (or open again).
-    pub fn set_action_done(&mut self, id: &str, done: bool) -> Result<()> {
+    pub fn set_action_done(&mut self, id: &ItemId, done: bool) -> Result<()> {
         let obj = self.item(Kind::Action, id)?;
         self.doc.put(&obj, "done", done)?;
         if done {
@@ -85,7 +85,7 @@ impl Workspace {
     }
 
     /// One action item by full id.
-    pub fn action(&self, id: &str) -> Result<Action> {
+    pub fn action(&self, id: &ItemId) -> Result<Action> {
         let obj = self.item(Kind::Action, id)?;
         Ok(self.read_action(id, &obj))
     }

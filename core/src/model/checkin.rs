@@ -39,7 +39,7 @@ impl Workspace {
     }
 
     /// Replace a check-in's notes, merged as a text diff.
-    pub fn edit_checkin_notes(&mut self, id: &str, notes: &str) -> Result<()> {
+    pub fn edit_checkin_notes(&mut self, id: &ItemId, notes: &str) -> Result<()> {
         let obj = self.item(Kind::CheckIn, id)?;
         set_text(&mut self.doc, &obj, "notes", notes)?;
         self.commit(format!("edited notes of check-in {}", short(id)));
@@ -48,7 +48,7 @@ impl Workspace {
 
     /// Record the acting participant's rating (1–5) of a check-in. Each participant has their own
     /// slot, so two people rating at once never collide.
-    pub fn rate_checkin(&mut self, id: &str, rating: i64, comment: Option<&str>) -> Result<()> {
+    pub fn rate_checkin(&mut self, id: &ItemId, rating: i64, comment: Option<&str>) -> Result<()> {
         if !(1..=5).contains(&rating) {
             return Err(Error::Invalid(format!(
                 "invalid rating {rating}: expected a whole number from 1 to 5"
@@ -101,7 +101,7 @@ impl Workspace {
     }
 
     /// One check-in by full id.
-    pub fn checkin(&self, id: &str) -> Result<CheckIn> {
+    pub fn checkin(&self, id: &ItemId) -> Result<CheckIn> {
         let obj = self.item(Kind::CheckIn, id)?;
         Ok(self.read_checkin(id, &obj))
     }

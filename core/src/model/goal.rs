@@ -76,7 +76,7 @@ impl Workspace {
 
     /// Change a goal's fields; only the given ones are written, so a concurrent change of another
     /// field is never overwritten.
-    pub fn set_goal(&mut self, id: &str, changes: GoalChanges) -> Result<()> {
+    pub fn set_goal(&mut self, id: &ItemId, changes: GoalChanges) -> Result<()> {
         let obj = self.item(Kind::Goal, id)?;
         let owner = changes
             .owner
@@ -137,7 +137,7 @@ impl Workspace {
     }
 
     /// One goal by full id.
-    pub fn goal(&self, id: &str) -> Result<Goal> {
+    pub fn goal(&self, id: &ItemId) -> Result<Goal> {
         let obj = self.item(Kind::Goal, id)?;
         Ok(self.read_goal(id, &obj))
     }

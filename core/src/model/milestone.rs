@@ -24,7 +24,12 @@ pub struct Milestone {
 
 impl Workspace {
     /// Add a milestone to a goal; returns its id.
-    pub fn add_milestone(&mut self, goal: &str, title: &str, due: Option<Date>) -> Result<ItemId> {
+    pub fn add_milestone(
+        &mut self,
+        goal: &ItemId,
+        title: &str,
+        due: Option<Date>,
+    ) -> Result<ItemId> {
         let title = non_empty("title", title)?;
         let due = due.map(|d| d.to_string());
         let g = self.item(Kind::Goal, goal)?;
@@ -49,7 +54,7 @@ impl Workspace {
     }
 
     /// Resolve a milestone id prefix within a goal.
-    pub fn resolve_milestone(&self, goal: &str, prefix: &str) -> Result<ItemId> {
+    pub fn resolve_milestone(&self, goal: &ItemId, prefix: &str) -> Result<ItemId> {
         let g = self.item(Kind::Goal, goal)?;
         let ids = get_map(&self.doc, &g, "milestones")
             .map(|ms| keys(&self.doc, &ms))
@@ -58,7 +63,12 @@ impl Workspace {
     }
 
     /// Mark a milestone done (or not done).
-    pub fn set_milestone_done(&mut self, goal: &str, milestone: &str, done: bool) -> Result<()> {
+    pub fn set_milestone_done(
+        &mut self,
+        goal: &ItemId,
+        milestone: &ItemId,
+        done: bool,
+    ) -> Result<()> {
         let g = self.item(Kind::Goal, goal)?;
         let m = get_map(&self.doc, &g, "milestones")
             .and_then(|ms| get_map(&self.doc, &ms, milestone))

@@ -441,7 +441,7 @@ impl Workspace {
     }
 
     /// Archive an item (a soft delete: it stays in the document and in history).
-    pub fn archive(&mut self, kind: Kind, id: &str) -> Result<()> {
+    pub fn archive(&mut self, kind: Kind, id: &ItemId) -> Result<()> {
         let obj = self.item(kind, id)?;
         self.doc.put(&obj, "archived", true)?;
         let label = self.label(kind, id);
@@ -450,7 +450,7 @@ impl Workspace {
     }
 
     /// Bring an archived item back.
-    pub fn unarchive(&mut self, kind: Kind, id: &str) -> Result<()> {
+    pub fn unarchive(&mut self, kind: Kind, id: &ItemId) -> Result<()> {
         let obj = self.item(kind, id)?;
         self.doc.put(&obj, "archived", false)?;
         let label = self.label(kind, id);

@@ -38,7 +38,7 @@ impl Workspace {
     }
 
     /// Replace a note's body with `body`, merged as a text diff.
-    pub fn edit_note_body(&mut self, id: &str, body: &str) -> Result<()> {
+    pub fn edit_note_body(&mut self, id: &ItemId, body: &str) -> Result<()> {
         let obj = self.item(Kind::Note, id)?;
         set_text(&mut self.doc, &obj, "body", body)?;
         let label = self.label(Kind::Note, id);
@@ -47,7 +47,7 @@ impl Workspace {
     }
 
     /// Replace a note's title.
-    pub fn set_note_title(&mut self, id: &str, title: &str) -> Result<()> {
+    pub fn set_note_title(&mut self, id: &ItemId, title: &str) -> Result<()> {
         let obj = self.item(Kind::Note, id)?;
         set_text(&mut self.doc, &obj, "title", title)?;
         self.commit(format!("retitled note {}", short(id)));
@@ -76,7 +76,7 @@ impl Workspace {
     }
 
     /// One note by full id.
-    pub fn note(&self, id: &str) -> Result<Note> {
+    pub fn note(&self, id: &ItemId) -> Result<Note> {
         let obj = self.item(Kind::Note, id)?;
         Ok(self.read_note(id, &obj))
     }
