@@ -1,9 +1,10 @@
-//! One client connection, from its first byte to its close.
+//! One websocket connection, from its upgrade to its close.
 //!
-//! Read this if you change what a connection may send or how it is closed. [`serve`] reads the
-//! request head; a plain HTTP request goes to [`crate::http`], a websocket upgrade is accepted
-//! by tungstenite with a header callback that checks the token (`401` during the upgrade if it
-//! is missing, unknown or revoked). An accepted connection then runs as two halves:
+//! Read this if you change what a connection may send or how it is closed. [`crate::http`]
+//! hands every websocket upgrade request to [`upgrade`], which checks the handshake headers
+//! and the token (`?token=` for browsers, else `Authorization: Bearer`) *before* answering:
+//! `401` if the token is missing, unknown or revoked, `101` otherwise. Once hyper has sent the
+//! `101`, the upgraded stream becomes a tungstenite websocket and runs as two halves:
 //!
 //! - the **reader** (this task) decodes each binary frame into a protocol message and sends it
 //!   to the hub; it enforces the per-connection rate limit, the join deadline and the rules on
@@ -17,33 +18,37 @@
 //! connection is affected. The reader then drains briefly, so that the client can read the
 //! error before the socket goes away, and stops.
 
-use crate::auth::{Denied, Grant};
-use crate::http::{self, HeadError, Prefixed};
+use crate::auth::Grant;
+use crate::http::{bearer, json_error};
 use crate::hub::{close_code, ConnHandle, ConnId, ConnState, HubEvent, Outbound};
 use crate::Shared;
+use axum::body::Body;
+use axum::extract::Query;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::Response;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tandem_core::protocol::Message;
-use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 use tokio::time::{sleep_until, timeout, Instant};
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 use tracing::{debug, info, warn, Instrument};
 
-/// How long a client has to send its request head and finish the websocket handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long hyper may take to hand over the upgraded stream after the `101`.
+const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client has, once connected, to send `join`.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a plain HTTP exchange may take in all.
-const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a closing connection is drained, waiting for the client's close reply.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// The same at shutdown, kept short because the whole server waits for it.
@@ -53,125 +58,128 @@ const CLOSE_SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most queued messages the writer sends before it flushes.
 const WRITE_BATCH: usize = 64;
 
-type Ws = WebSocketStream<Prefixed<TcpStream>>;
+type Ws = WebSocketStream<TokioIo<Upgraded>>;
 
-/// Serve one accepted TCP connection until it closes or the server shuts down.
-pub(crate) async fn serve(
-    mut socket: TcpStream,
-    addr: SocketAddr,
-    shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut buf = Vec::with_capacity(1024);
-    let head = tokio::select! {
-        head = timeout(HANDSHAKE_TIMEOUT, http::read_head(&mut socket, &mut buf)) => head,
-        _ = shutdown.changed() => return,
-    };
-    let head = match head {
-        Ok(Ok(head)) => head,
-        Ok(Err(HeadError::Closed)) => return,
-        Ok(Err(HeadError::TooLarge)) => {
-            debug!(%addr, "request head too large");
-            let body = serde_json::json!({ "error": "request head too large" });
-            let _ = http::respond(&mut socket, 431, &body).await;
-            return;
+/// What a connection holds while it lives, from `accept` to the websocket's close: its
+/// connection permit and its share of the shutdown drain signal (dropped when the last clone
+/// goes), and the shutdown watch it obeys.
+#[derive(Clone)]
+pub(crate) struct ConnGuard {
+    _held: Arc<(OwnedSemaphorePermit, mpsc::Sender<()>)>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl ConnGuard {
+    pub fn new(
+        permit: OwnedSemaphorePermit,
+        done: mpsc::Sender<()>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            _held: Arc::new((permit, done)),
+            shutdown,
         }
-        Ok(Err(HeadError::Malformed(reason))) => {
-            debug!(%addr, "malformed request head: {reason}");
-            let body = serde_json::json!({ "error": "malformed request" });
-            let _ = http::respond(&mut socket, 400, &body).await;
-            return;
-        }
-        Ok(Err(HeadError::Io(e))) => {
-            debug!(%addr, "reading the request head failed: {e}");
-            return;
-        }
-        Err(_) => {
-            debug!(%addr, "no request head in time");
-            return;
-        }
-    };
-    if !head.is_websocket_upgrade() {
-        let rest = buf.split_off(head.len);
-        let exchange = http::serve(socket, head, rest, &shared);
-        if timeout(HTTP_TIMEOUT, exchange).await.is_err() {
-            debug!(%addr, "http exchange timed out");
-        }
-        return;
     }
-    websocket(Prefixed::new(buf, socket), addr, shared, shutdown).await;
 }
 
-/// The `401` sent during the upgrade when a token is refused.
-fn unauthorized(denied: &Denied) -> ErrorResponse {
-    let body = serde_json::json!({ "error": denied.reason() }).to_string();
-    let mut response = ErrorResponse::new(Some(body));
-    *response.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::UNAUTHORIZED;
-    let headers = response.headers_mut();
-    headers.insert("WWW-Authenticate", "Bearer".parse().expect("static header"));
-    headers.insert(
-        "Content-Type",
-        "application/json".parse().expect("static header"),
-    );
-    response
+/// Whether the client asks for a websocket (`Upgrade: websocket`). [`upgrade`] checks the
+/// rest of the handshake.
+pub(crate) fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::UPGRADE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case("websocket"))
 }
 
-async fn websocket(
-    stream: Prefixed<TcpStream>,
+/// The query of a websocket URL: only `token` matters, everything else is ignored.
+#[derive(Debug, Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+/// The token a request presents: `?token=` in the query, else `Authorization: Bearer`.
+fn presented_token(request: &hyper::Request<hyper::body::Incoming>) -> Option<String> {
+    let from_query = Query::<TokenQuery>::try_from_uri(request.uri())
+        .ok()
+        .and_then(|q| q.0.token);
+    from_query.or_else(|| bearer(request.headers()))
+}
+
+/// Check a websocket upgrade request and its token; answer `101` and start the connection, or
+/// refuse it with a JSON error.
+pub(crate) async fn upgrade(
+    mut request: hyper::Request<hyper::body::Incoming>,
     addr: SocketAddr,
     shared: Arc<Shared>,
-    shutdown: watch::Receiver<bool>,
-) {
+    guard: ConnGuard,
+) -> Response {
+    let headers = request.headers();
+    let connection_upgrade = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case("upgrade"));
+    let version_13 = headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_some_and(|v| v == "13");
+    let key = headers.get(header::SEC_WEBSOCKET_KEY).cloned();
+    let Some(key) =
+        key.filter(|_| request.method() == Method::GET && connection_upgrade && version_13)
+    else {
+        debug!(%addr, "malformed websocket upgrade");
+        return json_error(StatusCode::BAD_REQUEST, "malformed websocket upgrade");
+    };
     // Pick up the operator's latest `token create|revoke` before deciding on this connection.
     shared.refresh_tokens().await;
-    let mut decision: Option<Result<Grant, Denied>> = None;
-    let callback = |request: &Request, response: Response| {
-        let target = request
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
-        let authorization = request
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok());
-        let token = http::token_from(target, authorization);
-        let verdict = shared.auth.authorize(token.as_deref());
-        let answer = match &verdict {
-            Ok(_) => Ok(response),
-            Err(denied) => Err(unauthorized(denied)),
-        };
-        decision = Some(verdict);
-        answer
+    let grant = match shared.auth.authorize(presented_token(&request).as_deref()) {
+        Ok(grant) => grant,
+        Err(denied) => {
+            // The token is never logged, only why it was refused.
+            info!(%addr, "refused a connection: {}", denied.reason());
+            return json_error(StatusCode::UNAUTHORIZED, &denied.reason());
+        }
     };
-    let accepted = timeout(
-        HANDSHAKE_TIMEOUT,
-        tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(shared.ws_config)),
-    )
-    .await;
-    let ws = match accepted {
-        Ok(Ok(ws)) => ws,
-        Ok(Err(e)) => {
-            match decision {
-                // The token is never logged, only why it was refused.
-                Some(Err(denied)) => info!(%addr, "refused a connection: {}", denied.reason()),
-                _ => debug!(%addr, "websocket handshake failed: {e}"),
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    tokio::spawn(async move {
+        let upgraded = match timeout(UPGRADE_TIMEOUT, on_upgrade).await {
+            Ok(Ok(upgraded)) => upgraded,
+            Ok(Err(e)) => {
+                debug!(%addr, "websocket upgrade failed: {e}");
+                return;
             }
-            return;
-        }
-        Err(_) => {
-            debug!(%addr, "websocket handshake timed out");
-            return;
-        }
-    };
-    let Some(Ok(grant)) = decision else {
-        return;
-    };
-    let conn = shared.next_conn.fetch_add(1, Ordering::Relaxed);
-    let span = tracing::info_span!("conn", id = conn, %addr);
-    run(ws, conn, grant, shared, shutdown)
-        .instrument(span)
+            Err(_) => {
+                debug!(%addr, "websocket upgrade timed out");
+                return;
+            }
+        };
+        let ws = WebSocketStream::from_raw_socket(
+            TokioIo::new(upgraded),
+            Role::Server,
+            Some(shared.ws_config),
+        )
         .await;
+        let conn = shared.next_conn.fetch_add(1, Ordering::Relaxed);
+        let span = tracing::info_span!("conn", id = conn, %addr);
+        let shutdown = guard.shutdown.clone();
+        run(ws, conn, grant, shared, shutdown)
+            .instrument(span)
+            .await;
+        drop(guard);
+    });
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    let accept = derive_accept_key(key.as_bytes());
+    headers.insert(
+        header::SEC_WEBSOCKET_ACCEPT,
+        HeaderValue::from_str(&accept).expect("base64 is a valid header value"),
+    );
+    response
 }
 
 /// Counts a live websocket connection for `/health` while it exists.

@@ -27,10 +27,11 @@
 //! # Code map
 //! - `lib.rs`: [`ServerConfig`], [`run`], the accept loop (a connection [`Semaphore`] permit is
 //!   taken before `accept`) and shutdown.
-//! - `conn.rs`: one connection: request head, websocket handshake with the token check, the
-//!   reader (decoding, rate limit, hostile input) and the writer (bounded outbox, pings).
+//! - `http.rs`: every connection starts as HTTP/1.1 on hyper, with limits on the request head;
+//!   `GET /`, `GET /health` and `POST /v1/invites` are axum routes, anything else is `404`.
+//! - `conn.rs`: one websocket: the upgrade with the token check, the reader (decoding, rate
+//!   limit, hostile input) and the writer (bounded outbox, pings).
 //! - `hub.rs`: the thread that owns the `Relay`; batches, flushes once, then delivers.
-//! - `http.rs`: `GET /health` and `POST /v1/invites` on the same port.
 //! - `auth.rs`: `tokens.json` in memory, reloaded when it changes.
 //! - `closed_pipe.rs`: [`quiet_on_closed_pipe`], the panic hook of both binaries.
 //! - `tokens.rs` ([`tokens`]): the token file itself, as the relay and the operator's commands
@@ -307,14 +308,8 @@ async fn accept_loop(
         };
         let _ = socket.set_nodelay(true);
         debug!(%addr, "accepted");
-        let shared = shared.clone();
-        let stop = stop.clone();
-        let done = done.clone();
-        tokio::spawn(async move {
-            conn::serve(socket, addr, shared, stop).await;
-            drop(permit);
-            drop(done);
-        });
+        let guard = conn::ConnGuard::new(permit, done.clone(), stop.clone());
+        tokio::spawn(http::serve(socket, addr, shared.clone(), guard));
     }
 }
 
