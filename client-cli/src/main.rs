@@ -7,6 +7,7 @@ mod context;
 mod editor;
 mod net;
 mod render;
+mod tls;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -1,33 +1,95 @@
-//! The client's network edge: a websocket to a relay, carrying protocol messages.
+//! The client's network edge: a websocket to a relay, carrying protocol messages, and the one
+//! HTTP call the CLI makes (minting an invite).
 //!
 //! Everything protocol-shaped is decided by `tandem_core::sync::ClientSession`; this module only
-//! moves its messages over a socket, with timeouts and errors a person can act on.
+//! moves its messages over a socket, with timeouts and errors a person can act on. `wss://` and
+//! `https://` go through rustls with the roots of [`crate::tls`].
 
+use crate::tls;
 use anyhow::{anyhow, bail, Context as _, Result};
 use futures_util::{SinkExt, StreamExt};
+use std::path::Path;
 use std::time::Duration;
 use tandem_core::protocol::Message;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, http};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::WebSocketStream;
 
 /// A large initial sync must fit in one message; tungstenite's default frame cap is 16 MiB.
 pub const MAX_MESSAGE_BYTES: usize = 256 << 20;
 
+/// A byte stream to a relay: a TCP socket, or TLS over one.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
 /// An open connection to a relay.
 pub struct Connection {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: WebSocketStream<Box<dyn Io>>,
     url: String,
 }
 
+/// Where a relay URL points: host (without IPv6 brackets), port, and whether it uses TLS.
+struct Target {
+    host: String,
+    port: u16,
+    tls: bool,
+}
+
+fn target(uri: &http::Uri, url: &str) -> Result<Target> {
+    let tls = match uri.scheme_str() {
+        Some("ws") => false,
+        Some("wss") => true,
+        _ => bail!("'{url}' is not a relay URL (expected ws://HOST:PORT or wss://HOST)"),
+    };
+    let host = uri
+        .host()
+        .with_context(|| format!("the relay URL '{url}' has no host"))?;
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+    Ok(Target { host, port, tls })
+}
+
+/// Open a TCP connection to `target`, and TLS over it for `wss://`.
+async fn dial(target: &Target, url: &str, ca_file: Option<&Path>) -> Result<Box<dyn Io>> {
+    let tcp = TcpStream::connect((target.host.as_str(), target.port))
+        .await
+        .with_context(|| format!("cannot reach the relay at {url}"))?;
+    let _ = tcp.set_nodelay(true);
+    if !target.tls {
+        return Ok(Box::new(tcp));
+    }
+    let config = tls::client_config(ca_file)?;
+    let name = rustls::pki_types::ServerName::try_from(target.host.clone())
+        .map_err(|_| anyhow!("'{}' is not a valid host name for TLS", target.host))?;
+    let stream = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| match tls::find_rustls_error(&e) {
+            Some(tls_error) => anyhow!(tls::explain(tls_error, &target.host)),
+            None => anyhow!("cannot reach the relay at {url}: {e}"),
+        })?;
+    Ok(Box::new(stream))
+}
+
 impl Connection {
-    /// Connect to `url`, presenting `token` as a bearer token.
-    pub async fn open(url: &str, token: Option<&str>, timeout: Duration) -> Result<Self> {
-        let mut request = url
-            .into_client_request()
-            .map_err(|e| anyhow!("'{url}' is not a relay URL (expected ws://host:port): {e}"))?;
+    /// Connect to `url`, presenting `token` as a bearer token; `ca_file` adds a private CA to
+    /// the roots trusted for `wss://`.
+    pub async fn open(
+        url: &str,
+        token: Option<&str>,
+        ca_file: Option<&Path>,
+        timeout: Duration,
+    ) -> Result<Self> {
+        let mut request = url.into_client_request().map_err(|e| {
+            anyhow!("'{url}' is not a relay URL (expected ws://HOST:PORT or wss://HOST): {e}")
+        })?;
+        let target = target(request.uri(), url)?;
         if let Some(token) = token {
             let value = http::HeaderValue::from_str(&format!("Bearer {token}"))
                 .context("the token contains characters that cannot be sent")?;
@@ -38,25 +100,31 @@ impl Connection {
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE_BYTES))
             .max_frame_size(Some(MAX_MESSAGE_BYTES));
-        let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
-        let (ws, _) = match tokio::time::timeout(timeout, connect).await {
+        let connect = async {
+            let stream = dial(&target, url, ca_file).await?;
+            match tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await {
+                Ok((ws, _)) => Ok(ws),
+                Err(tungstenite::Error::Http(response)) => {
+                    let status = response.status();
+                    if status == http::StatusCode::UNAUTHORIZED
+                        || status == http::StatusCode::FORBIDDEN
+                    {
+                        bail!("the relay at {url} refused the token ({status}); ask your partner for a new invite");
+                    }
+                    bail!(
+                        "the relay at {url} answered {status} instead of accepting the connection"
+                    );
+                }
+                Err(tungstenite::Error::Io(e)) => bail!("cannot reach the relay at {url}: {e}"),
+                Err(e) => bail!("cannot connect to the relay at {url}: {e}"),
+            }
+        };
+        let ws = match tokio::time::timeout(timeout, connect).await {
             Err(_) => bail!(
                 "cannot reach the relay at {url}: no answer within {}s",
                 timeout.as_secs()
             ),
-            Ok(Err(tungstenite::Error::Http(response))) => {
-                let status = response.status();
-                if status == http::StatusCode::UNAUTHORIZED || status == http::StatusCode::FORBIDDEN
-                {
-                    bail!("the relay at {url} refused the token ({status}); ask your partner for a new invite");
-                }
-                bail!("the relay at {url} answered {status} instead of accepting the connection");
-            }
-            Ok(Err(tungstenite::Error::Io(e))) => {
-                bail!("cannot reach the relay at {url}: {e}")
-            }
-            Ok(Err(e)) => bail!("cannot connect to the relay at {url}: {e}"),
-            Ok(Ok(pair)) => pair,
+            Ok(result) => result?,
         };
         Ok(Self {
             ws,
@@ -112,57 +180,62 @@ impl Connection {
     }
 }
 
-/// A minimal HTTP/1.1 POST of a JSON body to the relay's HTTP side, for `tandem invite`.
-///
-/// The relay speaks plain HTTP on its websocket port for a handful of endpoints; this avoids
-/// pulling an HTTP client library into the CLI for one request.
-pub async fn post_json(
+/// POST a JSON body to the relay's HTTP side (`path` on the relay at `url`) and return the
+/// status and the answer's JSON (`null` if it has none). Blocking.
+pub fn post_json(
     url: &str,
     path: &str,
     token: Option<&str>,
+    ca_file: Option<&Path>,
     body: &serde_json::Value,
     timeout: Duration,
 ) -> Result<(u16, serde_json::Value)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let parsed = url
-        .into_client_request()
+    let uri: http::Uri = url
+        .parse()
         .map_err(|e| anyhow!("'{url}' is not a relay URL: {e}"))?;
-    let uri = parsed.uri();
-    if uri.scheme_str() != Some("ws") {
-        bail!("only ws:// relays are supported for invites so far");
-    }
-    let host = uri.host().context("the relay URL has no host")?.to_string();
-    let port = uri.port_u16().unwrap_or(80);
-    let body = serde_json::to_vec(body)?;
-    let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    if let Some(t) = token {
-        request.push_str(&format!("Authorization: Bearer {t}\r\n"));
-    }
-    request.push_str("\r\n");
-    let exchange = async {
-        let mut stream = TcpStream::connect((host.as_str(), port)).await?;
-        stream.write_all(request.as_bytes()).await?;
-        stream.write_all(&body).await?;
-        let mut response = Vec::new();
-        stream.take(1 << 20).read_to_end(&mut response).await?;
-        Ok::<_, std::io::Error>(response)
+    let target = target(&uri, url)?;
+    let scheme = if target.tls { "https" } else { "http" };
+    let authority = uri
+        .authority()
+        .with_context(|| format!("the relay URL '{url}' has no host"))?;
+    let endpoint = format!("{scheme}://{authority}{path}");
+    let roots = if target.tls {
+        tls::roots(ca_file)?
+            .iter()
+            .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
+            .collect()
+    } else {
+        Vec::new()
     };
-    let response = tokio::time::timeout(timeout, exchange)
-        .await
-        .map_err(|_| anyhow!("cannot reach the relay at {url}: no answer"))?
-        .with_context(|| format!("cannot reach the relay at {url}"))?;
-    let text = String::from_utf8_lossy(&response);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .context("the relay sent a malformed HTTP answer")?;
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .context("the relay sent a malformed HTTP status")?;
-    let json = serde_json::from_str(body.trim()).unwrap_or(serde_json::Value::Null);
+    let tls_config = ureq::tls::TlsConfig::builder()
+        .provider(ureq::tls::TlsProvider::Rustls)
+        .unversioned_rustls_crypto_provider(tls::provider())
+        .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(roots)))
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .tls_config(tls_config)
+        .build()
+        .into();
+    let mut request = agent.post(&endpoint);
+    if let Some(t) = token {
+        request = request.header("Authorization", &format!("Bearer {t}"));
+    }
+    let mut response = request.send_json(body).map_err(|e| match &e {
+        ureq::Error::Rustls(tls_error) => anyhow!(tls::explain(tls_error, &target.host)),
+        ureq::Error::Timeout(_) => anyhow!("cannot reach the relay at {url}: no answer"),
+        _ => match tls::find_rustls_error(&e) {
+            Some(tls_error) => anyhow!(tls::explain(tls_error, &target.host)),
+            None => anyhow!("cannot reach the relay at {url}: {e}"),
+        },
+    })?;
+    let status = response.status().as_u16();
+    let json = response
+        .body_mut()
+        .with_config()
+        .limit(1 << 20)
+        .read_json()
+        .unwrap_or(serde_json::Value::Null);
     Ok((status, json))
 }

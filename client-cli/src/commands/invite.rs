@@ -1,7 +1,7 @@
 //! `tandem invite` and `tandem join`: a code that carries a workspace, its relay and a token to a
 //! partner, and the first fetch of a workspace this device does not have yet.
 
-use super::sync::{handshake, peer_id, runtime, sync};
+use super::sync::{ca_file_flag, handshake, peer_id, runtime, sync, RelayFlags};
 use crate::cli::values;
 use crate::context::Context;
 use crate::net::{post_json, Connection};
@@ -9,6 +9,7 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tandem_core::automerge::AutoCommit;
 use tandem_core::model::Role;
@@ -30,6 +31,10 @@ pub struct JoinArgs {
     /// Your name as your partner will see it.
     #[arg(long)]
     name: String,
+    /// A private certificate authority (PEM) to trust for a wss:// relay, besides the
+    /// system's; remembered with the relay.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
     /// Give up on an unresponsive relay after this many seconds.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     timeout: u64,
@@ -127,14 +132,14 @@ fn make_invite(ctx: &Context, role: Role) -> Result<(String, String, String, Str
     } else {
         "write"
     };
-    let rt = runtime()?;
-    let (status, body) = rt.block_on(post_json(
+    let (status, body) = post_json(
         &relay.url,
         "/v1/invites",
         relay.token.as_deref(),
+        relay.ca_file.as_deref(),
         &json!({ "workspace": id, "role": access, "label": format!("invite as {}", role.as_str()) }),
         Duration::from_secs(10),
-    ))?;
+    )?;
     let token = match status {
         200 => body
             .get("token")
@@ -163,6 +168,11 @@ pub fn join(ctx: &Context, args: JoinArgs) -> Result<()> {
     let name = args.name.as_str();
     let timeout = Duration::from_secs(args.timeout);
     let invite = decode_invite(&args.code)?;
+    let relay = RelaySettings {
+        url: invite.r.clone(),
+        token: invite.t.clone(),
+        ca_file: ca_file_flag(args.ca_file)?,
+    };
     let role: Role = invite.o.parse()?;
     if name.trim().is_empty() {
         bail!("the name must not be empty");
@@ -180,7 +190,7 @@ pub fn join(ctx: &Context, args: JoinArgs) -> Result<()> {
     let rt = runtime()?;
     let mut session = ClientSession::new(peer_id(), Some(storage_id));
     let outcome = rt.block_on(async {
-        let mut conn = handshake(&invite.r, invite.t.as_deref(), &mut session, timeout).await?;
+        let mut conn = handshake(&relay, &mut session, timeout).await?;
         session.add_doc(invite.w.clone(), AutoCommit::new(), None);
         let result = fetch(&mut conn, &mut session, &invite.w, timeout).await;
         conn.close().await;
@@ -193,13 +203,7 @@ pub fn join(ctx: &Context, args: JoinArgs) -> Result<()> {
         .absorb(&invite.w, doc)
         .with_context(|| format!("cannot open “{}”", invite.n))?;
     drop(merged);
-    home.set_relay(
-        &invite.w,
-        &RelaySettings {
-            url: invite.r.clone(),
-            token: invite.t.clone(),
-        },
-    )?;
+    home.set_relay(&invite.w, &relay)?;
     let pid = if role == Role::Observer {
         // An observer's token is read-only, so the relay would refuse any change from this
         // device, including its own participant record; the workspace is followed read-only.
@@ -242,7 +246,7 @@ pub fn join(ctx: &Context, args: JoinArgs) -> Result<()> {
             quiet: true,
             ..ctx.clone_for(Some(invite.w.clone()))
         };
-        sync(&quiet, None, None, timeout)
+        sync(&quiet, &RelayFlags::default(), timeout)
             .context("joined, but the first sync failed; run `tandem sync` later")?;
     }
     if ctx.json {

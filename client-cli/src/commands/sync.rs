@@ -12,6 +12,7 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use clap::Args;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 use tandem_core::automerge::AutoCommit;
 use tandem_core::model::time::{display_instant, Stored};
@@ -27,6 +28,10 @@ pub struct SyncArgs {
     /// An access token from the relay's operator; remembered with the relay.
     #[arg(long, env = "TANDEM_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// A private certificate authority (PEM) to trust for a wss:// relay, besides the
+    /// system's; remembered with the relay.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
     /// Stay connected and sync continuously; reconnects with backoff.
     #[arg(long)]
     watch: bool,
@@ -37,15 +42,15 @@ pub struct SyncArgs {
 
 /// `tandem sync`, once or with `--watch`.
 pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
+    let flags = RelayFlags {
+        server: args.server,
+        token: args.token,
+        ca_file: ca_file_flag(args.ca_file)?,
+    };
     if args.watch {
-        watch(ctx, args.server, args.token)
+        watch(ctx, &flags)
     } else {
-        sync(
-            ctx,
-            args.server,
-            args.token,
-            Duration::from_secs(args.timeout),
-        )
+        sync(ctx, &flags, Duration::from_secs(args.timeout))
     }
 }
 
@@ -103,16 +108,33 @@ pub(super) fn peer_id() -> String {
     format!("tandem-{:08x}", rand::random::<u32>())
 }
 
-/// Workspaces grouped by the relay (URL and token) they sync with.
-type RelayGroups = BTreeMap<(String, Option<String>), Vec<String>>;
+/// Workspaces grouped by the relay (URL, token and CA) they sync with.
+type RelayGroups = BTreeMap<RelaySettings, Vec<String>>;
+
+/// What `sync` was told about the relay on the command line.
+#[derive(Debug, Default, Clone)]
+pub struct RelayFlags {
+    pub server: Option<String>,
+    pub token: Option<String>,
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The `--ca-file` as it is remembered: absolute (later commands may run elsewhere), UTF-8,
+/// and readable as PEM certificates now rather than at the first sync.
+pub fn ca_file_flag(path: Option<PathBuf>) -> Result<Option<PathBuf>> {
+    let Some(path) = path else { return Ok(None) };
+    let path = std::path::absolute(&path)
+        .with_context(|| format!("cannot find the CA file {}", path.display()))?;
+    if path.to_str().is_none() {
+        bail!("the CA file's path {} is not valid UTF-8", path.display());
+    }
+    crate::tls::read_ca_file(&path)?;
+    Ok(Some(path))
+}
 
 /// Group the home's workspaces by the relay they sync with.
-fn plan_sync(
-    ctx: &Context,
-    home: &Home,
-    server: Option<&str>,
-    token: Option<&str>,
-) -> Result<RelayGroups> {
+fn plan_sync(ctx: &Context, home: &Home, flags: &RelayFlags) -> Result<RelayGroups> {
+    let (server, token) = (flags.server.as_deref(), flags.token.as_deref());
     let selected: Vec<String> = match &ctx.selector {
         Some(sel) => vec![home.resolve(Some(sel))?],
         None => home.workspaces()?.into_iter().map(|w| w.id).collect(),
@@ -124,20 +146,26 @@ fn plan_sync(
     for id in selected {
         let settings = match server {
             Some(url) => {
-                let existing = home.relay(&id)?;
+                let existing = home.relay(&id)?.filter(|e| e.url == url);
                 let token = token
                     .map(str::to_string)
-                    .or_else(|| existing.filter(|e| e.url == url).and_then(|e| e.token));
+                    .or_else(|| existing.as_ref().and_then(|e| e.token.clone()));
+                let ca_file = flags
+                    .ca_file
+                    .clone()
+                    .or_else(|| existing.and_then(|e| e.ca_file));
                 // Remembered only once a sync with it succeeds (see `remember`), so a mistyped
                 // address never replaces a working relay and its token.
                 RelaySettings {
                     url: url.to_string(),
                     token,
+                    ca_file,
                 }
             }
             None => match home.relay(&id)? {
                 Some(s) => RelaySettings {
                     token: token.map(str::to_string).or(s.token),
+                    ca_file: flags.ca_file.clone().or(s.ca_file),
                     url: s.url,
                 },
                 None => {
@@ -148,10 +176,7 @@ fn plan_sync(
                 }
             },
         };
-        groups
-            .entry((settings.url, settings.token))
-            .or_default()
-            .push(id);
+        groups.entry(settings).or_default().push(id);
     }
     if groups.is_empty() {
         bail!("no workspace has a relay yet: run `tandem sync --server ws://HOST:PORT` once");
@@ -160,15 +185,11 @@ fn plan_sync(
 }
 
 /// Remember the relay that just worked for these workspaces.
-fn remember(ctx: &Context, ids: &[String], url: &str, token: Option<&str>) -> Result<()> {
+fn remember(ctx: &Context, ids: &[String], relay: &RelaySettings) -> Result<()> {
     let home = ctx.home()?;
-    let settings = RelaySettings {
-        url: url.to_string(),
-        token: token.map(str::to_string),
-    };
     for id in ids {
-        if home.relay(id)?.as_ref() != Some(&settings) {
-            home.set_relay(id, &settings)?;
+        if home.relay(id)?.as_ref() != Some(relay) {
+            home.set_relay(id, relay)?;
         }
     }
     Ok(())
@@ -195,12 +216,18 @@ fn load_for_sync(home: &Home, ids: &[String]) -> Result<Loaded> {
 /// Connect and complete the handshake; returns the connection and the session with the relay
 /// known.
 pub(super) async fn handshake(
-    url: &str,
-    token: Option<&str>,
+    relay: &RelaySettings,
     session: &mut ClientSession,
     timeout: Duration,
 ) -> Result<Connection> {
-    let mut conn = Connection::open(url, token, timeout).await?;
+    let url = relay.url.as_str();
+    let mut conn = Connection::open(
+        url,
+        relay.token.as_deref(),
+        relay.ca_file.as_deref(),
+        timeout,
+    )
+    .await?;
     conn.send(&session.join()).await?;
     let reply = tokio::time::timeout(timeout, conn.recv())
         .await
@@ -296,18 +323,13 @@ fn persist(
 }
 
 /// One-shot sync of the selected workspaces with their relays.
-pub(super) fn sync(
-    ctx: &Context,
-    server: Option<String>,
-    token: Option<String>,
-    timeout: Duration,
-) -> Result<()> {
+pub(super) fn sync(ctx: &Context, flags: &RelayFlags, timeout: Duration) -> Result<()> {
     let (groups, loaded) = {
         let home = ctx.home()?;
-        let groups = plan_sync(ctx, &home, server.as_deref(), token.as_deref())?;
+        let groups = plan_sync(ctx, &home, flags)?;
         let mut loaded = Vec::new();
-        for ((url, token), ids) in &groups {
-            loaded.push((url.clone(), token.clone(), load_for_sync(&home, ids)?));
+        for (relay, ids) in &groups {
+            loaded.push((relay.clone(), load_for_sync(&home, ids)?));
         }
         (groups, loaded)
     };
@@ -315,7 +337,8 @@ pub(super) fn sync(
     let rt = runtime()?;
     let mut reports = Vec::new();
     let mut failures = Vec::new();
-    for (url, token, loaded) in loaded {
+    for (relay, loaded) in loaded {
+        let url = relay.url.clone();
         let started = Instant::now();
         if !ctx.quiet && !ctx.json {
             eprintln!("Syncing {} workspace(s) with {url} …", loaded.docs.len());
@@ -333,8 +356,8 @@ pub(super) fn sync(
             .collect();
         let ids: Vec<String> = meta.iter().map(|(id, _, _)| id.clone()).collect();
         let outcome = rt.block_on(async {
-            let mut conn = handshake(&url, token.as_deref(), &mut session, timeout).await?;
-            remember(ctx, &ids, &url, token.as_deref())?;
+            let mut conn = handshake(&relay, &mut session, timeout).await?;
+            remember(ctx, &ids, &relay)?;
             {
                 let home = ctx.home()?;
                 add_docs(&home, &mut session, docs)?;
@@ -452,15 +475,14 @@ fn marker_mtime(ctx: &Context) -> Option<SystemTime> {
 }
 
 /// `tandem sync --watch`: stay connected, reconnect with backoff, sync both ways continuously.
-fn watch(ctx: &Context, server: Option<String>, token: Option<String>) -> Result<()> {
-    let (url, token, ids) = {
+fn watch(ctx: &Context, flags: &RelayFlags) -> Result<()> {
+    let (relay, ids) = {
         let home = ctx.home()?;
-        let groups = plan_sync(ctx, &home, server.as_deref(), token.as_deref())?;
+        let groups = plan_sync(ctx, &home, flags)?;
         if groups.len() > 1 {
             bail!("workspaces here sync with different relays; watch one with -w NAME");
         }
-        let ((url, token), ids) = groups.into_iter().next().expect("non-empty");
-        (url, token, ids)
+        groups.into_iter().next().expect("non-empty")
     };
     let rt = runtime()?;
     rt.block_on(async {
@@ -468,7 +490,7 @@ fn watch(ctx: &Context, server: Option<String>, token: Option<String>) -> Result
         loop {
             let started = Instant::now();
             let result = tokio::select! {
-                r = watch_once(ctx, &url, token.as_deref(), &ids) => r,
+                r = watch_once(ctx, &relay, &ids) => r,
                 _ = tokio::signal::ctrl_c() => {
                     ctx.say("Stopped watching.");
                     return Ok(());
@@ -495,14 +517,15 @@ fn watch(ctx: &Context, server: Option<String>, token: Option<String>) -> Result
     })
 }
 
-async fn watch_once(ctx: &Context, url: &str, token: Option<&str>, ids: &[String]) -> Result<()> {
+async fn watch_once(ctx: &Context, relay: &RelaySettings, ids: &[String]) -> Result<()> {
+    let url = relay.url.as_str();
     let loaded = {
         let home = ctx.home()?;
         load_for_sync(&home, ids)?
     };
     let mut session = ClientSession::new(peer_id(), Some(loaded.storage_id.clone()));
-    let mut conn = handshake(url, token, &mut session, Duration::from_secs(10)).await?;
-    remember(ctx, ids, url, token)?;
+    let mut conn = handshake(relay, &mut session, Duration::from_secs(10)).await?;
+    remember(ctx, ids, relay)?;
     {
         let home = ctx.home()?;
         add_docs(

@@ -14,13 +14,16 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 /// Where a workspace syncs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct RelaySettings {
-    /// The relay's websocket URL, e.g. `ws://127.0.0.1:3030`.
+    /// The relay's websocket URL, e.g. `ws://127.0.0.1:3030` or `wss://relay.example`.
     pub url: String,
     /// The access token, if the relay needs one. Never printed.
     #[serde(skip)]
     pub token: Option<String>,
+    /// A private certificate authority (a PEM file) trusted for this relay's `wss://`, besides
+    /// the system's roots.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Home {
@@ -46,7 +49,12 @@ impl Home {
             self.store.as_ref(),
             &key(&["ws", workspace, "relay-token"])?,
         )?;
-        Ok(Some(RelaySettings { url, token }))
+        let ca_file = get_text(self.store.as_ref(), &key(&["ws", workspace, "relay-ca"])?)?;
+        Ok(Some(RelaySettings {
+            url,
+            token,
+            ca_file: ca_file.map(Into::into),
+        }))
     }
 
     /// Remember the relay (and token) a workspace syncs with.
@@ -57,6 +65,11 @@ impl Home {
         match &relay.token {
             Some(t) => self.store.put(&token_key, t.as_bytes())?,
             None => self.store.delete(&token_key)?,
+        }
+        let ca_key = key(&["ws", workspace, "relay-ca"])?;
+        match relay.ca_file.as_deref().and_then(|p| p.to_str()) {
+            Some(path) => self.store.put(&ca_key, path.as_bytes())?,
+            None => self.store.delete(&ca_key)?,
         }
         self.store.flush()
     }
