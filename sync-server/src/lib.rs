@@ -58,9 +58,11 @@ mod closed_pipe;
 mod conn;
 mod http;
 mod hub;
+mod tls;
 pub mod tokens;
 
 pub use closed_pipe::quiet_on_closed_pipe;
+pub use tls::TlsFiles;
 
 use anyhow::Context as _;
 use std::future::Future;
@@ -108,6 +110,9 @@ pub struct ServerConfig {
     /// batch, so a capacity below the batch size would make healthy clients look slow; the
     /// default leaves room for a few batches.
     pub outbox_capacity: usize,
+    /// Serve `wss://` and `https://` with this certificate instead of plain `ws://` and
+    /// `http://`. Default none: plain, for loopback or behind a TLS-terminating proxy.
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for ServerConfig {
@@ -123,6 +128,7 @@ impl Default for ServerConfig {
             max_messages_per_sec: 1000,
             max_messages_burst: 10_000,
             outbox_capacity: 1024,
+            tls: None,
         }
     }
 }
@@ -141,6 +147,8 @@ impl ServerConfig {
 
 /// How many hub events may wait before connection readers are made to wait (backpressure).
 const HUB_QUEUE: usize = 1024;
+/// How long a client has to complete the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for connections to close before saving anyway.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -194,6 +202,10 @@ pub async fn run(
     shutdown: impl Future,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
+    let acceptor = match &config.tls {
+        Some(files) => Some(files.acceptor()?),
+        None => None,
+    };
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let store_path = config.store_path();
@@ -246,7 +258,7 @@ pub async fn run(
 
     tokio::spawn(timers(shared.clone(), stop_rx.clone(), done_tx.clone()));
     tokio::select! {
-        _ = accept_loop(&listener, shared.clone(), stop_rx.clone(), done_tx.clone()) => {}
+        _ = accept_loop(&listener, acceptor, shared.clone(), stop_rx.clone(), done_tx.clone()) => {}
         _ = shutdown => info!("shutting down"),
         // The hub only stops on its own if it crashed; serving on without it is pointless.
         _ = hub_tx.closed() => error!("the hub stopped unexpectedly; shutting down"),
@@ -281,6 +293,7 @@ pub async fn run(
 /// the rest wait in the kernel's backlog instead of in our memory.
 async fn accept_loop(
     listener: &TcpListener,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
     shared: Arc<Shared>,
     stop: watch::Receiver<bool>,
     done: mpsc::Sender<()>,
@@ -309,7 +322,35 @@ async fn accept_loop(
         let _ = socket.set_nodelay(true);
         debug!(%addr, "accepted");
         let guard = conn::ConnGuard::new(permit, done.clone(), stop.clone());
-        tokio::spawn(http::serve(socket, addr, shared.clone(), guard));
+        match &acceptor {
+            None => {
+                tokio::spawn(http::serve(socket, addr, shared.clone(), guard));
+            }
+            Some(acceptor) => {
+                let handshake = acceptor.accept(socket);
+                tokio::spawn(serve_tls(handshake, addr, shared.clone(), guard));
+            }
+        }
+    }
+}
+
+/// Finish the TLS handshake (bounded in time, abandoned at shutdown), then serve HTTP over
+/// it. Plaintext or garbage instead of a handshake costs only this connection.
+async fn serve_tls(
+    handshake: tokio_rustls::Accept<tokio::net::TcpStream>,
+    addr: std::net::SocketAddr,
+    shared: Arc<Shared>,
+    guard: conn::ConnGuard,
+) {
+    let mut stop = guard.shutdown.clone();
+    let outcome = tokio::select! {
+        outcome = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake) => outcome,
+        _ = stop.changed() => return,
+    };
+    match outcome {
+        Ok(Ok(stream)) => http::serve(stream, addr, shared, guard).await,
+        Ok(Err(e)) => debug!(%addr, "TLS handshake failed: {e}"),
+        Err(_) => debug!(%addr, "TLS handshake timed out"),
     }
 }
 

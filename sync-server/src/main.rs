@@ -11,7 +11,7 @@ use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use tandem_server::ServerConfig;
+use tandem_server::{ServerConfig, TlsFiles};
 use tracing_subscriber::EnvFilter;
 
 /// The default log filter. automerge's own spans are kept at `warn`: at `info`, its span on
@@ -46,6 +46,13 @@ struct Cli {
     /// Drop documents from memory after this many idle seconds.
     #[arg(long, default_value_t = 300)]
     idle_evict_secs: u64,
+    /// Serve wss:// and https:// with this certificate chain (PEM, leaf first). Reloaded,
+    /// with the key, on SIGHUP.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -58,15 +65,30 @@ enum Command {
 }
 
 impl Cli {
-    fn server_config(&self) -> ServerConfig {
-        ServerConfig {
+    /// The relay's configuration; reads the TLS files, if any.
+    fn server_config(&self) -> anyhow::Result<ServerConfig> {
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles::load(cert, key)?),
+            _ => None,
+        };
+        Ok(ServerConfig {
             data_dir: self.data.clone(),
             open: self.open,
             max_connections: self.max_connections,
             max_message_bytes: self.max_message_bytes,
             idle_evict: Duration::from_secs(self.idle_evict_secs),
+            tls,
+            ..ServerConfig::default()
+        })
+    }
+
+    /// The token file, which needs no TLS files read.
+    fn tokens_path(&self) -> PathBuf {
+        ServerConfig {
+            data_dir: self.data.clone(),
             ..ServerConfig::default()
         }
+        .tokens_path()
     }
 }
 
@@ -81,7 +103,7 @@ fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let result = match &cli.command {
-        Some(Command::Token(cmd)) => token_cmd::run(cmd, &cli.server_config().tokens_path()),
+        Some(Command::Token(cmd)) => token_cmd::run(cmd, &cli.tokens_path()),
         None => serve(&cli),
     };
     match result {
@@ -94,6 +116,7 @@ fn main() -> ExitCode {
 }
 
 fn serve(cli: &Cli) -> anyhow::Result<()> {
+    let config = cli.server_config()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -103,13 +126,46 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", cli.listen))?;
         let addr = listener.local_addr()?;
+        // The SIGHUP handler is in place before the port is announced, so that a script may
+        // signal a renewal as soon as it has seen the port.
+        if let Some(tls) = config.tls.clone() {
+            tracing::info!(cert = %tls.cert.display(), "serving wss:// and https://; SIGHUP reloads the certificate");
+            reload_on_hangup(tls);
+        }
         tracing::info!("listening on {addr}");
         // Tests and scripts start the relay on port 0 and read the port from this line.
         let mut stdout = std::io::stdout();
         writeln!(stdout, "listening on {addr}")?;
         stdout.flush()?;
-        tandem_server::run(listener, cli.server_config(), shutdown_signal()).await
+        tandem_server::run(listener, config, shutdown_signal()).await
     })
+}
+
+/// Reload the certificate on every SIGHUP, so a renewal needs no restart.
+/// Must be called inside the runtime.
+fn reload_on_hangup(tls: TlsFiles) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; certificate renewals need a restart");
+            return;
+        };
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                match tls.reload() {
+                    Ok(()) => {
+                        tracing::info!(cert = %tls.cert.display(), "reloaded the certificate")
+                    }
+                    Err(e) => tracing::error!(
+                        "could not reload the certificate, keeping the previous one: {e:#}"
+                    ),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = tls;
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
@@ -144,7 +200,7 @@ mod tests {
     fn defaults_match_the_contract() {
         let cli = Cli::try_parse_from(["tandem-server"]).unwrap();
         assert_eq!(cli.listen, "127.0.0.1:3030");
-        let config = cli.server_config();
+        let config = cli.server_config().unwrap();
         assert_eq!(config.max_message_bytes, 256 << 20);
         assert!(!config.open);
         assert!(cli.command.is_none());
@@ -165,7 +221,7 @@ mod tests {
             "9",
         ])
         .unwrap();
-        let config = cli.server_config();
+        let config = cli.server_config().unwrap();
         assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
         assert!(config.open);
         assert_eq!(config.max_connections, 5);

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod certs;
+
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -67,6 +69,11 @@ impl TestServer {
             Some(t) => format!("ws://{}/?token={t}", self.addr),
             None => format!("ws://{}/", self.addr),
         }
+    }
+
+    /// A `wss://` URL, with `?token=` if a token is given.
+    pub fn url_tls(&self, token: Option<&str>) -> String {
+        self.url(token).replacen("ws://", "wss://", 1)
     }
 
     /// Stop the relay and wait until it has saved everything.
@@ -223,8 +230,12 @@ pub struct Peer {
 
 impl Peer {
     /// Connect, join, and send the first sync message of every document in `session`.
-    pub async fn join(url: &str, mut session: ClientSession) -> Self {
-        let mut ws = connect(url).await;
+    pub async fn join(url: &str, session: ClientSession) -> Self {
+        Self::over(connect(url).await, session).await
+    }
+
+    /// Join over a websocket already open (for example a `wss://` one).
+    pub async fn over(mut ws: Ws, mut session: ClientSession) -> Self {
         send(&mut ws, &session.join()).await;
         let reply = recv(&mut ws).await.expect("a peer reply");
         assert!(matches!(reply, Message::Peer { .. }), "{reply:?}");
@@ -284,7 +295,38 @@ pub async fn http(
     bearer: Option<&str>,
     body: Option<&str>,
 ) -> (u16, serde_json::Value) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let stream = TcpStream::connect(addr).await.unwrap();
+    http_over(stream, addr, method, path, bearer, body).await
+}
+
+/// The same exchange over HTTPS, trusting `config`'s roots.
+pub async fn https(
+    addr: SocketAddr,
+    config: std::sync::Arc<rustls::ClientConfig>,
+    method: &str,
+    path: &str,
+) -> (u16, serde_json::Value) {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::from(addr.ip());
+    let tls = timeout(
+        WAIT,
+        tokio_rustls::TlsConnector::from(config).connect(name, tcp),
+    )
+    .await
+    .expect("a TLS handshake in time")
+    .expect("the relay's certificate is trusted");
+    http_over(tls, addr, method, path, None, None).await
+}
+
+/// One HTTP/1.1 exchange over `stream`.
+pub async fn http_over(
+    mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<&str>,
+) -> (u16, serde_json::Value) {
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
     if let Some(token) = bearer {
         request.push_str(&format!("Authorization: Bearer {token}\r\n"));
