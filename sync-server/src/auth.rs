@@ -37,6 +37,8 @@ struct State {
 #[derive(Debug, Clone)]
 pub(crate) struct Grant {
     pub token_id: Option<String>,
+    /// Whether the token was minted through an invite (for the redemption count).
+    pub invited: bool,
     pub access: Access,
 }
 
@@ -135,6 +137,7 @@ impl Auth {
         if self.open {
             return Ok(Grant {
                 token_id: None,
+                invited: false,
                 access: Access::full(),
             });
         }
@@ -143,6 +146,7 @@ impl Auth {
         match state.file.lookup(token) {
             Some(entry) if entry.is_active() => Ok(Grant {
                 token_id: Some(entry.id.clone()),
+                invited: entry.created_by.is_some(),
                 access: entry.access(),
             }),
             Some(entry) => Err(Denied::Revoked {

@@ -21,6 +21,7 @@
 use crate::auth::Grant;
 use crate::http::{bearer, json_error};
 use crate::hub::{close_code, ConnHandle, ConnId, ConnState, HubEvent, Outbound};
+use crate::metrics::Refusal;
 use crate::Shared;
 use axum::body::Body;
 use axum::extract::Query;
@@ -129,6 +130,7 @@ pub(crate) async fn upgrade(
     let Some(key) =
         key.filter(|_| request.method() == Method::GET && connection_upgrade && version_13)
     else {
+        shared.metrics.refused(Refusal::BadUpgrade);
         debug!(%addr, "malformed websocket upgrade");
         return json_error(StatusCode::BAD_REQUEST, "malformed websocket upgrade");
     };
@@ -138,10 +140,15 @@ pub(crate) async fn upgrade(
         Ok(grant) => grant,
         Err(denied) => {
             // The token is never logged, only why it was refused.
+            shared.metrics.refused(Refusal::Token);
             info!(%addr, "refused a connection: {}", denied.reason());
             return json_error(StatusCode::UNAUTHORIZED, &denied.reason());
         }
     };
+    shared.metrics.accepted.inc();
+    if let (true, Some(id)) = (grant.invited, &grant.token_id) {
+        shared.metrics.invite_used(id);
+    }
     let on_upgrade = hyper::upgrade::on(&mut request);
     tokio::spawn(async move {
         let upgraded = match timeout(UPGRADE_TIMEOUT, on_upgrade).await {
@@ -205,7 +212,7 @@ async fn run(
     shared: Arc<Shared>,
     shutdown: watch::Receiver<bool>,
 ) {
-    let _live = Live::new(&shared.connections);
+    let _live = Live::new(&shared.metrics.connections);
     debug!(token = ?grant.token_id, "connected");
     let (sink, stream) = ws.split();
     let (outbox, outbox_rx) = mpsc::channel(shared.config.outbox_capacity.max(1));
@@ -218,7 +225,7 @@ async fn run(
             outbox_rx,
             state.clone(),
             alive.clone(),
-            shared.config.ping_interval,
+            shared.clone(),
         )
         .in_current_span(),
     );
@@ -320,7 +327,7 @@ impl Reader {
                         return;
                     }
                     info!("closing connection: no join within {}s", JOIN_TIMEOUT.as_secs());
-                    self.fail(close_code::POLICY, "expected a join message".into());
+                    self.fail(Refusal::Protocol, close_code::POLICY, "expected a join message".into());
                     continue;
                 }
                 frame = stream.next(), if readable => frame,
@@ -336,15 +343,27 @@ impl Reader {
                     match e {
                         WsError::Capacity(e) => {
                             warn!("closing connection: {e}");
-                            self.fail(close_code::TOO_BIG, format!("message too large: {e}"));
+                            self.fail(
+                                Refusal::TooLarge,
+                                close_code::TOO_BIG,
+                                format!("message too large: {e}"),
+                            );
                         }
                         WsError::Protocol(e) => {
                             info!("closing connection: websocket protocol error: {e}");
-                            self.fail(close_code::POLICY, format!("websocket protocol error: {e}"));
+                            self.fail(
+                                Refusal::Protocol,
+                                close_code::POLICY,
+                                format!("websocket protocol error: {e}"),
+                            );
                         }
                         WsError::Utf8(e) => {
                             info!("closing connection: {e}");
-                            self.fail(close_code::POLICY, format!("invalid frame: {e}"));
+                            self.fail(
+                                Refusal::Protocol,
+                                close_code::POLICY,
+                                format!("invalid frame: {e}"),
+                            );
                         }
                         other => {
                             debug!("connection lost: {other}");
@@ -361,7 +380,11 @@ impl Reader {
             // Every frame counts, so that a flood of pings is as unwelcome as one of messages.
             if !self.limiter.allow() {
                 warn!("closing connection: it sends too many messages");
-                self.fail(close_code::POLICY, "too many messages".into());
+                self.fail(
+                    Refusal::RateLimit,
+                    close_code::POLICY,
+                    "too many messages".into(),
+                );
                 continue;
             }
             match frame {
@@ -373,6 +396,7 @@ impl Reader {
                 WsMessage::Text(_) => {
                     info!("closing connection: it sent a text frame");
                     self.fail(
+                        Refusal::Protocol,
                         close_code::POLICY,
                         "text frames are not supported: send binary CBOR messages".into(),
                     );
@@ -387,11 +411,17 @@ impl Reader {
 
     /// Handle one binary frame. Returns `false` if the hub is gone.
     async fn on_binary(&mut self, bytes: &[u8]) -> bool {
+        self.shared.metrics.messages_in.inc();
+        self.shared.metrics.bytes_in.inc_by(bytes.len() as u64);
         let message = match Message::decode(bytes) {
             Ok(message) => message,
             Err(e) => {
                 info!("closing connection: undecodable message: {e}");
-                self.fail(close_code::POLICY, format!("invalid message: {e}"));
+                self.fail(
+                    Refusal::Protocol,
+                    close_code::POLICY,
+                    format!("invalid message: {e}"),
+                );
                 return true;
             }
         };
@@ -438,7 +468,8 @@ impl Reader {
     }
 
     /// Close the connection with an `error` message saying why.
-    fn fail(&mut self, code: u16, reason: String) {
+    fn fail(&mut self, refusal: Refusal, code: u16, reason: String) {
+        self.shared.metrics.refused(refusal);
         let error = Message::Error {
             message: reason,
             sender_id: Some(self.shared.relay_peer_id.clone()),
@@ -454,8 +485,10 @@ async fn write_loop(
     mut outbox: mpsc::Receiver<Outbound>,
     state: Arc<watch::Sender<ConnState>>,
     alive: Arc<AtomicBool>,
-    ping_every: Duration,
+    shared: Arc<Shared>,
 ) {
+    let ping_every = shared.config.ping_interval;
+    let metrics = &shared.metrics;
     let mut dead = state.subscribe();
     let work = async {
         let mut ticker = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
@@ -464,6 +497,7 @@ async fn write_loop(
             tokio::select! {
                 _ = ticker.tick() => {
                     if !alive.swap(false, Ordering::Relaxed) {
+                        metrics.refused(Refusal::Unresponsive);
                         info!("closing connection: no pong since the last ping");
                         return Ok(ConnState::Dead);
                     }
@@ -482,7 +516,10 @@ async fn write_loop(
                     loop {
                         match item {
                             Outbound::Message(message) => {
-                                sink.feed(WsMessage::Binary(message.encode().into())).await?;
+                                let bytes = message.encode();
+                                metrics.messages_out.inc();
+                                metrics.bytes_out.inc_by(bytes.len() as u64);
+                                sink.feed(WsMessage::Binary(bytes.into())).await?;
                             }
                             Outbound::Close { error, code, reason } => {
                                 sink.flush().await?;

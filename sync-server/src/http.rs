@@ -7,6 +7,8 @@
 //!
 //! - `GET /`: what this service is.
 //! - `GET /health`: `200` with `{status, version, uptime_secs, connections, open, ...RelayStats}`.
+//! - `GET /metrics`: the Prometheus text format (see `metrics.rs`); no token needed, and
+//!   nothing in it names a token, a peer or a document.
 //! - `POST /v1/invites` with `Authorization: Bearer <token>` and a JSON body
 //!   `{"workspace": "<docId>", "role": "read"|"write", "label": "..."}`: mints a token scoped to
 //!   that one workspace if the bearer is a write token for it (`401` bad token, `403` not
@@ -16,13 +18,14 @@
 //! Errors are JSON (`{"error": "..."}`). Keep-alive is off: one request per plain connection,
 //! so a client that lingers holds a connection permit for one exchange at most.
 //!
-//! Limits: the request head must arrive within [`HEADER_TIMEOUT`] and fit in [`MAX_HEAD`]
+//! Limits: the request head must arrive within `header_timeout` (10 s) and fit in [`MAX_HEAD`]
 //! bytes and [`MAX_HEADERS`] headers (`431` otherwise); a body is capped at [`MAX_BODY`] bytes
 //! (`413`) and must arrive within [`BODY_TIMEOUT`] (`408`); a whole plain exchange may take
 //! [`HTTP_TIMEOUT`]. So a slow or hostile client holds a few KiB for a few seconds.
 
 use crate::auth::InviteError;
 use crate::conn::{self, ConnGuard};
+use crate::metrics::{Metrics, Refusal};
 use crate::tokens::{self, Role};
 use crate::Shared;
 use axum::body::Body;
@@ -50,8 +53,6 @@ pub(crate) const MAX_HEAD: usize = 8 * 1024;
 pub(crate) const MAX_HEADERS: usize = 64;
 /// The largest request body accepted.
 pub(crate) const MAX_BODY: usize = 16 * 1024;
-/// How long a client has to send its whole request head.
-pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client may take to send a whole body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a plain HTTP exchange (or the part before a websocket upgrade) may take in all.
@@ -65,6 +66,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut shutdown = guard.shutdown.clone();
+    let header_timeout = shared.config.header_timeout;
     let router = router(shared.clone());
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let router = router.clone();
@@ -87,7 +89,7 @@ where
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
+        .header_read_timeout(header_timeout)
         .max_buf_size(MAX_HEAD)
         .max_headers(MAX_HEADERS)
         .serve_connection(TokioIo::new(io), service)
@@ -114,6 +116,7 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/", get(root).fallback(wrong_method("use GET")))
         .route("/health", get(health).fallback(wrong_method("use GET")))
+        .route("/metrics", get(metrics).fallback(wrong_method("use GET")))
         .route(
             "/v1/invites",
             post(invite).fallback(wrong_method("use POST")),
@@ -179,11 +182,22 @@ async fn health(State(shared): State<Arc<Shared>>) -> Response {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
         uptime_secs: shared.started.elapsed().as_secs(),
-        connections: shared.connections.load(Ordering::Relaxed),
+        connections: shared.metrics.connections.load(Ordering::Relaxed),
         open: shared.auth.is_open(),
         relay: shared.stats.borrow().clone(),
     };
     json_ok(serde_json::to_value(&health).expect("health serialises"))
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let mut response = shared.metrics.render().into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(Metrics::CONTENT_TYPE),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// The body of `POST /v1/invites`.
@@ -225,6 +239,7 @@ async fn invite(State(shared): State<Arc<Shared>>, request: Request) -> Response
     // unauthenticated caller learns nothing about what a valid request looks like.
     if !shared.auth.is_open() {
         if let Err(denied) = shared.auth.authorize(bearer.as_deref()) {
+            shared.metrics.refused(Refusal::Token);
             tracing::info!("invite refused: {}", denied.reason());
             return json_error(StatusCode::UNAUTHORIZED, &denied.reason());
         }
@@ -260,6 +275,9 @@ async fn invite(State(shared): State<Arc<Shared>>, request: Request) -> Response
             .unwrap_or_else(|e| Err(InviteError::Internal(e.to_string())));
     match outcome {
         Ok(token) => {
+            if token.is_some() {
+                shared.metrics.invites_created.inc();
+            }
             tracing::info!(workspace = %workspace, %role, "invite token created");
             json_ok(serde_json::json!({
                 "token": token,
@@ -267,7 +285,10 @@ async fn invite(State(shared): State<Arc<Shared>>, request: Request) -> Response
                 "role": role.to_string(),
             }))
         }
-        Err(InviteError::Unauthorized(m)) => json_error(StatusCode::UNAUTHORIZED, &m),
+        Err(InviteError::Unauthorized(m)) => {
+            shared.metrics.refused(Refusal::Token);
+            json_error(StatusCode::UNAUTHORIZED, &m)
+        }
         Err(InviteError::Forbidden(m)) => json_error(StatusCode::FORBIDDEN, &m),
         Err(InviteError::Internal(m)) => {
             tracing::error!("invite failed: {m}");

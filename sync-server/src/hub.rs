@@ -23,6 +23,7 @@
 //! never the hub. (automerge panics inside the engine are already contained by `DocSync`.)
 
 use crate::auth::Auth;
+use prometheus_client::metrics::histogram::Histogram;
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -133,6 +134,8 @@ struct Hub {
     /// What to deliver once this batch is flushed, in order.
     pending: Vec<(ConnId, ConnHandle, Outbound)>,
     stats: watch::Sender<RelayStats>,
+    /// Seconds per storage flush, for `/metrics`.
+    flush_seconds: Histogram,
 }
 
 /// Start the hub thread. It runs until it handles [`HubEvent::Shutdown`] or every sender of
@@ -143,6 +146,7 @@ pub(crate) fn spawn(
     stats: watch::Sender<RelayStats>,
     auth: Arc<Auth>,
     idle: Duration,
+    flush_seconds: Histogram,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     let hub = Hub {
         relay,
@@ -152,6 +156,7 @@ pub(crate) fn spawn(
         peers: HashMap::new(),
         pending: Vec::new(),
         stats,
+        flush_seconds,
     };
     std::thread::Builder::new()
         .name("tandem-hub".into())
@@ -410,7 +415,9 @@ impl Hub {
 
     /// Flush storage, then deliver what the batch produced.
     fn flush_and_deliver(&mut self) {
+        let started = std::time::Instant::now();
         let committed = catch_unwind(AssertUnwindSafe(|| self.relay.commit()));
+        self.flush_seconds.observe(started.elapsed().as_secs_f64());
         let pending = std::mem::take(&mut self.pending);
         match committed {
             Ok(Ok(())) => {}

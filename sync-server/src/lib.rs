@@ -58,6 +58,7 @@ mod closed_pipe;
 mod conn;
 mod http;
 mod hub;
+mod metrics;
 mod tls;
 pub mod tokens;
 
@@ -67,7 +68,7 @@ pub use tls::TlsFiles;
 use anyhow::Context as _;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tandem_core::store::SledStorage;
@@ -113,6 +114,11 @@ pub struct ServerConfig {
     /// Serve `wss://` and `https://` with this certificate instead of plain `ws://` and
     /// `http://`. Default none: plain, for loopback or behind a TLS-terminating proxy.
     pub tls: Option<TlsFiles>,
+    /// How long a client has to send a whole request head (and a websocket upgrade's). Default
+    /// 10 s.
+    pub header_timeout: Duration,
+    /// How long a client has to complete the TLS handshake. Default 10 s.
+    pub tls_handshake_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -129,6 +135,8 @@ impl Default for ServerConfig {
             max_messages_burst: 10_000,
             outbox_capacity: 1024,
             tls: None,
+            header_timeout: Duration::from_secs(10),
+            tls_handshake_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -147,8 +155,6 @@ impl ServerConfig {
 
 /// How many hub events may wait before connection readers are made to wait (backpressure).
 const HUB_QUEUE: usize = 1024;
-/// How long a client has to complete the TLS handshake.
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for connections to close before saving anyway.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -160,8 +166,8 @@ pub(crate) struct Shared {
     hub: mpsc::Sender<hub::HubEvent>,
     /// The relay's counters as of the hub's last batch, for `/health`.
     stats: watch::Receiver<RelayStats>,
-    /// Live websocket connections.
-    connections: AtomicUsize,
+    /// What `/metrics` reports; also counts live connections for `/health`.
+    metrics: metrics::Metrics,
     next_conn: AtomicU64,
     started: Instant,
     relay_peer_id: String,
@@ -230,8 +236,16 @@ pub async fn run(
 
     let (hub_tx, hub_rx) = mpsc::channel(HUB_QUEUE);
     let (stats_tx, stats_rx) = watch::channel(relay.stats());
-    let hub_thread = hub::spawn(relay, hub_rx, stats_tx, auth.clone(), config.idle_evict)
-        .context("starting the hub thread")?;
+    let metrics = metrics::Metrics::new(stats_rx.clone());
+    let hub_thread = hub::spawn(
+        relay,
+        hub_rx,
+        stats_tx,
+        auth.clone(),
+        config.idle_evict,
+        metrics.flush_seconds.clone(),
+    )
+    .context("starting the hub thread")?;
 
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(config.max_message_bytes))
@@ -243,7 +257,7 @@ pub async fn run(
         auth,
         hub: hub_tx.clone(),
         stats: stats_rx,
-        connections: AtomicUsize::new(0),
+        metrics,
         next_conn: AtomicU64::new(1),
         started,
         relay_peer_id: peer_id,
@@ -344,13 +358,19 @@ async fn serve_tls(
 ) {
     let mut stop = guard.shutdown.clone();
     let outcome = tokio::select! {
-        outcome = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake) => outcome,
+        outcome = tokio::time::timeout(shared.config.tls_handshake_timeout, handshake) => outcome,
         _ = stop.changed() => return,
     };
     match outcome {
         Ok(Ok(stream)) => http::serve(stream, addr, shared, guard).await,
-        Ok(Err(e)) => debug!(%addr, "TLS handshake failed: {e}"),
-        Err(_) => debug!(%addr, "TLS handshake timed out"),
+        Ok(Err(e)) => {
+            shared.metrics.refused(metrics::Refusal::TlsHandshake);
+            debug!(%addr, "TLS handshake failed: {e}");
+        }
+        Err(_) => {
+            shared.metrics.refused(metrics::Refusal::TlsHandshake);
+            debug!(%addr, "TLS handshake timed out");
+        }
     }
 }
 

@@ -53,8 +53,18 @@ struct Cli {
     /// The private key of --tls-cert (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// How log lines are written to stderr: text for people, json (one object a line) for a
+    /// log collector.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,13 +105,14 @@ impl Cli {
 fn main() -> ExitCode {
     tandem_server::quiet_on_closed_pipe();
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG)),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().with_current_span(true).init(),
+    }
     let result = match &cli.command {
         Some(Command::Token(cmd)) => token_cmd::run(cmd, &cli.tokens_path()),
         None => serve(&cli),
@@ -204,6 +215,27 @@ mod tests {
         assert_eq!(config.max_message_bytes, 256 << 20);
         assert!(!config.open);
         assert!(cli.command.is_none());
+        assert_eq!(cli.log_format, LogFormat::Text);
+        assert!(config.tls.is_none());
+    }
+
+    #[test]
+    fn tls_needs_both_files_and_logs_may_be_json() {
+        assert!(Cli::try_parse_from(["tandem-server", "--tls-cert", "c.pem"]).is_err());
+        assert!(Cli::try_parse_from(["tandem-server", "--tls-key", "k.pem"]).is_err());
+        let cli = Cli::try_parse_from([
+            "tandem-server",
+            "--tls-cert",
+            "/nonexistent/c.pem",
+            "--tls-key",
+            "/nonexistent/k.pem",
+            "--log-format",
+            "json",
+        ])
+        .unwrap();
+        assert_eq!(cli.log_format, LogFormat::Json);
+        let error = cli.server_config().unwrap_err().to_string();
+        assert!(error.contains("/nonexistent/c.pem"), "{error}");
     }
 
     #[test]

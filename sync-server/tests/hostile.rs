@@ -396,3 +396,220 @@ async fn a_corrupt_change_is_never_stored_or_passed_on() {
     assert!(!has(&mut ben.session, &doc, "evil"));
     server.stop().await;
 }
+
+// ----- hostile HTTP and TLS -----
+
+mod http_and_tls {
+    use super::common::certs::{connect_tls, tls_stream, TestCa};
+    use super::common::*;
+    use std::time::Duration;
+    use tandem_core::automerge::AutoCommit;
+    use tandem_server::tokens::{Role, Scope};
+    use tandem_server::{ServerConfig, TlsFiles};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    use tokio::time::Instant;
+
+    /// How long the relay gives a client for its request head or its TLS handshake here.
+    const PATIENCE: Duration = Duration::from_millis(300);
+
+    /// Read what the relay sends until it closes the connection; panics if it stays open past
+    /// `limit`. Returns the bytes read (bounded: a relay that talks on is a failure too).
+    async fn read_until_closed(
+        stream: &mut (impl tokio::io::AsyncRead + Unpin),
+        limit: Duration,
+    ) -> Vec<u8> {
+        let deadline = Instant::now() + limit;
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+                Err(_) => panic!("the relay kept the connection open past {limit:?}"),
+                Ok(Ok(0)) | Ok(Err(_)) => return answer,
+                Ok(Ok(n)) => {
+                    answer.extend_from_slice(&buf[..n]);
+                    assert!(answer.len() < 64 * 1024, "the relay answered at length");
+                }
+            }
+        }
+    }
+
+    fn status_of(answer: &[u8]) -> Option<u16> {
+        let text = String::from_utf8_lossy(answer);
+        text.split(' ').nth(1).and_then(|s| s.parse().ok())
+    }
+
+    /// A token relay on TLS with short patience, and a pair syncing one document through it.
+    async fn setup(dir: &std::path::Path) -> (TestServer, TestCa, String, Peer, Peer) {
+        let ca = TestCa::new("hostile");
+        let cert = ca.issue(dir, "relay");
+        let server = TestServer::start(ServerConfig {
+            tls: Some(TlsFiles::load(&cert.cert, &cert.key).unwrap()),
+            header_timeout: PATIENCE,
+            tls_handshake_timeout: PATIENCE,
+            max_connections: 200,
+            ..config(&dir.join("data"))
+        })
+        .await;
+        let (token, _) = server.token(Role::Write, Scope::All);
+        let doc = doc_id();
+        let url = server.url_tls(Some(&token));
+        let ws = connect_tls(&url, ca.client_config()).await.unwrap();
+        let mut ana = Peer::over(ws, session("ana", &doc, doc_with("start", 0))).await;
+        ana.sync_until(|s| s.settled()).await;
+        let ws = connect_tls(&url, ca.client_config()).await.unwrap();
+        let mut ben = Peer::over(ws, session("ben", &doc, AutoCommit::new())).await;
+        ben.sync_until(|s| has(s, &doc, "start")).await;
+        (server, ca, doc, ana, ben)
+    }
+
+    async fn still_syncing(ana: &mut Peer, ben: &mut Peer, doc: &str, key: &str) {
+        ana.change(doc, key, 1).await;
+        ben.sync_until(|s| has(s, doc, key)).await;
+    }
+
+    #[tokio::test]
+    async fn slow_and_oversized_request_heads_are_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let (server, ca, doc, mut ana, mut ben) = setup(dir.path()).await;
+
+        // Slow headers: one header line every 100 ms, for ever.
+        let started = Instant::now();
+        let mut slow = tls_stream(server.addr, ca.client_config()).await;
+        slow.write_all(b"GET /health HTTP/1.1\r\n").await.unwrap();
+        let dribble = async {
+            for i in 0.. {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let line = format!("X-Slow-{i}: x\r\n");
+                if slow.write_all(line.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(5), dribble).await;
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed < Duration::from_secs(3),
+            "a slow head was tolerated for {elapsed:?}"
+        );
+        still_syncing(&mut ana, &mut ben, &doc, "after-slow").await;
+
+        // A head larger than the relay's buffer, and one with too many headers: 431.
+        let big = format!(
+            "GET /health HTTP/1.1\r\nHost: relay\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(64 * 1024)
+        );
+        let many = format!(
+            "GET /health HTTP/1.1\r\nHost: relay\r\n{}\r\n",
+            (0..200)
+                .map(|i| format!("X-{i}: y\r\n"))
+                .collect::<String>()
+        );
+        for request in [big, many] {
+            let mut stream = tls_stream(server.addr, ca.client_config()).await;
+            // The relay may stop reading before the whole head is written.
+            let _ = stream.write_all(request.as_bytes()).await;
+            let answer = read_until_closed(&mut stream, Duration::from_secs(3)).await;
+            assert_eq!(status_of(&answer), Some(431), "{answer:?}");
+        }
+        still_syncing(&mut ana, &mut ben, &doc, "after-oversized").await;
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn many_half_open_tls_handshakes_time_out_while_the_pair_syncs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (server, ca, doc, mut ana, mut ben) = setup(dir.path()).await;
+
+        // 150 connections: some say nothing, some start a ClientHello and stall.
+        let mut stalled = Vec::new();
+        for i in 0..150 {
+            let mut stream = TcpStream::connect(server.addr).await.unwrap();
+            if i % 2 == 0 {
+                stream
+                    .write_all(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+                    .await
+                    .unwrap();
+            }
+            stalled.push(stream);
+        }
+        still_syncing(&mut ana, &mut ben, &doc, "during-half-open").await;
+        for stream in &mut stalled {
+            read_until_closed(stream, PATIENCE + Duration::from_secs(3)).await;
+        }
+        still_syncing(&mut ana, &mut ben, &doc, "after-half-open").await;
+        // Every permit came back: a new client is served at once.
+        let (status, metrics) = https(server.addr, ca.client_config(), "GET", "/health").await;
+        assert_eq!(status, 200, "{metrics}");
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn upgrades_without_a_token_and_unknown_paths_are_refused_cheaply() {
+        let dir = tempfile::tempdir().unwrap();
+        let (server, ca, doc, mut ana, mut ben) = setup(dir.path()).await;
+
+        for url in [server.url_tls(None), server.url_tls(Some("tdm_forged"))] {
+            match connect_tls(&url, ca.client_config()).await {
+                Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                    assert_eq!(response.status(), 401)
+                }
+                other => panic!("expected 401, got {:?}", other.map(|_| ())),
+            }
+        }
+        // An upgrade that is not a websocket handshake at all.
+        let mut stream = tls_stream(server.addr, ca.client_config()).await;
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: relay\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = read_until_closed(&mut stream, Duration::from_secs(3)).await;
+        assert_eq!(status_of(&answer), Some(400));
+        still_syncing(&mut ana, &mut ben, &doc, "after-upgrades").await;
+
+        for i in 0..100 {
+            let path = format!("/{}/../wp-admin/{i}?x=%zz", "a".repeat(i));
+            let mut stream = tls_stream(server.addr, ca.client_config()).await;
+            let request = format!("GET {path} HTTP/1.1\r\nHost: relay\r\n\r\n");
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let answer = read_until_closed(&mut stream, Duration::from_secs(3)).await;
+            assert_eq!(status_of(&answer), Some(404));
+            assert!(answer.len() < 1024);
+        }
+        still_syncing(&mut ana, &mut ben, &doc, "after-unknown-paths").await;
+        wait_for_metric(&server, &ca, "tandem_refusals_total{reason=\"token\"}", 2).await;
+        wait_for_metric(
+            &server,
+            &ca,
+            "tandem_refusals_total{reason=\"bad_upgrade\"}",
+            1,
+        )
+        .await;
+        server.stop().await;
+    }
+
+    /// Wait until `/metrics` shows `series` at `value`.
+    async fn wait_for_metric(server: &TestServer, ca: &TestCa, series: &str, value: u64) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let mut stream = tls_stream(server.addr, ca.client_config()).await;
+            stream
+                .write_all(b"GET /metrics HTTP/1.1\r\nHost: relay\r\n\r\n")
+                .await
+                .unwrap();
+            let answer = read_until_closed(&mut stream, WAIT).await;
+            let text = String::from_utf8_lossy(&answer).into_owned();
+            let found = text
+                .lines()
+                .find_map(|l| l.strip_prefix(series)?.trim().parse::<u64>().ok());
+            if found == Some(value) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{series} never reached {value}:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}

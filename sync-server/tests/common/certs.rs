@@ -102,3 +102,19 @@ pub async fn connect_tls(
     .expect("connect in time")
     .map(|(ws, _)| ws)
 }
+
+/// A TLS connection to the relay at `addr`, trusting `config`'s roots.
+pub async fn tls_stream(
+    addr: std::net::SocketAddr,
+    config: Arc<rustls::ClientConfig>,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::from(addr.ip());
+    tokio::time::timeout(
+        super::WAIT,
+        tokio_rustls::TlsConnector::from(config).connect(name, tcp),
+    )
+    .await
+    .expect("a TLS handshake in time")
+    .expect("the relay's certificate is trusted")
+}

@@ -226,6 +226,9 @@ pub async fn expect_closed(ws: &mut impl Frames) {
 pub struct Peer {
     pub ws: Ws,
     pub session: ClientSession,
+    /// Protocol messages sent and received so far, to check the relay's counters against.
+    pub sent: u64,
+    pub received: u64,
 }
 
 impl Peer {
@@ -240,10 +243,17 @@ impl Peer {
         let reply = recv(&mut ws).await.expect("a peer reply");
         assert!(matches!(reply, Message::Peer { .. }), "{reply:?}");
         session.receive(reply).unwrap();
-        for m in session.start() {
+        let start = session.start();
+        let sent = 1 + start.len() as u64;
+        for m in start {
             send(&mut ws, &m).await;
         }
-        Self { ws, session }
+        Self {
+            ws,
+            session,
+            sent,
+            received: 1,
+        }
     }
 
     /// Exchange messages with the relay until `done` holds.
@@ -259,11 +269,13 @@ impl Peer {
                 Some(Err(e)) => panic!("connection failed: {e}"),
                 Some(Ok(_)) => continue,
             };
+            self.received += 1;
             for reply in self
                 .session
                 .receive(message)
                 .expect("the relay's message applies")
             {
+                self.sent += 1;
                 send(&mut self.ws, &reply).await;
             }
         }
@@ -275,6 +287,7 @@ impl Peer {
         newer.put(ROOT, key, value).unwrap();
         newer.commit();
         for m in self.session.local_update(doc, &mut newer).unwrap() {
+            self.sent += 1;
             send(&mut self.ws, &m).await;
         }
     }
@@ -306,15 +319,7 @@ pub async fn https(
     method: &str,
     path: &str,
 ) -> (u16, serde_json::Value) {
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let name = rustls::pki_types::ServerName::from(addr.ip());
-    let tls = timeout(
-        WAIT,
-        tokio_rustls::TlsConnector::from(config).connect(name, tcp),
-    )
-    .await
-    .expect("a TLS handshake in time")
-    .expect("the relay's certificate is trusted");
+    let tls = certs::tls_stream(addr, config).await;
     http_over(tls, addr, method, path, None, None).await
 }
 
@@ -373,6 +378,59 @@ pub async fn wait_for_health(addr: SocketAddr, check: impl Fn(&serde_json::Value
             return;
         }
         assert!(Instant::now() < deadline, "health never matched: {h}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The relay's `/metrics`, as `series -> value` (a series is a name with its labels, as
+/// printed). Also checks that every line is a comment or `series value`.
+pub async fn metrics(addr: SocketAddr) -> std::collections::HashMap<String, f64> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: relay\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    timeout(WAIT, stream.read_to_end(&mut response))
+        .await
+        .expect("metrics in time")
+        .unwrap();
+    let text = String::from_utf8(response).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    let mut series = std::collections::HashMap::new();
+    for line in body
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let (name, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("not a sample: {line}"));
+        let value: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("not a value: {line}"));
+        series.insert(name.to_string(), value);
+    }
+    series
+}
+
+/// Wait until `/metrics` satisfies `check`.
+pub async fn wait_for_metrics(
+    addr: SocketAddr,
+    check: impl Fn(&std::collections::HashMap<String, f64>) -> bool,
+) -> std::collections::HashMap<String, f64> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let m = metrics(addr).await;
+        if check(&m) {
+            return m;
+        }
+        assert!(Instant::now() < deadline, "metrics never matched: {m:#?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

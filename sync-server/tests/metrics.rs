@@ -1,0 +1,92 @@
+//! `/metrics` under a known load: every counter matches what the test did.
+
+mod common;
+
+use common::*;
+use std::collections::HashMap;
+use tandem_core::automerge::AutoCommit;
+use tandem_server::tokens::{Role, Scope};
+
+fn get(m: &HashMap<String, f64>, series: &str) -> f64 {
+    *m.get(series)
+        .unwrap_or_else(|| panic!("no {series} in {m:#?}"))
+}
+
+#[tokio::test]
+async fn metrics_count_a_known_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(dir.path())).await;
+    let before = metrics(server.addr).await;
+    assert_eq!(get(&before, "tandem_connections"), 0.0);
+    assert_eq!(get(&before, "tandem_refusals_total{reason=\"token\"}"), 0.0);
+    assert_eq!(get(&before, "tandem_flush_seconds_count"), 0.0);
+
+    let doc = doc_id();
+    let (mentor, _) = server.token(Role::Write, Scope::docs(&[&doc]).unwrap());
+    // Two refusals: no token, and a forged one.
+    assert_eq!(refused_status(&server.url(None)).await, 401);
+    assert_eq!(refused_status(&server.url(Some("tdm_forged"))).await, 401);
+    // One invite, redeemed by two connections of the same token.
+    let body = format!(r#"{{"workspace":"{doc}","role":"write"}}"#);
+    let (status, answer) = http(
+        server.addr,
+        "POST",
+        "/v1/invites",
+        Some(&mentor),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let invited = answer["token"].as_str().unwrap().to_string();
+
+    let mut ana = Peer::join(
+        &server.url(Some(&mentor)),
+        session("ana", &doc, doc_with("start", 0)),
+    )
+    .await;
+    ana.sync_until(|s| s.settled()).await;
+    let mut first_ben = Peer::join(
+        &server.url(Some(&invited)),
+        session("ben-laptop", &doc, AutoCommit::new()),
+    )
+    .await;
+    first_ben.sync_until(|s| has(s, &doc, "start")).await;
+    let mut ben = Peer::join(
+        &server.url(Some(&invited)),
+        session("ben", &doc, AutoCommit::new()),
+    )
+    .await;
+    ben.sync_until(|s| has(s, &doc, "start")).await;
+    // Five changes from Ana, each seen by Ben.
+    for i in 0..5 {
+        let key = format!("goal-{i}");
+        ana.change(&doc, &key, i).await;
+        ben.sync_until(|s| has(s, &doc, &key)).await;
+    }
+    first_ben.ws.close(None).await.unwrap();
+    expect_closed(&mut first_ben.ws).await;
+
+    let sent = ana.sent + first_ben.sent + ben.sent;
+    let m = wait_for_metrics(server.addr, |m| {
+        m.get("tandem_connections") == Some(&2.0)
+            && m.get("tandem_peers") == Some(&2.0)
+            && m.get("tandem_messages_received_total") == Some(&(sent as f64))
+    })
+    .await;
+    assert_eq!(get(&m, "tandem_connections_accepted_total"), 3.0);
+    assert_eq!(get(&m, "tandem_refusals_total{reason=\"token\"}"), 2.0);
+    assert_eq!(get(&m, "tandem_refusals_total{reason=\"protocol\"}"), 0.0);
+    assert_eq!(get(&m, "tandem_invites_created_total"), 1.0);
+    assert_eq!(get(&m, "tandem_invite_redemptions_total"), 1.0);
+    assert_eq!(get(&m, "tandem_documents_in_memory"), 1.0);
+    // Ana's first change and her five goals.
+    assert_eq!(get(&m, "tandem_changes_stored_total"), 6.0);
+    let received = ana.received + first_ben.received + ben.received;
+    assert!(get(&m, "tandem_messages_sent_total") >= received as f64);
+    assert!(get(&m, "tandem_received_bytes_total") >= sent as f64);
+    assert!(get(&m, "tandem_sent_bytes_total") >= received as f64);
+    let flushes = get(&m, "tandem_flush_seconds_count");
+    assert!(flushes >= 6.0, "{flushes} flushes");
+    assert_eq!(get(&m, "tandem_flush_seconds_bucket{le=\"+Inf\"}"), flushes);
+    server.stop().await;
+}
