@@ -498,6 +498,9 @@ fn start_listening(cmd: Command, what: &str) -> (Background, u16) {
 pub struct Relay {
     root: tempfile::TempDir,
     open: bool,
+    /// Further command-line arguments and environment variables, for every start.
+    args: Vec<String>,
+    env: Vec<(String, String)>,
     process: Option<Background>,
     port: u16,
 }
@@ -513,7 +516,23 @@ impl Relay {
         Self::launch(true)
     }
 
+    /// A relay started with these further arguments (e.g. `--tls-cert`) and environment
+    /// variables (e.g. `RUST_LOG`).
+    pub fn start_with(open: bool, args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::launch_with(
+            open,
+            args.iter().map(|a| a.to_string()).collect(),
+            env.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
     fn launch(open: bool) -> Self {
+        Self::launch_with(open, Vec::new(), Vec::new())
+    }
+
+    fn launch_with(open: bool, args: Vec<String>, env: Vec<(String, String)>) -> Self {
         let root = tempfile::Builder::new()
             .prefix("tandem-relay-")
             .tempdir()
@@ -521,6 +540,8 @@ impl Relay {
         let mut relay = Self {
             root,
             open,
+            args,
+            env,
             process: None,
             port: 0,
         };
@@ -533,10 +554,31 @@ impl Relay {
         self.root.path().join("data")
     }
 
-    /// The relay's websocket URL, `ws://127.0.0.1:PORT`.
+    /// The relay's websocket URL, `ws://127.0.0.1:PORT` (`wss://` with `--tls-cert`).
     pub fn url(&self) -> String {
         assert!(self.process.is_some(), "the relay is not running");
-        format!("ws://127.0.0.1:{}", self.port)
+        let scheme = if self.args.iter().any(|a| a == "--tls-cert") {
+            "wss"
+        } else {
+            "ws"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// Send `signal` (`HUP`, …) to the running relay without waiting.
+    pub fn signal(&mut self, signal: &str) {
+        self.process
+            .as_mut()
+            .expect("the relay is not running")
+            .signal(signal);
+    }
+
+    /// Everything the running relay has written to stderr so far (its logs).
+    pub fn stderr(&self) -> String {
+        self.process
+            .as_ref()
+            .map(Background::stderr)
+            .unwrap_or_default()
     }
 
     /// The port the running relay listens on.
@@ -556,6 +598,10 @@ impl Relay {
         if self.open {
             cmd.arg("--open");
         }
+        cmd.args(&self.args);
+        for (key, value) in &self.env {
+            cmd.env(key, value);
+        }
         let (process, port) = start_listening(cmd, "tandem-server");
         self.process = Some(process);
         self.port = port;
@@ -565,6 +611,13 @@ impl Relay {
     pub fn stop(&mut self) -> ExitStatus {
         let mut process = self.process.take().expect("the relay is not running");
         process.stop_with("TERM")
+    }
+
+    /// Stop the relay gracefully and return everything it wrote to stderr (its logs).
+    pub fn stop_and_logs(&mut self) -> String {
+        let mut process = self.process.take().expect("the relay is not running");
+        process.stop_with("TERM");
+        process.stderr()
     }
 
     /// Kill the relay with SIGKILL: no shutdown, no flushing.

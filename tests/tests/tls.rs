@@ -1,0 +1,315 @@
+//! The relay on the internet: tandem homes syncing through `wss://`, certificate errors a
+//! person can act on, and a certificate renewed (SIGHUP) under connected clients. Every
+//! certificate is made at test time by a CA that exists only for the test.
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tandem_tests::{path_str, poll, text, Home, Relay};
+
+/// A certificate authority made for one test.
+struct TestCa {
+    pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl TestCa {
+    fn new(name: &str) -> Self {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, format!("{name} test CA"));
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        Self {
+            pem: cert.pem(),
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// Write the CA's certificate to `dir/{stem}.pem`.
+    fn write(&self, dir: &Path, stem: &str) -> PathBuf {
+        let path = dir.join(format!("{stem}.pem"));
+        std::fs::write(&path, &self.pem).unwrap();
+        path
+    }
+
+    /// A relay certificate for `names`, valid over the years `valid`, written to
+    /// `dir/{stem}.pem` and `dir/{stem}.key`.
+    fn issue(
+        &self,
+        dir: &Path,
+        stem: &str,
+        names: &[&str],
+        valid: (i32, i32),
+    ) -> (PathBuf, PathBuf) {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names).unwrap();
+        params.distinguished_name.push(DnType::CommonName, stem);
+        params.not_before = rcgen::date_time_ymd(valid.0, 1, 1);
+        params.not_after = rcgen::date_time_ymd(valid.1, 1, 1);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let (cert_path, key_path) = (
+            dir.join(format!("{stem}.pem")),
+            dir.join(format!("{stem}.key")),
+        );
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        (cert_path, key_path)
+    }
+
+    /// A certificate for the loopback relay, valid now.
+    fn issue_loopback(&self, dir: &Path, stem: &str) -> (PathBuf, PathBuf) {
+        self.issue(dir, stem, &["127.0.0.1", "localhost"], (2020, 2100))
+    }
+}
+
+/// A token relay serving TLS with `cert` and `key`, as README.md shows.
+fn tls_relay(cert: &Path, key: &Path) -> Relay {
+    Relay::start_with(
+        false,
+        &["--tls-cert", path_str(cert), "--tls-key", path_str(key)],
+        &[],
+    )
+}
+
+fn goal_titles(home: &Home) -> Vec<String> {
+    home.json(&["goal", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| text(g, "title").to_string())
+        .collect()
+}
+
+fn has_goal(home: &Home, title: &str) -> bool {
+    goal_titles(home).iter().any(|t| t == title)
+}
+
+#[test]
+fn two_homes_sync_through_a_wss_relay_with_a_private_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("pair");
+    let ca_file = ca.write(dir.path(), "ca");
+    let (cert, key) = ca.issue_loopback(dir.path(), "relay");
+    let relay = tls_relay(&cert, &key);
+    assert!(relay.url().starts_with("wss://"), "{}", relay.url());
+    let token = relay.token(&["--all", "--role", "write"]);
+
+    let ana = Home::new();
+    ana.init("Ana & Ben", "Ana", "mentor");
+    ana.add(&["goal", "add", "Ship a Rust CLI"]);
+    ana.ok(&[
+        "sync",
+        "--server",
+        &relay.url(),
+        "--token",
+        &token,
+        "--ca-file",
+        path_str(&ca_file),
+    ]);
+    // The invite goes over https:// with the CA remembered for the workspace.
+    let code = ana
+        .ok(&["-q", "invite", "--role", "mentee"])
+        .trim()
+        .to_string();
+    let ben = Home::new();
+    ben.ok(&[
+        "join",
+        &code,
+        "--name",
+        "Ben",
+        "--ca-file",
+        path_str(&ca_file),
+    ]);
+    assert!(has_goal(&ben, "Ship a Rust CLI"));
+
+    // From here on neither passes the CA again: it is remembered with the relay.
+    ben.add(&["goal", "add", "Write a blog post"]);
+    ben.ok(&["sync"]);
+    ana.ok(&["sync"]);
+    assert!(has_goal(&ana, "Write a blog post"), "{}", relay.log());
+    let status = ana.json(&["status"]);
+    assert_eq!(status[0]["relay"], relay.url().as_str());
+}
+
+/// A quiet sync that must fail with one line; returns it.
+fn failed_sync(home: &Home, args: &[&str]) -> String {
+    let mut all = vec!["-q", "sync"];
+    all.extend_from_slice(args);
+    let (code, stderr) = home.fails(&all);
+    assert_eq!(code, 1, "{stderr}");
+    let line = stderr.trim_end();
+    assert!(
+        line.starts_with("tandem: ") && line.lines().count() == 1,
+        "one line expected, got:\n{stderr}"
+    );
+    line.to_string()
+}
+
+#[test]
+fn each_certificate_problem_gets_one_line_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("errors");
+    let ca_file = ca.write(dir.path(), "ca");
+    let ca_arg = path_str(&ca_file);
+    let home = Home::new();
+    home.init("Ana & Ben", "Ana", "mentor");
+
+    let (cert, key) = ca.issue(dir.path(), "expired", &["127.0.0.1"], (2020, 2021));
+    let expired = tls_relay(&cert, &key);
+    let line = failed_sync(&home, &["--server", &expired.url(), "--ca-file", ca_arg]);
+    assert!(
+        line.contains("certificate for 127.0.0.1 has expired"),
+        "{line}"
+    );
+
+    let (cert, key) = ca.issue(dir.path(), "elsewhere", &["relay.example"], (2020, 2100));
+    let elsewhere = tls_relay(&cert, &key);
+    let line = failed_sync(&home, &["--server", &elsewhere.url(), "--ca-file", ca_arg]);
+    assert!(
+        line.contains("not valid for the host name 127.0.0.1"),
+        "{line}"
+    );
+
+    let (cert, key) = ca.issue_loopback(dir.path(), "good");
+    let good = tls_relay(&cert, &key);
+    let line = failed_sync(&home, &["--server", &good.url()]);
+    assert!(line.contains("unknown certificate authority"), "{line}");
+    assert!(line.contains("--ca-file"), "{line}");
+
+    // A wss:// URL for a relay that speaks plain ws://.
+    let plain = Relay::start_open();
+    let url = plain.url().replacen("ws://", "wss://", 1);
+    let line = failed_sync(&home, &["--server", &url]);
+    assert!(line.contains("did not answer with TLS"), "{line}");
+
+    // A CA file that is not one is refused before anything is tried.
+    let bogus = dir.path().join("bogus.pem");
+    std::fs::write(&bogus, "hello").unwrap();
+    let line = failed_sync(
+        &home,
+        &["--server", &good.url(), "--ca-file", path_str(&bogus)],
+    );
+    assert!(line.contains("holds no PEM certificate"), "{line}");
+    // Nothing failed was remembered.
+    assert!(home.json(&["status"])[0]["relay"].is_null());
+}
+
+#[test]
+fn a_certificate_renewed_with_sighup_keeps_connected_clients_and_serves_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old_ca, new_ca) = (TestCa::new("old"), TestCa::new("new"));
+    let old_ca_file = old_ca.write(dir.path(), "old-ca");
+    let new_ca_file = new_ca.write(dir.path(), "new-ca");
+    let (cert, key) = old_ca.issue_loopback(dir.path(), "relay");
+    let mut relay = tls_relay(&cert, &key);
+    let token = relay.token(&["--all", "--role", "write"]);
+
+    let ana = Home::new();
+    ana.init("Ana & Ben", "Ana", "mentor");
+    ana.ok(&[
+        "sync",
+        "--server",
+        &relay.url(),
+        "--token",
+        &token,
+        "--ca-file",
+        path_str(&old_ca_file),
+    ]);
+    let code = ana
+        .ok(&["-q", "invite", "--role", "mentee"])
+        .trim()
+        .to_string();
+    let ben = Home::new();
+    ben.ok(&[
+        "join",
+        &code,
+        "--name",
+        "Ben",
+        "--ca-file",
+        path_str(&old_ca_file),
+    ]);
+    let mut watch_ana = ana.spawn(&["sync", "--watch"]);
+    let mut watch_ben = ben.spawn(&["sync", "--watch"]);
+    ana.add(&["goal", "add", "Before the renewal"]);
+    assert!(
+        poll(Duration::from_secs(10), || has_goal(
+            &ben,
+            "Before the renewal"
+        )
+        .then_some(()))
+        .is_some(),
+        "{}\n{}",
+        watch_ana.log(),
+        watch_ben.log()
+    );
+
+    // The renewal: a certificate from another CA in the same files, then SIGHUP.
+    let (renewed_cert, renewed_key) = new_ca.issue_loopback(dir.path(), "renewed");
+    std::fs::copy(&renewed_cert, &cert).unwrap();
+    std::fs::copy(&renewed_key, &key).unwrap();
+    relay.signal("HUP");
+    assert!(
+        poll(Duration::from_secs(10), || relay
+            .stderr()
+            .contains("reloaded the certificate")
+            .then_some(()))
+        .is_some(),
+        "{}",
+        relay.log()
+    );
+
+    // The watchers, connected with the old certificate, keep carrying changes.
+    ana.add(&["goal", "add", "After the renewal"]);
+    assert!(
+        poll(Duration::from_secs(10), || has_goal(
+            &ben,
+            "After the renewal"
+        )
+        .then_some(()))
+        .is_some(),
+        "{}\n{}",
+        watch_ana.log(),
+        watch_ben.log()
+    );
+    assert!(
+        !watch_ben.log().contains("Reconnecting"),
+        "{}",
+        watch_ben.log()
+    );
+    assert!(
+        !watch_ana.log().contains("Reconnecting"),
+        "{}",
+        watch_ana.log()
+    );
+
+    // New connections get the new certificate: the old CA no longer verifies it.
+    let cleo = Home::new();
+    cleo.init("Cleo's plan", "Cleo", "mentor");
+    let line = failed_sync(
+        &cleo,
+        &[
+            "--server",
+            &relay.url(),
+            "--token",
+            &token,
+            "--ca-file",
+            path_str(&old_ca_file),
+        ],
+    );
+    assert!(line.contains("unknown certificate authority"), "{line}");
+    cleo.ok(&[
+        "sync",
+        "--server",
+        &relay.url(),
+        "--token",
+        &token,
+        "--ca-file",
+        path_str(&new_ca_file),
+    ]);
+    watch_ana.stop_with("INT");
+    watch_ben.stop_with("INT");
+}
