@@ -862,7 +862,16 @@ pub fn js_client_command(args: &[&str]) -> Command {
 /// Run `node tests/js/client.mjs ARGS` to completion (the client's own `--timeout`, 15 s by
 /// default, bounds it; this kills it after 60 s in any case).
 pub fn js_client(args: &[&str]) -> JsOutput {
-    let out = run_bounded(js_client_command(args), Duration::from_secs(60));
+    js_client_with_env(args, &[])
+}
+
+/// [`js_client`] with further environment variables (e.g. `NODE_EXTRA_CA_CERTS`).
+pub fn js_client_with_env(args: &[&str], env: &[(&str, &str)]) -> JsOutput {
+    let mut cmd = js_client_command(args);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let out = run_bounded(cmd, Duration::from_secs(60));
     JsOutput {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -320,3 +320,93 @@ fn tandem_clients_converge_through_the_reference_node_server() {
         "{doc}"
     );
 }
+
+// ----- over wss:// -----
+
+mod certs;
+
+/// A JS client (trusting the relay's private CA through `NODE_EXTRA_CA_CERTS`) and a tandem
+/// home (through `--ca-file`) share a workspace through a TLS relay that needs tokens.
+#[test]
+fn a_js_client_and_tandem_sync_through_wss() {
+    ensure_js();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = certs::TestCa::new("interop");
+    let ca_file = ca.write(dir.path(), "ca");
+    let (cert, key) = ca.issue_loopback(dir.path(), "relay");
+    let relay = Relay::start_with(
+        false,
+        &[
+            "--tls-cert",
+            tandem_tests::path_str(&cert),
+            "--tls-key",
+            tandem_tests::path_str(&key),
+        ],
+        &[],
+    );
+    let token = relay.token(&["--all", "--role", "write"]);
+    let node_env = [("NODE_EXTRA_CA_CERTS", tandem_tests::path_str(&ca_file))];
+    let json = js_workspace().to_string();
+    let created = tandem_tests::js_client_with_env(
+        &[
+            "create",
+            "--server",
+            &relay.url(),
+            "--token",
+            &token,
+            "--json",
+            &json,
+        ],
+        &node_env,
+    )
+    .ok();
+    let (url, doc_id) = (text(&created, "url"), text(&created, "documentId"));
+
+    let ben = Home::new();
+    let code = invite_code(&relay.url(), doc_id, Some(&token), "mentee", "From JS");
+    ben.ok(&[
+        "join",
+        &code,
+        "--name",
+        "Ben",
+        "--ca-file",
+        tandem_tests::path_str(&ca_file),
+        "--timeout",
+        "20",
+    ]);
+    assert_eq!(
+        goal(&ben.json(&["goal", "list"]), "JS goal")["status"],
+        "open"
+    );
+    ben.ok(&["goal", "set", "g1", "--status", "active"]);
+    ben.ok(&["-q", "sync"]);
+
+    let read = tandem_tests::js_client_with_env(
+        &[
+            "read",
+            "--server",
+            &relay.url(),
+            "--token",
+            &token,
+            "--doc",
+            url,
+        ],
+        &node_env,
+    )
+    .ok();
+    assert_eq!(read["doc"]["goals"]["g1"]["status"], "active", "{read}");
+    // Without the CA, Node refuses the relay's certificate.
+    let refused = tandem_tests::js_client(&[
+        "read",
+        "--server",
+        &relay.url(),
+        "--token",
+        &token,
+        "--doc",
+        url,
+        "--timeout",
+        "3000",
+    ]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("certificate"), "{refused:?}");
+}
