@@ -51,7 +51,8 @@ pub(crate) enum Refusal {
     RateLimit,
     /// A websocket closed for a message above the size cap.
     TooLarge,
-    /// A websocket dropped for not reading what it was sent, or not answering pings.
+    /// A websocket dropped for not answering pings. (Slow readers, dropped by the hub when
+    /// their outbox fills, are not counted here.)
     Unresponsive,
 }
 

@@ -22,7 +22,8 @@ use tandem_core::sync::ClientSession;
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// The relay's URL, e.g. ws://127.0.0.1:3030; remembered for next time.
+    /// The relay's URL, e.g. wss://relay.example or ws://127.0.0.1:3030; remembered for next
+    /// time.
     #[arg(long, value_name = "URL")]
     server: Option<String>,
     /// An access token from the relay's operator; remembered with the relay.
