@@ -61,13 +61,18 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
 /// Serve one connection's HTTP until it closes, times out, or hands itself to a websocket.
-pub(crate) async fn serve<S>(io: S, addr: SocketAddr, shared: Arc<Shared>, guard: ConnGuard)
-where
+/// `router` is [`router`]'s, built once by the accept loop.
+pub(crate) async fn serve<S>(
+    io: S,
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    router: Router,
+    guard: ConnGuard,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut shutdown = guard.shutdown.clone();
     let header_timeout = shared.config.header_timeout;
-    let router = router(shared.clone());
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let router = router.clone();
         let shared = shared.clone();
@@ -112,7 +117,7 @@ where
 }
 
 /// The plain HTTP routes.
-fn router(shared: Arc<Shared>) -> Router {
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/", get(root).fallback(wrong_method("use GET")))
         .route("/health", get(health).fallback(wrong_method("use GET")))

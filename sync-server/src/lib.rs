@@ -26,9 +26,13 @@
 //!
 //! # Code map
 //! - `lib.rs`: [`ServerConfig`], [`run`], the accept loop (a connection [`Semaphore`] permit is
-//!   taken before `accept`) and shutdown.
+//!   taken before `accept` and held until the connection ends), the TLS handshake (bounded by
+//!   [`ServerConfig::tls_handshake_timeout`]) and shutdown.
+//! - `tls.rs`: [`TlsFiles`], the certificate served for `wss://` and `https://`, reloadable.
 //! - `http.rs`: every connection starts as HTTP/1.1 on hyper, with limits on the request head;
-//!   `GET /`, `GET /health` and `POST /v1/invites` are axum routes, anything else is `404`.
+//!   `GET /`, `GET /health`, `GET /metrics` and `POST /v1/invites` are axum routes, anything
+//!   else is `404`.
+//! - `metrics.rs`: the counters behind `/metrics`, in the Prometheus text format.
 //! - `conn.rs`: one websocket: the upgrade with the token check, the reader (decoding, rate
 //!   limit, hostile input) and the writer (bounded outbox, pings).
 //! - `hub.rs`: the thread that owns the `Relay`; batches, flushes once, then delivers.
@@ -46,7 +50,11 @@
 //! tells any peer about it; see `hub.rs`.
 //!
 //! **Architecture invariant (isolation):** whatever one connection sends costs at most that
-//! connection: it is closed with an `error` message, and every other peer keeps working.
+//! connection: it is closed with an `error` message (or, before it is a websocket, an HTTP
+//! error or a dropped TLS handshake), and every other peer keeps working.
+//!
+//! **Architecture invariant (secrets):** no token, query string or request body is ever logged;
+//! refusals are logged by reason and token id.
 //!
 //! # Shutdown
 //! When the `shutdown` future passed to [`run`] completes, the relay stops accepting, asks
@@ -314,6 +322,7 @@ async fn accept_loop(
 ) {
     let limit = Arc::new(Semaphore::new(shared.config.max_connections.max(1)));
     let mut backoff = Duration::from_millis(10);
+    let router = http::router(shared.clone());
     loop {
         let permit = limit
             .clone()
@@ -338,11 +347,23 @@ async fn accept_loop(
         let guard = conn::ConnGuard::new(permit, done.clone(), stop.clone());
         match &acceptor {
             None => {
-                tokio::spawn(http::serve(socket, addr, shared.clone(), guard));
+                tokio::spawn(http::serve(
+                    socket,
+                    addr,
+                    shared.clone(),
+                    router.clone(),
+                    guard,
+                ));
             }
             Some(acceptor) => {
                 let handshake = acceptor.accept(socket);
-                tokio::spawn(serve_tls(handshake, addr, shared.clone(), guard));
+                tokio::spawn(serve_tls(
+                    handshake,
+                    addr,
+                    shared.clone(),
+                    router.clone(),
+                    guard,
+                ));
             }
         }
     }
@@ -354,6 +375,7 @@ async fn serve_tls(
     handshake: tokio_rustls::Accept<tokio::net::TcpStream>,
     addr: std::net::SocketAddr,
     shared: Arc<Shared>,
+    router: axum::Router,
     guard: conn::ConnGuard,
 ) {
     let mut stop = guard.shutdown.clone();
@@ -362,7 +384,7 @@ async fn serve_tls(
         _ = stop.changed() => return,
     };
     match outcome {
-        Ok(Ok(stream)) => http::serve(stream, addr, shared, guard).await,
+        Ok(Ok(stream)) => http::serve(stream, addr, shared, router, guard).await,
         Ok(Err(e)) => {
             shared.metrics.refused(metrics::Refusal::TlsHandshake);
             debug!(%addr, "TLS handshake failed: {e}");
