@@ -27,9 +27,16 @@ pub struct TlsFiles {
 }
 
 /// Hands rustls whatever certificate was loaded last.
-#[derive(Debug)]
 struct Resolver {
     current: RwLock<Arc<CertifiedKey>>,
+}
+
+/// Says nothing about the key: a `ServerConfig` is printed with `{:?}` now and then, and its
+/// private key has no business in a log.
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Resolver { .. }")
+    }
 }
 
 impl ResolvesServerCert for Resolver {

@@ -6,8 +6,12 @@
 
 use serde_json::{json, Value};
 use std::time::Duration;
+mod certs;
+
+use std::path::PathBuf;
 use tandem_tests::{
-    ensure_js, js_client, js_client_command, text, Background, Home, NodeServer, Relay,
+    ensure_js, js_client, js_client_command, js_client_with_env, path_str, text, Background, Home,
+    JsOutput, NodeServer, Relay,
 };
 
 // ----- helpers -----
@@ -65,13 +69,67 @@ fn items(map: &Value) -> Vec<&Value> {
         .collect()
 }
 
-/// A JS client creates the tandem-shaped workspace on `server`; returns its `automerge:` URL
-/// and document id.
-fn js_create(server: &str, extra: &[&str]) -> (String, String) {
+/// An open `tandem-server`, reached over `ws://`, or over `wss://` with a certificate from a CA
+/// made for the test: the JS client trusts it through `NODE_EXTRA_CA_CERTS`, tandem through
+/// `--ca-file`.
+struct OpenRelay {
+    relay: Relay,
+    /// The CA's certificate file (and the directory holding it), for `wss://`.
+    ca: Option<(tempfile::TempDir, PathBuf)>,
+}
+
+impl OpenRelay {
+    fn start(tls: bool) -> Self {
+        if !tls {
+            return Self {
+                relay: Relay::start_open(),
+                ca: None,
+            };
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let ca = certs::TestCa::new("interop");
+        let ca_file = ca.write(dir.path(), "ca");
+        let (cert, key) = ca.issue_loopback(dir.path(), "relay");
+        let relay = Relay::start_with(
+            true,
+            &["--tls-cert", path_str(&cert), "--tls-key", path_str(&key)],
+            &[],
+        );
+        Self {
+            relay,
+            ca: Some((dir, ca_file)),
+        }
+    }
+
+    fn url(&self) -> String {
+        self.relay.url()
+    }
+
+    /// Run the JS client, trusting the relay's CA if it has one.
+    fn js(&self, args: &[&str]) -> JsOutput {
+        match &self.ca {
+            Some((_, ca)) => js_client_with_env(args, &[("NODE_EXTRA_CA_CERTS", path_str(ca))]),
+            None => js_client(args),
+        }
+    }
+
+    /// `tandem join CODE --name NAME`, trusting the relay's CA if it has one.
+    fn join(&self, home: &Home, code: &str, name: &str) {
+        let mut args = vec!["join", code, "--name", name, "--timeout", "20"];
+        if let Some((_, ca)) = &self.ca {
+            args.extend(["--ca-file", path_str(ca)]);
+        }
+        home.ok(&args);
+    }
+}
+
+/// A JS client creates the tandem-shaped workspace on `relay`; returns its `automerge:` URL and
+/// document id.
+fn js_create(relay: &OpenRelay) -> (String, String) {
     let json = js_workspace().to_string();
-    let mut args = vec!["create", "--server", server, "--json", &json];
-    args.extend_from_slice(extra);
-    let created = js_client(&args).ok();
+    let created = relay
+        .js(&["create", "--server", &relay.url(), "--json", &json])
+        .ok();
     (
         text(&created, "url").to_string(),
         text(&created, "documentId").to_string(),
@@ -83,15 +141,23 @@ fn js_read(server: &str, url: &str) -> Value {
     js_client(&["read", "--server", server, "--doc", url]).ok()["doc"].clone()
 }
 
-/// An open `tandem-server` holding a workspace a JS client created, and Ben, who joined it with
-/// `tandem join`. Returns (relay, automerge URL, ben).
-fn js_workspace_joined_by_ben() -> (Relay, String, Home) {
+/// A JS client reads the document at `url` from `relay`.
+fn js_read_from(relay: &OpenRelay, url: &str) -> Value {
+    relay
+        .js(&["read", "--server", &relay.url(), "--doc", url])
+        .ok()["doc"]
+        .clone()
+}
+
+/// An open `tandem-server` (over `wss://` if `tls`) holding a workspace a JS client created, and
+/// Ben, who joined it with `tandem join`. Returns (relay, automerge URL, ben).
+fn js_workspace_joined_by_ben(tls: bool) -> (OpenRelay, String, Home) {
     ensure_js();
-    let relay = Relay::start_open();
-    let (url, doc_id) = js_create(&relay.url(), &[]);
+    let relay = OpenRelay::start(tls);
+    let (url, doc_id) = js_create(&relay);
     let ben = Home::new();
     let code = invite_code(&relay.url(), &doc_id, None, "mentee", "From JS");
-    ben.ok(&["join", &code, "--name", "Ben", "--timeout", "20"]);
+    relay.join(&ben, &code, "Ben");
     let workspaces = ben.json(&["workspaces"]);
     assert_eq!(workspaces[0]["id"], doc_id.as_str(), "{workspaces}");
     assert_eq!(workspaces[0]["url"], url.as_str(), "{workspaces}");
@@ -102,7 +168,16 @@ fn js_workspace_joined_by_ben() -> (Relay, String, Home) {
 
 #[test]
 fn a_workspace_written_by_a_js_client_opens_in_tandem_and_tandem_edits_reach_js() {
-    let (relay, url, ben) = js_workspace_joined_by_ben();
+    js_workspace_opens_in_tandem_and_tandem_edits_reach_js(false);
+}
+
+#[test]
+fn a_workspace_written_by_a_js_client_opens_in_tandem_and_tandem_edits_reach_js_over_wss() {
+    js_workspace_opens_in_tandem_and_tandem_edits_reach_js(true);
+}
+
+fn js_workspace_opens_in_tandem_and_tandem_edits_reach_js(tls: bool) {
+    let (relay, url, ben) = js_workspace_joined_by_ben(tls);
     let goals = ben.json(&["goal", "list"]);
     let g1 = goal(&goals, "JS goal");
     assert_eq!(g1["status"], "open", "{g1}");
@@ -113,7 +188,7 @@ fn a_workspace_written_by_a_js_client_opens_in_tandem_and_tandem_edits_reach_js(
     ben.add(&["goal", "add", "Tandem goal", "--due", "2027-01-15"]);
     ben.ok(&["-q", "sync"]);
 
-    let doc = js_read(&relay.url(), &url);
+    let doc = js_read_from(&relay, &url);
     assert_eq!(doc["goals"]["g1"]["status"], "active", "{doc}");
     assert_eq!(doc["goals"]["g1"]["title"], "JS goal", "{doc}");
     let added: Vec<&Value> = items(&doc["goals"])
@@ -133,23 +208,33 @@ fn a_workspace_written_by_a_js_client_opens_in_tandem_and_tandem_edits_reach_js(
 
 #[test]
 fn edits_made_by_a_js_client_reach_tandem_on_sync() {
-    let (relay, url, ben) = js_workspace_joined_by_ben();
-    let edited = js_client(&[
-        "edit",
-        "--server",
-        &relay.url(),
-        "--doc",
-        &url,
-        "--splice",
-        "goals.g1.title:0:0:Shared ",
-        "--splice",
-        "title:5:2:Node",
-        "--set",
-        "goals.g1.status=done",
-        "--set",
-        "goals.g1.description=Written in JavaScript",
-    ])
-    .ok();
+    js_edits_reach_tandem_on_sync(false);
+}
+
+#[test]
+fn edits_made_by_a_js_client_reach_tandem_on_sync_over_wss() {
+    js_edits_reach_tandem_on_sync(true);
+}
+
+fn js_edits_reach_tandem_on_sync(tls: bool) {
+    let (relay, url, ben) = js_workspace_joined_by_ben(tls);
+    let edited = relay
+        .js(&[
+            "edit",
+            "--server",
+            &relay.url(),
+            "--doc",
+            &url,
+            "--splice",
+            "goals.g1.title:0:0:Shared ",
+            "--splice",
+            "title:5:2:Node",
+            "--set",
+            "goals.g1.status=done",
+            "--set",
+            "goals.g1.description=Written in JavaScript",
+        ])
+        .ok();
     assert_eq!(edited["doc"]["goals"]["g1"]["title"], "Shared JS goal");
 
     let report = ben.json(&["sync"]);
@@ -321,14 +406,12 @@ fn tandem_clients_converge_through_the_reference_node_server() {
     );
 }
 
-// ----- over wss:// -----
-
-mod certs;
+// ----- over wss:// with tokens -----
 
 /// A JS client (trusting the relay's private CA through `NODE_EXTRA_CA_CERTS`) and a tandem
 /// home (through `--ca-file`) share a workspace through a TLS relay that needs tokens.
 #[test]
-fn a_js_client_and_tandem_sync_through_wss() {
+fn a_js_client_and_tandem_sync_through_wss_with_a_token() {
     ensure_js();
     let dir = tempfile::tempdir().unwrap();
     let ca = certs::TestCa::new("interop");
@@ -336,18 +419,13 @@ fn a_js_client_and_tandem_sync_through_wss() {
     let (cert, key) = ca.issue_loopback(dir.path(), "relay");
     let relay = Relay::start_with(
         false,
-        &[
-            "--tls-cert",
-            tandem_tests::path_str(&cert),
-            "--tls-key",
-            tandem_tests::path_str(&key),
-        ],
+        &["--tls-cert", path_str(&cert), "--tls-key", path_str(&key)],
         &[],
     );
     let token = relay.token(&["--all", "--role", "write"]);
-    let node_env = [("NODE_EXTRA_CA_CERTS", tandem_tests::path_str(&ca_file))];
+    let node_env = [("NODE_EXTRA_CA_CERTS", path_str(&ca_file))];
     let json = js_workspace().to_string();
-    let created = tandem_tests::js_client_with_env(
+    let created = js_client_with_env(
         &[
             "create",
             "--server",
@@ -370,7 +448,7 @@ fn a_js_client_and_tandem_sync_through_wss() {
         "--name",
         "Ben",
         "--ca-file",
-        tandem_tests::path_str(&ca_file),
+        path_str(&ca_file),
         "--timeout",
         "20",
     ]);
@@ -381,7 +459,7 @@ fn a_js_client_and_tandem_sync_through_wss() {
     ben.ok(&["goal", "set", "g1", "--status", "active"]);
     ben.ok(&["-q", "sync"]);
 
-    let read = tandem_tests::js_client_with_env(
+    let read = js_client_with_env(
         &[
             "read",
             "--server",
@@ -396,7 +474,7 @@ fn a_js_client_and_tandem_sync_through_wss() {
     .ok();
     assert_eq!(read["doc"]["goals"]["g1"]["status"], "active", "{read}");
     // Without the CA, Node refuses the relay's certificate.
-    let refused = tandem_tests::js_client(&[
+    let refused = js_client(&[
         "read",
         "--server",
         &relay.url(),

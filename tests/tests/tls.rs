@@ -9,11 +9,18 @@ use std::path::Path;
 use std::time::Duration;
 use tandem_tests::{path_str, poll, text, Home, Relay};
 
-/// A token relay serving TLS with `cert` and `key`, as README.md shows.
+/// A token relay serving TLS with `cert` and `key`, started as README.md shows.
 fn tls_relay(cert: &Path, key: &Path) -> Relay {
     Relay::start_with(
         false,
-        &["--tls-cert", path_str(cert), "--tls-key", path_str(key)],
+        &[
+            "--tls-cert",
+            path_str(cert),
+            "--tls-key",
+            path_str(key),
+            "--log-format",
+            "json",
+        ],
         &[],
     )
 }
