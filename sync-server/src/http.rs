@@ -47,8 +47,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tower::ServiceExt as _;
 use tracing::debug;
 
-/// The largest request head (request line and headers) accepted. hyper's smallest buffer.
-pub(crate) const MAX_HEAD: usize = 8 * 1024;
+/// The largest request head (request line and headers) accepted: room for a browser's cookies,
+/// yet the default 1024 connections stalled mid-head hold at most 16 MiB.
+pub(crate) const MAX_HEAD: usize = 16 * 1024;
 /// The most headers a request may carry.
 pub(crate) const MAX_HEADERS: usize = 64;
 /// The largest request body accepted.
