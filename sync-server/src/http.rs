@@ -83,7 +83,10 @@ pub(crate) async fn serve<S>(
                 let response = conn::upgrade(request, addr, shared, guard).await;
                 return Ok::<_, Infallible>(response);
             }
+            // The path only: a query string may carry a token.
+            let (method, path) = (request.method().clone(), request.uri().path().to_string());
             let mut response = router.oneshot(request.map(Body::new)).await?;
+            debug!(%addr, %method, path, status = response.status().as_u16(), "http request");
             // One request per plain connection (see the module docs). Keep-alive stays on in
             // hyper itself only because switching it off would also spoil the `Connection:
             // Upgrade` of a websocket's `101`.
