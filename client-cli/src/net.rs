@@ -225,6 +225,11 @@ pub fn post_json(
     let mut response = request.send_json(body).map_err(|e| match &e {
         ureq::Error::Rustls(tls_error) => anyhow!(tls::explain(tls_error, &target.host)),
         ureq::Error::Timeout(_) => anyhow!("cannot reach the relay at {url}: no answer"),
+        // A refused certificate arrives as an I/O error wrapping rustls's.
+        ureq::Error::Io(io) => match tls::find_rustls_error(io) {
+            Some(tls_error) => anyhow!(tls::explain(tls_error, &target.host)),
+            None => anyhow!("cannot reach the relay at {url}: {io}"),
+        },
         _ => match tls::find_rustls_error(&e) {
             Some(tls_error) => anyhow!(tls::explain(tls_error, &target.host)),
             None => anyhow!("cannot reach the relay at {url}: {e}"),

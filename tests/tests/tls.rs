@@ -236,7 +236,14 @@ fn a_certificate_renewed_with_sighup_keeps_connected_clients_and_serves_new_ones
         watch_ana.log()
     );
 
-    // New connections get the new certificate: the old CA no longer verifies it.
+    // New connections get the new certificate: the old CA no longer verifies it, for an invite
+    // over https:// as for a websocket.
+    let (code, stderr) = ana.fails(&["-q", "invite", "--role", "observer"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.trim_end().lines().count() == 1 && stderr.contains("unknown certificate authority"),
+        "{stderr}"
+    );
     let cleo = Home::new();
     cleo.init("Cleo's plan", "Cleo", "mentor");
     let line = failed_sync(
