@@ -192,3 +192,32 @@ impl Home {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStorage;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_relay_is_remembered_with_its_token_and_private_ca() {
+        let home = Home::open(Arc::new(MemoryStorage::default())).unwrap();
+        let id = "4NMNnkMhL8jXrdJ9jamS58PAVdXu";
+        assert_eq!(home.relay(id).unwrap(), None);
+        let relay = RelaySettings {
+            url: "wss://relay.example".into(),
+            token: Some("tdm_x".into()),
+            ca_file: Some("/etc/tandem/ca.pem".into()),
+        };
+        home.set_relay(id, &relay).unwrap();
+        assert_eq!(home.relay(id).unwrap(), Some(relay));
+        // Moving to a relay with public roots and no token forgets both.
+        let public = RelaySettings {
+            url: "wss://other.example".into(),
+            token: None,
+            ca_file: None,
+        };
+        home.set_relay(id, &public).unwrap();
+        assert_eq!(home.relay(id).unwrap(), Some(public));
+    }
+}
