@@ -1,0 +1,293 @@
+// The app's frame: which page to show (the join page, a workspace, or a welcome), the workspace's
+// navigation, and joining: turning an invite code and a name into a participant.
+//
+// Routes live in the URL's fragment (`#/w/<document id>/<screen>`), which the browser never
+// sends to the server. The join page is `/j/<code>`; once the code is redeemed the address is
+// replaced, so the code does not stay in the history either.
+
+import { useEffect, useMemo, useState } from "preact/hooks";
+import type { DocHandle } from "@automerge/automerge-repo/slim";
+import * as M from "./model";
+import {
+  JoinError,
+  Session,
+  actorOf,
+  commit,
+  currentSession,
+  lastWorkspace,
+  membership,
+  redeem,
+  remember,
+  startSession,
+  type Membership,
+  type SyncState,
+} from "./session";
+import { Actions, CheckIns, Conflicts, Goals, History, Names, Notes, People, Plan, PrivateNotes, Resources, SyncBadge, type Ctx } from "./screens";
+import { Field, useDoc } from "./ui";
+
+const SCREENS = [
+  ["plan", "Plan", Plan],
+  ["goals", "Goals", Goals],
+  ["notes", "Notes", Notes],
+  ["checkins", "Check-ins", CheckIns],
+  ["actions", "Actions", Actions],
+  ["resources", "Resources", Resources],
+  ["history", "History", History],
+  ["conflicts", "Conflicts", Conflicts],
+  ["people", "People", People],
+  ["private", "Private notes", PrivateNotes],
+] as const;
+
+type Route = { page: "join"; code: string } | { page: "workspace"; id: string; screen: string } | { page: "welcome" };
+
+function route(): Route {
+  const join = /^\/j\/([^/]+)\/?$/.exec(location.pathname);
+  if (join) return { page: "join", code: decodeURIComponent(join[1]) };
+  const w = /^#\/w\/([^/]+)(?:\/([a-z]+))?/.exec(location.hash);
+  if (w) return { page: "workspace", id: w[1], screen: w[2] ?? "plan" };
+  const last = lastWorkspace();
+  return last ? { page: "workspace", id: last, screen: "plan" } : { page: "welcome" };
+}
+
+let session: Session | undefined;
+/** The tab's one Session, created only once the relay cookie is in place (after joining). */
+function theSession(): Session {
+  session ??= new Session();
+  return session;
+}
+
+export function App() {
+  const [r, setR] = useState(route);
+  useEffect(() => {
+    const on = () => setR(route());
+    addEventListener("hashchange", on);
+    addEventListener("popstate", on);
+    return () => {
+      removeEventListener("hashchange", on);
+      removeEventListener("popstate", on);
+    };
+  }, []);
+  if (r.page === "join") return <JoinPage code={r.code} onJoined={() => setR(route())} />;
+  if (r.page === "welcome") return <Welcome />;
+  return <WorkspacePage id={r.id} screen={r.screen} />;
+}
+
+function Welcome() {
+  const [code, setCode] = useState("");
+  return (
+    <main class="narrow">
+      <h1>tandem</h1>
+      <p>A shared development plan for a mentor and a mentee. Open the invite link you were sent, or type its code here.</p>
+      <form
+        aria-label="Open an invite"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const c = code.trim().replace(/^.*\/j\//, "");
+          if (c) location.assign(`/j/${encodeURIComponent(c)}`);
+        }}
+      >
+        <Field label="Invite code" value={code} onInput={setCode} placeholder="ABCD-EFGH-JKMN" />
+        <button type="submit">Open invite</button>
+      </form>
+    </main>
+  );
+}
+
+/** The invite link's page: a name, a Join button, and a clear message when the code is not valid. */
+function JoinPage({ code, onJoined }: { code: string; onJoined: () => void }) {
+  const [name, setName] = useState("");
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const join = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      if (!name.trim()) throw new JoinError("please type your name");
+      const redeemed = await redeem(code);
+      const info = await startSession(redeemed.token);
+      const access = redeemed.role === "observer" || info.access === "read" ? "read" : "write";
+      const m: Membership = { workspace: redeemed.workspace, access, me: redeemed.participant ?? undefined };
+      remember(m);
+      await becomeParticipant(m, name, redeemed.role);
+      history.replaceState(null, "", `/#/w/${redeemed.workspace}/plan`);
+      onJoined();
+    } catch (e) {
+      setError(e instanceof JoinError || e instanceof M.Invalid ? e.message : `could not join: ${String(e)}`);
+      setBusy(false);
+    }
+  };
+  return (
+    <main class="narrow">
+      <h1>Join a mentoring plan</h1>
+      <p>
+        Invite code <code>{code}</code>
+      </p>
+      <form
+        aria-label="Join"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!busy) void join();
+        }}
+      >
+        <Field label="Your name" value={name} onInput={setName} required />
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" disabled={busy}>
+          {busy ? "Joining…" : "Join"}
+        </button>
+      </form>
+    </main>
+  );
+}
+
+/**
+ * Make this browser a participant of the workspace: the one the invite names, the existing one
+ * of the same name (this browser becomes another of their devices), or a new one. A read-only
+ * person is not written into the document at all.
+ */
+async function becomeParticipant(m: Membership, name: string, role: string): Promise<void> {
+  const handle = await theSession().workspace(m.workspace);
+  const problem = M.openProblem(handle.doc());
+  if (problem) throw new JoinError(problem);
+  if (m.access === "read") return;
+  const people = M.readParticipants(handle.doc());
+  const writer: M.Writer = { actor: actorOf(handle) };
+  const existing = m.me ? people.find((p) => p.id === m.me) : M.participantNamed(people, name);
+  if (existing) {
+    m.me = existing.id;
+    commit(handle, { me: existing.id, actor: writer.actor }, { message: "added a device", apply: () => {} });
+  } else {
+    const add = M.addParticipant(writer, name, role || "mentee");
+    commit(handle, {}, add);
+    m.me = add.id;
+  }
+  remember(m);
+}
+
+function WorkspacePage({ id, screen }: { id: string; screen: string }) {
+  const [handle, setHandle] = useState<DocHandle<M.Stored>>();
+  const [error, setError] = useState<string>();
+  const [sync, setSync] = useState<SyncState>("connecting");
+  const [m, setM] = useState<Membership>(() => membership(id) ?? { workspace: id as Membership["workspace"], access: "write" });
+  useEffect(() => {
+    const s = theSession();
+    setSync(s.state);
+    const off = s.onChange(() => setSync(s.state));
+    s.workspace(id).then(setHandle, (e) => setError(`This plan is not on this device yet and the relay does not have it (${String(e)}). Open your invite link while online.`));
+    // What the relay's cookie grants, when the relay can be reached; offline, the last answer holds.
+    void currentSession().then((info) => {
+      if (!info) return;
+      const access = info.access === "read" ? "read" : m.access;
+      if (access !== m.access) {
+        const next = { ...m, access };
+        remember(next);
+        setM(next);
+      }
+    });
+    return off;
+  }, [id]);
+  const doc = useDoc(handle);
+  const people = useMemo(() => (doc ? M.readParticipants(doc) : []), [doc]);
+  if (error)
+    return (
+      <main class="narrow">
+        <p role="alert" class="error">
+          {error}
+        </p>
+      </main>
+    );
+  if (!handle || !doc)
+    return (
+      <main class="narrow">
+        <p role="status">Opening the plan…</p>
+      </main>
+    );
+  const problem = M.openProblem(doc);
+  if (problem)
+    return (
+      <main class="narrow">
+        <p role="alert" class="error">
+          {problem}
+        </p>
+      </main>
+    );
+  const me = people.find((p) => p.id === m.me);
+  const readOnly = m.access === "read" || me?.role === "observer";
+  const ctx: Ctx = {
+    handle,
+    doc,
+    session: theSession(),
+    membership: m,
+    readOnly,
+    writer: { me: m.me, actor: actorOf(handle) },
+    people,
+    sync,
+  };
+  const current = SCREENS.find(([key]) => key === screen) ?? SCREENS[0];
+  const Screen = current[2];
+  return (
+    <>
+      <header class="top">
+        <div class="brand">
+          <h1>{M.workspaceTitle(doc) || "Untitled plan"}</h1>
+          <div class="who">
+            {me ? `You are ${me.name} (${me.role})` : readOnly ? "Viewing" : ""}
+            {readOnly && <span class="tag">Read-only</span>}
+            <SyncBadge state={sync} />
+          </div>
+        </div>
+        <nav aria-label="Sections">
+          <ul>
+            {SCREENS.map(([key, label]) => (
+              <li key={key}>
+                <a href={`#/w/${id}/${key}`} aria-current={key === current[0] ? "page" : undefined}>
+                  {label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+      </header>
+      <main>
+        {!me && !readOnly && <NameBanner handle={handle} m={m} onDone={setM} />}
+        <Names ctx={ctx} />
+        <Screen ctx={ctx} />
+      </main>
+    </>
+  );
+}
+
+/** On a relay without invites (an open relay), a person names themselves on first visit. */
+function NameBanner({ handle, m, onDone }: { handle: DocHandle<M.Stored>; m: Membership; onDone: (m: Membership) => void }) {
+  const [name, setName] = useState("");
+  const [role, setRole] = useState("mentee");
+  void handle;
+  return (
+    <form
+      class="banner"
+      aria-label="Who are you?"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (!name.trim()) return;
+        void becomeParticipant(m, name, role).then(() => onDone({ ...m }));
+      }}
+    >
+      <p>Tell your partner who you are, so your changes carry your name.</p>
+      <div class="pair">
+        <Field label="Your name" value={name} onInput={setName} />
+        <div class="field">
+          <label for="role-pick">Role</label>
+          <select id="role-pick" value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value)}>
+            <option value="mentee">mentee</option>
+            <option value="mentor">mentor</option>
+            <option value="observer">observer</option>
+          </select>
+        </div>
+      </div>
+      <button type="submit">Join</button>
+    </form>
+  );
+}

@@ -1,0 +1,921 @@
+// The screens of a workspace: the plan, goals and milestones, notes, check-ins, action items,
+// resources, history, conflicts, participants and private notes.
+//
+// Each screen reads the plain views of model.ts and writes through its edit functions; `Ctx`
+// carries what every screen needs. A read-only person sees the same screens without a single
+// control that would change the document.
+
+import { useState } from "preact/hooks";
+import type { DocHandle } from "@automerge/automerge-repo/slim";
+import * as M from "./model";
+import { commit, type Membership, type Session, type SyncState } from "./session";
+import { Area, ChangeTime, CollabText, Day, Field, Form, SafeLink, Select, When, useDoc } from "./ui";
+
+export interface Ctx {
+  handle: DocHandle<M.Stored>;
+  doc: M.Stored;
+  session: Session;
+  membership: Membership;
+  readOnly: boolean;
+  writer: M.Writer;
+  people: M.Participant[];
+  sync: SyncState;
+}
+
+function run(ctx: Ctx, edit: M.Edit): void {
+  if (ctx.readOnly || !edit.message) return;
+  commit(ctx.handle, ctx.writer, edit);
+}
+
+function ArchiveButton({ ctx, kind, item, name }: { ctx: Ctx; kind: M.Collection; item: M.Header; name: string }) {
+  if (ctx.readOnly) return null;
+  return (
+    <button type="button" class="secondary" aria-label={`${item.archived ? "Restore" : "Archive"} ${name}`} onClick={() => run(ctx, M.setArchived(kind, item.id, !item.archived))}>
+      {item.archived ? "Restore" : "Archive"}
+    </button>
+  );
+}
+
+function ShowArchived({ value, onChange }: { value: boolean; onChange: (v: boolean) => void }) {
+  return (
+    <label class="toggle">
+      <input type="checkbox" checked={value} onChange={(e) => onChange((e.target as HTMLInputElement).checked)} /> Show archived
+    </label>
+  );
+}
+
+function goalOptions(ctx: Ctx): [string, string][] {
+  return [["", "No goal"], ...M.readGoals(ctx.doc).filter((g) => !g.archived).map((g): [string, string] => [g.id, g.title])];
+}
+
+
+/** A datalist of participants' names, so owners can be picked rather than typed. */
+export function Names({ ctx }: { ctx: Ctx }) {
+  return (
+    <datalist id="people-names">
+      {ctx.people.map((p) => (
+        <option value={p.name} key={p.id} />
+      ))}
+    </datalist>
+  );
+}
+
+// ----- the plan -----
+
+export function Plan({ ctx }: { ctx: Ctx }) {
+  const today = M.localDate();
+  const goals = M.readGoals(ctx.doc).filter((g) => !g.archived);
+  const actions = M.readActions(ctx.doc).filter((a) => !a.archived && !a.done);
+  const overdue = actions.filter((a) => M.overdue(a, today));
+  const now = M.stamp();
+  const checkins = M.readCheckIns(ctx.doc).filter((c) => !c.archived && c.at);
+  const last = [...checkins].reverse().find((c) => c.at! <= now);
+  const next = checkins.find((c) => c.at! > now);
+  return (
+    <section aria-labelledby="plan-h">
+      <h2 id="plan-h">Plan</h2>
+      <div class="cards">
+        <div class="card">
+          <h3>Check-ins</h3>
+          <p>
+            Last: {last ? <When instant={last.at} /> : <span class="muted">none yet</span>}
+          </p>
+          <p>
+            Next: {next ? <When instant={next.at} /> : <span class="muted">none planned</span>}
+          </p>
+          {next?.meetingLink && (
+            <p>
+              <SafeLink href={next.meetingLink}>Join the meeting</SafeLink>
+            </p>
+          )}
+        </div>
+        <div class="card">
+          <h3>Actions</h3>
+          <p>
+            {actions.length} open, <span class={overdue.length ? "overdue" : ""}>{overdue.length} overdue</span>
+          </p>
+        </div>
+        <div class="card">
+          <h3>Sync</h3>
+          <p>
+            <SyncBadge state={ctx.sync} />
+          </p>
+        </div>
+      </div>
+      <h3>Goals</h3>
+      {goals.length === 0 && <p class="muted">No goals yet. Add one under Goals.</p>}
+      <ul class="list">
+        {goals.map((g) => {
+          const p = M.progress(g);
+          return (
+            <li key={g.id} class="item">
+              <div class="row">
+                <strong>{g.title}</strong>
+                <span class={`status status-${g.status}`}>{g.status}</span>
+              </div>
+              <div class="row muted">
+                {g.owner && <span>Owner: {M.personName(ctx.people, g.owner)}</span>}
+                {g.due && (
+                  <span>
+                    Due <Day date={g.due} />
+                  </span>
+                )}
+              </div>
+              <div class="row">
+                <progress max={Math.max(p.total, 1)} value={p.done} aria-label={`Milestones of ${g.title}`} />
+                <span>
+                  {p.done}/{p.total} milestones
+                </span>
+              </div>
+            </li>
+          );
+        })}
+      </ul>
+      <h3>Open actions</h3>
+      {actions.length === 0 && <p class="muted">Nothing open.</p>}
+      <ul class="list">
+        {actions.map((a) => (
+          <li key={a.id} class={`item ${M.overdue(a, today) ? "is-overdue" : ""}`}>
+            <div class="row">
+              <span>{a.title}</span>
+              {a.due && (
+                <span class={M.overdue(a, today) ? "overdue" : "muted"}>
+                  {M.overdue(a, today) ? "Overdue since " : "Due "}
+                  <Day date={a.due} />
+                </span>
+              )}
+            </div>
+            {a.owner && <div class="muted">{M.personName(ctx.people, a.owner)}</div>}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+export function SyncBadge({ state }: { state: SyncState }) {
+  const words: Record<SyncState, string> = {
+    online: "Synced with the relay",
+    connecting: "Connecting…",
+    offline: "Offline: edits are kept here and sync later",
+    denied: "Not signed in to the relay: open your invite link again",
+  };
+  return (
+    <span class={`sync sync-${state}`} role="status">
+      {words[state]}
+    </span>
+  );
+}
+
+// ----- goals and milestones -----
+
+export function Goals({ ctx }: { ctx: Ctx }) {
+  const [title, setTitle] = useState("");
+  const [due, setDue] = useState("");
+  const [owner, setOwner] = useState("");
+  const [description, setDescription] = useState("");
+  const [archived, setArchived] = useState(false);
+  const goals = M.readGoals(ctx.doc).filter((g) => archived || !g.archived);
+  return (
+    <section aria-labelledby="goals-h">
+      <h2 id="goals-h">Goals</h2>
+      {!ctx.readOnly && (
+        <Form
+          label="New goal"
+          submit="Add goal"
+          action={() => {
+            run(ctx, M.addGoal(ctx.people, ctx.writer, { title, due, owner, description }));
+            setTitle("");
+            setDue("");
+            setOwner("");
+            setDescription("");
+          }}
+        >
+          <Field label="Title" value={title} onInput={setTitle} required />
+          <div class="pair">
+            <Field label="Due" type="date" value={due} onInput={setDue} />
+            <Field label="Owner" value={owner} onInput={setOwner} list="people-names" />
+          </div>
+          <Area label="Description" value={description} onInput={setDescription} />
+        </Form>
+      )}
+      <ShowArchived value={archived} onChange={setArchived} />
+      <ul class="list">
+        {goals.map((g) => (
+          <GoalItem key={g.id} ctx={ctx} goal={g} />
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function GoalItem({ ctx, goal }: { ctx: Ctx; goal: M.Goal }) {
+  const [editing, setEditing] = useState(false);
+  const [f, setF] = useState<M.GoalChanges>({});
+  const p = M.progress(goal);
+  const name = `goal “${goal.title}”`;
+  return (
+    <li class={`item ${goal.archived ? "archived" : ""}`}>
+      <article aria-label={`Goal: ${goal.title}`}>
+        {editing ? (
+          <Form
+            label={`Edit ${name}`}
+            submit="Save"
+            action={() => {
+              run(ctx, M.setGoal(ctx.people, goal, f));
+              setEditing(false);
+            }}
+            onCancel={() => setEditing(false)}
+          >
+            <Field label="Title" value={f.title ?? goal.title} onInput={(v) => setF({ ...f, title: v })} required />
+            <div class="pair">
+              <Select
+                label="Status"
+                value={f.status ?? goal.status}
+                options={M.GOAL_STATUSES.map((s) => [s, s])}
+                onChange={(v) => setF({ ...f, status: v })}
+              />
+              <Field label="Due" type="date" value={f.due ?? goal.due ?? ""} onInput={(v) => setF({ ...f, due: v })} />
+            </div>
+            <Field label="Owner" value={f.owner ?? M.personName(ctx.people, goal.owner)} onInput={(v) => setF({ ...f, owner: v })} list="people-names" />
+          </Form>
+        ) : (
+          <>
+            <div class="row">
+              <h3 class="title">{goal.title}</h3>
+              <span class={`status status-${goal.status}`}>{goal.status}</span>
+              {goal.archived && <span class="tag">archived</span>}
+            </div>
+            <div class="row muted">
+              {goal.owner && <span>Owner: {M.personName(ctx.people, goal.owner)}</span>}
+              {goal.due && (
+                <span>
+                  Due <Day date={goal.due} />
+                </span>
+              )}
+              <span>
+                {p.done}/{p.total} milestones
+              </span>
+            </div>
+            {!ctx.readOnly && (
+              <div class="buttons">
+                <button
+                  type="button"
+                  class="secondary"
+                  aria-label={`Edit ${name}`}
+                  onClick={() => {
+                    setF({});
+                    setEditing(true);
+                  }}
+                >
+                  Edit
+                </button>
+                <ArchiveButton ctx={ctx} kind="goals" item={goal} name={name} />
+              </div>
+            )}
+          </>
+        )}
+        <CollabText
+          label={`Description of ${name}`}
+          value={goal.description}
+          readOnly={ctx.readOnly}
+          onEdit={(v) => run(ctx, M.editProse("goals", goal.id, "description", v, "the description"))}
+        />
+        <Milestones ctx={ctx} goal={goal} />
+      </article>
+    </li>
+  );
+}
+
+function Milestones({ ctx, goal }: { ctx: Ctx; goal: M.Goal }) {
+  const [title, setTitle] = useState("");
+  const [due, setDue] = useState("");
+  const [editing, setEditing] = useState<string>();
+  const [et, setEt] = useState("");
+  const [ed, setEd] = useState("");
+  const list = goal.milestones.filter((m) => !m.archived || editing === m.id);
+  return (
+    <div class="milestones">
+      <h4>Milestones</h4>
+      <ul>
+        {list.map((m) =>
+          editing === m.id ? (
+            <li key={m.id}>
+              <Form
+                label={`Edit milestone “${m.title}”`}
+                submit="Save"
+                action={() => {
+                  run(ctx, M.setMilestone(goal, m, { title: et, due: ed }));
+                  setEditing(undefined);
+                }}
+                onCancel={() => setEditing(undefined)}
+              >
+                <Field label="Milestone title" value={et} onInput={setEt} />
+                <Field label="Milestone due" type="date" value={ed} onInput={setEd} />
+              </Form>
+            </li>
+          ) : (
+            <li key={m.id} class="row">
+              <label class="check">
+                <input
+                  type="checkbox"
+                  checked={m.done}
+                  disabled={ctx.readOnly}
+                  onChange={(e) => run(ctx, M.setMilestone(goal, m, { done: (e.target as HTMLInputElement).checked }))}
+                />
+                <span class={m.done ? "done" : ""}>{m.title}</span>
+              </label>
+              {m.due && (
+                <span class="muted">
+                  <Day date={m.due} />
+                </span>
+              )}
+              {!ctx.readOnly && (
+                <>
+                  <button
+                    type="button"
+                    class="link"
+                    aria-label={`Edit milestone “${m.title}”`}
+                    onClick={() => {
+                      setEt(m.title);
+                      setEd(m.due ?? "");
+                      setEditing(m.id);
+                    }}
+                  >
+                    Edit
+                  </button>
+                  <button type="button" class="link" aria-label={`Archive milestone “${m.title}”`} onClick={() => run(ctx, M.setMilestone(goal, m, { archived: true }))}>
+                    Archive
+                  </button>
+                </>
+              )}
+            </li>
+          ),
+        )}
+      </ul>
+      {!ctx.readOnly && !goal.archived && (
+        <Form
+          label={`New milestone of goal “${goal.title}”`}
+          submit="Add milestone"
+          action={() => {
+            run(ctx, M.addMilestone(ctx.writer, goal, title, due));
+            setTitle("");
+            setDue("");
+          }}
+        >
+          <div class="pair">
+            <Field label="Milestone" value={title} onInput={setTitle} />
+            <Field label="Milestone due" type="date" value={due} onInput={setDue} />
+          </div>
+        </Form>
+      )}
+    </div>
+  );
+}
+
+// ----- notes (shared and private) -----
+
+export function Notes({ ctx }: { ctx: Ctx }) {
+  return <NoteList ctx={ctx} handle={ctx.handle} doc={ctx.doc} heading="Notes" priv={false} />;
+}
+
+export function PrivateNotes({ ctx }: { ctx: Ctx }) {
+  const [handle, setHandle] = useState<DocHandle<M.Stored>>();
+  const [loading, setLoading] = useState(false);
+  const doc = useDoc(handle);
+  if (!handle && ctx.membership.privateDoc && !loading) {
+    setLoading(true);
+    void ctx.session.privateNotes(ctx.membership, false).then(setHandle);
+  }
+  const create = async () => {
+    const h = await ctx.session.privateNotes(ctx.membership, true);
+    ctx.membership.privateDoc = h?.url;
+    setHandle(h);
+  };
+  return (
+    <section aria-labelledby="priv-h">
+      <h2 id="priv-h">Private notes</h2>
+      <p class="muted">Only in this browser: private notes are never sent to the relay or to anyone else.</p>
+      {handle && doc ? (
+        <NoteList ctx={{ ...ctx, readOnly: false }} handle={handle} doc={doc} heading="" priv={true} />
+      ) : (
+        <button type="button" onClick={() => void create()}>
+          Start private notes
+        </button>
+      )}
+    </section>
+  );
+}
+
+function NoteList({ ctx, handle, doc, heading, priv }: { ctx: Ctx; handle: DocHandle<M.Stored>; doc: M.Stored; heading: string; priv: boolean }) {
+  const [title, setTitle] = useState("");
+  const [body, setBody] = useState("");
+  const [goal, setGoal] = useState("");
+  const [tags, setTags] = useState("");
+  const [archived, setArchived] = useState(false);
+  const here: Ctx = { ...ctx, handle, doc: priv ? ctx.doc : doc };
+  const write = (e: M.Edit) => !here.readOnly && e.message && commit(handle, priv ? {} : ctx.writer, e);
+  const notes = M.readNotes(doc).filter((n) => archived || !n.archived);
+  const kind = priv ? "private note" : "note";
+  return (
+    <section aria-label={priv ? "Private notes" : undefined} aria-labelledby={priv ? undefined : "notes-h"}>
+      {heading && <h2 id="notes-h">{heading}</h2>}
+      {!here.readOnly && (
+        <Form
+          label={`New ${kind}`}
+          submit={priv ? "Add private note" : "Add note"}
+          action={() => {
+            write(M.addNote({ me: ctx.writer.me }, { title, body, goal, tags: tags.split(",") }));
+            setTitle("");
+            setBody("");
+            setTags("");
+          }}
+        >
+          <Field label="Title" value={title} onInput={setTitle} />
+          <Area label="Text" value={body} onInput={setBody} />
+          <div class="pair">
+            <Select label="Goal" value={goal} options={goalOptions(ctx)} onChange={setGoal} />
+            <Field label="Tags" value={tags} onInput={setTags} placeholder="comma, separated" />
+          </div>
+        </Form>
+      )}
+      <ShowArchived value={archived} onChange={setArchived} />
+      <ul class="list">
+        {notes.map((n) => (
+          <NoteItem key={n.id} ctx={ctx} note={n} write={write} readOnly={here.readOnly} kind={kind} priv={priv} />
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function NoteItem({ ctx, note, write, readOnly, kind, priv }: { ctx: Ctx; note: M.Note; write: (e: M.Edit) => void; readOnly: boolean; kind: string; priv: boolean }) {
+  const [editing, setEditing] = useState(false);
+  const [t, setT] = useState("");
+  const [g, setG] = useState("");
+  const name = `${kind} “${note.title || M.short(note.id)}”`;
+  const goal = note.goal ? M.readGoals(ctx.doc).find((x) => x.id === note.goal) : undefined;
+  return (
+    <li class={`item ${note.archived ? "archived" : ""}`}>
+      <article aria-label={`Note: ${note.title || M.short(note.id)}`}>
+        {editing ? (
+          <Form
+            label={`Edit ${name}`}
+            submit="Save"
+            action={() => {
+              if (t.trim() !== note.title) write(M.setNoteTitle(note, t));
+              if ((g || undefined) !== note.goal) write(M.setNoteGoal(note, g));
+              setEditing(false);
+            }}
+            onCancel={() => setEditing(false)}
+          >
+            <Field label="Title" value={t} onInput={setT} />
+            <Select label="Goal" value={g} options={goalOptions(ctx)} onChange={setG} />
+          </Form>
+        ) : (
+          <div class="row">
+            <h3 class="title">{note.title || <span class="muted">Untitled</span>}</h3>
+            {note.archived && <span class="tag">archived</span>}
+            {note.tags.map((tag) => (
+              <span class="tag" key={tag}>
+                {tag}
+              </span>
+            ))}
+          </div>
+        )}
+        <div class="muted row">
+          <span>
+            {M.personName(ctx.people, note.createdBy) || "someone"}, <When instant={note.createdAt} />
+          </span>
+          {goal && <span>About: {goal.title}</span>}
+        </div>
+        <CollabText
+          label={`Text of ${name}`}
+          value={note.body}
+          readOnly={readOnly}
+          rows={4}
+          onEdit={(v) => write(M.editProse("notes", note.id, "body", v, "the note"))}
+        />
+        {!readOnly && !editing && (
+          <div class="buttons">
+            <button
+              type="button"
+              class="secondary"
+              aria-label={`Edit ${name}`}
+              onClick={() => {
+                setT(note.title);
+                setG(note.goal ?? "");
+                setEditing(true);
+              }}
+            >
+              Edit
+            </button>
+            <button type="button" class="secondary" aria-label={`${note.archived ? "Restore" : "Archive"} ${name}`} onClick={() => write(M.setArchived("notes", note.id, !note.archived))}>
+              {note.archived ? "Restore" : "Archive"}
+            </button>
+          </div>
+        )}
+        {priv && <span class="muted">Private</span>}
+      </article>
+    </li>
+  );
+}
+
+// ----- check-ins -----
+
+export function CheckIns({ ctx }: { ctx: Ctx }) {
+  const [at, setAt] = useState("");
+  const [agenda, setAgenda] = useState("");
+  const [link, setLink] = useState("");
+  const [archived, setArchived] = useState(false);
+  const list = M.readCheckIns(ctx.doc).filter((c) => archived || !c.archived);
+  return (
+    <section aria-labelledby="ci-h">
+      <h2 id="ci-h">Check-ins</h2>
+      {!ctx.readOnly && (
+        <Form
+          label="New check-in"
+          submit="Schedule check-in"
+          action={() => {
+            run(ctx, M.addCheckIn(ctx.writer, at, agenda, link));
+            setAt("");
+            setAgenda("");
+            setLink("");
+          }}
+        >
+          <div class="pair">
+            <Field label="When" type="datetime-local" value={at} onInput={setAt} required />
+            <Field label="Meeting link" type="url" value={link} onInput={setLink} />
+          </div>
+          <Area label="Agenda" value={agenda} onInput={setAgenda} />
+        </Form>
+      )}
+      <ShowArchived value={archived} onChange={setArchived} />
+      <ul class="list">
+        {list.map((c) => (
+          <CheckInItem key={c.id} ctx={ctx} c={c} />
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function CheckInItem({ ctx, c }: { ctx: Ctx; c: M.CheckIn }) {
+  const [editing, setEditing] = useState(false);
+  const [at, setAt] = useState("");
+  const [link, setLink] = useState("");
+  const mine = c.ratings.find((r) => r.participant === ctx.writer.me);
+  const [rating, setRating] = useState(String(mine?.rating ?? 5));
+  const [comment, setComment] = useState(mine?.comment ?? "");
+  const name = `check-in of ${c.at ? new Date(c.at).toLocaleString() : M.short(c.id)}`;
+  return (
+    <li class={`item ${c.archived ? "archived" : ""}`}>
+      <article aria-label={`Check-in: ${c.at ?? c.id}`}>
+        {editing ? (
+          <Form
+            label={`Edit ${name}`}
+            submit="Save"
+            action={() => {
+              run(ctx, M.setCheckIn(c, { atLocal: at, meetingLink: link }));
+              setEditing(false);
+            }}
+            onCancel={() => setEditing(false)}
+          >
+            <Field label="When" type="datetime-local" value={at} onInput={setAt} />
+            <Field label="Meeting link" type="url" value={link} onInput={setLink} />
+          </Form>
+        ) : (
+          <div class="row">
+            <h3 class="title">
+              <When instant={c.at} />
+            </h3>
+            {c.archived && <span class="tag">archived</span>}
+            {c.meetingLink && <SafeLink href={c.meetingLink}>Meeting link</SafeLink>}
+          </div>
+        )}
+        <CollabText label={`Agenda of ${name}`} value={c.agenda} readOnly={ctx.readOnly} onEdit={(v) => run(ctx, M.editProse("checkins", c.id, "agenda", v, "the agenda"))} />
+        <CollabText label={`Notes of ${name}`} value={c.notes} readOnly={ctx.readOnly} onEdit={(v) => run(ctx, M.editProse("checkins", c.id, "notes", v, "the notes"))} />
+        <h4>Ratings</h4>
+        {c.ratings.length === 0 && <p class="muted">No ratings yet.</p>}
+        <ul>
+          {c.ratings.map((r) => (
+            <li key={r.participant}>
+              {M.personName(ctx.people, r.participant)}: {r.rating ?? "?"}/5{r.comment ? ` — ${r.comment}` : ""}
+            </li>
+          ))}
+        </ul>
+        {!ctx.readOnly && ctx.writer.me && (
+          <Form label={`Rate ${name}`} submit="Rate" action={() => run(ctx, M.rateCheckIn(ctx.writer, c, Number(rating), comment))}>
+            <div class="pair">
+              <Select label="Rating" value={rating} options={["1", "2", "3", "4", "5"].map((n) => [n, `${n} of 5`])} onChange={setRating} />
+              <Field label="Comment" value={comment} onInput={setComment} />
+            </div>
+          </Form>
+        )}
+        {!ctx.readOnly && !editing && (
+          <div class="buttons">
+            <button
+              type="button"
+              class="secondary"
+              aria-label={`Edit ${name}`}
+              onClick={() => {
+                setAt(M.localFromInstant(c.at));
+                setLink(c.meetingLink ?? "");
+                setEditing(true);
+              }}
+            >
+              Edit
+            </button>
+            <ArchiveButton ctx={ctx} kind="checkins" item={c} name={name} />
+          </div>
+        )}
+      </article>
+    </li>
+  );
+}
+
+// ----- action items -----
+
+export function Actions({ ctx }: { ctx: Ctx }) {
+  const [title, setTitle] = useState("");
+  const [owner, setOwner] = useState("");
+  const [due, setDue] = useState("");
+  const [goal, setGoal] = useState("");
+  const [archived, setArchived] = useState(false);
+  const today = M.localDate();
+  const list = M.readActions(ctx.doc).filter((a) => archived || !a.archived);
+  return (
+    <section aria-labelledby="act-h">
+      <h2 id="act-h">Action items</h2>
+      {!ctx.readOnly && (
+        <Form
+          label="New action item"
+          submit="Add action"
+          action={() => {
+            run(ctx, M.addAction(ctx.people, ctx.writer, { title, owner, due, goal }));
+            setTitle("");
+            setOwner("");
+            setDue("");
+          }}
+        >
+          <Field label="Title" value={title} onInput={setTitle} required />
+          <div class="pair">
+            <Field label="Owner" value={owner} onInput={setOwner} list="people-names" />
+            <Field label="Due" type="date" value={due} onInput={setDue} />
+          </div>
+          <Select label="Goal" value={goal} options={goalOptions(ctx)} onChange={setGoal} />
+        </Form>
+      )}
+      <ShowArchived value={archived} onChange={setArchived} />
+      <ul class="list">
+        {list.map((a) => (
+          <ActionItem key={a.id} ctx={ctx} a={a} today={today} />
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function ActionItem({ ctx, a, today }: { ctx: Ctx; a: M.Action; today: string }) {
+  const [editing, setEditing] = useState(false);
+  const [f, setF] = useState({ title: "", owner: "", due: "", goal: "" });
+  const name = `action “${a.title}”`;
+  const late = M.overdue(a, today);
+  return (
+    <li class={`item ${a.archived ? "archived" : ""} ${late ? "is-overdue" : ""}`}>
+      <article aria-label={`Action: ${a.title}`}>
+        {editing ? (
+          <Form
+            label={`Edit ${name}`}
+            submit="Save"
+            action={() => {
+              run(ctx, M.setAction(ctx.people, a, f));
+              setEditing(false);
+            }}
+            onCancel={() => setEditing(false)}
+          >
+            <Field label="Title" value={f.title} onInput={(v) => setF({ ...f, title: v })} />
+            <div class="pair">
+              <Field label="Owner" value={f.owner} onInput={(v) => setF({ ...f, owner: v })} list="people-names" />
+              <Field label="Due" type="date" value={f.due} onInput={(v) => setF({ ...f, due: v })} />
+            </div>
+            <Select label="Goal" value={f.goal} options={goalOptions(ctx)} onChange={(v) => setF({ ...f, goal: v })} />
+          </Form>
+        ) : (
+          <>
+            <div class="row">
+              <label class="check">
+                <input type="checkbox" checked={a.done} disabled={ctx.readOnly} aria-label={`Done: ${a.title}`} onChange={(e) => run(ctx, M.completeAction(a, (e.target as HTMLInputElement).checked))} />
+                <span class={`title ${a.done ? "done" : ""}`}>{a.title}</span>
+              </label>
+              {a.archived && <span class="tag">archived</span>}
+            </div>
+            <div class="row muted">
+              {a.owner && <span>{M.personName(ctx.people, a.owner)}</span>}
+              {a.due && (
+                <span class={late ? "overdue" : ""}>
+                  {late ? "Overdue since " : "Due "}
+                  <Day date={a.due} />
+                </span>
+              )}
+            </div>
+            {!ctx.readOnly && (
+              <div class="buttons">
+                <button
+                  type="button"
+                  class="secondary"
+                  aria-label={`Edit ${name}`}
+                  onClick={() => {
+                    setF({ title: a.title, owner: M.personName(ctx.people, a.owner), due: a.due ?? "", goal: a.goal ?? "" });
+                    setEditing(true);
+                  }}
+                >
+                  Edit
+                </button>
+                <ArchiveButton ctx={ctx} kind="actions" item={a} name={name} />
+              </div>
+            )}
+          </>
+        )}
+      </article>
+    </li>
+  );
+}
+
+// ----- resources -----
+
+export function Resources({ ctx }: { ctx: Ctx }) {
+  const [title, setTitle] = useState("");
+  const [url, setUrl] = useState("");
+  const [note, setNote] = useState("");
+  const [archived, setArchived] = useState(false);
+  const list = M.readResources(ctx.doc).filter((r) => archived || !r.archived);
+  return (
+    <section aria-labelledby="res-h">
+      <h2 id="res-h">Resources</h2>
+      {!ctx.readOnly && (
+        <Form
+          label="New resource"
+          submit="Add resource"
+          action={() => {
+            run(ctx, M.addResource(ctx.writer, title, url, note));
+            setTitle("");
+            setUrl("");
+            setNote("");
+          }}
+        >
+          <div class="pair">
+            <Field label="Title" value={title} onInput={setTitle} required />
+            <Field label="URL" type="url" value={url} onInput={setUrl} required />
+          </div>
+          <Area label="Why it is useful" value={note} onInput={setNote} />
+        </Form>
+      )}
+      <ShowArchived value={archived} onChange={setArchived} />
+      <ul class="list">
+        {list.map((r) => (
+          <ResourceItem key={r.id} ctx={ctx} r={r} />
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function ResourceItem({ ctx, r }: { ctx: Ctx; r: M.Resource }) {
+  const [editing, setEditing] = useState(false);
+  const [f, setF] = useState({ title: "", url: "", goal: "" });
+  const name = `resource “${r.title}”`;
+  return (
+    <li class={`item ${r.archived ? "archived" : ""}`}>
+      <article aria-label={`Resource: ${r.title}`}>
+        {editing ? (
+          <Form
+            label={`Edit ${name}`}
+            submit="Save"
+            action={() => {
+              run(ctx, M.setResource(r, f));
+              setEditing(false);
+            }}
+            onCancel={() => setEditing(false)}
+          >
+            <Field label="Title" value={f.title} onInput={(v) => setF({ ...f, title: v })} />
+            <Field label="URL" type="url" value={f.url} onInput={(v) => setF({ ...f, url: v })} />
+            <Select label="Goal" value={f.goal} options={goalOptions(ctx)} onChange={(v) => setF({ ...f, goal: v })} />
+          </Form>
+        ) : (
+          <div class="row">
+            <h3 class="title">
+              <SafeLink href={r.url}>{r.title}</SafeLink>
+            </h3>
+            {r.archived && <span class="tag">archived</span>}
+            <span class="muted url">{r.url}</span>
+          </div>
+        )}
+        <CollabText label={`Note on ${name}`} value={r.note} readOnly={ctx.readOnly} onEdit={(v) => run(ctx, M.editProse("resources", r.id, "note", v, "the note"))} />
+        {!ctx.readOnly && !editing && (
+          <div class="buttons">
+            <button
+              type="button"
+              class="secondary"
+              aria-label={`Edit ${name}`}
+              onClick={() => {
+                setF({ title: r.title, url: r.url, goal: r.goal ?? "" });
+                setEditing(true);
+              }}
+            >
+              Edit
+            </button>
+            <ArchiveButton ctx={ctx} kind="resources" item={r} name={name} />
+          </div>
+        )}
+      </article>
+    </li>
+  );
+}
+
+// ----- history, conflicts, people -----
+
+function authorName(ctx: Ctx, actor: string): string {
+  return M.authorOf(ctx.people, actor)?.name ?? `device ${actor.slice(0, 8)}`;
+}
+
+export function History({ ctx }: { ctx: Ctx }) {
+  const entries = M.history(ctx.doc, 200);
+  return (
+    <section aria-labelledby="hist-h">
+      <h2 id="hist-h">History</h2>
+      <p class="muted">Who changed what, newest first (the latest 200 changes).</p>
+      <ol class="history">
+        {entries.map((e) => (
+          <li key={e.hash}>
+            <ChangeTime secs={e.time} /> <strong>{authorName(ctx, e.actor)}</strong> {e.message || "(change without a description)"}
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}
+
+export function Conflicts({ ctx }: { ctx: Ctx }) {
+  const list = M.conflicts(ctx.doc);
+  return (
+    <section aria-labelledby="conf-h">
+      <h2 id="conf-h">Conflicts</h2>
+      <p class="muted">When two people set the same field at the same time, both values are kept here until someone picks one.</p>
+      {list.length === 0 && <p>No conflicts.</p>}
+      <ul class="list">
+        {list.map((c) => (
+          <li class="item" key={c.path.join("/")}>
+            <h3 class="title">{c.label}</h3>
+            <ul>
+              {c.values.map((v, i) => (
+                <li key={i} class="row">
+                  <span>
+                    “{v.value}” by {authorName(ctx, v.actor)}
+                    {v.winner ? " (shown now)" : ""}
+                  </span>
+                  {!ctx.readOnly && (
+                    <button type="button" aria-label={`Keep “${v.value}” for ${c.label}`} onClick={() => run(ctx, M.chooseValue(c, v.value))}>
+                      Keep this
+                    </button>
+                  )}
+                </li>
+              ))}
+            </ul>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+export function People({ ctx }: { ctx: Ctx }) {
+  const [title, setTitle] = useState(M.workspaceTitle(ctx.doc));
+  return (
+    <section aria-labelledby="people-h">
+      <h2 id="people-h">Participants</h2>
+      <ul class="list">
+        {ctx.people.map((p) => (
+          <li class="item row" key={p.id}>
+            <strong>{p.name}</strong>
+            <span class="tag">{p.role}</span>
+            {p.id === ctx.writer.me && <span class="tag">you</span>}
+            <span class="muted">
+              {p.devices.length} device{p.devices.length === 1 ? "" : "s"}
+              {p.createdAt && (
+                <>
+                  , joined <When instant={p.createdAt} />
+                </>
+              )}
+            </span>
+          </li>
+        ))}
+      </ul>
+      {!ctx.readOnly && (
+        <Form label="Workspace name" submit="Rename workspace" action={() => run(ctx, M.renameWorkspace(title))}>
+          <Field label="Workspace name" value={title} onInput={setTitle} />
+        </Form>
+      )}
+    </section>
+  );
+}

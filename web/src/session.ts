@@ -1,0 +1,194 @@
+// The browser's side of a workspace: its automerge-repo Repo, which workspace it is, who this
+// person is in it, and the relay session.
+//
+// The Repo keeps documents in IndexedDB, talks to the relay over one websocket on the same origin
+// and to other tabs over a BroadcastChannel. The relay's access token never travels in a URL:
+// joining exchanges an invite code for a token, which the relay turns into an HttpOnly cookie
+// (`POST /v1/session`), and the websocket upgrade carries that cookie.
+
+import { Repo, type DocHandle, type AutomergeUrl, type DocumentId, isValidAutomergeUrl } from "@automerge/automerge-repo/slim";
+import { IndexedDBStorageAdapter } from "@automerge/automerge-repo-storage-indexeddb";
+import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
+import { BroadcastChannelNetworkAdapter } from "@automerge/automerge-repo-network-broadcastchannel";
+import { next as A } from "@automerge/automerge/slim";
+import { newPrivateDoc, type Edit, type Stored, recordDevice, type Writer } from "./model";
+
+/** What this browser remembers about a workspace it has joined, in localStorage. */
+export interface Membership {
+  workspace: DocumentId;
+  /** "read" or "write", as the relay's token grants. */
+  access: "read" | "write";
+  /** The participant id this browser is in the workspace, once known. */
+  me?: string;
+  /** The private notes document, created with the first private note. */
+  privateDoc?: AutomergeUrl;
+}
+
+const KEY = "tandem.memberships";
+const LAST = "tandem.last";
+
+export function memberships(): Membership[] {
+  try {
+    const v = JSON.parse(localStorage.getItem(KEY) ?? "[]");
+    return Array.isArray(v) ? v : [];
+  } catch {
+    return [];
+  }
+}
+
+export function membership(workspace: string): Membership | undefined {
+  return memberships().find((m) => m.workspace === workspace);
+}
+
+export function remember(m: Membership): void {
+  const rest = memberships().filter((x) => x.workspace !== m.workspace);
+  localStorage.setItem(KEY, JSON.stringify([...rest, m]));
+  localStorage.setItem(LAST, m.workspace);
+}
+
+export function lastWorkspace(): string | undefined {
+  return localStorage.getItem(LAST) ?? memberships()[0]?.workspace;
+}
+
+export type SyncState = "connecting" | "online" | "offline" | "denied";
+
+/** The one Repo of this tab, and the relay connection's state as people see it. */
+export class Session {
+  repo: Repo;
+  /** Document ids never shared with any peer: the private notes. */
+  private privateIds = new Set<string>();
+  private ws: WebSocketClientAdapter;
+  state: SyncState = "connecting";
+  private listeners = new Set<() => void>();
+
+  constructor() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    this.ws = new WebSocketClientAdapter(`${scheme}//${location.host}/`);
+    for (const m of memberships()) if (m.privateDoc) this.privateIds.add(m.privateDoc.replace("automerge:", ""));
+    const isPrivate = async (_peer: unknown, doc?: DocumentId) => doc === undefined || !this.privateIds.has(doc);
+    this.repo = new Repo({
+      storage: new IndexedDBStorageAdapter("tandem"),
+      network: [this.ws, new BroadcastChannelNetworkAdapter()],
+      // Private notes are never announced nor given to anyone, not even another tab.
+      shareConfig: { announce: isPrivate, access: isPrivate },
+    });
+    this.ws.on("peer-candidate", () => this.set("online"));
+    this.ws.on("peer-disconnected", () => this.set(navigator.onLine ? "connecting" : "offline"));
+    addEventListener("online", () => this.set("connecting"));
+    addEventListener("offline", () => this.set("offline"));
+    if (!navigator.onLine) this.state = "offline";
+  }
+
+  private set(s: SyncState): void {
+    if (this.state === s) return;
+    this.state = s;
+    for (const l of this.listeners) l();
+  }
+
+  onChange(l: () => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  /** Open the workspace, from IndexedDB when it is there, else from the relay. */
+  async workspace(id: string): Promise<DocHandle<Stored>> {
+    const url = (isValidAutomergeUrl(id) ? id : `automerge:${id}`) as AutomergeUrl;
+    return this.repo.find<Stored>(url);
+  }
+
+  /** This workspace's private notes, created (locally only) the first time they are needed. */
+  async privateNotes(m: Membership, create: boolean): Promise<DocHandle<Stored> | undefined> {
+    if (m.privateDoc) return this.repo.find<Stored>(m.privateDoc);
+    if (!create) return undefined;
+    // The id must be known as private before the document exists, so it is never announced.
+    const handle = this.repo.create<Stored>();
+    this.privateIds.add(handle.documentId);
+    handle.change((d: Stored) => Object.assign(d, newPrivateDoc()), { message: "created private notes" });
+    remember({ ...m, privateDoc: handle.url });
+    return handle;
+  }
+}
+
+/** Apply one edit as one automerge change, with its message and the writer's device recorded. */
+export function commit(handle: DocHandle<Stored>, w: Writer, edit: Edit): void {
+  handle.change(
+    (d: Stored) => {
+      recordDevice(d, w);
+      edit.apply(d);
+    },
+    { message: edit.message, time: Math.floor(Date.now() / 1000) },
+  );
+}
+
+/** This tab's automerge actor for a document, as hex. */
+export function actorOf(handle: DocHandle<Stored>): string {
+  return A.getActorId(handle.doc());
+}
+
+// ----- the relay's HTTP routes -----
+
+export interface Redeemed {
+  token: string;
+  workspace: DocumentId;
+  role: string;
+  participant: string | null;
+}
+
+export class JoinError extends Error {}
+
+async function errorOf(r: Response): Promise<string> {
+  try {
+    const body = await r.json();
+    if (typeof body?.error === "string") return body.error;
+  } catch {
+    // Not JSON: fall through to the status line.
+  }
+  return `the relay answered ${r.status} ${r.statusText}`;
+}
+
+/** Exchange an invite code for a token (the relay's `POST /v1/invites/redeem`). */
+export async function redeem(code: string): Promise<Redeemed> {
+  let r: Response;
+  try {
+    r = await fetch("/v1/invites/redeem", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ code }),
+      credentials: "same-origin",
+    });
+  } catch {
+    throw new JoinError("cannot reach the relay; check your connection and try again");
+  }
+  if (r.status === 404) throw new JoinError(await errorOf(r));
+  if (r.status === 429) throw new JoinError("too many attempts; wait a minute and try again");
+  if (!r.ok) throw new JoinError(await errorOf(r));
+  return (await r.json()) as Redeemed;
+}
+
+export interface SessionInfo {
+  access: "read" | "write";
+  workspaces: string[] | null;
+  open: boolean;
+}
+
+/** Keep the token as an HttpOnly cookie for the websocket (`POST /v1/session`). */
+export async function startSession(token: string): Promise<SessionInfo> {
+  const r = await fetch("/v1/session", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ token }),
+    credentials: "same-origin",
+  });
+  if (!r.ok) throw new JoinError(await errorOf(r));
+  return (await r.json()) as SessionInfo;
+}
+
+/** What the relay's cookie grants, or null when there is none (or no network). */
+export async function currentSession(): Promise<SessionInfo | null> {
+  try {
+    const r = await fetch("/v1/session", { credentials: "same-origin" });
+    return r.ok ? ((await r.json()) as SessionInfo) : null;
+  } catch {
+    return null;
+  }
+}
