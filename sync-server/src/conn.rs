@@ -2,7 +2,7 @@
 //!
 //! Read this if you change what a connection may send or how it is closed. [`crate::http`]
 //! hands every websocket upgrade request to [`upgrade`], which checks the handshake headers
-//! and the token (`?token=` for browsers, else `Authorization: Bearer`) *before* answering:
+//! and the token (`?token=`, `Authorization: Bearer`, or the web app's cookie) *before* answering:
 //! `401` if the token is missing, unknown or revoked, `101` otherwise. Once hyper has sent the
 //! `101`, the upgraded stream becomes a tungstenite websocket and runs as two halves:
 //!
@@ -100,12 +100,15 @@ struct TokenQuery {
     token: Option<String>,
 }
 
-/// The token a request presents: `?token=` in the query, else `Authorization: Bearer`.
+/// The token a request presents: `?token=` in the query, else `Authorization: Bearer`, else
+/// the web app's session cookie (from a page of this origin only).
 fn presented_token(request: &hyper::Request<hyper::body::Incoming>) -> Option<String> {
     let from_query = Query::<TokenQuery>::try_from_uri(request.uri())
         .ok()
         .and_then(|q| q.0.token);
-    from_query.or_else(|| bearer(request.headers()))
+    from_query
+        .or_else(|| bearer(request.headers()))
+        .or_else(|| crate::web::cookie_token(request.headers()))
 }
 
 /// Check a websocket upgrade request and its token; answer `101` and start the connection, or

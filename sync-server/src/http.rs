@@ -5,7 +5,8 @@
 //! below. A websocket upgrade goes to [`crate::conn::upgrade`], which checks the token *before*
 //! answering `101`; every other request goes to an axum [`Router`]:
 //!
-//! - `GET /`: what this service is.
+//! - `GET /`, `/j/{code}`, `/sw.js`, `/assets/...` and `/v1/session`: the web app and the
+//!   browser's session cookie (see `web.rs`).
 //! - `GET /health`: `200` with `{status, version, uptime_secs, connections, open, ...RelayStats}`.
 //! - `GET /metrics`: the Prometheus text format (see `metrics.rs`); no token needed, and
 //!   nothing in it names a token, a peer or a document.
@@ -123,13 +124,13 @@ pub(crate) async fn serve<S>(
 /// The plain HTTP routes.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/", get(root).fallback(wrong_method("use GET")))
         .route("/health", get(health).fallback(wrong_method("use GET")))
         .route("/metrics", get(metrics).fallback(wrong_method("use GET")))
         .route(
             "/v1/invites",
             post(invite).fallback(wrong_method("use POST")),
         )
+        .merge(crate::web::routes())
         .fallback(|| async { json_error(StatusCode::NOT_FOUND, "not found") })
         .with_state(shared)
 }
@@ -164,14 +165,6 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
     scheme
         .eq_ignore_ascii_case("bearer")
         .then(|| rest.trim().to_string())
-}
-
-async fn root() -> Response {
-    json_ok(serde_json::json!({
-        "service": "tandem relay",
-        "protocol": "automerge-repo websocket v1",
-        "health": "/health",
-    }))
 }
 
 /// The health view.

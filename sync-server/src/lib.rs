@@ -69,6 +69,7 @@ mod hub;
 mod metrics;
 mod tls;
 pub mod tokens;
+mod web;
 
 pub use closed_pipe::quiet_on_closed_pipe;
 pub use tls::TlsFiles;
