@@ -5,8 +5,8 @@
 // The build fills in VERSION and ASSETS (see vite.config.ts); a new build has a new version,
 // so the browser installs it and the old cache is dropped.
 
-const VERSION = "0eb415fd721bdf4b";
-const ASSETS = ["/assets/automerge-LjMxZKTS.wasm","/assets/index-C-HpTzkF.css","/assets/index-CCVyubCa.js"];
+const VERSION = "5182250e32a704b3";
+const ASSETS = ["/assets/automerge-LjMxZKTS.wasm","/assets/index-BxWoPU4f.js","/assets/index-C-HpTzkF.css"];
 const CACHE = `tandem-${VERSION}`;
 
 self.addEventListener("install", (event) => {

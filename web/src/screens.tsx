@@ -277,7 +277,8 @@ function GoalItem({ ctx, goal }: { ctx: Ctx; goal: M.Goal }) {
         )}
         <CollabText
           label={`Description of ${name}`}
-          value={goal.description}
+          handle={ctx.handle}
+          path={["goals", goal.id, "description"]}
           readOnly={ctx.readOnly}
           onEdit={(v) => run(ctx, M.editProse("goals", goal.id, "description", v, "the description"))}
         />
@@ -442,14 +443,14 @@ function NoteList({ ctx, handle, doc, heading, priv }: { ctx: Ctx; handle: DocHa
       <ShowArchived value={archived} onChange={setArchived} />
       <ul class="list">
         {notes.map((n) => (
-          <NoteItem key={n.id} ctx={ctx} note={n} write={write} readOnly={here.readOnly} kind={kind} priv={priv} />
+          <NoteItem key={n.id} ctx={ctx} handle={handle} note={n} write={write} readOnly={here.readOnly} kind={kind} priv={priv} />
         ))}
       </ul>
     </section>
   );
 }
 
-function NoteItem({ ctx, note, write, readOnly, kind, priv }: { ctx: Ctx; note: M.Note; write: (e: M.Edit) => void; readOnly: boolean; kind: string; priv: boolean }) {
+function NoteItem({ ctx, handle, note, write, readOnly, kind, priv }: { ctx: Ctx; handle: DocHandle<M.Stored>; note: M.Note; write: (e: M.Edit) => void; readOnly: boolean; kind: string; priv: boolean }) {
   const [editing, setEditing] = useState(false);
   const [t, setT] = useState("");
   const [g, setG] = useState("");
@@ -491,7 +492,8 @@ function NoteItem({ ctx, note, write, readOnly, kind, priv }: { ctx: Ctx; note: 
         </div>
         <CollabText
           label={`Text of ${name}`}
-          value={note.body}
+          handle={handle}
+          path={["notes", note.id, "body"]}
           readOnly={readOnly}
           rows={4}
           onEdit={(v) => write(M.editProse("notes", note.id, "body", v, "the note"))}
@@ -593,8 +595,8 @@ function CheckInItem({ ctx, c }: { ctx: Ctx; c: M.CheckIn }) {
             {c.meetingLink && <SafeLink href={c.meetingLink}>Meeting link</SafeLink>}
           </div>
         )}
-        <CollabText label={`Agenda of ${name}`} value={c.agenda} readOnly={ctx.readOnly} onEdit={(v) => run(ctx, M.editProse("checkins", c.id, "agenda", v, "the agenda"))} />
-        <CollabText label={`Notes of ${name}`} value={c.notes} readOnly={ctx.readOnly} onEdit={(v) => run(ctx, M.editProse("checkins", c.id, "notes", v, "the notes"))} />
+        <CollabText label={`Agenda of ${name}`} handle={ctx.handle} path={["checkins", c.id, "agenda"]} readOnly={ctx.readOnly} onEdit={(v) => run(ctx, M.editProse("checkins", c.id, "agenda", v, "the agenda"))} />
+        <CollabText label={`Notes of ${name}`} handle={ctx.handle} path={["checkins", c.id, "notes"]} readOnly={ctx.readOnly} onEdit={(v) => run(ctx, M.editProse("checkins", c.id, "notes", v, "the notes"))} />
         <h4>Ratings</h4>
         {c.ratings.length === 0 && <p class="muted">No ratings yet.</p>}
         <ul>
@@ -811,7 +813,7 @@ function ResourceItem({ ctx, r }: { ctx: Ctx; r: M.Resource }) {
             <span class="muted url">{r.url}</span>
           </div>
         )}
-        <CollabText label={`Note on ${name}`} value={r.note} readOnly={ctx.readOnly} onEdit={(v) => run(ctx, M.editProse("resources", r.id, "note", v, "the note"))} />
+        <CollabText label={`Note on ${name}`} handle={ctx.handle} path={["resources", r.id, "note"]} readOnly={ctx.readOnly} onEdit={(v) => run(ctx, M.editProse("resources", r.id, "note", v, "the note"))} />
         {!ctx.readOnly && !editing && (
           <div class="buttons">
             <button

@@ -136,15 +136,22 @@ export interface Redeemed {
 
 export class JoinError extends Error {}
 
-async function errorOf(r: Response): Promise<string> {
+async function errorBody(r: Response): Promise<{ error?: string; code?: string }> {
   try {
     const body = await r.json();
-    if (typeof body?.error === "string") return body.error;
+    return typeof body === "object" && body !== null ? body : {};
   } catch {
-    // Not JSON: fall through to the status line.
+    return {};
   }
-  return `the relay answered ${r.status} ${r.statusText}`;
 }
+
+async function errorOf(r: Response): Promise<string> {
+  const body = await errorBody(r);
+  return typeof body.error === "string" ? body.error : `the relay answered ${r.status} ${r.statusText}`;
+}
+
+/** What people read for a code the relay does not take: unknown, used, expired or revoked alike. */
+const INVALID_CODE = "this invite code is not valid or has expired";
 
 /** Exchange an invite code for a token (the relay's `POST /v1/invites/redeem`). */
 export async function redeem(code: string): Promise<Redeemed> {
@@ -159,7 +166,11 @@ export async function redeem(code: string): Promise<Redeemed> {
   } catch {
     throw new JoinError("cannot reach the relay; check your connection and try again");
   }
-  if (r.status === 404) throw new JoinError(await errorOf(r));
+  // A relay that does not know invites at all answers 404 too; to the person it is the same.
+  if (r.status === 404) {
+    const body = await errorBody(r);
+    throw new JoinError(body.code === "invite_invalid" && body.error ? body.error : INVALID_CODE);
+  }
   if (r.status === 429) throw new JoinError("too many attempts; wait a minute and try again");
   if (!r.ok) throw new JoinError(await errorOf(r));
   return (await r.json()) as Redeemed;

@@ -159,7 +159,9 @@ function shifted(pos: number, before: string, after: string): number {
  */
 export function CollabText(props: {
   label: string;
-  value: string;
+  /** The document and the path of the text inside it. */
+  handle: DocHandle<Stored>;
+  path: string[];
   readOnly: boolean;
   onEdit: (v: string) => void;
   rows?: number;
@@ -167,15 +169,23 @@ export function CollabText(props: {
   const id = useId("t");
   const ref = useRef<HTMLTextAreaElement>(null);
   const [error, setError] = useState<string>();
+  // The text as the document holds it *now*. A render may lag behind keystrokes that were
+  // already applied, so the props of that render are not compared with the text area.
+  const current = () => {
+    let v: Stored = props.handle.doc();
+    for (const p of props.path) v = v?.[p];
+    return str(v) ?? "";
+  };
   useEffect(() => {
     const el = ref.current;
-    if (!el || el.value === props.value) return;
+    const now = current();
+    if (!el || el.value === now) return;
     const focused = document.activeElement === el;
     const [s, e] = [el.selectionStart, el.selectionEnd];
     const before = el.value;
-    el.value = props.value;
-    if (focused) el.setSelectionRange(shifted(s, before, props.value), shifted(e, before, props.value));
-  }, [props.value]);
+    el.value = now;
+    if (focused) el.setSelectionRange(shifted(s, before, now), shifted(e, before, now));
+  });
   return (
     <div class="field">
       <label for={id}>{props.label}</label>
@@ -184,7 +194,7 @@ export function CollabText(props: {
         ref={ref}
         rows={props.rows ?? 3}
         readOnly={props.readOnly}
-        defaultValue={props.value}
+        defaultValue={current()}
         onInput={(e) => {
           const v = (e.target as HTMLTextAreaElement).value;
           try {
