@@ -161,22 +161,77 @@ fn the_join_page_says_clearly_when_a_code_is_not_valid() {
 #[test]
 #[ignore]
 fn screenshots() {
-    let s = setup();
-    s.ana.add(&[
+    let relay = Relay::start();
+    let write = relay.token(&["--all", "--role", "write", "--label", "browsers"]);
+    let ana = Home::new();
+    let workspace = ana.init("Ana & Ben", "Ana", "mentor");
+    let cli = ana.add(&[
+        "goal",
+        "add",
+        "Ship a Rust CLI",
+        "--due",
+        "2026-12-20",
+        "--owner",
+        "Ana",
+    ]);
+    for (i, step) in ["Read the book", "Write the parser", "Publish 0.1"]
+        .iter()
+        .enumerate()
+    {
+        let m = ana.add(&["milestone", "add", &cli, step]);
+        if i < 2 {
+            ana.ok(&["-q", "milestone", "done", &cli, &m]);
+        }
+    }
+    let talk = ana.add(&[
         "goal",
         "add",
         "Give a talk at the meetup",
         "--due",
         "2027-02-10",
     ]);
-    s.ana.ok(&[
-        "-q",
-        "sync",
-        "--server",
-        &s.relay.url(),
-        "--token",
-        &s.write,
+    ana.add(&["milestone", "add", &talk, "Pick a topic"]);
+    ana.add(&[
+        "action",
+        "add",
+        "Send Ben the chapter list",
+        "--due",
+        "2026-11-20",
+        "--owner",
+        "Ana",
     ]);
+    ana.add(&[
+        "action",
+        "add",
+        "Book a room for the rehearsal",
+        "--due",
+        "2027-01-15",
+    ]);
+    ana.add(&[
+        "checkin",
+        "add",
+        "--at",
+        "2026-11-27T16:00:00Z",
+        "--agenda",
+        "The parser",
+    ]);
+    ana.add(&[
+        "checkin",
+        "add",
+        "--at",
+        "2026-12-11T16:00:00Z",
+        "--agenda",
+        "Release plan",
+    ]);
+    ana.ok(&["-q", "sync", "--server", &relay.url(), "--token", &write]);
+    let read = relay.token(&["--workspace", &workspace, "--role", "read"]);
+    let s = Setup {
+        relay,
+        ana,
+        workspace,
+        write,
+        read,
+    };
     let out = workspace_root().join("docs");
     scenario(
         "screenshots",
