@@ -156,6 +156,21 @@ fn the_join_page_says_clearly_when_a_code_is_not_valid() {
     scenario("join", &setup(), serde_json::json!({}));
 }
 
+#[test]
+fn every_field_edited_in_a_browser_reads_back_in_the_cli() {
+    scenario("edit", &setup(), serde_json::json!({}));
+}
+
+#[test]
+fn a_conflict_shows_both_values_and_one_click_settles_it() {
+    scenario("conflict", &setup(), serde_json::json!({}));
+}
+
+#[test]
+fn at_phone_width_every_screen_fits_and_every_control_has_a_name() {
+    scenario("phone", &setup(), serde_json::json!({}));
+}
+
 /// Not a check: writes the screenshots that README.md shows, when asked with
 /// `cargo test -p tandem-tests --test web screenshots -- --ignored`.
 #[test]

@@ -46,11 +46,18 @@ const browser = await chromium.launch({
 });
 
 const problems = [];
+const pages = [];
 
 /** A new browser (its own storage, like another person's device), signed in with `token`. */
 async function person(token, { width = 1200, height = 900 } = {}) {
   const context = await browser.newContext({ viewport: { width, height }, serviceWorkers: "allow" });
   const page = await context.newPage();
+  pages.push(page);
+  // Errors in the console count, except the network's own while a test keeps the browser offline
+  // and the relay's refusals that a scenario asks for (a bad invite code).
+  page.on("console", (m) => {
+    if (m.type() === "error" && !/ERR_INTERNET_DISCONNECTED|ERR_CONNECTION_REFUSED|the server responded with a status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   page.on("dialog", (d) => {
     problems.push(`a dialog opened: ${d.message()}`);
@@ -266,6 +273,155 @@ const scenarios = {
     return "a bad invite code gives a clear message";
   },
 
+  /** Every field edited, items completed, archived and restored; the CLI reads it all. */
+  async edit() {
+    const a = await person(config.write);
+    await openPlan(a.page);
+    await introduce(a.page, "Ben");
+    await addGoal(a.page, "Learn to review code");
+    let goal = a.page.getByRole("article", { name: "Goal: Learn to review code" });
+    await goal.getByRole("button", { name: /^Edit goal/ }).click();
+    const edit = a.page.getByRole("form", { name: /^Edit goal/ });
+    await edit.getByLabel("Title").fill("Review code kindly");
+    await edit.getByLabel("Status").selectOption("active");
+    await edit.getByLabel("Due").fill("2027-03-01");
+    await edit.getByLabel("Owner").fill("Ana");
+    await edit.getByRole("button", { name: "Save" }).click();
+    goal = a.page.getByRole("article", { name: "Goal: Review code kindly" });
+    await goal.getByText("Owner: Ana").waitFor({ timeout: WAIT });
+    await goal.getByLabel("Milestone", { exact: true }).fill("Review three pull requests");
+    await goal.getByLabel("Milestone due").fill("2027-01-10");
+    await goal.getByRole("button", { name: "Add milestone" }).click();
+    await goal.getByRole("checkbox", { name: "Review three pull requests" }).check();
+
+    await go(a.page, "Check-ins");
+    const ci = a.page.getByRole("form", { name: "New check-in" });
+    await ci.getByLabel("When").fill("2026-12-11T17:30");
+    await ci.getByLabel("Meeting link").fill("https://meet.example/ana-ben");
+    await ci.getByLabel("Agenda").fill("Code review habits");
+    await ci.getByRole("button", { name: "Schedule check-in" }).click();
+    const checkin = a.page.getByRole("article", { name: /^Check-in:/ });
+    await checkin.getByLabel("Rating").selectOption("4");
+    await checkin.getByLabel("Comment").fill("Useful");
+    await checkin.getByRole("button", { name: "Rate" }).click();
+    await checkin.getByText("Ben: 4/5 — Useful").waitFor({ timeout: WAIT });
+
+    await go(a.page, "Resources");
+    const res = a.page.getByRole("form", { name: "New resource" });
+    await res.getByLabel("Title").fill("Code review guide");
+    await res.getByLabel("URL").fill("https://example.org/review");
+    await res.getByRole("button", { name: "Add resource" }).click();
+    await a.page.getByRole("article", { name: "Resource: Code review guide" }).waitFor({ timeout: WAIT });
+
+    await go(a.page, "Actions");
+    const act = a.page.getByRole("form", { name: "New action item" });
+    await act.getByLabel("Title").fill("Read the guide");
+    await act.getByRole("button", { name: "Add action" }).click();
+    await a.page.getByRole("checkbox", { name: "Done: Read the guide" }).check();
+    await a.page.getByRole("button", { name: "Archive action “Read the guide”" }).click();
+    await a.page.getByLabel("Show archived").check();
+    await a.page.getByRole("button", { name: "Restore action “Read the guide”" }).click();
+    await a.page.getByRole("button", { name: "Archive action “Read the guide”" }).waitFor({ timeout: WAIT });
+
+    await eventually("the CLI reads every edit", () => {
+      sync();
+      const g = cliJson(["goal", "list"]).find((x) => x.title === "Review code kindly");
+      assert.ok(g, "goal missing");
+      assert.equal(g.status, "active");
+      assert.equal(g.due, "2027-03-01");
+      const shown = cli(["goal", "show", g.id]);
+      assert.match(shown, /Review three pull requests/);
+      const c = cliJson(["checkin", "list"]).find((x) => x.agenda === "Code review habits");
+      assert.ok(c, "check-in missing");
+      assert.equal(c.at, new Date("2026-12-11T17:30").toISOString().replace(/\.000Z$/, "Z"));
+      assert.match(JSON.stringify(c), /"rating":4/);
+      const r = cliJson(["resource", "list"]).find((x) => x.title === "Code review guide");
+      assert.equal(r?.url, "https://example.org/review");
+      const x = cliJson(["action", "list"]).find((y) => y.title === "Read the guide");
+      assert.ok(x, "the restored action is listed");
+      assert.equal(x.done, true);
+    });
+    return "every field edited in the browser reads back in the CLI";
+  },
+
+  /** A field set at once in the browser (offline) and the CLI shows both values; one click settles it. */
+  async conflict() {
+    const a = await person(config.write);
+    await openPlan(a.page, "goals");
+    await introduce(a.page, "Ben");
+    const goal = a.page.getByRole("article", { name: "Goal: Ship a Rust CLI" });
+    await a.context.setOffline(true);
+    await a.page.getByText("Offline: edits are kept here").first().waitFor({ timeout: WAIT });
+    await goal.getByRole("button", { name: /^Edit goal/ }).click();
+    const edit = a.page.getByRole("form", { name: /^Edit goal/ });
+    await edit.getByLabel("Status").selectOption("done");
+    await edit.getByRole("button", { name: "Save" }).click();
+    const id = cliJson(["goal", "list"]).find((g) => g.title === "Ship a Rust CLI").id;
+    cli(["-q", "goal", "set", id, "--status", "dropped"]);
+    sync();
+    await a.context.setOffline(false);
+    await go(a.page, "Conflicts");
+    const keep = a.page.getByRole("button", { name: "Keep “done” for status of goal “Ship a Rust CLI”" });
+    await keep.waitFor({ timeout: 30_000 });
+    await a.page.getByText("“dropped” by Ana").waitFor({ timeout: WAIT });
+    await keep.click();
+    await a.page.getByText("No conflicts.").waitFor({ timeout: WAIT });
+    await eventually("the CLI sees the choice", () => {
+      sync();
+      assert.equal(cliJson(["goal", "list"]).find((g) => g.id === id).status, "done");
+      assert.deepEqual(cliJson(["conflicts"]), [], cli(["log"]));
+    });
+    return "a conflict showed both values and one click settled it everywhere";
+  },
+
+  /** At 360 px every screen fits, every control has a name, and a goal can be added by keyboard. */
+  async phone() {
+    const p = await person(config.write, { width: 360, height: 780 });
+    await openPlan(p.page);
+    await introduce(p.page, "Ben");
+    for (const label of ["Plan", "Goals", "Notes", "Check-ins", "Actions", "Resources", "History", "Conflicts", "People", "Private notes"]) {
+      await go(p.page, label);
+      await p.page.getByRole("heading", { level: 2 }).first().waitFor({ timeout: WAIT });
+      const overflow = await p.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${label} is ${overflow}px wider than a 360px screen`);
+      const unnamed = await p.page.evaluate(() =>
+        [...document.querySelectorAll("input, select, textarea, button, a[href]")]
+          .filter((el) => {
+            const labelled = el.id && document.querySelector(`label[for="${el.id}"]`);
+            const wrapped = el.closest("label");
+            return !(labelled || wrapped || el.getAttribute("aria-label") || el.textContent.trim());
+          })
+          .map((el) => el.outerHTML.slice(0, 80)),
+      );
+      assert.deepEqual(unnamed, [], `controls without a name on ${label}`);
+    }
+    // Keyboard only: the Title field, type, Enter.
+    await go(p.page, "Goals");
+    await p.page.getByRole("form", { name: "New goal" }).getByLabel("Title").focus();
+    await p.page.keyboard.type("Added from the keyboard");
+    await p.page.keyboard.press("Enter");
+    await p.page.getByRole("article", { name: "Goal: Added from the keyboard" }).waitFor({ timeout: WAIT });
+    // Private notes stay in this browser.
+    await go(p.page, "Private notes");
+    await p.page.getByRole("button", { name: "Start private notes" }).click();
+    const form = p.page.getByRole("form", { name: "New private note" });
+    await form.getByLabel("Title").fill("Only mine");
+    await form.getByLabel("Text").fill("Never leaves this browser.");
+    await form.getByRole("button", { name: "Add private note" }).click();
+    await p.page.getByRole("article", { name: "Note: Only mine" }).waitFor({ timeout: WAIT });
+    // automerge-repo stores a change 100 ms after it is made.
+    await p.page.waitForTimeout(500);
+    await p.page.reload();
+    await p.page.getByRole("article", { name: "Note: Only mine" }).waitFor({ timeout: WAIT });
+    await eventually("the keyboard's goal reaches the CLI", () => {
+      sync();
+      assert.ok(titles(cliJson(["goal", "list"])).includes("Added from the keyboard"));
+    });
+    const everything = cli(["export", "--format", "json"]);
+    assert.ok(!everything.includes("Only mine"), "a private note reached the shared workspace");
+    return "360px screens fit, controls are named, keyboard works, private notes stay private";
+  },
+
   /** Screenshots of the plan at desktop and phone widths (docs/). */
   async screenshots() {
     const out = config.out;
@@ -295,6 +451,11 @@ try {
 } catch (e) {
   console.error(`failed: ${scenario}: ${e.stack ?? e}`);
   if (problems.length) console.error(problems.join("\n"));
+  // What each page showed when it failed, to tell a slow sync from a wrong screen.
+  for (const p of pages) {
+    const text = await p.locator("body").innerText().catch(() => "(closed)");
+    console.error(`--- page ${p.url()}\n${text.slice(0, 3000)}`);
+  }
   code = 1;
 } finally {
   await browser.close();

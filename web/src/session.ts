@@ -74,9 +74,26 @@ export class Session {
     });
     this.ws.on("peer-candidate", () => this.set("online"));
     this.ws.on("peer-disconnected", () => this.set(navigator.onLine ? "connecting" : "offline"));
-    addEventListener("online", () => this.set("connecting"));
-    addEventListener("offline", () => this.set("offline"));
+    // When the browser says the network went away, close the socket ourselves, and open a new
+    // one when it is back: a socket that outlived a network change may be silently dead, and a
+    // new connection starts a fresh sync that exchanges whatever either side missed.
+    addEventListener("offline", () => {
+      if (this.ws.socket) this.ws.disconnect();
+      this.set("offline");
+    });
+    addEventListener("online", () => {
+      this.set("connecting");
+      if (this.ws.peerId) {
+        if (this.ws.socket) this.ws.disconnect();
+        this.ws.connect(this.ws.peerId, this.ws.peerMetadata);
+      }
+    });
     if (!navigator.onLine) this.state = "offline";
+    // automerge-repo writes to IndexedDB 100 ms after a change; when the page is hidden or
+    // closed, write at once, so that the last edits before closing a tab are kept.
+    const flush = () => void this.repo.flush().catch(() => undefined);
+    addEventListener("pagehide", flush);
+    document.addEventListener("visibilitychange", () => document.visibilityState === "hidden" && flush());
   }
 
   private set(s: SyncState): void {
@@ -111,6 +128,10 @@ export class Session {
 
 /** Apply one edit as one automerge change, with its message and the writer's device recorded. */
 export function commit(handle: DocHandle<Stored>, w: Writer, edit: Edit): void {
+  const before = handle.doc();
+  let shown = false;
+  const onChange = () => (shown = true);
+  handle.on("change", onChange);
   handle.change(
     (d: Stored) => {
       recordDevice(d, w);
@@ -118,6 +139,16 @@ export function commit(handle: DocHandle<Stored>, w: Writer, edit: Edit): void {
     },
     { message: edit.message, time: Math.floor(Date.now() / 1000) },
   );
+  handle.off("change", onChange);
+  // automerge-repo 2.5.6 sends a change to peers only on a "change" event, which it emits only
+  // when the change alters what the document shows. Settling a conflict in favour of the value
+  // already shown alters nothing visible, yet the other side must receive it, or the conflict
+  // stays on every other device: announce such a change ourselves.
+  const after = handle.doc();
+  if (!shown && A.getHeads(before).join() !== A.getHeads(after).join()) {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    (handle as any).emit("change", { handle, doc: after, patches: [], patchInfo: { before, after, source: "change" } });
+  }
 }
 
 /** This tab's automerge actor for a document, as hex. */

@@ -11,15 +11,16 @@ import { Invalid, type Stored, str, PROSE_LIMIT } from "./model";
 
 /** The document behind a handle, re-read whenever it changes (locally, from a tab or the relay). */
 export function useDoc(handle: DocHandle<Stored> | undefined): Stored | undefined {
-  const [doc, setDoc] = useState<Stored | undefined>(() => handle?.doc());
+  const [, setVersion] = useState(0);
   useEffect(() => {
     if (!handle) return;
-    setDoc(handle.doc());
-    const onChange = () => setDoc(handle.doc());
-    handle.on("change", onChange);
-    return () => void handle.off("change", onChange);
+    // "heads-changed", not "change": settling a conflict in favour of the value already shown
+    // changes the document without changing what it shows, and the conflict must still go.
+    const onChange = () => setVersion((v) => v + 1);
+    handle.on("heads-changed", onChange);
+    return () => void handle.off("heads-changed", onChange);
   }, [handle]);
-  return doc;
+  return handle?.doc();
 }
 
 let nextId = 0;
