@@ -5,8 +5,8 @@
 // The build fills in VERSION and ASSETS (see vite.config.ts); a new build has a new version,
 // so the browser installs it and the old cache is dropped.
 
-const VERSION = "c82bf4f9b6843db2";
-const ASSETS = ["/assets/automerge-LjMxZKTS.wasm","/assets/index-C-HpTzkF.css","/assets/index-C4g4K2Zy.js"];
+const VERSION = "901d4e87aff8ee73";
+const ASSETS = ["/assets/automerge-LjMxZKTS.wasm","/assets/index-C-HpTzkF.css","/assets/index-eUsiSkkP.js"];
 const CACHE = `tandem-${VERSION}`;
 
 self.addEventListener("install", (event) => {

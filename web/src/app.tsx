@@ -179,6 +179,7 @@ function WorkspacePage({ id, screen }: { id: string; screen: string }) {
     s.workspace(id).then(setHandle, (e) => setError(`This plan is not on this device yet and the relay does not have it (${String(e)}). Open your invite link while online.`));
     // What the relay's cookie grants, when the relay can be reached; offline, the last answer holds.
     void currentSession().then((info) => {
+      if (info === "denied") return s.deny();
       if (!info) return;
       const access = info.access === "read" ? "read" : m.access;
       if (access !== m.access) {

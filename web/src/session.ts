@@ -96,6 +96,11 @@ export class Session {
     document.addEventListener("visibilitychange", () => document.visibilityState === "hidden" && flush());
   }
 
+  /** The relay refused this browser's session: say so until a new invite is used. */
+  deny(): void {
+    this.set("denied");
+  }
+
   private set(s: SyncState): void {
     if (this.state === s) return;
     this.state = s;
@@ -225,10 +230,11 @@ export async function startSession(token: string): Promise<SessionInfo> {
   return (await r.json()) as SessionInfo;
 }
 
-/** What the relay's cookie grants, or null when there is none (or no network). */
-export async function currentSession(): Promise<SessionInfo | null> {
+/** What the relay's cookie grants; "denied" when the relay refuses it; null with no network. */
+export async function currentSession(): Promise<SessionInfo | "denied" | null> {
   try {
     const r = await fetch("/v1/session", { credentials: "same-origin" });
+    if (r.status === 401) return "denied";
     return r.ok ? ((await r.json()) as SessionInfo) : null;
   } catch {
     return null;
