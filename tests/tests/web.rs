@@ -91,23 +91,12 @@ fn setup() -> Setup {
     }
 }
 
-/// Run one scenario of web/e2e/run.mjs against `s`; panics with its output when it fails.
-fn scenario(name: &str, s: &Setup, extra: serde_json::Value) {
+/// Run one scenario of web/e2e/run.mjs with `config` (plus the browser's path); when it fails,
+/// panic with its output and whatever `context` adds (a relay's log, say).
+fn run_scenario(name: &str, mut config: serde_json::Value, context: &dyn Fn() -> String) {
     let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     ensure_web_packages();
-    let mut config = serde_json::json!({
-        "base": format!("http://127.0.0.1:{}", s.relay.port()),
-        "relay": s.relay.url(),
-        "workspace": s.workspace,
-        "write": s.write,
-        "read": s.read,
-        "tandem": path_str(&tandem()),
-        "home": path_str(s.ana.path()),
-        "chromium": chromium(),
-    });
-    if let (Some(c), Some(e)) = (config.as_object_mut(), extra.as_object()) {
-        c.extend(e.clone());
-    }
+    config["chromium"] = serde_json::json!(chromium());
     let mut cmd = Command::new("node");
     cmd.arg(web_dir().join("e2e").join("run.mjs"))
         .arg(name)
@@ -118,9 +107,28 @@ fn scenario(name: &str, s: &Setup, extra: serde_json::Value) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "browser scenario `{name}` failed:\n{stdout}\n{stderr}\n--- relay log ---\n{}",
-        s.relay.stderr()
+        "browser scenario `{name}` failed:\n{stdout}\n{stderr}\n{}",
+        context()
     );
+}
+
+/// Run one scenario of web/e2e/run.mjs against `s`; panics with its output when it fails.
+fn scenario(name: &str, s: &Setup, extra: serde_json::Value) {
+    let mut config = serde_json::json!({
+        "base": format!("http://127.0.0.1:{}", s.relay.port()),
+        "relay": s.relay.url(),
+        "workspace": s.workspace,
+        "write": s.write,
+        "read": s.read,
+        "tandem": path_str(&tandem()),
+        "home": path_str(s.ana.path()),
+    });
+    if let (Some(c), Some(e)) = (config.as_object_mut(), extra.as_object()) {
+        c.extend(e.clone());
+    }
+    run_scenario(name, config, &|| {
+        format!("--- relay log ---\n{}", s.relay.stderr())
+    });
     // The relay never writes a token into its log, whatever the browsers did.
     let log = s.relay.stderr();
     for token in [&s.write, &s.read] {
@@ -169,6 +177,24 @@ fn a_conflict_shows_both_values_and_one_click_settles_it() {
 #[test]
 fn at_phone_width_every_screen_fits_and_every_control_has_a_name() {
     scenario("phone", &setup(), serde_json::json!({}));
+}
+
+#[test]
+fn tandem_demo_serve_prints_a_link_that_opens_the_merged_plan() {
+    let home = Home::new();
+    let mut demo = home.spawn(&["demo", "--serve"]);
+    let link = demo.wait_for_line("    http://", Duration::from_secs(120));
+    let link = format!("http://{link}");
+    run_scenario("demo", serde_json::json!({ "link": link }), &|| {
+        format!("--- tandem demo --serve ---\n{}", demo.log())
+    });
+    demo.signal("INT");
+    let status = demo.wait(Duration::from_secs(20));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "`tandem demo --serve` did not stop cleanly on Ctrl-C: {status:?}\n{}",
+        demo.log()
+    );
 }
 
 /// Not a check: writes the screenshots that README.md shows, when asked with

@@ -422,6 +422,18 @@ const scenarios = {
     return "360px screens fit, controls are named, keyboard works, private notes stay private";
   },
 
+  /** The link `tandem demo --serve` prints opens the plan both demo people merged. */
+  async demo() {
+    const { page } = await person(null);
+    await page.goto(config.link);
+    await page.getByRole("heading", { name: "Plan", level: 2 }).waitFor({ timeout: WAIT });
+    // One goal from each of Ana and Ben, merged by the relay.
+    await page.getByText("Ship a Rust CLI").first().waitFor({ timeout: WAIT });
+    await page.getByText("Contribute to an open-source crate").first().waitFor({ timeout: WAIT });
+    await introduce(page, "Cleo", "observer");
+    return "the demo's link opened the merged plan";
+  },
+
   /** Screenshots of the plan at desktop and phone widths (docs/). */
   async screenshots() {
     const out = config.out;

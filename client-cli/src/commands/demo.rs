@@ -18,6 +18,10 @@ pub struct DemoArgs {
     /// Keep the demo's homes and relay data in this directory instead of a temporary one.
     #[arg(long, value_name = "DIR")]
     keep: Option<PathBuf>,
+    /// At the end, keep the relay running and print a link that opens the merged plan in a
+    /// browser (the web app the relay serves); Ctrl-C stops it.
+    #[arg(long)]
+    serve: bool,
 }
 
 struct Person {
@@ -114,6 +118,14 @@ impl Person {
             Some(m) => Ok(m.id[..6].to_string()),
             None => bail!("the demo lost track of milestone “{title}”"),
         }
+    }
+
+    /// The id of the current workspace, as `tandem workspaces` prints it.
+    fn workspace_id(&self) -> Result<String> {
+        let home = self.home()?;
+        let ws = home.resolve(None)?;
+        let opened = home.open_workspace(&ws, tandem_core::jiff::Timestamp::now())?;
+        Ok(opened.id().to_string())
     }
 
     fn export(&self) -> Result<String> {
@@ -323,6 +335,20 @@ pub fn run(ctx: &Context, args: DemoArgs) -> Result<()> {
             "The two devices disagree — this is a bug; please report it."
         },
     );
+    if args.serve && same {
+        // The relay serves the web app on the same port; the workspace is named in the address's
+        // fragment, which the browser keeps to itself.
+        let web = url.replacen("ws://", "http://", 1);
+        say(
+            ctx,
+            &format!(
+                "The relay keeps running. Open the merged plan in a browser:\n\n    {web}/#/w/{}\n\nEdit it there and here (tandem --home {} plan, then sync). Ctrl-C stops the relay.",
+                ana.workspace_id()?,
+                ana.home.display()
+            ),
+        );
+        rt.block_on(tokio::signal::ctrl_c())?;
+    }
     let _ = stop.send(());
     rt.block_on(server).context("the demo relay crashed")??;
     if let Some(dir) = keep {
