@@ -12,6 +12,10 @@
 //!   URL; the websocket upgrade accepts that cookie (see [`cookie_token`]). `GET /v1/session`
 //!   says what the cookie grants; `DELETE /v1/session` forgets it.
 //!
+//! Scripts, styles and automerge's WebAssembly (3.6 MB, 1.2 MB gzipped) are sent gzipped to
+//! browsers that accept it, compressed once on first request and kept in memory: a phone on a
+//! slow network then loads the app in a third of the time.
+//!
 //! Every page carries a strict Content-Security-Policy (scripts only from this origin, no inline
 //! script; `'wasm-unsafe-eval'` only so that automerge's WebAssembly can be compiled) and
 //! `Referrer-Policy: no-referrer`, so no address leaves the page in a Referer header.
@@ -26,7 +30,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use rust_embed::RustEmbed;
 use serde::Deserialize;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The built web app (`web/dist/`), in the binary.
 #[derive(RustEmbed)]
@@ -69,13 +75,59 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-/// An embedded file with the headers every answer of the app carries.
-fn file(path: &str, cache: &'static str) -> Response {
+/// Whether the request's `Accept-Encoding` allows gzip.
+fn accepts_gzip(request: &HeaderMap) -> bool {
+    request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|part| {
+            let mut pieces = part.split(';').map(str::trim);
+            let name = pieces.next().unwrap_or("");
+            let refused = pieces.any(|p| p.replace(' ', "") == "q=0");
+            name.eq_ignore_ascii_case("gzip") && !refused
+        })
+}
+
+/// The gzipped bytes of an embedded file, compressed on first use and then kept.
+fn gzipped(path: &str, data: &[u8]) -> Option<Arc<Vec<u8>>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Vec<u8>>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(path) {
+        return Some(hit.clone());
+    }
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).ok()?;
+    let compressed = Arc::new(encoder.finish().ok()?);
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(path.to_string(), compressed.clone());
+    Some(compressed)
+}
+
+/// An embedded file with the headers every answer of the app carries; gzipped when it is
+/// worth it and the browser accepts it.
+fn file(path: &str, cache: &'static str, request: &HeaderMap) -> Response {
     let Some(found) = Bundle::get(path) else {
         return json_error(StatusCode::NOT_FOUND, "not found");
     };
-    let mut response = Response::new(Body::from(found.data.into_owned()));
+    let compressible = !path.ends_with(".png") && found.data.len() > 1024;
+    let gzip = (compressible && accepts_gzip(request))
+        .then(|| gzipped(path, &found.data))
+        .flatten();
+    let mut response = match &gzip {
+        Some(bytes) => Response::new(Body::from(bytes.as_ref().clone())),
+        None => Response::new(Body::from(found.data.into_owned())),
+    };
     let headers = response.headers_mut();
+    if compressible {
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    if gzip.is_some() {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(content_type(path)),
@@ -99,19 +151,20 @@ fn file(path: &str, cache: &'static str) -> Response {
 
 /// The app's page. An invite code in the path is read by the page itself; the relay does not
 /// look at it here, and the page exchanges it (`POST /v1/invites/redeem`) for a session.
-async fn page() -> Response {
-    file("index.html", "no-cache")
+async fn page(request: HeaderMap) -> Response {
+    file("index.html", "no-cache", &request)
 }
 
-async fn service_worker() -> Response {
+async fn service_worker(request: HeaderMap) -> Response {
     // Always revalidated, so a new relay version's app reaches browsers on their next visit.
-    file("sw.js", "no-cache")
+    file("sw.js", "no-cache", &request)
 }
 
-async fn asset(Path(name): Path<String>) -> Response {
+async fn asset(Path(name): Path<String>, request: HeaderMap) -> Response {
     file(
         &format!("assets/{name}"),
         "public, max-age=31536000, immutable",
+        &request,
     )
 }
 
@@ -262,6 +315,29 @@ mod tests {
         assert_eq!(cookie_token(&other), None);
         let none = headers(&[("host", "relay.example"), ("cookie", "x=y")]);
         assert_eq!(cookie_token(&none), None);
+    }
+
+    #[test]
+    fn gzip_only_when_the_browser_accepts_it() {
+        assert!(accepts_gzip(&headers(&[(
+            "accept-encoding",
+            "gzip, deflate, br"
+        )])));
+        assert!(accepts_gzip(&headers(&[(
+            "accept-encoding",
+            "br;q=1.0, gzip;q=0.8"
+        )])));
+        assert!(!accepts_gzip(&headers(&[("accept-encoding", "gzip;q=0")])));
+        assert!(!accepts_gzip(&headers(&[("accept-encoding", "identity")])));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+        let wasm = Bundle::iter().find(|f| f.ends_with(".wasm")).unwrap();
+        let plain = Bundle::get(&wasm).unwrap().data;
+        let packed = gzipped(&wasm, &plain).unwrap();
+        assert!(packed.len() < plain.len() / 2);
+        let mut back = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&packed[..]), &mut back)
+            .unwrap();
+        assert_eq!(back, plain.as_ref());
     }
 
     #[test]
