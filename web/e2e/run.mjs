@@ -13,7 +13,8 @@ import assert from "node:assert/strict";
 
 const [scenario, configJson] = process.argv.slice(2);
 const config = JSON.parse(configJson);
-const WAIT = 20_000;
+// Generous: CI machines are small and may be busy; a wait ends as soon as its condition holds.
+const WAIT = 30_000;
 
 /** Run the CLI in Ana's home; returns stdout. */
 function cli(args, env = {}) {
@@ -410,7 +411,7 @@ const scenarios = {
     await form.getByRole("button", { name: "Add private note" }).click();
     await p.page.getByRole("article", { name: "Note: Only mine" }).waitFor({ timeout: WAIT });
     // automerge-repo stores a change 100 ms after it is made.
-    await p.page.waitForTimeout(500);
+    await p.page.waitForTimeout(1000);
     await p.page.reload();
     await p.page.getByRole("article", { name: "Note: Only mine" }).waitFor({ timeout: WAIT });
     await eventually("the keyboard's goal reaches the CLI", () => {
