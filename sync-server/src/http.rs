@@ -84,8 +84,10 @@ pub(crate) async fn serve<S>(
                 let response = conn::upgrade(request, addr, shared, guard).await;
                 return Ok::<_, Infallible>(response);
             }
-            // The path only: a query string may carry a token.
+            // The path only: a query string may carry a token. An invite link's path carries
+            // its code, which is left out too.
             let (method, path) = (request.method().clone(), request.uri().path().to_string());
+            let path = crate::web::loggable_path(path);
             let mut response = router.oneshot(request.map(Body::new)).await?;
             debug!(%addr, %method, path, status = response.status().as_u16(), "http request");
             // One request per plain connection (see the module docs). Keep-alive stays on in

@@ -168,6 +168,16 @@ async fn asset(Path(name): Path<String>, request: HeaderMap) -> Response {
     )
 }
 
+/// A request path as it may appear in a log: an invite link's code is a secret, so `/j/{code}`
+/// is logged as `/j/…`.
+pub(crate) fn loggable_path(path: String) -> String {
+    if path.starts_with("/j/") {
+        "/j/…".to_string()
+    } else {
+        path
+    }
+}
+
 /// The token in the request's session cookie, if any, and only when the request comes from a
 /// page of this origin (or from a client that sends no `Origin`, which no browser omits on a
 /// websocket): a cookie must never let another site's page act as the person.
@@ -315,6 +325,12 @@ mod tests {
         assert_eq!(cookie_token(&other), None);
         let none = headers(&[("host", "relay.example"), ("cookie", "x=y")]);
         assert_eq!(cookie_token(&none), None);
+    }
+
+    #[test]
+    fn an_invite_links_code_never_reaches_the_log() {
+        assert_eq!(loggable_path("/j/ABCD-EFGH-JKMN".into()), "/j/…");
+        assert_eq!(loggable_path("/assets/a.js".into()), "/assets/a.js");
     }
 
     #[test]
