@@ -255,10 +255,11 @@ impl World {
         }
     }
 
-    /// Deliver what the relay returned; the server flushes before delivering.
-    fn deliver(&mut self, out: Vec<(String, Message)>) {
-        self.relay
-            .commit()
+    /// Commit the relay's batch and deliver what it releases, as the server does.
+    fn deliver(&mut self) {
+        let out = self
+            .relay
+            .commit(std::time::Instant::now())
             .expect("memory storage never fails to flush");
         for (to, message) in out {
             if let Some(p) = self.peers.iter_mut().find(|p| p.name == to && p.joined) {
@@ -274,7 +275,7 @@ impl World {
         }
         let name = self.peers[i].name;
         match self.relay.receive(name, message) {
-            Ok(out) => self.deliver(out),
+            Ok(()) => self.deliver(),
             Err(_) => {
                 self.relay.disconnect(name);
                 self.peers[i].reset();
@@ -523,7 +524,7 @@ impl World {
                 self.peers[i].reset();
             }
             Op::Evict => {
-                self.relay.evict_idle(Duration::ZERO);
+                self.relay.evict_idle(std::time::Instant::now(), Duration::ZERO);
             }
             Op::Restart => {
                 self.relay.shutdown().expect("shutdown on memory storage");

@@ -27,9 +27,9 @@ use prometheus_client::metrics::histogram::Histogram;
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tandem_core::protocol::Message;
-use tandem_core::sync::{Access, Relay, RelayStats};
+use tandem_core::sync::{Access, Batch, Relay, RelayStats};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, error, info, trace, warn};
 
@@ -131,11 +131,26 @@ struct Hub {
     idle: Duration,
     conns: HashMap<ConnId, Conn>,
     peers: HashMap<String, ConnId>,
-    /// What to deliver once this batch is flushed, in order.
+    /// What the hub itself queued in this batch (join replies, closes), delivered with the
+    /// batch, ahead of the relay's messages.
     pending: Vec<(ConnId, ConnHandle, Outbound)>,
+    /// Sealed batches on their way to the flusher thread; bounded, so that a hub that applies
+    /// faster than the disk flushes waits instead of piling up batches.
+    flusher: Option<std::sync::mpsc::SyncSender<Job>>,
+    /// Half an outbox: a connection with less room than this gets no new sync messages until
+    /// its writer catches up.
+    outbox_room: usize,
     stats: watch::Sender<RelayStats>,
-    /// Seconds per storage flush, for `/metrics`.
-    flush_seconds: Histogram,
+}
+
+/// One sealed batch, as the flusher thread delivers it once it is on disk.
+struct Job {
+    /// What the hub queued itself; delivered first.
+    items: Vec<(ConnId, ConnHandle, Outbound)>,
+    /// The relay's messages, released only by the flush.
+    batch: Batch,
+    /// Where each target peer of `batch` was connected when the batch was sealed.
+    routes: HashMap<String, (ConnId, ConnHandle)>,
 }
 
 /// Start the hub thread. It runs until it handles [`HubEvent::Shutdown`] or every sender of
@@ -146,8 +161,14 @@ pub(crate) fn spawn(
     stats: watch::Sender<RelayStats>,
     auth: Arc<Auth>,
     idle: Duration,
+    outbox_capacity: usize,
     flush_seconds: Histogram,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let (jobs, queue) = std::sync::mpsc::sync_channel(FLUSH_QUEUE);
+    let relay_id = relay.peer_id().to_string();
+    let flusher = std::thread::Builder::new()
+        .name("tandem-flush".into())
+        .spawn(move || flush_loop(queue, relay_id, flush_seconds))?;
     let hub = Hub {
         relay,
         auth,
@@ -155,22 +176,44 @@ pub(crate) fn spawn(
         conns: HashMap::new(),
         peers: HashMap::new(),
         pending: Vec::new(),
+        flusher: Some(jobs),
+        outbox_room: (outbox_capacity / 2).max(1),
         stats,
-        flush_seconds,
     };
     std::thread::Builder::new()
         .name("tandem-hub".into())
-        .spawn(move || hub.run(events))
+        .spawn(move || hub.run(events, flusher))
 }
 
+/// How many sealed batches may wait for the flusher before the hub stops taking events.
+const FLUSH_QUEUE: usize = 2;
+
+/// How long the hub waits before offering sync messages again to connections that were too
+/// full to take them, when nothing else wakes it.
+const CONGESTION_RETRY: Duration = Duration::from_millis(5);
+
 impl Hub {
-    fn run(mut self, mut events: mpsc::Receiver<HubEvent>) {
+    fn run(mut self, mut events: mpsc::Receiver<HubEvent>, flusher: std::thread::JoinHandle<()>) {
         let mut shutdown = None;
         while shutdown.is_none() {
-            let Some(first) = events.blocking_recv() else {
-                break;
+            let first = if self.relay.has_pending() {
+                // Some connections were too full for their sync messages: offer them again
+                // soon, or at once if an event comes first.
+                match events.try_recv() {
+                    Ok(event) => Some(event),
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        std::thread::sleep(CONGESTION_RETRY);
+                        None
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                }
+            } else {
+                match events.blocking_recv() {
+                    Some(event) => Some(event),
+                    None => break,
+                }
             };
-            let mut batch = vec![first];
+            let mut batch: Vec<HubEvent> = first.into_iter().collect();
             while batch.len() < MAX_BATCH {
                 match events.try_recv() {
                     Ok(event) => batch.push(event),
@@ -197,7 +240,12 @@ impl Hub {
                     self.close_after_panic(conn, joining);
                 }
             }
-            self.flush_and_deliver();
+            self.seal();
+        }
+        // Every batch sealed so far is flushed and delivered before the goodbyes.
+        self.flusher = None;
+        if flusher.join().is_err() {
+            error!("the flusher thread panicked");
         }
         let result = self.shut_down();
         if let Some(done) = shutdown {
@@ -222,7 +270,7 @@ impl Hub {
                 };
                 trace!(conn, peer = %peer, kind = message.type_name(), doc = ?message.document_id(), "message in");
                 match self.relay.receive(&peer, message) {
-                    Ok(out) => self.route(out),
+                    Ok(()) => {}
                     Err(e) => {
                         info!(conn, peer = %peer, "closing connection: {}", e.message);
                         self.fail(conn, &e.message);
@@ -244,7 +292,7 @@ impl Hub {
                 }
             }
             HubEvent::Tick => {
-                let evicted = self.relay.evict_idle(self.idle);
+                let evicted = self.relay.evict_idle(Instant::now(), self.idle);
                 if evicted > 0 {
                     debug!(evicted, "evicted idle documents from memory");
                 }
@@ -346,20 +394,6 @@ impl Hub {
         }
     }
 
-    /// Queue relay output for the connections of its target peers.
-    fn route(&mut self, out: Vec<(String, Message)>) {
-        for (peer, message) in out {
-            trace!(peer = %peer, kind = message.type_name(), "message out");
-            let Some(&conn) = self.peers.get(&peer) else {
-                continue;
-            };
-            if let Some(c) = self.conns.get(&conn) {
-                self.pending
-                    .push((conn, c.handle.clone(), Outbound::Message(message)));
-            }
-        }
-    }
-
     fn error_message(&self, target: Option<String>, reason: &str) -> Message {
         Message::Error {
             message: reason.to_string(),
@@ -413,63 +447,64 @@ impl Hub {
         }
     }
 
-    /// Flush storage, then deliver what the batch produced.
-    fn flush_and_deliver(&mut self) {
-        let started = std::time::Instant::now();
-        let committed = catch_unwind(AssertUnwindSafe(|| self.relay.commit()));
-        self.flush_seconds.observe(started.elapsed().as_secs_f64());
-        let pending = std::mem::take(&mut self.pending);
-        match committed {
-            Ok(Ok(())) => {}
-            failed => {
-                let reason = match failed {
-                    Ok(Err(e)) => e.chain().to_string(),
-                    _ => "panic while flushing".into(),
-                };
-                // Nothing from this batch may be delivered: it could acknowledge a change that
-                // is not durable. Closing the connections resets their sync states, so their
-                // peers resend everything on reconnect.
-                error!("could not flush storage: {reason}; closing the affected connections");
-                for (conn, handle, _) in pending {
-                    if self.conns.contains_key(&conn) {
-                        self.fail(conn, "the relay could not store changes");
-                    } else {
-                        handle.kill();
-                    }
+    /// End the batch: seal the relay's messages and hand them, with what the hub queued
+    /// itself, to the flusher thread, which delivers them once they are on disk. The hub goes
+    /// on with the next batch meanwhile (group commit).
+    fn seal(&mut self) {
+        let room = self.outbox_room;
+        let conns = &self.conns;
+        let peers = &self.peers;
+        let sealed = catch_unwind(AssertUnwindSafe(|| {
+            self.relay.seal(Instant::now(), |peer| {
+                // A peer without a connection is taken as ready: the relay drops what it has
+                // for it, since it is disconnecting.
+                peers
+                    .get(peer)
+                    .and_then(|c| conns.get(c))
+                    .is_none_or(|c| c.handle.outbox.capacity() >= room)
+            })
+        }));
+        let items = std::mem::take(&mut self.pending);
+        let batch = match sealed {
+            Ok(batch) => batch,
+            Err(_) => {
+                error!("the relay panicked while sealing a batch; closing every connection");
+                let all: Vec<ConnId> = self.conns.keys().copied().collect();
+                for conn in all {
+                    self.fail(conn, "internal error in the relay");
                 }
-                let again = std::mem::take(&mut self.pending);
-                self.deliver(again);
+                let mut items = items;
+                items.append(&mut self.pending);
+                deliver(items);
                 return;
             }
-        }
-        self.deliver(pending);
-        // Dropping slow readers may have saved sync states; they need no fsync before anything
-        // is said, but they should not wait for the next batch either.
-        if let Err(e) = self.relay.commit() {
-            warn!("could not flush sync states: {}", e.chain());
-        }
+        };
         self.stats.send_replace(self.relay.stats());
-    }
-
-    fn deliver(&mut self, pending: Vec<(ConnId, ConnHandle, Outbound)>) {
-        let mut slow = HashSet::new();
-        for (conn, handle, item) in pending {
-            if slow.contains(&conn) {
+        if batch.is_empty() && items.is_empty() {
+            return;
+        }
+        let mut routes = HashMap::new();
+        for peer in batch.targets() {
+            if routes.contains_key(peer) {
                 continue;
             }
-            match handle.outbox.try_send(item) {
-                Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    // The peer does not read fast enough. Buffering more would let one slow
-                    // reader grow the relay's memory without bound, so it is dropped; it will
-                    // reconnect and catch up from its sync state.
-                    warn!(conn, "dropping a slow reader: its outbox is full");
-                    slow.insert(conn);
-                    handle.kill();
-                    self.forget(conn);
-                }
-                // The writer is gone; the reader reports the close soon.
-                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            if let Some((&conn, c)) = self
+                .peers
+                .get(peer)
+                .and_then(|conn| self.conns.get_key_value(conn))
+            {
+                routes.insert(peer.to_string(), (conn, c.handle.clone()));
+            }
+        }
+        let job = Job {
+            items,
+            batch,
+            routes,
+        };
+        if let Some(flusher) = &self.flusher {
+            // Blocks while the flusher is FLUSH_QUEUE batches behind: the disk sets the pace.
+            if flusher.send(job).is_err() {
+                error!("the flusher thread is gone; nothing more can be delivered");
             }
         }
     }
@@ -487,7 +522,7 @@ impl Hub {
             ));
         }
         let pending = std::mem::take(&mut self.pending);
-        self.deliver(pending);
+        deliver(pending);
         self.peers.clear();
         let result = self.relay.shutdown().map_err(|e| e.chain().to_string());
         match &result {
@@ -495,5 +530,98 @@ impl Hub {
             Err(e) => error!("relay stopped, but saving failed: {e}"),
         }
         result
+    }
+}
+
+/// The flusher thread: flush each sealed batch (several at once when they queue up), then
+/// deliver its messages. **Invariant (durability):** nothing of a batch is delivered before its
+/// flush completed.
+///
+/// `flush_seconds` records how long each flush took, for `/metrics`.
+fn flush_loop(queue: std::sync::mpsc::Receiver<Job>, relay_id: String, flush_seconds: Histogram) {
+    while let Ok(first) = queue.recv() {
+        let mut jobs = vec![first];
+        while let Ok(job) = queue.try_recv() {
+            jobs.push(job);
+        }
+        let (heads, batches): (Vec<_>, Vec<_>) = jobs
+            .into_iter()
+            .map(|j| ((j.items, j.routes), j.batch))
+            .unzip();
+        let started = Instant::now();
+        let flushed = catch_unwind(AssertUnwindSafe(|| Batch::flush_many(batches)));
+        flush_seconds.observe(started.elapsed().as_secs_f64());
+        match flushed {
+            Ok(Ok(outgoing)) => {
+                for ((items, routes), messages) in heads.into_iter().zip(outgoing) {
+                    deliver(items);
+                    let routed = messages.into_iter().filter_map(|(peer, message)| {
+                        trace!(peer = %peer, kind = message.type_name(), "message out");
+                        let (conn, handle) = routes.get(&peer)?;
+                        Some((*conn, handle.clone(), Outbound::Message(message)))
+                    });
+                    deliver(routed.collect());
+                }
+            }
+            failed => {
+                let reason = match failed {
+                    Ok(Err(e)) => e.error.chain().to_string(),
+                    _ => "panic while flushing".into(),
+                };
+                // Nothing from these batches may be delivered: it could acknowledge a change
+                // that is not durable. Closing the connections resets their sync states, so
+                // their peers resend everything on reconnect.
+                error!("could not flush storage: {reason}; closing the affected connections");
+                let mut doomed: HashMap<ConnId, ConnHandle> = HashMap::new();
+                for (items, routes) in heads {
+                    doomed.extend(items.into_iter().map(|(conn, handle, _)| (conn, handle)));
+                    doomed.extend(routes.into_values());
+                }
+                let closes = doomed
+                    .into_iter()
+                    .map(|(conn, handle)| {
+                        let error = Message::Error {
+                            message: "the relay could not store changes".into(),
+                            sender_id: Some(relay_id.clone()),
+                            target_id: None,
+                        };
+                        (
+                            conn,
+                            handle,
+                            Outbound::Close {
+                                error: Some(error),
+                                code: close_code::POLICY,
+                                reason: "storage failure",
+                            },
+                        )
+                    })
+                    .collect();
+                deliver(closes);
+            }
+        }
+    }
+}
+
+/// Hand items to their connections' outboxes, in order. The hub offers a connection sync
+/// messages only while its outbox has room, so a full one is rare: it means a peer that stopped
+/// reading altogether. Buffering more would let it grow the relay's memory without bound, so it
+/// is closed; its reader then tells the hub, and the peer catches up from its sync state when it
+/// reconnects.
+fn deliver(items: Vec<(ConnId, ConnHandle, Outbound)>) {
+    let mut slow = HashSet::new();
+    for (conn, handle, item) in items {
+        if slow.contains(&conn) {
+            continue;
+        }
+        match handle.outbox.try_send(item) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                warn!(conn, "dropping a slow reader: its outbox is full");
+                slow.insert(conn);
+                handle.kill();
+            }
+            // The writer is gone; the reader reports the close soon.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
     }
 }

@@ -252,6 +252,7 @@ pub async fn run(
         stats_tx,
         auth.clone(),
         config.idle_evict,
+        config.outbox_capacity,
         metrics.flush_seconds.clone(),
     )
     .context("starting the hub thread")?;

@@ -21,4 +21,4 @@ mod relay;
 
 pub use client::{ClientError, ClientSession, DocProgress};
 pub use peer::{DocSync, SyncError};
-pub use relay::{Access, PeerError, Relay, RelayStats};
+pub use relay::{Access, Batch, FlushFailed, Outgoing, PeerError, Relay, RelayStats};
