@@ -70,6 +70,7 @@ mod metrics;
 mod tls;
 pub mod tokens;
 mod web;
+mod ws_config;
 
 pub use closed_pipe::quiet_on_closed_pipe;
 pub use tls::TlsFiles;
@@ -257,11 +258,7 @@ pub async fn run(
     )
     .context("starting the hub thread")?;
 
-    let ws_config = WebSocketConfig::default()
-        .max_message_size(Some(config.max_message_bytes))
-        .max_frame_size(Some(config.max_message_bytes))
-        .read_buffer_size(32 * 1024)
-        .write_buffer_size(32 * 1024);
+    let ws_config = ws_config::websocket_config(config.max_message_bytes);
     let shared = Arc::new(Shared {
         ws_config,
         auth,
