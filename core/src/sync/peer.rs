@@ -51,6 +51,16 @@ impl DocSync {
             .map(|m| m.encode())
     }
 
+    /// The next message for the peer, if there is anything to say, with whether it obliges the
+    /// peer to answer (it carries changes, or asks for some). The relay uses that to hold back
+    /// further messages until the answer comes (see `Relay::seal`).
+    pub fn generate_expecting_answer(&mut self, doc: &mut AutoCommit) -> Option<(Vec<u8>, bool)> {
+        doc.sync().generate_sync_message(&mut self.state).map(|m| {
+            let expects = !m.changes.is_empty() || !m.need.is_empty();
+            (m.encode(), expects)
+        })
+    }
+
     /// Decode a sync message without applying it, e.g. to check whether it carries changes.
     pub fn decode(data: &[u8]) -> Result<sync::Message, SyncError> {
         // automerge's decoder has been seen to panic on hostile input; contain it.

@@ -75,12 +75,20 @@ struct DocEntry {
     /// Peers that asked with `request` while the relay had nothing; they are told
     /// `doc-unavailable` once and synced as soon as someone uploads the document.
     waiting: HashSet<String>,
+    /// Peers sent a message they must answer (it carried changes or asked for some), and when;
+    /// they get nothing more until they answer, or until [`ANSWER_WAIT`] passed.
+    awaiting: HashMap<String, Instant>,
     /// The highest ephemeral `count` seen per (sender, session), to drop duplicates.
     ephemeral_seen: HashMap<(String, String), u64>,
     /// When a peer last did anything with this document, as of the last commit; `None` until
     /// the first commit after it was loaded.
     last_active: Option<Instant>,
 }
+
+/// How long the relay holds new data back from a peer that owes it an answer. Automerge peers
+/// answer a message that brings them changes at once, so this is only reached when an answer
+/// got lost (for example a message that brought nothing new); then the relay speaks anyway.
+pub const ANSWER_WAIT: Duration = Duration::from_millis(500);
 
 /// The relay engine. One per server process; see the module docs of [`super`].
 pub struct Relay {
@@ -407,16 +415,29 @@ impl Relay {
                 self.touched_set.remove(&(doc_id, peer));
                 continue;
             };
-            if !ready(&peer) {
+            // A peer that owes an answer to changes we sent gets nothing more until it
+            // answers: whatever arrives meanwhile then leaves in one message. automerge's own
+            // in-flight rule would send every new change at once, and each would be answered;
+            // on a document several people edit, that is most of the traffic. The wait is
+            // one round trip, and an idle document is answered at once.
+            let owes_answer = entry
+                .awaiting
+                .get(&peer)
+                .is_some_and(|&since| now.saturating_duration_since(since) < ANSWER_WAIT);
+            if owes_answer || !ready(&peer) {
                 deferred.push((doc_id, peer));
                 continue;
             }
             // automerge decides whether there is anything to say: it stays silent when the
-            // peer already has our heads and needs nothing, and while a message is in flight
-            // unless there is new data (its in-flight rule).
-            let data = sync.generate(&mut entry.doc);
+            // peer already has our heads and needs nothing.
+            let generated = sync.generate_expecting_answer(&mut entry.doc);
             self.touched_set.remove(&(doc_id.clone(), peer.clone()));
-            if let Some(data) = data {
+            if let Some((data, expects_answer)) = generated {
+                if expects_answer {
+                    entry.awaiting.insert(peer.clone(), now);
+                } else {
+                    entry.awaiting.remove(&peer);
+                }
                 let message = self.sync_message(&peer, &doc_id, data);
                 messages.push((peer, message));
             }
@@ -444,6 +465,7 @@ impl Relay {
         self.notices.retain(|(to, _)| to != peer);
         for (doc_id, entry) in self.docs.iter_mut() {
             entry.waiting.remove(peer);
+            entry.awaiting.remove(peer);
             if let Some(sync) = entry.peers.remove(peer) {
                 self.active.insert(doc_id.clone());
                 if let Some(storage_id) = &info.storage_id {
@@ -491,6 +513,7 @@ impl Relay {
                     state,
                     peers: HashMap::new(),
                     waiting: HashSet::new(),
+                    awaiting: HashMap::new(),
                     ephemeral_seen: HashMap::new(),
                     last_active: None,
                 },
@@ -545,6 +568,8 @@ impl Relay {
                 .peers
                 .insert(from.to_string(), DocSync::new(persisted));
         }
+        // Any message from the peer answers what we sent it last.
+        entry.awaiting.remove(from);
         let sync = entry.peers.get_mut(from).expect("inserted above");
         let changed = match sync.receive(&mut entry.doc, message) {
             Ok(changed) => changed,
@@ -1018,7 +1043,7 @@ mod corrupt_change_tests {
 #[cfg(test)]
 mod amplification_tests {
     use super::*;
-    use crate::storage::MemoryStorage;
+    use crate::store::MemoryStorage;
     use crate::sync::ClientSession;
     use automerge::transaction::Transactable;
     use automerge::{ReadDoc, ROOT};
@@ -1085,7 +1110,7 @@ mod amplification_tests {
         fn settle(&mut self) {
             for _ in 0..50 {
                 self.batch();
-                if self.to_relay.is_empty() {
+                if self.to_relay.is_empty() && !self.relay.has_pending() {
                     return;
                 }
             }
