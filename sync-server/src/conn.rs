@@ -459,7 +459,7 @@ impl Reader {
     /// Ask the writer to send `error` (if any) and a close frame, and start draining.
     fn close(&mut self, error: Option<Message>, code: u16, reason: &'static str) {
         let item = Outbound::Close {
-            error,
+            error: error.map(Box::new),
             code,
             reason,
         };
@@ -572,7 +572,7 @@ async fn write_loop(
 
 async fn send_close(
     sink: &mut SplitSink<Ws, WsMessage>,
-    error: Option<Message>,
+    error: Option<Box<Message>>,
     code: u16,
     reason: &'static str,
 ) {

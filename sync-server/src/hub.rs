@@ -6,9 +6,18 @@
 //! connection's own bounded outbox ([`Outbound`]).
 //!
 //! The hub works in batches: it takes every event that is already waiting (up to
-//! [`MAX_BATCH`]), handles them, flushes storage once with [`Relay::commit`], and only then
-//! delivers the replies. **Invariant (durability):** no peer hears about a change before it is
-//! on disk; batching amortises the fsync over many messages without weakening that.
+//! [`MAX_BATCH`]), applies them ([`Relay::receive`] stores and sends nothing), and seals the
+//! batch ([`Relay::seal`]: at most one sync message per document and peer touched). The sealed
+//! batch goes to the flusher thread ([`flush_loop`]), which flushes storage (one fsync for every
+//! batch waiting) and only then delivers. **Invariant (durability):** no peer hears about a
+//! change before it is on disk; the engine's [`Batch`] holds the messages until its flush.
+//! Meanwhile the hub applies the next batch (group commit); at most [`FLUSH_QUEUE`] sealed
+//! batches wait, then the hub waits too, its event queue fills and the connections' readers
+//! stop reading: overload slows intake instead of growing queues.
+//!
+//! A connection whose outbox is more than half full is offered no sync messages (the relay
+//! keeps its pairs touched and retries every [`CONGESTION_RETRY`]); what it misses accumulates
+//! in its sync state and leaves as one message once it drains.
 //!
 //! The hub runs on its own OS thread rather than on the async runtime. Its work is blocking by
 //! nature (sled's flush is an fsync, and applying a large sync message is CPU-bound automerge
@@ -50,12 +59,16 @@ pub(crate) enum ConnState {
 }
 
 /// What a connection's writer is asked to send.
+///
+/// Messages are boxed: every connection's outbox allocates its first block of slots up front,
+/// and with a boxed message a slot is a few words instead of the size of the largest
+/// [`Message`] variant, which an idle connection would otherwise pay for in full.
 #[derive(Debug)]
 pub(crate) enum Outbound {
-    Message(Message),
+    Message(Box<Message>),
     /// Send `error` if any, then a close frame with `code` and `reason`, then stop.
     Close {
-        error: Option<Message>,
+        error: Option<Box<Message>>,
         code: u16,
         reason: &'static str,
     },
@@ -354,7 +367,7 @@ impl Hub {
                 }
                 info!(conn, peer = %peer, "peer joined");
                 self.pending
-                    .push((conn, handle.clone(), Outbound::Message(reply)));
+                    .push((conn, handle.clone(), Outbound::Message(Box::new(reply))));
                 self.conns.insert(
                     conn,
                     Conn {
@@ -409,7 +422,7 @@ impl Hub {
             conn,
             handle,
             Outbound::Close {
-                error: Some(error),
+                error: Some(Box::new(error)),
                 code: close_code::POLICY,
                 reason: "refused",
             },
@@ -428,7 +441,7 @@ impl Hub {
             conn,
             handle,
             Outbound::Close {
-                error: Some(error),
+                error: Some(Box::new(error)),
                 code: close_code::POLICY,
                 reason: "protocol error",
             },
@@ -558,7 +571,7 @@ fn flush_loop(queue: std::sync::mpsc::Receiver<Job>, relay_id: String, flush_sec
                     let routed = messages.into_iter().filter_map(|(peer, message)| {
                         trace!(peer = %peer, kind = message.type_name(), "message out");
                         let (conn, handle) = routes.get(&peer)?;
-                        Some((*conn, handle.clone(), Outbound::Message(message)))
+                        Some((*conn, handle.clone(), Outbound::Message(Box::new(message))))
                     });
                     deliver(routed.collect());
                 }
@@ -589,7 +602,7 @@ fn flush_loop(queue: std::sync::mpsc::Receiver<Job>, relay_id: String, flush_sec
                             conn,
                             handle,
                             Outbound::Close {
-                                error: Some(error),
+                                error: Some(Box::new(error)),
                                 code: close_code::POLICY,
                                 reason: "storage failure",
                             },

@@ -5,9 +5,10 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// The read buffer each connection allocates up front. Most relay connections are idle most of
 /// the time (a mentoring pair edits a plan a few times a day), so this is what thousands of
-/// them cost at rest; tungstenite grows the buffer on demand for a larger message. 4 KiB holds
-/// the typical edit in one read.
-pub(crate) const READ_BUFFER: usize = 4 * 1024;
+/// them cost at rest; tungstenite grows the buffer on demand for a larger message, which it
+/// then reads in pieces of this size (a 64 KiB initial sync takes 32 reads, nothing beside the
+/// automerge work it carries). 2 KiB holds a typical edit's sync message in one read.
+pub(crate) const READ_BUFFER: usize = 2 * 1024;
 
 /// How much outgoing data is gathered before it is written. The writer flushes after every
 /// batch anyway, so this only bounds the gathering; tungstenite's write buffer itself starts

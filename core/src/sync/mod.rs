@@ -12,8 +12,10 @@
 //! deliver what they return. Storage is reached through [`crate::store::Storage`].
 //!
 //! **Invariant (durability):** the relay writes a change to storage while handling the message
-//! that carried it, and its caller flushes ([`Relay::commit`]) before delivering any reply. A peer
-//! therefore only ever learns that the relay has a change once it is on disk.
+//! that carried it ([`Relay::receive`], which returns nothing to send). Messages come only from
+//! the end of a batch, [`Relay::seal`], locked in a [`Batch`] that releases them only through
+//! [`Batch::flush`]. A peer therefore only ever learns that the relay has a change once it is on
+//! disk, whichever thread does the flush.
 
 mod client;
 mod peer;
