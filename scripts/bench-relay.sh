@@ -20,6 +20,10 @@
 #               memory per idle connection
 #   initial     a CHANGES-change workspace is uploaded by one client, then fetched by REPEAT
 #               fresh clients (warm), then the relay is restarted and it is fetched once more (cold)
+#   shared      one document shared by each of SHARED_CLIENTS (space-separated counts) official
+#               automerge-repo JS clients (tests/js/shared-load.mjs), each making SHARED_EDITS
+#               edits SHARED_INTERVAL ms apart: frames per delivered edit, edit→other clients
+#               latency, relay CPU
 #
 # RELAY_LOG sets RUST_LOG for tandem-server only (default: its own, `info,automerge=warn`), e.g.
 # RELAY_LOG=info to see what automerge's tracing spans cost.
@@ -35,9 +39,9 @@ if [ "$QUICK" = 1 ]; then
   : "${LAT_DURATION:=10}" "${LOAD_CLIENTS:=200}" "${LOAD_PAIRS:=100}" "${LOAD_DURATION:=10}"
   : "${SAT_CLIENTS:=200}" "${SAT_PAIRS:=100}" "${SAT_DURATION:=5}" "${SAT_RATES:=1,4,16}"
   : "${IDLE_CLIENTS:=200}" "${CHANGES:=2000}" "${REPEAT:=2}" "${WARMUP:=2}"
-  : "${HIST_CHANGES:=2000}" "${HIST_DURATION:=10}"
+  : "${HIST_CHANGES:=2000}" "${HIST_DURATION:=10}" "${SHARED_EDITS:=10}"
 fi
-LOADS=${LOADS:-latency history load saturation idle initial}
+LOADS=${LOADS:-latency history load saturation idle initial shared}
 SYSTEMS=${SYSTEMS:-tandem node}
 LAT_RATE=${LAT_RATE:-2}
 LAT_DURATION=${LAT_DURATION:-60}
@@ -63,6 +67,9 @@ WARMUP=${WARMUP:-5}
 DRAIN=${DRAIN:-5}
 LIMIT=${LIMIT:-600}
 KEEP=${KEEP:-0}
+SHARED_CLIENTS=${SHARED_CLIENTS:-2 5 10}
+SHARED_EDITS=${SHARED_EDITS:-20}
+SHARED_INTERVAL=${SHARED_INTERVAL:-100}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -74,8 +81,8 @@ target_dir=${target_dir:-$root/target}
 server_bin="$target_dir/release/tandem-server"
 load_bin="$target_dir/release/tandem-load"
 node_server="$root/tests/js/sync-server.mjs"
-case " $SYSTEMS " in
-  *" node "*)
+case " $SYSTEMS $LOADS " in
+  *" node "*|*" shared "*)
     command -v node >/dev/null || { echo "node is needed for the reference server" >&2; exit 1; }
     if [ ! -d "$root/tests/js/node_modules/@automerge/automerge-repo" ]; then
       echo "## Installing the reference server (npm ci)" >&2
@@ -163,6 +170,23 @@ run_load() {
   stop_server
 }
 
+# run_shared SYSTEM CLIENTS: a fresh server, one shared-document run with JS clients, JSON to
+# $tmp/shared-CLIENTS-SYSTEM.json.
+run_shared() {
+  local system=$1 clients=$2 name="shared-$2"
+  echo "## $name: $system" >&2
+  start_server "$system" "$tmp/$name-$system-data"
+  if ! timeout "$LIMIT" node "$root/tests/js/shared-load.mjs" --server "ws://127.0.0.1:$server_port" \
+    --server-pid "$server_pid" --clients "$clients" --edits "$SHARED_EDITS" \
+    --interval "$SHARED_INTERVAL" --clk-tck "$(getconf CLK_TCK)" \
+    >"$tmp/$name-$system.json" 2>"$tmp/$name-$system.stderr"; then
+    echo "   shared-load failed against $system:" >&2
+    tail -5 "$tmp/$name-$system.stderr" >&2
+    [ -s "$tmp/$name-$system.json" ] || echo '{}' >"$tmp/$name-$system.json"
+  fi
+  stop_server
+}
+
 # The cold initial sync: the relay restarted on the data of the warm run, then one fetch.
 run_cold() {
   local system=$1 doc
@@ -202,6 +226,8 @@ for load in $LOADS; do
       initial)
         run_load initial "$system" --initial-sync --changes "$CHANGES" --repeat "$REPEAT"
         run_cold "$system" ;;
+      shared)
+        for clients in $SHARED_CLIENTS; do run_shared "$system" "$clients"; done ;;
       *) echo "unknown load $load" >&2; exit 2 ;;
     esac
   done
@@ -380,3 +406,22 @@ if have initial; then
   row initial "upload by the first device (ms)" ".upload.total_ms" 1
   row initial "upload bytes sent" ".upload.bytes_sent" 0
 fi
+
+for clients in $SHARED_CLIENTS; do
+  have "shared-$clients" || continue
+  echo
+  echo "### Shared document: $clients automerge-repo JS clients, $SHARED_EDITS edits each, $SHARED_INTERVAL ms apart"
+  echo
+  header
+  p="shared-$clients"
+  row "$p" "frames clients → relay" ".frames_to_server" 0
+  row "$p" "frames relay → clients" ".frames_from_server" 0
+  row "$p" "frames per delivered edit (both directions)" ".frames_per_delivery" 2
+  row "$p" "deliveries seen (of $(( clients * (clients - 1) * SHARED_EDITS )))" ".deliveries" 0
+  row "$p" "edit→other clients p50 (ms)" ".latency_ms.p50" 1
+  row "$p" "edit→other clients p99 (ms)" ".latency_ms.p99" 1
+  row "$p" "edit→other clients max (ms)" ".latency_ms.max" 1
+  row "$p" "delivered edits per second" ".delivered_per_sec" 0
+  row "$p" "relay CPU (% of a core)" ".server_cpu_pct" 1
+  row "$p" "relay CPU per delivered edit (µs)" ".server_cpu_us_per_delivery" 0
+done
