@@ -1,9 +1,13 @@
-//! The hub: the one thread that owns the sync engine.
+//! The hubs: the threads that own the sync engine, one per shard of documents.
 //!
 //! Read this if you change how messages flow between connections. Every connection task sends
-//! what it decoded to the hub over one bounded channel ([`HubEvent`]); the hub feeds the
-//! [`Relay`], and hands what the relay wants sent to each connection's writer through that
-//! connection's own bounded outbox ([`Outbound`]).
+//! what it decoded through the [`HubRouter`]: a message to the hub of its document's shard
+//! (documents are spread by a hash of their id over `hub_threads` hubs, each with its own
+//! [`Relay`] on the shared storage, so a (document, peer) pair keeps its order), joins, closes
+//! and housekeeping to every hub. Each hub feeds its [`Relay`], and hands what the relay wants
+//! sent to each connection's writer through that connection's own bounded outbox
+//! ([`Outbound`]). Shard 0 answers joins and closes connections on revocation; the other shards
+//! keep their registers of peers in step silently.
 //!
 //! The hub works in batches: it takes every event that is already waiting (up to
 //! [`MAX_BATCH`]), applies them ([`Relay::receive`] stores and sends nothing), and seals the
@@ -153,7 +157,153 @@ struct Hub {
     /// Half an outbox: a connection with less room than this gets no new sync messages until
     /// its writer catches up.
     outbox_room: usize,
-    stats: watch::Sender<RelayStats>,
+    /// Shard 0 speaks for the relay to connections as a whole (the `peer` reply to `join`,
+    /// refusals, closes on revocation); the others only keep their registers in step.
+    primary: bool,
+    shard: usize,
+    stats: Arc<StatsBoard>,
+}
+
+/// Each shard's counters, and their sum as `/health` shows it.
+struct StatsBoard {
+    shards: std::sync::Mutex<Vec<RelayStats>>,
+    out: watch::Sender<RelayStats>,
+}
+
+impl StatsBoard {
+    fn publish(&self, shard: usize, stats: RelayStats) {
+        let mut shards = self.shards.lock().unwrap_or_else(|e| e.into_inner());
+        shards[shard] = stats;
+        // Every shard knows every peer, so peers and refusals are counted once.
+        let total = shards
+            .iter()
+            .fold(RelayStats::default(), |t, s| RelayStats {
+                peers: t.peers.max(s.peers),
+                documents_in_memory: t.documents_in_memory + s.documents_in_memory,
+                messages_in: t.messages_in + s.messages_in,
+                messages_out: t.messages_out + s.messages_out,
+                changes_stored: t.changes_stored + s.changes_stored,
+                peers_refused: t.peers_refused.max(s.peers_refused),
+                documents_reloaded_after_crash: t.documents_reloaded_after_crash
+                    + s.documents_reloaded_after_crash,
+            });
+        self.out.send_replace(total);
+    }
+}
+
+/// How connection tasks and timers reach the hubs: one hub thread per shard of documents.
+///
+/// A message goes to the shard of its document (chosen by a hash of the document id), so one
+/// (document, peer) pair is always handled by one hub, in the order the connection sent it.
+/// Joins and closes go to every shard, under one lock, so that every shard sees them in the
+/// same order and agrees on which connection speaks for which peer.
+#[derive(Clone)]
+pub(crate) struct HubRouter {
+    shards: Arc<[mpsc::Sender<HubEvent>]>,
+    membership: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Every hub is gone (or, for a shutdown, one of them is).
+#[derive(Debug)]
+pub(crate) struct HubGone;
+
+impl HubRouter {
+    fn shard_of(&self, document_id: Option<&str>) -> usize {
+        use std::hash::{Hash, Hasher};
+        let Some(id) = document_id else {
+            return 0;
+        };
+        // `DefaultHasher::new()` has fixed keys, so a document always lands on the same shard.
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        id.hash(&mut hasher);
+        (hasher.finish() % self.shards.len() as u64) as usize
+    }
+
+    /// Hand an event to the hub (or hubs) it concerns; waits while a hub's queue is full, which
+    /// is how a busy relay stops its readers.
+    pub(crate) async fn send(&self, event: HubEvent) -> Result<(), HubGone> {
+        match event {
+            HubEvent::Message { conn, message } => {
+                let shard = self.shard_of(message.document_id());
+                self.shards[shard]
+                    .send(HubEvent::Message { conn, message })
+                    .await
+                    .map_err(|_| HubGone)
+            }
+            HubEvent::Join {
+                conn,
+                message,
+                access,
+                token_id,
+                handle,
+            } => {
+                let _order = self.membership.lock().await;
+                for shard in self.shards.iter() {
+                    let event = HubEvent::Join {
+                        conn,
+                        message: message.clone(),
+                        access: access.clone(),
+                        token_id: token_id.clone(),
+                        handle: handle.clone(),
+                    };
+                    shard.send(event).await.map_err(|_| HubGone)?;
+                }
+                Ok(())
+            }
+            HubEvent::Closed { conn } => {
+                let _order = self.membership.lock().await;
+                for shard in self.shards.iter() {
+                    shard
+                        .send(HubEvent::Closed { conn })
+                        .await
+                        .map_err(|_| HubGone)?;
+                }
+                Ok(())
+            }
+            HubEvent::Revoked { ids } => {
+                for shard in self.shards.iter() {
+                    let event = HubEvent::Revoked { ids: ids.clone() };
+                    shard.send(event).await.map_err(|_| HubGone)?;
+                }
+                Ok(())
+            }
+            HubEvent::Tick => {
+                for shard in self.shards.iter() {
+                    shard.send(HubEvent::Tick).await.map_err(|_| HubGone)?;
+                }
+                Ok(())
+            }
+            HubEvent::Shutdown { done } => {
+                let mut saved = Vec::new();
+                for shard in self.shards.iter() {
+                    let (one_done, one_saved) = oneshot::channel();
+                    shard
+                        .send(HubEvent::Shutdown { done: one_done })
+                        .await
+                        .map_err(|_| HubGone)?;
+                    saved.push(one_saved);
+                }
+                tokio::spawn(async move {
+                    let mut result = Ok(());
+                    for one in saved {
+                        match one.await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(e)) => result = Err(e),
+                            Err(_) => result = Err("a hub stopped while saving".to_string()),
+                        }
+                    }
+                    let _ = done.send(result);
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// Completes when any hub has stopped.
+    pub(crate) async fn closed(&self) {
+        let closing = self.shards.iter().map(|s| Box::pin(s.closed()));
+        futures_util::future::select_all(closing).await;
+    }
 }
 
 /// One sealed batch, as the flusher thread delivers it once it is on disk.
@@ -166,36 +316,96 @@ struct Job {
     routes: HashMap<String, (ConnId, ConnHandle)>,
 }
 
-/// Start the hub thread. It runs until it handles [`HubEvent::Shutdown`] or every sender of
-/// `events` is gone.
+/// How the hubs are set up, from the server's configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct HubSettings {
+    /// How many hub threads share the documents.
+    pub shards: usize,
+    /// How many events may wait for each hub.
+    pub queue: usize,
+    /// Documents unused for this long are evicted from memory.
+    pub idle: Duration,
+    /// Each connection's outbox capacity; a connection with less than half of it free is
+    /// offered no sync messages.
+    pub outbox_capacity: usize,
+}
+
+/// Start `shards` hub threads (at least one), each with a relay on the storage of `relay` and a
+/// flusher thread of its own, and return the router that reaches them and a thread that ends
+/// when they all have. Each runs until it handles [`HubEvent::Shutdown`] or its router is gone.
 pub(crate) fn spawn(
     relay: Relay,
-    events: mpsc::Receiver<HubEvent>,
+    settings: HubSettings,
     stats: watch::Sender<RelayStats>,
     auth: Arc<Auth>,
-    idle: Duration,
-    outbox_capacity: usize,
     flush_seconds: Histogram,
-) -> std::io::Result<std::thread::JoinHandle<()>> {
-    let (jobs, queue) = std::sync::mpsc::sync_channel(FLUSH_QUEUE);
-    let relay_id = relay.peer_id().to_string();
-    let flusher = std::thread::Builder::new()
-        .name("tandem-flush".into())
-        .spawn(move || flush_loop(queue, relay_id, flush_seconds))?;
-    let hub = Hub {
-        relay,
-        auth,
+) -> std::io::Result<(HubRouter, std::thread::JoinHandle<()>)> {
+    let HubSettings {
+        shards,
+        queue,
         idle,
-        conns: HashMap::new(),
-        peers: HashMap::new(),
-        pending: Vec::new(),
-        flusher: Some(jobs),
-        outbox_room: (outbox_capacity / 2).max(1),
-        stats,
+        outbox_capacity,
+    } = settings;
+    let shards = shards.max(1);
+    let board = Arc::new(StatsBoard {
+        shards: std::sync::Mutex::new(vec![RelayStats::default(); shards]),
+        out: stats,
+    });
+    let storage = relay.storage();
+    let peer_id = relay.peer_id().to_string();
+    let mut relays = vec![relay];
+    for _ in 1..shards {
+        let more = Relay::new(storage.clone(), peer_id.clone()).map_err(std::io::Error::other)?;
+        relays.push(more);
+    }
+    let mut senders = Vec::new();
+    let mut threads = Vec::new();
+    for (shard, relay) in relays.into_iter().enumerate() {
+        let (events_tx, events) = mpsc::channel(queue.max(1));
+        senders.push(events_tx);
+        let (jobs, flush_queue) = std::sync::mpsc::sync_channel(FLUSH_QUEUE);
+        let relay_id = relay.peer_id().to_string();
+        let flush_seconds = flush_seconds.clone();
+        let flusher = std::thread::Builder::new()
+            .name(format!("tandem-flush-{shard}"))
+            .spawn(move || flush_loop(flush_queue, relay_id, flush_seconds))?;
+        let hub = Hub {
+            relay,
+            auth: auth.clone(),
+            idle,
+            conns: HashMap::new(),
+            peers: HashMap::new(),
+            pending: Vec::new(),
+            flusher: Some(jobs),
+            outbox_room: (outbox_capacity / 2).max(1),
+            primary: shard == 0,
+            shard,
+            stats: board.clone(),
+        };
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("tandem-hub-{shard}"))
+                .spawn(move || hub.run(events, flusher))?,
+        );
+    }
+    let all = std::thread::Builder::new()
+        .name("tandem-hubs".into())
+        .spawn(move || {
+            let mut panicked = None;
+            for thread in threads {
+                if let Err(payload) = thread.join() {
+                    panicked.get_or_insert(payload);
+                }
+            }
+            if let Some(payload) = panicked {
+                std::panic::resume_unwind(payload);
+            }
+        })?;
+    let router = HubRouter {
+        shards: senders.into(),
+        membership: Arc::new(tokio::sync::Mutex::new(())),
     };
-    std::thread::Builder::new()
-        .name("tandem-hub".into())
-        .spawn(move || hub.run(events, flusher))
+    Ok((router, all))
 }
 
 /// How many sealed batches may wait for the flusher before the hub stops taking events.
@@ -274,7 +484,11 @@ impl Hub {
                 access,
                 token_id,
                 handle,
-            } => self.on_join(conn, message, access, token_id, handle),
+            } => {
+                let said = self.pending.len();
+                self.on_join(conn, message, access, token_id, handle);
+                self.keep_quiet_unless_primary(said);
+            }
             HubEvent::Message { conn, message } => {
                 let Some(peer) = self.conns.get(&conn).map(|c| c.peer.clone()) else {
                     // The connection was already dropped (refused join, slow reader, revoked
@@ -292,6 +506,7 @@ impl Hub {
             }
             HubEvent::Closed { conn } => self.forget(conn),
             HubEvent::Revoked { ids } => {
+                let said = self.pending.len();
                 let ids: HashSet<String> = ids.into_iter().collect();
                 let doomed: Vec<ConnId> = self
                     .conns
@@ -300,9 +515,12 @@ impl Hub {
                     .map(|(id, _)| *id)
                     .collect();
                 for conn in doomed {
-                    info!(conn, "closing connection: its token was revoked");
+                    if self.primary {
+                        info!(conn, "closing connection: its token was revoked");
+                    }
                     self.fail(conn, "token revoked");
                 }
+                self.keep_quiet_unless_primary(said);
             }
             HubEvent::Tick => {
                 let evicted = self.relay.evict_idle(Instant::now(), self.idle);
@@ -381,6 +599,15 @@ impl Hub {
                 info!(conn, "refused join: {}", e.message);
                 self.refuse(conn, handle, claimed, e.message);
             }
+        }
+    }
+
+    /// Drop what this event queued for connections (replies, refusals, closes) unless this is
+    /// the primary shard: every shard handles joins and revocations to keep its own register,
+    /// but a connection must hear the answer once.
+    fn keep_quiet_unless_primary(&mut self, said: usize) {
+        if !self.primary {
+            self.pending.truncate(said);
         }
     }
 
@@ -492,7 +719,7 @@ impl Hub {
                 return;
             }
         };
-        self.stats.send_replace(self.relay.stats());
+        self.stats.publish(self.shard, self.relay.stats());
         if batch.is_empty() && items.is_empty() {
             return;
         }

@@ -35,7 +35,7 @@
 //! - `metrics.rs`: the counters behind `/metrics`, in the Prometheus text format.
 //! - `conn.rs`: one websocket: the upgrade with the token check, the reader (decoding, rate
 //!   limit, hostile input) and the writer (bounded outbox, pings).
-//! - `hub.rs`: the thread that owns the `Relay`; batches, flushes once, then delivers.
+//! - `hub.rs`: the hub threads, one `Relay` per shard of documents; batch, flush, then deliver.
 //! - `auth.rs`: `tokens.json` in memory, reloaded when it changes.
 //! - `closed_pipe.rs`: [`quiet_on_closed_pipe`], the panic hook of both binaries.
 //! - `tokens.rs` ([`tokens`]): the token file itself, as the relay and the operator's commands
@@ -129,6 +129,9 @@ pub struct ServerConfig {
     pub header_timeout: Duration,
     /// How long a client has to complete the TLS handshake. Default 10 s.
     pub tls_handshake_timeout: Duration,
+    /// How many hub threads share the documents (by document id). Default: the number of
+    /// cores.
+    pub hub_threads: usize,
 }
 
 impl Default for ServerConfig {
@@ -147,6 +150,7 @@ impl Default for ServerConfig {
             tls: None,
             header_timeout: Duration::from_secs(10),
             tls_handshake_timeout: Duration::from_secs(10),
+            hub_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
@@ -163,7 +167,8 @@ impl ServerConfig {
     }
 }
 
-/// How many hub events may wait before connection readers are made to wait (backpressure).
+/// How many hub events may wait, per hub thread, before connection readers are made to wait
+/// (backpressure).
 const HUB_QUEUE: usize = 1024;
 /// How long shutdown waits for connections to close before saving anyway.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -173,7 +178,7 @@ pub(crate) struct Shared {
     config: ServerConfig,
     ws_config: WebSocketConfig,
     auth: Arc<auth::Auth>,
-    hub: mpsc::Sender<hub::HubEvent>,
+    hub: hub::HubRouter,
     /// The relay's counters as of the hub's last batch, for `/health`.
     stats: watch::Receiver<RelayStats>,
     /// What `/metrics` reports; also counts live connections for `/health`.
@@ -244,16 +249,18 @@ pub async fn run(
     }
     info!(peer_id = %peer_id, storage_id = %relay.storage_id(), data = %config.data_dir.display(), "relay ready");
 
-    let (hub_tx, hub_rx) = mpsc::channel(HUB_QUEUE);
     let (stats_tx, stats_rx) = watch::channel(relay.stats());
     let metrics = metrics::Metrics::new(stats_rx.clone());
-    let hub_thread = hub::spawn(
+    let (hub_tx, hub_thread) = hub::spawn(
         relay,
-        hub_rx,
+        hub::HubSettings {
+            shards: config.hub_threads,
+            queue: HUB_QUEUE,
+            idle: config.idle_evict,
+            outbox_capacity: config.outbox_capacity,
+        },
         stats_tx,
         auth.clone(),
-        config.idle_evict,
-        config.outbox_capacity,
         metrics.flush_seconds.clone(),
     )
     .context("starting the hub thread")?;

@@ -57,6 +57,9 @@ struct Cli {
     /// log collector.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     log_format: LogFormat,
+    /// How many threads share the documents' sync work (default: the number of cores).
+    #[arg(long)]
+    hub_threads: Option<usize>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -87,6 +90,10 @@ impl Cli {
             max_connections: self.max_connections,
             max_message_bytes: self.max_message_bytes,
             idle_evict: Duration::from_secs(self.idle_evict_secs),
+            hub_threads: self
+                .hub_threads
+                .unwrap_or_else(|| ServerConfig::default().hub_threads)
+                .max(1),
             tls,
             ..ServerConfig::default()
         })
@@ -214,6 +221,7 @@ mod tests {
         let config = cli.server_config().unwrap();
         assert_eq!(config.max_message_bytes, 256 << 20);
         assert!(!config.open);
+        assert!(config.hub_threads >= 1);
         assert!(cli.command.is_none());
         assert_eq!(cli.log_format, LogFormat::Text);
         assert!(config.tls.is_none());
@@ -251,9 +259,12 @@ mod tests {
             "5",
             "--idle-evict-secs",
             "9",
+            "--hub-threads",
+            "3",
         ])
         .unwrap();
         let config = cli.server_config().unwrap();
+        assert_eq!(config.hub_threads, 3);
         assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
         assert!(config.open);
         assert_eq!(config.max_connections, 5);

@@ -8,6 +8,7 @@ use tandem_core::protocol::Message;
 use tandem_core::store::{docstore, SledStorage};
 use tandem_core::sync::{ClientSession, DocSync};
 use tandem_server::tokens::{Role, Scope};
+use tandem_server::ServerConfig;
 
 #[tokio::test]
 async fn two_peers_sync_a_document_through_the_relay() {
@@ -392,6 +393,51 @@ async fn a_client_with_many_workspaces_syncs_them_all_at_once() {
     ana.sync_until(|s| s.settled()).await;
     let mut ben = Peer::join(&server.url(Some(&token)), empty).await;
     ben.sync_until(|s| docs.iter().all(|d| has(s, d, "n")))
+        .await;
+    server.stop().await;
+}
+
+/// With documents spread over several hub threads, one connection's workspaces are handled by
+/// different hubs; every one of them must still reach the other device, survive a restart, and
+/// be counted once per peer in `/health`.
+#[tokio::test]
+async fn workspaces_spread_over_four_hub_threads_all_sync_and_persist() {
+    let dir = tempfile::tempdir().unwrap();
+    let sharded = ServerConfig {
+        hub_threads: 4,
+        ..config(dir.path())
+    };
+    let server = TestServer::start(sharded.clone()).await;
+    let (token, _) = server.token(Role::Write, Scope::All);
+    let docs: Vec<String> = (0..40).map(|_| doc_id()).collect();
+    let mut full = ClientSession::new("ana", Some("ana-storage".into()));
+    for (i, doc) in docs.iter().enumerate() {
+        full.add_doc(doc, doc_with("n", i as i64), None);
+    }
+    let mut ana = Peer::join(&server.url(Some(&token)), full).await;
+    ana.sync_until(|s| s.settled()).await;
+    let mut empty = ClientSession::new("ben", None);
+    for doc in &docs {
+        empty.add_doc(doc, AutoCommit::new(), None);
+    }
+    let mut ben = Peer::join(&server.url(Some(&token)), empty).await;
+    ben.sync_until(|s| docs.iter().all(|d| has(s, d, "n")))
+        .await;
+    ben.change(&docs[0], "mentee", 1).await;
+    ben.change(&docs[39], "mentee", 2).await;
+    ana.sync_until(|s| has(s, &docs[0], "mentee") && has(s, &docs[39], "mentee"))
+        .await;
+    let h = health(server.addr).await;
+    assert_eq!(h["peers"], 2, "{h}");
+    server.stop().await;
+
+    let server = TestServer::start(sharded).await;
+    let mut empty = ClientSession::new("cleo", None);
+    for doc in &docs {
+        empty.add_doc(doc, AutoCommit::new(), None);
+    }
+    let mut cleo = Peer::join(&server.url(Some(&token)), empty).await;
+    cleo.sync_until(|s| docs.iter().all(|d| has(s, d, "n")) && has(s, &docs[39], "mentee"))
         .await;
     server.stop().await;
 }

@@ -260,6 +260,12 @@ impl Relay {
         })
     }
 
+    /// The storage the relay writes to, e.g. to start more relays on it, one per shard of
+    /// documents.
+    pub fn storage(&self) -> Arc<dyn Storage> {
+        self.storage.clone()
+    }
+
     /// The relay's own peer id.
     pub fn peer_id(&self) -> &str {
         &self.peer_id
