@@ -25,6 +25,7 @@
 #               edits SHARED_INTERVAL ms apart: frames per delivered edit, edit→other clients
 #               latency, relay CPU
 #
+# HUB_THREADS sets tandem-server's --hub-threads (default: the number of cores).
 # RELAY_LOG sets RUST_LOG for tandem-server only (default: its own, `info,automerge=warn`), e.g.
 # RELAY_LOG=info to see what automerge's tracing spans cost.
 #
@@ -135,7 +136,8 @@ start_server() {
   case $system in
     tandem)
       env ${RELAY_LOG:+RUST_LOG="$RELAY_LOG"} "$server_bin" --open --listen 127.0.0.1:0 --data "$data" \
-        --max-connections $((max_clients + 100)) >"$out" 2>"$log" &
+        --max-connections $((max_clients + 100)) ${HUB_THREADS:+--hub-threads "$HUB_THREADS"} \
+        >"$out" 2>"$log" &
       ;;
     node)
       node "$node_server" --port 0 --data "$data" >"$out" 2>"$log" &
