@@ -920,20 +920,82 @@ fn concurrent_ratings_milestones_and_archiving_all_survive_a_merge() {
 }
 
 #[test]
-fn concurrent_title_edits_merge_and_an_archived_goal_keeps_later_changes() {
+fn a_title_rewritten_on_both_sides_is_a_conflict_with_both_values_until_set_again() {
     let (ana, ben) = pair();
-    let goal = ana.add(&["goal", "add", "Ship a Rust CLI"]);
+    let goal = ana.add(&["goal", "add", "Portfolio site"]);
     exchange(&ana, &ben);
-    // Titles are text, so two retitlings merge instead of one replacing the other.
-    ana.ok(&["goal", "set", &goal, "--title", "Ship a Rust CLI tool"]);
-    ben.ok(&["goal", "set", &goal, "--title", "Ship a fast Rust CLI"]);
+    // Titles are replaced as a whole, so two offline rewrites must not merge into a third title
+    // that neither person wrote.
+    ana.ok(&["goal", "set", &goal, "--title", "Portfolio site (Ana)"]);
+    ben.ok(&["goal", "set", &goal, "--title", "Portfolio v2"]);
+    exchange(&ana, &ben);
+    for home in [&ana, &ben] {
+        let conflicts = home.json(&["conflicts"]);
+        assert_eq!(
+            conflict_values(&conflicts, &goal, "title"),
+            [
+                ("Portfolio site (Ana)".into(), "Ana".into()),
+                ("Portfolio v2".into(), "Ben".into())
+            ],
+            "{conflicts}"
+        );
+        let title = home.json(&["goal", "show", &goal])["title"].clone();
+        assert!(
+            title == "Portfolio site (Ana)" || title == "Portfolio v2",
+            "the title shown is one of the two: {title}"
+        );
+        let listing = home.ok(&["conflicts"]);
+        assert!(
+            listing.contains("Portfolio site (Ana)") && listing.contains("Portfolio v2"),
+            "{listing}"
+        );
+    }
+    // Setting the title again ends the conflict everywhere.
+    ben.ok(&["goal", "set", &goal, "--title", "Portfolio site v2"]);
+    exchange(&ana, &ben);
+    for home in [&ana, &ben] {
+        assert_eq!(home.json(&["conflicts"]), Value::Array(vec![]));
+        assert_eq!(
+            text(&home.json(&["goal", "show", &goal]), "title"),
+            "Portfolio site v2"
+        );
+    }
+}
+
+#[test]
+fn concurrent_description_edits_merge_and_an_archived_goal_keeps_later_changes() {
+    let (ana, ben) = pair();
+    let goal = ana.add(&[
+        "goal",
+        "add",
+        "Ship a Rust CLI",
+        "--description",
+        "Ship a Rust CLI",
+    ]);
+    exchange(&ana, &ben);
+    // Descriptions are prose, so two edits of different parts merge instead of one replacing the
+    // other.
+    ana.ok(&[
+        "goal",
+        "set",
+        &goal,
+        "--description",
+        "Ship a Rust CLI tool",
+    ]);
+    ben.ok(&[
+        "goal",
+        "set",
+        &goal,
+        "--description",
+        "Ship a fast Rust CLI",
+    ]);
     // Ben archives the goal while Ana, unaware, gives it to him.
     ben.ok(&["goal", "archive", &goal]);
     ana.ok(&["goal", "set", &goal, "--owner", "Ben"]);
     exchange(&ana, &ben);
     for home in [&ana, &ben] {
         let shown = home.json(&["goal", "show", &goal]);
-        assert_eq!(text(&shown, "title"), "Ship a fast Rust CLI tool");
+        assert_eq!(text(&shown, "description"), "Ship a fast Rust CLI tool");
         assert_eq!(text(&shown, "owner"), "Ben");
         assert_eq!(shown["archived"], true);
         assert!(ids(&home.json(&["goal", "list"])).is_empty());

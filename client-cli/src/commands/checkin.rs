@@ -94,7 +94,7 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
                 );
                 report(ctx, "Added", "check-in", &c.id, label.trim(), c)
             };
-            if let Some(c) = quick_add::<CheckIn>(ctx, |_| Ok(Draft::checkin(at, &agenda)))? {
+            if let Some(c) = quick_add::<CheckIn>(ctx, |_| Draft::checkin(at, &agenda, None))? {
                 return added(&c);
             }
             let (_, o, id) = write(ctx, |ws| ws.add_checkin(at, &agenda))?;

@@ -1,9 +1,9 @@
 //! Action items: something someone agreed to do, with an owner, a due date and a done flag.
 
-use super::draft::Draft;
+use super::draft::{Draft, Field};
 use super::fields::{get_bool, get_stored, get_string};
 use super::time::Stored;
-use super::{Kind, Meta, Workspace};
+use super::{required, Kind, Meta, Workspace};
 use crate::model::ItemId;
 use crate::Result;
 use automerge::transaction::Transactable;
@@ -49,11 +49,38 @@ pub struct NewAction {
     pub checkin: Option<ItemId>,
 }
 
+/// Changes to an action item's fields; `None` leaves a field alone. The goal is a full id.
+#[derive(Debug, Clone, Default)]
+pub struct ActionChanges {
+    pub title: Option<String>,
+    pub owner: Option<String>,
+    pub due: Option<Date>,
+    pub goal: Option<ItemId>,
+}
+
 impl Workspace {
     /// Add an action item; returns its id.
     pub fn add_action(&mut self, action: NewAction) -> Result<ItemId> {
         let draft = Draft::action(&action, &self.people())?;
         self.insert(&draft)
+    }
+
+    /// Change an action item's fields; only the given ones are written.
+    pub fn set_action(&mut self, id: &ItemId, changes: ActionChanges) -> Result<()> {
+        let mut fields = Vec::new();
+        if let Some(t) = changes.title {
+            fields.push(Field::Str("title", Some(required("title", &t)?)));
+        }
+        if let Some(o) = changes.owner {
+            fields.push(Field::Str("owner", Some(self.resolve_owner(&o)?)));
+        }
+        if let Some(d) = changes.due {
+            fields.push(Field::Str("due", Some(d.to_string())));
+        }
+        if let Some(g) = changes.goal {
+            fields.push(Field::Str("goal", Some(g.to_string())));
+        }
+        self.update_item(Kind::Action, id, &fields, "--title, --owner, --due, --goal")
     }
 
     /// Mark an action item done (or open again).

@@ -1,9 +1,11 @@
 //! Check-ins: the pair's meetings, with an agenda, shared notes and each participant's rating.
 
-use super::draft::Draft;
-use super::fields::{ensure_map, get_int, get_map, get_stored, get_string, keys, set_text};
-use super::time::Stored;
-use super::{short, Kind, Meta, Workspace};
+use super::draft::{Draft, Field};
+use super::fields::{
+    check_size, ensure_map, get_int, get_map, get_stored, get_string, keys, set_text,
+};
+use super::time::{format_instant, Stored};
+use super::{required, short, Kind, Meta, Workspace};
 use crate::model::ItemId;
 use crate::{Error, Result};
 use automerge::transaction::Transactable;
@@ -27,23 +29,60 @@ pub struct CheckIn {
     pub at: Stored<Timestamp>,
     pub agenda: String,
     pub notes: String,
+    /// Where the pair meets online (a video call's address), when someone gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
     pub ratings: Vec<Rating>,
     #[serde(flatten)]
     pub meta: Meta,
 }
 
+/// Changes to a check-in's fields; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct CheckInChanges {
+    pub at: Option<Timestamp>,
+    pub agenda: Option<String>,
+    pub notes: Option<String>,
+    pub link: Option<String>,
+}
+
 impl Workspace {
-    /// Add a check-in at `at`.
+    /// Add a check-in at `at`; one with a meeting link is added by inserting a
+    /// [`Draft::checkin`].
     pub fn add_checkin(&mut self, at: Timestamp, agenda: &str) -> Result<ItemId> {
-        self.insert(&Draft::checkin(at, agenda))
+        self.insert(&Draft::checkin(at, agenda, None)?)
     }
 
     /// Replace a check-in's notes, merged as a text diff.
     pub fn edit_checkin_notes(&mut self, id: &ItemId, notes: &str) -> Result<()> {
+        check_size("check-in notes", notes)?;
         let obj = self.item(Kind::CheckIn, id)?;
         set_text(&mut self.doc, &obj, "notes", notes)?;
         self.commit(format!("edited notes of check-in {}", short(id)));
         Ok(())
+    }
+
+    /// Change a check-in's fields; only the given ones are written.
+    pub fn set_checkin(&mut self, id: &ItemId, changes: CheckInChanges) -> Result<()> {
+        let mut fields = Vec::new();
+        if let Some(at) = changes.at {
+            fields.push(Field::Str("at", Some(format_instant(at))));
+        }
+        if let Some(agenda) = changes.agenda {
+            fields.push(Field::Text("agenda", agenda));
+        }
+        if let Some(notes) = changes.notes {
+            fields.push(Field::Text("notes", notes));
+        }
+        if let Some(link) = changes.link {
+            fields.push(Field::Str("link", Some(required("meeting link", &link)?)));
+        }
+        self.update_item(
+            Kind::CheckIn,
+            id,
+            &fields,
+            "--at, --agenda, --notes, --link",
+        )
     }
 
     /// Record the acting participant's rating (1–5) of a check-in. Each participant has their own
@@ -64,6 +103,7 @@ impl Workspace {
         let mine = ensure_map(&mut self.doc, &ratings, &me)?;
         self.doc.put(&mine, "rating", rating)?;
         if let Some(c) = comment {
+            check_size("rating comment", c)?;
             set_text(&mut self.doc, &mine, "comment", c)?;
         }
         let at = self.stamp();
@@ -95,6 +135,7 @@ impl Workspace {
             at: get_stored(&self.doc, obj, "at").unwrap_or(Stored::Unparsed(String::new())),
             agenda: get_string(&self.doc, obj, "agenda").unwrap_or_default(),
             notes: get_string(&self.doc, obj, "notes").unwrap_or_default(),
+            link: get_string(&self.doc, obj, "link"),
             ratings,
             meta: self.meta(obj),
         }

@@ -166,8 +166,11 @@ impl Workspace {
 
 #[cfg(test)]
 mod tests {
+    use crate::model::fields::set_text;
     use crate::model::tests::{merge_both, pair};
-    use crate::model::{GoalChanges, GoalStatus, NewGoal};
+    use crate::model::{GoalChanges, GoalStatus, Kind, NewGoal};
+    use automerge::transaction::Transactable;
+    use automerge::ObjType;
 
     #[test]
     fn concurrent_field_edits_are_listed_as_conflicts_until_set_again() {
@@ -218,5 +221,108 @@ mod tests {
         merge_both(&mut ana, &mut ben);
         assert!(ben.conflicts().is_empty());
         assert_eq!(ben.goal(&goal).unwrap().status, GoalStatus::Active);
+    }
+
+    /// Two people retitle a goal offline: the title is replaced as a whole on each side, so the
+    /// merge keeps both values as a conflict rather than a mix of the two.
+    #[test]
+    fn concurrent_title_rewrites_are_a_conflict_with_both_titles() {
+        let (mut ana, mut ben) = pair();
+        let goal = ana
+            .add_goal(NewGoal {
+                title: "Portfolio site".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        merge_both(&mut ana, &mut ben);
+        for (ws, title) in [
+            (&mut ana, "Portfolio site (Ana)"),
+            (&mut ben, "Portfolio v2"),
+        ] {
+            ws.set_goal(
+                &goal,
+                GoalChanges {
+                    title: Some(title.into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        }
+        merge_both(&mut ana, &mut ben);
+        let conflicts = ana.conflicts();
+        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+        let mut values: Vec<_> = conflicts[0]
+            .values
+            .iter()
+            .map(|v| (v.value.as_str().unwrap().to_string(), v.author.clone()))
+            .collect();
+        values.sort();
+        assert_eq!(
+            values,
+            [
+                ("Portfolio site (Ana)".to_string(), "Ana".to_string()),
+                ("Portfolio v2".to_string(), "Ben".to_string())
+            ]
+        );
+        assert!(["Portfolio site (Ana)", "Portfolio v2"]
+            .contains(&ana.goal(&goal).unwrap().title.as_str()));
+    }
+
+    /// A title an older tandem wrote as Text, rewritten concurrently by an older device (as Text)
+    /// and by this version (as a scalar): the conflict shows the text and the scalar.
+    #[test]
+    fn a_text_title_and_a_scalar_title_written_concurrently_are_a_conflict() {
+        let (mut ana, mut ben) = pair();
+        let goal = ana
+            .add_goal(NewGoal {
+                title: "Portfolio site".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        let obj = ana.item(Kind::Goal, &goal).unwrap();
+        set_text(ana.doc_mut(), &obj, "title", "Portfolio site").unwrap();
+        ana.doc_mut().commit();
+        merge_both(&mut ana, &mut ben);
+        // An older version replaces its Text with a new Text when it meets a scalar; here both
+        // sides replace the field as a whole, one as Text and one as a scalar.
+        let obj = ana.item(Kind::Goal, &goal).unwrap();
+        let text = ana
+            .doc_mut()
+            .put_object(&obj, "title", ObjType::Text)
+            .unwrap();
+        ana.doc_mut()
+            .splice_text(&text, 0, 0, "Portfolio site (Ana)")
+            .unwrap();
+        ana.doc_mut().commit();
+        ben.set_goal(
+            &goal,
+            GoalChanges {
+                title: Some("Portfolio v2".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        merge_both(&mut ana, &mut ben);
+        let conflicts = ben.conflicts();
+        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+        let mut values: Vec<_> = conflicts[0]
+            .values
+            .iter()
+            .map(|v| v.value.as_str().unwrap().to_string())
+            .collect();
+        values.sort();
+        assert_eq!(values, ["Portfolio site (Ana)", "Portfolio v2"]);
+        // Setting it again, as a scalar, ends the conflict.
+        ana.set_goal(
+            &goal,
+            GoalChanges {
+                title: Some("Portfolio".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        merge_both(&mut ana, &mut ben);
+        assert!(ben.conflicts().is_empty());
+        assert_eq!(ben.goal(&goal).unwrap().title, "Portfolio");
     }
 }

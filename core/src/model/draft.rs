@@ -6,6 +6,7 @@
 //! change without loading the document. Because both read one list, the two paths cannot drift
 //! apart.
 
+use crate::model::fields::check_size;
 use crate::model::time::format_instant;
 use crate::model::ItemId;
 use crate::model::{
@@ -18,9 +19,10 @@ use jiff::Timestamp;
 /// One field of a new item.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Field {
-    /// Human-written text, stored as automerge Text.
+    /// Prose, stored as automerge Text so that concurrent edits merge.
     Text(&'static str, String),
-    /// A scalar string (an enum, a date, an id); absent values are not written.
+    /// A short field replaced as a whole (a title, a URL, an enum, a date, an id), stored as a
+    /// scalar string; absent values are not written.
     Str(&'static str, Option<String>),
     /// A boolean.
     Bool(&'static str, bool),
@@ -58,6 +60,17 @@ fn assigned(
 }
 
 impl Draft {
+    /// A draft of `fields`, each within the size limit (see [`check_fields`]).
+    fn new(kind: Kind, id: ItemId, message: String, fields: Vec<Field>) -> Result<Self> {
+        check_fields(kind.noun(), &fields)?;
+        Ok(Self {
+            kind,
+            id,
+            fields,
+            message,
+        })
+    }
+
     /// The fields every item starts with, before its own.
     pub fn header(me: Option<&str>, stamp: &str) -> Vec<Field> {
         vec![
@@ -71,67 +84,65 @@ impl Draft {
     pub fn goal(goal: &NewGoal, people: &People) -> Result<Self> {
         let (title, due, owner) = assigned(&goal.title, goal.due, goal.owner.as_deref(), people)?;
         let id = crate::model::new_item_id();
-        Ok(Self {
-            kind: Kind::Goal,
-            message: format!("added goal {} “{}”", short(&id), first_line(&title, 40)),
-            fields: vec![
-                Field::Text("title", title),
+        Self::new(
+            Kind::Goal,
+            id.clone(),
+            format!("added goal {} “{}”", short(&id), first_line(&title, 40)),
+            vec![
+                Field::Str("title", Some(title)),
                 Field::Text("description", goal.description.clone().unwrap_or_default()),
                 Field::Str("status", Some(GoalStatus::Open.to_string())),
                 Field::Str("due", due),
                 Field::Str("owner", owner),
                 Field::Map("milestones"),
             ],
-            id,
-        })
+        )
     }
 
     /// A new note; its goal, if any, is a full id already.
     pub fn note(note: &NewNote) -> Result<Self> {
-        let title = note.title.clone().unwrap_or_default();
-        if note.body.trim().is_empty() && title.trim().is_empty() {
+        let title = note.title.as_deref().unwrap_or_default().trim().to_string();
+        if note.body.trim().is_empty() && title.is_empty() {
             return Err(Error::Invalid("a note needs a title or some text".into()));
         }
-        let what = if title.trim().is_empty() {
+        let what = if title.is_empty() {
             note.body.as_str()
         } else {
             title.as_str()
         };
         let id = crate::model::new_item_id();
-        let tags = note
-            .tags
-            .iter()
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-            .collect();
-        Ok(Self {
-            kind: Kind::Note,
-            message: format!("added note {} “{}”", short(&id), first_line(what, 40)),
-            fields: vec![
-                Field::Text("title", title.clone()),
+        let message = format!("added note {} “{}”", short(&id), first_line(what, 40));
+        Self::new(
+            Kind::Note,
+            id,
+            message,
+            vec![
+                Field::Str("title", Some(title)),
                 Field::Text("body", note.body.clone()),
                 Field::Str("goal", note.goal.as_deref().map(str::to_string)),
-                Field::Flags("tags", tags),
+                Field::Flags("tags", tags(&note.tags)),
             ],
-            id,
-        })
+        )
     }
 
-    /// A new check-in at `at`, stored to the second (see [`crate::model::time`]).
-    pub fn checkin(at: Timestamp, agenda: &str) -> Self {
+    /// A new check-in at `at`, stored to the second (see [`crate::model::time`]), with an agenda
+    /// and, when given, the link to the meeting.
+    pub fn checkin(at: Timestamp, agenda: &str, link: Option<&str>) -> Result<Self> {
         let at = format_instant(at);
+        let link = link.map(|l| required("meeting link", l)).transpose()?;
         let id = crate::model::new_item_id();
-        Self {
-            kind: Kind::CheckIn,
-            message: format!("scheduled check-in {} at {at}", short(&id)),
-            fields: vec![
+        Self::new(
+            Kind::CheckIn,
+            id.clone(),
+            format!("scheduled check-in {} at {at}", short(&id)),
+            vec![
                 Field::Str("at", Some(at)),
                 Field::Text("agenda", agenda.to_string()),
                 Field::Text("notes", String::new()),
+                Field::Str("link", link),
                 Field::Map("ratings"),
             ],
-            id,
-        }
+        )
     }
 
     /// A new action item; its goal and check-in, if any, are full ids already.
@@ -139,19 +150,19 @@ impl Draft {
         let (title, due, owner) =
             assigned(&action.title, action.due, action.owner.as_deref(), people)?;
         let id = crate::model::new_item_id();
-        Ok(Self {
-            kind: Kind::Action,
-            message: format!("added action {} “{}”", short(&id), first_line(&title, 40)),
-            fields: vec![
-                Field::Text("title", title),
+        Self::new(
+            Kind::Action,
+            id.clone(),
+            format!("added action {} “{}”", short(&id), first_line(&title, 40)),
+            vec![
+                Field::Str("title", Some(title)),
                 Field::Str("owner", owner),
                 Field::Str("due", due),
                 Field::Str("goal", action.goal.as_deref().map(str::to_string)),
                 Field::Str("checkin", action.checkin.as_deref().map(str::to_string)),
                 Field::Bool("done", false),
             ],
-            id,
-        })
+        )
     }
 
     /// A new resource.
@@ -159,15 +170,43 @@ impl Draft {
         let title = required("title", title)?;
         let url = required("url", url)?;
         let id = crate::model::new_item_id();
-        Ok(Self {
-            kind: Kind::Resource,
-            message: format!("added resource {} “{}”", short(&id), first_line(&title, 40)),
-            fields: vec![
-                Field::Text("title", title),
+        Self::new(
+            Kind::Resource,
+            id.clone(),
+            format!("added resource {} “{}”", short(&id), first_line(&title, 40)),
+            vec![
+                Field::Str("title", Some(title)),
                 Field::Str("url", Some(url)),
                 Field::Text("note", note.unwrap_or("").to_string()),
             ],
-            id,
-        })
+        )
     }
+}
+
+/// Note tags as stored: trimmed, blank ones dropped.
+pub fn tags(typed: &[String]) -> Vec<String> {
+    typed
+        .iter()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Check that every string among `fields` of an item called `noun` is within
+/// [`crate::model::fields::MAX_TEXT_BYTES`]; the error names the field (`the note body is 6.0 MiB, …`).
+pub fn check_fields(noun: &str, fields: &[Field]) -> Result<()> {
+    for field in fields {
+        match field {
+            Field::Text(key, value) | Field::Str(key, Some(value)) => {
+                check_size(&format!("{noun} {key}"), value)?
+            }
+            Field::Flags(key, flags) => {
+                for flag in flags {
+                    check_size(&format!("{noun} {key}"), flag)?;
+                }
+            }
+            Field::Str(_, None) | Field::Bool(..) | Field::Map(_) => {}
+        }
+    }
+    Ok(())
 }

@@ -1,11 +1,11 @@
 //! Goals: what the mentee wants to reach, with a status, an owner, a due date and milestones.
 
-use super::draft::Draft;
-use super::fields::{get_stored, get_string, set_str, set_text};
+use super::draft::{Draft, Field};
+use super::fields::{get_stored, get_string};
 use super::time::Stored;
 use super::{non_empty, Kind, Meta, Milestone, Workspace};
 use crate::model::ItemId;
-use crate::{Error, Result};
+use crate::Result;
 use automerge::ObjId;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
@@ -77,7 +77,6 @@ impl Workspace {
     /// Change a goal's fields; only the given ones are written, so a concurrent change of another
     /// field is never overwritten.
     pub fn set_goal(&mut self, id: &ItemId, changes: GoalChanges) -> Result<()> {
-        let obj = self.item(Kind::Goal, id)?;
         let owner = changes
             .owner
             .as_deref()
@@ -88,35 +87,28 @@ impl Workspace {
             .as_deref()
             .map(|t| non_empty("title", t))
             .transpose()?;
-        let mut what = Vec::new();
-        if let Some(t) = &title {
-            set_text(&mut self.doc, &obj, "title", t)?;
-            what.push("title".to_string());
+        let mut fields = Vec::new();
+        if let Some(t) = title {
+            fields.push(Field::Str("title", Some(t)));
         }
-        if let Some(d) = &changes.description {
-            set_text(&mut self.doc, &obj, "description", d)?;
-            what.push("description".to_string());
+        if let Some(d) = changes.description {
+            fields.push(Field::Text("description", d));
         }
-        if let Some(s) = &changes.status {
-            set_str(&mut self.doc, &obj, "status", s.as_str())?;
-            what.push(format!("status={s}"));
+        if let Some(s) = changes.status {
+            fields.push(Field::Str("status", Some(s.as_str().to_string())));
         }
-        if let Some(d) = &changes.due {
-            set_str(&mut self.doc, &obj, "due", &d.to_string())?;
-            what.push(format!("due={d}"));
+        if let Some(d) = changes.due {
+            fields.push(Field::Str("due", Some(d.to_string())));
         }
-        if let Some(o) = &owner {
-            set_str(&mut self.doc, &obj, "owner", o)?;
-            what.push(format!("owner={}", self.display_name(o)));
+        if let Some(o) = owner {
+            fields.push(Field::Str("owner", Some(o)));
         }
-        if what.is_empty() {
-            return Err(Error::Invalid(
-                "nothing to change: give at least one of --title, --description, --status, --due, --owner".into(),
-            ));
-        }
-        let label = self.label(Kind::Goal, id);
-        self.commit(format!("set {} on {label}", what.join(", ")));
-        Ok(())
+        self.update_item(
+            Kind::Goal,
+            id,
+            &fields,
+            "--title, --description, --status, --due, --owner",
+        )
     }
 
     fn read_goal(&self, id: &str, obj: &ObjId) -> Goal {

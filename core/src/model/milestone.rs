@@ -22,6 +22,13 @@ pub struct Milestone {
     pub meta: Meta,
 }
 
+/// Changes to a milestone's fields; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct MilestoneChanges {
+    pub title: Option<String>,
+    pub due: Option<Date>,
+}
+
 impl Workspace {
     /// Add a milestone to a goal; returns its id.
     pub fn add_milestone(
@@ -40,7 +47,7 @@ impl Workspace {
             .put_object(&ms, mid.as_str(), automerge::ObjType::Map)?;
         let mut fields = Draft::header(self.me.as_deref(), &self.stamp());
         fields.extend([
-            Field::Text("title", title.clone()),
+            Field::Str("title", Some(title.clone())),
             Field::Str("due", due),
             Field::Bool("done", false),
         ]);
@@ -62,13 +69,8 @@ impl Workspace {
         resolve_prefix("milestone", &prefix.trim().to_ascii_lowercase(), ids)
     }
 
-    /// Mark a milestone done (or not done).
-    pub fn set_milestone_done(
-        &mut self,
-        goal: &ItemId,
-        milestone: &ItemId,
-        done: bool,
-    ) -> Result<()> {
+    /// The milestone `milestone` of the goal `goal`, and how a change message names it.
+    fn milestone_obj(&self, goal: &ItemId, milestone: &ItemId) -> Result<(ObjId, String)> {
         let g = self.item(Kind::Goal, goal)?;
         let m = get_map(&self.doc, &g, "milestones")
             .and_then(|ms| get_map(&self.doc, &ms, milestone))
@@ -76,15 +78,74 @@ impl Workspace {
                 kind: "milestone",
                 prefix: milestone.to_string(),
             })?;
-        self.doc.put(&m, "done", done)?;
         let title = get_string(&self.doc, &m, "title").unwrap_or_default();
-        let label = self.label(Kind::Goal, goal);
-        let verb = if done { "completed" } else { "reopened" };
-        self.commit(format!(
-            "{verb} milestone “{}” of {label}",
-            first_line(&title, 40)
-        ));
+        let label = format!(
+            "milestone “{}” of {}",
+            first_line(&title, 40),
+            self.label(Kind::Goal, goal)
+        );
+        Ok((m, label))
+    }
+
+    /// Mark a milestone done (or not done).
+    pub fn set_milestone_done(
+        &mut self,
+        goal: &ItemId,
+        milestone: &ItemId,
+        done: bool,
+    ) -> Result<()> {
+        self.flag_milestone(goal, milestone, "done", done, ["completed", "reopened"])
+    }
+
+    /// Archive a milestone (it no longer counts towards the goal's progress), or restore it.
+    pub fn archive_milestone(
+        &mut self,
+        goal: &ItemId,
+        milestone: &ItemId,
+        archived: bool,
+    ) -> Result<()> {
+        self.flag_milestone(
+            goal,
+            milestone,
+            "archived",
+            archived,
+            ["archived", "restored"],
+        )
+    }
+
+    /// Set the boolean `key` of a milestone, in a change whose message begins with the first of
+    /// `verbs` when setting and the second when clearing.
+    fn flag_milestone(
+        &mut self,
+        goal: &ItemId,
+        milestone: &ItemId,
+        key: &str,
+        value: bool,
+        verbs: [&str; 2],
+    ) -> Result<()> {
+        let (m, label) = self.milestone_obj(goal, milestone)?;
+        self.doc.put(&m, key, value)?;
+        let verb = if value { verbs[0] } else { verbs[1] };
+        self.commit(format!("{verb} {label}"));
         Ok(())
+    }
+
+    /// Change a milestone's title or due date; only the given fields are written.
+    pub fn set_milestone(
+        &mut self,
+        goal: &ItemId,
+        milestone: &ItemId,
+        changes: MilestoneChanges,
+    ) -> Result<()> {
+        let mut fields = Vec::new();
+        if let Some(t) = changes.title {
+            fields.push(Field::Str("title", Some(non_empty("title", &t)?)));
+        }
+        if let Some(d) = changes.due {
+            fields.push(Field::Str("due", Some(d.to_string())));
+        }
+        let (m, label) = self.milestone_obj(goal, milestone)?;
+        self.update(&m, "milestone", label, &fields, "--title, --due")
     }
 
     /// The milestones of the goal `goal`: those with a due date first, soonest first.

@@ -4,14 +4,17 @@
 //! docs/model.md, which describes every field). The root holds:
 //!
 //! ```text
-//! schema: 1, kind: "tandem-workspace", title: Text, created_at, created_by
+//! schema: 1, kind: "tandem-workspace", title, created_at, created_by
 //! participants: { <pid>: { name, role, created_at, devices: { <actor hex>: <added at> } } }
-//! goals:     { <id>: { title: Text, description: Text, status, owner?, due?, milestones: {..}, .. } }
-//! notes:     { <id>: { title: Text, body: Text, goal?, tags: { <tag>: true }, .. } }
-//! checkins:  { <id>: { at, agenda: Text, notes: Text, ratings: { <pid>: { rating, comment: Text, at } }, .. } }
-//! actions:   { <id>: { title: Text, owner?, due?, done, done_at?, goal?, checkin?, .. } }
-//! resources: { <id>: { title: Text, url, note: Text, .. } }
+//! goals:     { <id>: { title, description: Text, status, owner?, due?, milestones: {..}, .. } }
+//! notes:     { <id>: { title, body: Text, goal?, tags: { <tag>: true }, .. } }
+//! checkins:  { <id>: { at, agenda: Text, notes: Text, link?, ratings: { <pid>: { rating, comment: Text, at } }, .. } }
+//! actions:   { <id>: { title, owner?, due?, done, done_at?, goal?, checkin?, .. } }
+//! resources: { <id>: { title, url, note: Text, .. } }
 //! ```
+//!
+//! Fields marked Text are prose, merged character by character; every other string is a scalar,
+//! replaced as a whole, so two concurrent rewrites of a title are a conflict with both values.
 //!
 //! Every collection is a map keyed by a random id, never a list, so two people adding items
 //! offline never collide. Every item carries `created_by`, `created_at` and `archived`; archiving is
@@ -46,20 +49,21 @@ mod note;
 mod participant;
 mod resource;
 
-pub use action::{Action, NewAction};
-pub use checkin::{CheckIn, Rating};
+pub use action::{Action, ActionChanges, NewAction};
+pub use checkin::{CheckIn, CheckInChanges, Rating};
 pub use conflicts::{Conflict, ConflictOn, ConflictValue};
 pub use goal::{Goal, GoalChanges, GoalStatus, NewGoal};
 pub use history::HistoryEntry;
 pub use ids::ItemId;
-pub use milestone::Milestone;
-pub use note::{NewNote, Note};
+pub use milestone::{Milestone, MilestoneChanges};
+pub use note::{NewNote, Note, NoteChanges};
 pub use participant::{resolve_owner_among, Participant, Role};
-pub use resource::Resource;
+pub use resource::{Resource, ResourceChanges};
 
 use crate::model::draft::{Draft, Field};
 use crate::model::fields::{
-    ensure_map, get_bool, get_int, get_map, get_stored, get_string, keys, set_str, set_text,
+    check_size, ensure_map, get_bool, get_int, get_map, get_stored, get_string, keys, oversized,
+    set_str, set_text,
 };
 use crate::model::time::{format_instant, today, Stored};
 use crate::{Error, Result};
@@ -139,6 +143,10 @@ pub struct Meta {
     pub created_by_name: Option<String>,
     pub created_at: Option<Stored<Timestamp>>,
     pub archived: bool,
+    /// The string fields longer than [`fields::MAX_TEXT_BYTES`], which are read (and so shown
+    /// and exported) only up to that limit. Left out of JSON when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oversized: Vec<fields::Oversized>,
 }
 
 /// Everything in a workspace, for `export --format json` and convergence checks.
@@ -188,7 +196,7 @@ impl Workspace {
         let at = ws.stamp();
         ws.doc.put(ROOT, "schema", SCHEMA_VERSION as i64)?;
         ws.doc.put(ROOT, "kind", WORKSPACE_KIND)?;
-        set_text(&mut ws.doc, &ROOT, "title", &title)?;
+        set_str(&mut ws.doc, &ROOT, "title", &title)?;
         ws.doc.put(ROOT, "created_at", at.as_str())?;
         for kind in Kind::ALL {
             ws.doc
@@ -313,7 +321,7 @@ impl Workspace {
     /// Rename the workspace.
     pub fn set_title(&mut self, title: &str) -> Result<()> {
         let title = non_empty("title", title)?;
-        set_text(&mut self.doc, &ROOT, "title", &title)?;
+        set_str(&mut self.doc, &ROOT, "title", &title)?;
         self.commit(format!("renamed workspace to “{title}”"));
         Ok(())
     }
@@ -371,6 +379,78 @@ impl Workspace {
         Ok(item.get(0).cloned().unwrap_or_default())
     }
 
+    /// Change some fields of the item or milestone `obj` in place, in one change whose message
+    /// names them and ends with `label`. Only the given fields are written, so a concurrent change
+    /// of another field is never overwritten; prose is written as a diff, short fields as a whole
+    /// (see [`fields`]). `flags` names the options a person could have given, for the error when
+    /// there is nothing to change.
+    fn update(
+        &mut self,
+        obj: &ObjId,
+        noun: &str,
+        label: String,
+        fields: &[Field],
+        flags: &str,
+    ) -> Result<()> {
+        if fields.is_empty() {
+            return Err(Error::Invalid(format!(
+                "nothing to change: give at least one of {flags}"
+            )));
+        }
+        draft::check_fields(noun, fields)?;
+        let mut what = Vec::new();
+        for field in fields {
+            match field {
+                Field::Text(key, value) => {
+                    set_text(&mut self.doc, obj, key, value)?;
+                    what.push(key.to_string());
+                }
+                Field::Str(key, Some(value)) => {
+                    set_str(&mut self.doc, obj, key, value)?;
+                    what.push(match *key {
+                        "title" | "url" | "link" => key.to_string(),
+                        "owner" => format!("owner={}", self.display_name(value)),
+                        _ => format!("{key}={value}"),
+                    });
+                }
+                Field::Bool(key, value) => {
+                    self.doc.put(obj, *key, *value)?;
+                    what.push(format!("{key}={value}"));
+                }
+                Field::Flags(key, flags) => {
+                    // Flags not given are cleared rather than the map replaced, so a flag
+                    // someone adds concurrently survives.
+                    let map = ensure_map(&mut self.doc, obj, key)?;
+                    for old in keys(&self.doc, &map) {
+                        if !flags.contains(&old) && get_bool(&self.doc, &map, &old) {
+                            self.doc.put(&map, old.as_str(), false)?;
+                        }
+                    }
+                    for flag in flags {
+                        self.doc.put(&map, flag.as_str(), true)?;
+                    }
+                    what.push(format!("{key}={}", flags.join(",")));
+                }
+                Field::Str(_, None) | Field::Map(_) => {}
+            }
+        }
+        self.commit(format!("set {} on {label}", what.join(", ")));
+        Ok(())
+    }
+
+    /// Change some fields of the item `id` of `kind` (see [`Workspace::update`]).
+    fn update_item(
+        &mut self,
+        kind: Kind,
+        id: &ItemId,
+        fields: &[Field],
+        flags: &str,
+    ) -> Result<()> {
+        let obj = self.item(kind, id)?;
+        let label = self.label(kind, id);
+        self.update(&obj, kind.noun(), label, fields, flags)
+    }
+
     /// Write the fields of a new map object.
     fn write_fields(&mut self, obj: &ObjId, fields: &[Field]) -> Result<()> {
         for field in fields {
@@ -423,6 +503,7 @@ impl Workspace {
             created_by,
             created_at: get_stored(&self.doc, obj, "created_at"),
             archived: get_bool(&self.doc, obj, "archived"),
+            oversized: oversized(&self.doc, obj),
         }
     }
 
@@ -583,10 +664,10 @@ pub fn resolve_prefix(noun: &'static str, prefix: &str, ids: Vec<String>) -> Res
 fn non_empty(what: &str, value: &str) -> Result<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
-        Err(Error::Invalid(format!("the {what} must not be empty")))
-    } else {
-        Ok(trimmed.to_string())
+        return Err(Error::Invalid(format!("the {what} must not be empty")));
     }
+    check_size(what, trimmed)?;
+    Ok(trimmed.to_string())
 }
 
 /// The first line of `s`, cut to at most `max` characters, for messages and lists.

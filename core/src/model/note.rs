@@ -1,9 +1,9 @@
 //! Notes: free text, optionally about a goal, with tags. Private notes use the same shape in a
 //! document of their own that never leaves the device.
 
-use super::draft::Draft;
-use super::fields::{get_bool, get_map, get_string, keys, set_text};
-use super::{short, Kind, Meta, Workspace, PRIVATE_KIND};
+use super::draft::{tags, Draft, Field};
+use super::fields::{check_size, get_bool, get_map, get_string, keys, set_text};
+use super::{Kind, Meta, Workspace, PRIVATE_KIND};
 use crate::model::ItemId;
 use crate::Result;
 use automerge::{ObjId, ROOT};
@@ -19,6 +19,15 @@ pub struct Note {
     pub private: bool,
     #[serde(flatten)]
     pub meta: Meta,
+}
+
+/// Changes to a note's fields; `None` leaves a field alone. The goal is a full id.
+#[derive(Debug, Clone, Default)]
+pub struct NoteChanges {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub goal: Option<ItemId>,
+    pub tags: Option<Vec<String>>,
 }
 
 /// A new note.
@@ -39,6 +48,7 @@ impl Workspace {
 
     /// Replace a note's body with `body`, merged as a text diff.
     pub fn edit_note_body(&mut self, id: &ItemId, body: &str) -> Result<()> {
+        check_size("note body", body)?;
         let obj = self.item(Kind::Note, id)?;
         set_text(&mut self.doc, &obj, "body", body)?;
         let label = self.label(Kind::Note, id);
@@ -46,12 +56,23 @@ impl Workspace {
         Ok(())
     }
 
-    /// Replace a note's title.
-    pub fn set_note_title(&mut self, id: &ItemId, title: &str) -> Result<()> {
-        let obj = self.item(Kind::Note, id)?;
-        set_text(&mut self.doc, &obj, "title", title)?;
-        self.commit(format!("retitled note {}", short(id)));
-        Ok(())
+    /// Change a note's fields; only the given ones are written. Tags, when given, become the
+    /// note's whole set of tags.
+    pub fn set_note(&mut self, id: &ItemId, changes: NoteChanges) -> Result<()> {
+        let mut fields = Vec::new();
+        if let Some(t) = changes.title {
+            fields.push(Field::Str("title", Some(t.trim().to_string())));
+        }
+        if let Some(b) = changes.body {
+            fields.push(Field::Text("body", b));
+        }
+        if let Some(g) = changes.goal {
+            fields.push(Field::Str("goal", Some(g.to_string())));
+        }
+        if let Some(t) = changes.tags {
+            fields.push(Field::Flags("tags", tags(&t)));
+        }
+        self.update_item(Kind::Note, id, &fields, "--title, --goal, --tag")
     }
 
     fn read_note(&self, id: &str, obj: &ObjId) -> Note {

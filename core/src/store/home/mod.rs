@@ -650,10 +650,11 @@ mod tests {
                 Draft::resource("The Book", "https://doc.rust-lang.org/book/", Some("ch. 4"))
             }),
             Box::new(|_| {
-                Ok(Draft::checkin(
+                Draft::checkin(
                     "2026-12-03T14:00:00Z".parse().unwrap(),
                     "Review chapter 4",
-                ))
+                    Some("https://meet.example/ana-ben"),
+                )
             }),
         ];
         for draft in drafts {
