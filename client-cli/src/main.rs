@@ -19,7 +19,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // One line, with the chain of causes, so scripts and people both get the reason.
-            eprintln!("tandem: {err:#}");
+            // Errors may quote document text (a workspace's title), so they are escaped too.
+            eprintln!("tandem: {}", render::line(&format!("{err:#}")));
             ExitCode::from(1)
         }
     }

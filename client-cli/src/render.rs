@@ -1,6 +1,80 @@
-//! Text output helpers: colour only on a terminal, progress bars, aligned columns.
+//! Text output helpers: text from documents made safe to print, colour only on a terminal,
+//! progress bars, aligned columns.
+//!
+//! Read this before printing anything a document holds. Everything in a workspace was typed by
+//! someone, possibly with another client, and a terminal obeys the control characters it is
+//! sent: a title holding `ESC ] 0 ; … BEL` would rename the reader's terminal window, and a
+//! newline would split a list row in two. So every printer shows document text through
+//! [`shown`] (a whole read view) or [`line`] (one field on one row; [`fit`] uses it too), which
+//! show control characters escaped (`\e`, `\u{7}`) and fold line breaks where a row is meant.
+//! `--json` output is not a terminal's business and keeps the strings as stored.
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+/// The fields of the read views that hold prose, which keeps its line breaks when shown; every
+/// other string is a short field, shown on one line.
+const PROSE: [&str; 6] = ["description", "body", "agenda", "notes", "comment", "note"];
+
+/// Whether a terminal could take `c` as an instruction rather than something to show: C0
+/// controls, DEL, C1 controls, and the marks that reorder text direction (which can make a line
+/// read differently from what it holds).
+fn is_control(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with every control character escaped, keeping line breaks when `keep_lines` is set and
+/// folding each into ` ↵ ` otherwise; a tab is kept in prose and is a space on one line.
+fn escape(s: &str, keep_lines: bool) -> String {
+    if !s.chars().any(is_control) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' if keep_lines => out.push('\n'),
+            '\t' if keep_lines => out.push('\t'),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => out.push_str(" ↵ "),
+            '\t' => out.push(' '),
+            '\u{1b}' => out.push_str("\\e"),
+            '\r' => out.push_str("\\r"),
+            c if is_control(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A string from a document, shown on one row: control characters escaped, line breaks folded.
+pub fn line(s: &str) -> String {
+    escape(s, false)
+}
+
+/// A read view (an item, a list of them, a snapshot) with every string in it made safe to print:
+/// prose keeping its line breaks, every other string through [`line`]. For text output only;
+/// `--json` prints the view as it was read.
+pub fn shown<T: Serialize + DeserializeOwned>(view: T) -> T {
+    fn walk(value: &mut serde_json::Value, keep_lines: bool) {
+        match value {
+            serde_json::Value::String(s) => *s = escape(s, keep_lines),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| walk(v, false)),
+            serde_json::Value::Object(map) => {
+                for (key, v) in map.iter_mut() {
+                    walk(v, PROSE.contains(&key.as_str()));
+                }
+            }
+            _ => {}
+        }
+    }
+    let Ok(mut value) = serde_json::to_value(&view) else {
+        return view;
+    };
+    walk(&mut value, false);
+    serde_json::from_value(value).unwrap_or(view)
+}
 
 /// Colours that switch themselves off when output is not a terminal.
 #[derive(Clone, Copy)]
@@ -55,6 +129,10 @@ pub fn progress_bar(done: usize, total: usize, width: usize) -> String {
 /// columns, so counting characters would push every later column of that row to the right. A
 /// wide character that would straddle the edge of a cut is left out and its column padded.
 pub fn fit(s: &str, width: usize) -> String {
+    // A column is one row: whatever reaches it is escaped and folded (a no-op on text that
+    // already was).
+    let s = line(s);
+    let s = s.as_str();
     let shown = s.width();
     if shown <= width {
         return format!("{s}{}", " ".repeat(width - shown));
@@ -116,6 +194,36 @@ mod tests {
         // A wide character that would straddle the cut is dropped and its column padded.
         assert_eq!(fit("日本語のタイトル", 6), "日本… ");
         assert_eq!(fit("学习 Rust 编程", 12), "学习 Rust … ");
+    }
+
+    #[test]
+    fn control_characters_are_escaped_and_line_breaks_folded_on_one_row() {
+        let title = "Own \u{1b}]0;pwned\u{7}title\nsecond line";
+        assert_eq!(line(title), "Own \\e]0;pwned\\u{7}title ↵ second line");
+        assert_eq!(
+            escape("a\r\nb\u{9b}c\u{7f}\td\u{202e}", true),
+            "a\nb\\u{9b}c\\u{7f}\td\\u{202e}"
+        );
+        assert_eq!(line("café ☕ 学习"), "café ☕ 学习");
+    }
+
+    #[test]
+    fn a_whole_view_is_escaped_with_prose_keeping_its_lines() {
+        let view = serde_json::json!({
+            "title": "a\nb\u{1b}",
+            "body": "one\ntwo\u{7}",
+            "tags": ["x\ny"],
+            "milestones": [{"title": "m\u{1b}", "done": true}],
+        });
+        assert_eq!(
+            shown(view),
+            serde_json::json!({
+                "title": "a ↵ b\\e",
+                "body": "one\ntwo\\u{7}",
+                "tags": ["x ↵ y"],
+                "milestones": [{"title": "m\\e", "done": true}],
+            })
+        );
     }
 
     #[test]

@@ -1469,3 +1469,51 @@ fn usage_errors_exit_with_code_two() {
     }
     guard.assert_undamaged();
 }
+
+// ----- safe display -----
+
+#[test]
+fn text_that_would_drive_the_terminal_is_shown_escaped_and_on_one_row() {
+    let (ana, ben) = pair();
+    // Ben's title would rename Ana's terminal window, and its newline would split her list row.
+    let title = "Own it \u{1b}]0;pwned\u{7}\nsecond line";
+    let goal = ben.add(&["goal", "add", title]);
+    ben.add(&["note", "add", "Body \u{1b}[2J\nline two", "--title", title]);
+    exchange(&ana, &ben);
+    let escaped = "Own it \\e]0;pwned\\u{7} ↵ second line";
+    for args in [
+        vec!["goal", "list"],
+        vec!["goal", "show", goal.as_str()],
+        vec!["plan"],
+        vec!["note", "list"],
+        vec!["log"],
+    ] {
+        let out = ana.ok(&args);
+        assert!(
+            !out.contains('\u{1b}') && !out.contains('\u{7}'),
+            "`tandem {}` printed a control character:\n{out:?}",
+            args.join(" ")
+        );
+        let rows: Vec<&str> = out.lines().filter(|l| l.contains("Own it")).collect();
+        assert!(!rows.is_empty(), "{out}");
+        for row in rows {
+            assert!(
+                row.contains("Own it \\e]0;pwned\\u{7}"),
+                "`tandem {}`: {row}",
+                args.join(" ")
+            );
+        }
+        assert!(
+            !out.lines()
+                .any(|l| l.trim_start().starts_with("second line")),
+            "`tandem {}` split a row:\n{out}",
+            args.join(" ")
+        );
+    }
+    assert!(ana.ok(&["goal", "list"]).contains(escaped));
+    // Prose keeps its lines but not its escapes.
+    let note = ana.ok(&["note", "show", &ids(&ana.json(&["note", "list"]))[0]]);
+    assert!(note.contains("Body \\e[2J\nline two"), "{note}");
+    // JSON is for programs and keeps the text as it was written.
+    assert_eq!(text(&ana.json(&["goal", "show", &goal]), "title"), title);
+}

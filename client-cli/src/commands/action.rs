@@ -5,7 +5,7 @@ use super::shared::{
 };
 use crate::cli::values;
 use crate::context::Context;
-use crate::render::fit;
+use crate::render::{fit, shown};
 use anyhow::Result;
 use clap::Subcommand;
 use tandem_core::jiff::civil::Date;
@@ -119,7 +119,7 @@ pub fn run(ctx: &Context, cmd: ActionCommand) -> Result<()> {
             if listed_as_json(ctx, &list, "No action items match.")? {
                 return Ok(());
             }
-            for a in list {
+            for a in shown(list) {
                 let check = checkbox(p, a.done);
                 let owner = a.owner.clone().unwrap_or_default();
                 let title = fit(&first_line(&a.title, 44), 44);

@@ -2,6 +2,7 @@
 
 use crate::cli::values;
 use crate::context::Context;
+use crate::render::line;
 use anyhow::{Context as _, Result};
 use clap::Subcommand;
 use serde::Serialize;
@@ -69,7 +70,7 @@ pub fn run(ctx: &Context, cmd: BundleCommand) -> Result<()> {
             }
             ctx.say(format!(
                 "Wrote “{}” to {} ({} bytes)",
-                bundle.title,
+                line(&bundle.title),
                 file.display(),
                 bytes.len()
             ));
@@ -89,18 +90,21 @@ pub fn run(ctx: &Context, cmd: BundleCommand) -> Result<()> {
             if report.created {
                 ctx.say(format!(
                     "Joined “{}” ({}) with {} change(s)",
-                    report.title, report.workspace, report.new_changes
+                    line(&report.title),
+                    report.workspace,
+                    report.new_changes
                 ));
             } else if report.new_changes == 0 {
                 ctx.say(format!(
                     "“{}” already had everything in {}",
-                    report.title,
+                    line(&report.title),
                     file.display()
                 ));
             } else {
                 ctx.say(format!(
                     "Merged {} new change(s) into “{}”",
-                    report.new_changes, report.title
+                    report.new_changes,
+                    line(&report.title)
                 ));
             }
             Ok(())

@@ -6,7 +6,7 @@ use super::shared::{
 };
 use crate::cli::values;
 use crate::context::Context;
-use crate::render::fit;
+use crate::render::{fit, shown};
 use anyhow::Result;
 use clap::Subcommand;
 use serde::Serialize;
@@ -110,7 +110,7 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
             if listed_as_json(ctx, &list, "No check-ins yet. Add one with: tandem checkin add --at \"YYYY-MM-DD HH:MM\" --agenda \"…\"")? {
                 return Ok(());
             }
-            for c in list {
+            for c in shown(list) {
                 let when = display_instant(&c.at, &ctx.zone);
                 let when = if c.at.valid().is_some_and(|at| *at > ctx.now) {
                     p.green(&format!("{when} (upcoming)"))
@@ -142,10 +142,7 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
             if ctx.json {
                 return ctx.print_json(&detail);
             }
-            let CheckInDetail {
-                checkin: c,
-                actions,
-            } = detail;
+            let (c, actions) = (shown(detail.checkin), shown(detail.actions));
             println!(
                 "{} {}  {}",
                 p.bold("Check-in"),

@@ -2,6 +2,7 @@
 
 use super::shared::paint;
 use crate::context::Context;
+use crate::render::line;
 use anyhow::Result;
 use tandem_core::model::{first_line, short};
 
@@ -21,18 +22,18 @@ pub fn run(ctx: &Context) -> Result<()> {
         let id = if c.id.is_empty() {
             String::new()
         } else {
-            format!(" {}", short(&c.id))
+            format!(" {}", line(short(&c.id)))
         };
         println!(
             "{}{} “{}” — {}",
             c.kind,
             p.cyan(&id),
-            first_line(&c.title, 40),
-            p.bold(&c.field)
+            line(&first_line(&c.title, 40)),
+            p.bold(&line(&c.field))
         );
         for v in &c.values {
             let shown = match &v.value {
-                serde_json::Value::String(s) => format!("“{}”", first_line(s, 50)),
+                serde_json::Value::String(s) => format!("“{}”", line(&first_line(s, 50))),
                 other => other.to_string(),
             };
             let mark = if v.winner {
@@ -40,7 +41,7 @@ pub fn run(ctx: &Context) -> Result<()> {
             } else {
                 String::new()
             };
-            println!("    {} set {shown}{mark}", v.author);
+            println!("    {} set {shown}{mark}", line(&v.author));
         }
     }
     ctx.say(

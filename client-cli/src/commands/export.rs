@@ -1,6 +1,7 @@
 //! `tandem export`: the whole workspace as Markdown or JSON.
 
 use crate::context::Context;
+use crate::render::{line, shown};
 use anyhow::{Context as _, Result};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
@@ -41,7 +42,9 @@ pub fn run(ctx: &Context, args: ExportArgs) -> Result<()> {
     drop(home);
     let text = match format {
         ExportFormat::Json => serde_json::to_string_pretty(&snapshot)? + "\n",
-        ExportFormat::Md => markdown(&snapshot, ctx),
+        // Markdown is read on a terminal as often as in an editor, so it is escaped like every
+        // text output; JSON keeps the strings as stored.
+        ExportFormat::Md => markdown(&shown(snapshot.clone()), ctx),
     };
     match output {
         Some(path) => {
@@ -56,7 +59,7 @@ pub fn run(ctx: &Context, args: ExportArgs) -> Result<()> {
             } else {
                 ctx.say(format!(
                     "Exported “{}” to {}",
-                    snapshot.title,
+                    line(&snapshot.title),
                     path.display()
                 ));
             }

@@ -6,7 +6,7 @@ use super::shared::{
 };
 use crate::cli::values;
 use crate::context::Context;
-use crate::render::{fit, progress_bar, Paint};
+use crate::render::{fit, progress_bar, shown, Paint};
 use anyhow::Result;
 use clap::Subcommand;
 use serde::Serialize;
@@ -187,7 +187,7 @@ fn list(ctx: &Context, status: Option<GoalStatus>, all: bool) -> Result<()> {
     )? {
         return Ok(());
     }
-    for g in goals {
+    for g in shown(goals) {
         let (done, total) = g.progress();
         let archived = if g.meta.archived {
             p.dim(" (archived)")
@@ -224,11 +224,11 @@ fn show(ctx: &Context, id: &str) -> Result<()> {
     if ctx.json {
         return ctx.print_json(&detail);
     }
-    let GoalDetail {
-        goal: g,
-        notes,
-        actions,
-    } = detail;
+    let (g, notes, actions) = (
+        shown(detail.goal),
+        shown(detail.notes),
+        shown(detail.actions),
+    );
     let today = o.ws.today(&ctx.zone);
     let (done, total) = g.progress();
     println!("{} {}  {}", p.bold("Goal"), p.cyan(&g.id), p.bold(&g.title));

@@ -2,7 +2,7 @@
 
 use super::shared::paint;
 use crate::context::Context;
-use crate::render::fit;
+use crate::render::{fit, line};
 use anyhow::Result;
 use clap::Args;
 use tandem_core::model::time::display_instant;
@@ -32,7 +32,7 @@ pub fn run(ctx: &Context, args: LogArgs) -> Result<()> {
             p.yellow(&e.hash[..8]),
             p.dim(&display_instant(&e.at, &ctx.zone)),
             fit(&e.author, 12),
-            e.message
+            line(&e.message)
         );
     }
     Ok(())

@@ -3,7 +3,7 @@
 use super::shared::{report, write};
 use crate::cli::values;
 use crate::context::Context;
-use crate::render::progress_bar;
+use crate::render::{line, progress_bar};
 use anyhow::Result;
 use clap::Subcommand;
 use serde::Serialize;
@@ -76,7 +76,7 @@ pub fn run(ctx: &Context, cmd: MilestoneCommand) -> Result<()> {
         let (done, total) = g.progress();
         println!(
             "  {}: {}",
-            first_line(&g.title, 50),
+            line(&first_line(&g.title, 50)),
             progress_bar(done, total, 10)
         );
     }

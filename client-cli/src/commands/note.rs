@@ -2,7 +2,7 @@
 
 use super::shared::{edit_outside, listed_as_json, note_label, paint, quick_add, read, report};
 use crate::context::Context;
-use crate::render::fit;
+use crate::render::{fit, line, shown};
 use anyhow::{Context as _, Result};
 use clap::Subcommand;
 use std::io::Read;
@@ -173,7 +173,7 @@ pub fn run(ctx: &Context, cmd: NoteCommand) -> Result<()> {
             )? {
                 return Ok(());
             }
-            for n in notes {
+            for n in shown(notes) {
                 let label = if n.title.is_empty() {
                     first_line(&n.body, 60)
                 } else {
@@ -209,6 +209,7 @@ pub fn run(ctx: &Context, cmd: NoteCommand) -> Result<()> {
             if ctx.json {
                 return ctx.print_json(&n);
             }
+            let n = shown(n);
             let title = if n.title.is_empty() {
                 "(untitled)".to_string()
             } else {
@@ -234,7 +235,7 @@ pub fn run(ctx: &Context, cmd: NoteCommand) -> Result<()> {
             if let Some(g) = &n.goal {
                 let label =
                     o.ws.goal(g)
-                        .map(|g| g.title)
+                        .map(|g| line(&g.title))
                         .unwrap_or_else(|_| g.to_string());
                 println!("  goal: {} {}", short(g), label);
             }

@@ -2,7 +2,7 @@
 
 use super::shared::paint;
 use crate::context::Context;
-use crate::render::{fit, progress_bar};
+use crate::render::{fit, line, progress_bar, shown};
 use anyhow::Result;
 use serde::Serialize;
 use tandem_core::model::time::display_instant;
@@ -98,6 +98,15 @@ pub fn run(ctx: &Context) -> Result<()> {
         title,
         unsynced_changes: unsynced,
     } = plan;
+    let (goals, last, next, actions, overdue, participants) = (
+        shown(goals),
+        shown(last),
+        shown(next),
+        shown(actions),
+        shown(overdue),
+        shown(participants),
+    );
+    let (title, id) = (line(&title), line(&id));
 
     let people: Vec<String> = participants
         .iter()

@@ -2,7 +2,7 @@
 
 use super::shared::{archive, listed_as_json, paint, quick_add, read, report, write};
 use crate::context::Context;
-use crate::render::fit;
+use crate::render::{fit, shown};
 use anyhow::Result;
 use clap::Subcommand;
 use tandem_core::model::draft::Draft;
@@ -67,7 +67,7 @@ pub fn run(ctx: &Context, cmd: ResourceCommand) -> Result<()> {
             )? {
                 return Ok(());
             }
-            for r in list {
+            for r in shown(list) {
                 println!(
                     "{}  {}  {}",
                     p.cyan(short(&r.id)),

@@ -4,7 +4,7 @@
 
 use crate::context::Context;
 use crate::editor;
-use crate::render::Paint;
+use crate::render::{line, Paint};
 use anyhow::{Context as _, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -39,7 +39,7 @@ pub fn report(
         }
         return Ok(());
     }
-    let title = first_line(title, 60);
+    let title = line(&first_line(title, 60));
     if title.is_empty() {
         println!("{verb} {noun} {}", short(id));
     } else {

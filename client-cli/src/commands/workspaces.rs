@@ -2,6 +2,7 @@
 
 use crate::cli::values;
 use crate::context::Context;
+use crate::render::line;
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
@@ -81,7 +82,7 @@ pub fn list(ctx: &Context) -> Result<()> {
     }
     for w in all {
         let mark = if w.current { "*" } else { " " };
-        println!("{mark} {}  {}", w.id, w.title);
+        println!("{mark} {}  {}", line(&w.id), line(&w.title));
     }
     Ok(())
 }
@@ -98,6 +99,6 @@ pub fn switch(ctx: &Context, args: SwitchArgs) -> Result<()> {
             title,
         });
     }
-    ctx.say(format!("Switched to “{title}” ({id})"));
+    ctx.say(format!("Switched to “{}” ({})", line(&title), line(&id)));
     Ok(())
 }
