@@ -1517,3 +1517,261 @@ fn text_that_would_drive_the_terminal_is_shown_escaped_and_on_one_row() {
     // JSON is for programs and keeps the text as it was written.
     assert_eq!(text(&ana.json(&["goal", "show", &goal]), "title"), title);
 }
+
+// ----- sizes -----
+
+/// The limit on one field, as the documentation gives it.
+const LIMIT: usize = 256 * 1024;
+
+#[test]
+fn a_huge_note_from_another_client_is_kept_but_shown_cut_and_lists_stay_small() {
+    // Another client made a workspace and pasted a 6 MB note into it, with plain automerge calls.
+    let (mut ws, _) = Workspace::create(
+        "Thesis",
+        "Zed",
+        Role::Mentor,
+        automerge::ActorId::random(),
+        now(),
+    )
+    .unwrap();
+    let goal = ws
+        .add_goal(tandem_core::model::NewGoal {
+            title: "Write the thesis".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let doc = ws.doc_mut();
+    let notes = match automerge::ReadDoc::get(doc, ROOT, "notes").unwrap() {
+        Some((_, id)) => id,
+        None => panic!("the workspace has notes"),
+    };
+    let note = "0123456789abcdef";
+    let obj = doc
+        .put_object(&notes, note, automerge::ObjType::Map)
+        .unwrap();
+    doc.put(&obj, "title", "Pasted book").unwrap();
+    doc.put(&obj, "archived", false).unwrap();
+    doc.put(&obj, "created_at", "2026-11-28T09:00:00Z").unwrap();
+    doc.put(&obj, "goal", goal.as_str()).unwrap();
+    let body = doc
+        .put_object(&obj, "body", automerge::ObjType::Text)
+        .unwrap();
+    let line = "All work and no play makes a very long note. ☕\n";
+    let book = line.repeat(6 * 1024 * 1024 / line.len());
+    doc.splice_text(&body, 0, 0, &book).unwrap();
+    doc.commit();
+    let bundle = Bundle {
+        workspace: tandem_core::store::new_document_id(),
+        title: "Thesis".into(),
+        exported_at: NOW.into(),
+        doc: doc.save(),
+    };
+    let ana = Home::new();
+    let file = write_bundle(&ana, "book.tandem", &bundle);
+    ana.ok(&["bundle", "import", path_str(&file), "--name", "Ana"]);
+
+    // The document keeps every byte; tandem shows the first 256 KiB and says so.
+    let shown = ana.json(&["note", "show", note]);
+    let read = text(&shown, "body");
+    assert!(
+        read.len() <= LIMIT && read.len() > LIMIT - line.len(),
+        "{}",
+        read.len()
+    );
+    assert!(book.starts_with(read));
+    assert_eq!(
+        shown["oversized"],
+        serde_json::json!([{"field": "body", "bytes": book.len()}])
+    );
+    let out = ana.ok(&["note", "show", note]);
+    assert!(out.len() < LIMIT + 1024, "{}", out.len());
+    assert!(
+        out.contains("is 6.0 MiB, over the limit of 256 KiB") && out.contains("first 256 KiB"),
+        "{}",
+        &out[out.len() - 300..]
+    );
+    // Lists and the plan show one row for it, marked, and stay small.
+    let list = ana.ok(&["note", "list"]);
+    let row = list.lines().find(|l| l.contains("Pasted book")).unwrap();
+    assert!(row.contains("(truncated)"), "{row}");
+    assert!(list.len() < 1024, "{list}");
+    let plan = ana.ok(&["plan"]);
+    assert!(
+        plan.contains("Write the thesis") && plan.len() < 4096,
+        "{plan}"
+    );
+}
+
+#[test]
+fn text_over_the_limit_is_refused_wherever_tandem_writes() {
+    let home = Home::new();
+    home.init("Sizes", "Ana", "mentor");
+    let goal = home.add(&["goal", "add", "Read a lot"]);
+    let guard = Guarded::new(&home);
+    let big = "a".repeat(LIMIT + 1);
+    let big_file = home.file("big.txt");
+    std::fs::write(&big_file, &big).unwrap();
+    let refused = |stderr: &str| {
+        assert_one_line(stderr, &["(a write over the limit)"]);
+        assert!(
+            stderr.contains("over the limit of 256 KiB") && stderr.contains("tandem resource add"),
+            "{stderr}"
+        );
+    };
+    // The quick path (a plain note) and the ordinary one (a note about a goal).
+    for args in [
+        vec!["note", "add", "-"],
+        vec!["note", "add", "-", "--goal", &goal],
+    ] {
+        let out = home.with_stdin(&big).run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        refused(&String::from_utf8_lossy(&out.stderr));
+    }
+    // An edit in $EDITOR.
+    let editor = format!("cp '{}'", path_str(&big_file));
+    let out = home.with_editor(&editor).run(&["goal", "edit", &goal]);
+    assert_eq!(out.status.code(), Some(1));
+    refused(&String::from_utf8_lossy(&out.stderr));
+    guard.assert_undamaged();
+    // Exactly the limit is fine.
+    home.with_stdin(&big[1..]).ok(&["note", "add", "-"]);
+}
+
+// ----- everything editable, everything restorable -----
+
+#[test]
+fn every_kind_can_be_changed_archived_and_restored() {
+    let home = Home::new();
+    home.init("Edits", "Ana", "mentor");
+    let goal = home.add(&["goal", "add", "Learn Rust"]);
+    let other = home.add(&["goal", "add", "Ship a CLI"]);
+    let milestone = home.add(&["milestone", "add", &goal, "Read the book"]);
+    let note = home.add(&["note", "add", "Chapter 4 is hard", "--tag", "rust"]);
+    let checkin = home.add(&["checkin", "add", "--at", "2026-12-03 14:00"]);
+    let action = home.add(&["action", "add", "Read chapter 4"]);
+    let resource = home.add(&[
+        "resource",
+        "add",
+        "The Book",
+        "https://doc.rust-lang.org/book/",
+    ]);
+
+    let m = home.json(&[
+        "milestone",
+        "set",
+        &goal,
+        &milestone,
+        "--title",
+        "Read the whole book",
+        "--due",
+        "2026-12-20",
+    ]);
+    assert_eq!(text(&m, "title"), "Read the whole book");
+    assert_eq!(text(&m, "due"), "2026-12-20");
+    let n = home.json(&[
+        "note",
+        "set",
+        &note,
+        "--title",
+        "Ownership",
+        "--goal",
+        &goal,
+        "--tag",
+        "book",
+        "--tag",
+        "hard",
+    ]);
+    assert_eq!(text(&n, "title"), "Ownership");
+    assert_eq!(text(&n, "goal"), goal);
+    assert_eq!(n["tags"], serde_json::json!(["book", "hard"]));
+    let c = home.json(&[
+        "checkin",
+        "set",
+        &checkin,
+        "--at",
+        "2026-12-04 15:30",
+        "--agenda",
+        "Borrowing",
+        "--notes",
+        "Went well",
+        "--link",
+        "https://meet.example/ana-ben",
+    ]);
+    assert_eq!(text(&c, "at"), "2026-12-04T15:30:00Z");
+    assert_eq!(text(&c, "agenda"), "Borrowing");
+    assert_eq!(text(&c, "notes"), "Went well");
+    assert_eq!(text(&c, "link"), "https://meet.example/ana-ben");
+    assert!(home
+        .ok(&["checkin", "show", &checkin])
+        .contains("link: https://meet.example/ana-ben"));
+    let a = home.json(&[
+        "action",
+        "set",
+        &action,
+        "--title",
+        "Read chapter 5",
+        "--owner",
+        "Ana",
+        "--due",
+        "2026-12-01",
+        "--goal",
+        &other,
+    ]);
+    assert_eq!(text(&a, "title"), "Read chapter 5");
+    assert_eq!(text(&a, "owner"), "Ana");
+    assert_eq!(text(&a, "due"), "2026-12-01");
+    assert_eq!(text(&a, "goal"), other);
+    let r = home.json(&[
+        "resource",
+        "set",
+        &resource,
+        "--title",
+        "The Rust Book",
+        "--url",
+        "https://rust-book.cs.brown.edu/",
+        "--note",
+        "The interactive edition",
+    ]);
+    assert_eq!(text(&r, "title"), "The Rust Book");
+    assert_eq!(text(&r, "url"), "https://rust-book.cs.brown.edu/");
+    assert_eq!(text(&r, "note"), "The interactive edition");
+    // A set with nothing to set says what could be given.
+    let (code, stderr) = home.fails(&["resource", "set", &resource]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("--title, --url, --note"), "{stderr}");
+
+    // Archive everything, see it marked under --all, restore it.
+    let lists: [(&str, &str); 5] = [
+        ("goal", goal.as_str()),
+        ("note", note.as_str()),
+        ("checkin", checkin.as_str()),
+        ("action", action.as_str()),
+        ("resource", resource.as_str()),
+    ];
+    for (kind, id) in lists {
+        assert_eq!(
+            home.json(&[kind, "archive", id])["archived"],
+            true,
+            "{kind}"
+        );
+        let rows = home.ok(&[kind, "list", "--all"]);
+        let row = rows.lines().find(|l| l.contains(prefix(id, 8))).unwrap();
+        assert!(row.contains("(archived)"), "{kind}: {row}");
+        assert!(!home.ok(&[kind, "list"]).contains(prefix(id, 8)), "{kind}");
+        assert_eq!(
+            home.json(&[kind, "restore", id])["archived"],
+            false,
+            "{kind}"
+        );
+        assert!(!home.ok(&[kind, "list"]).contains("(archived)"), "{kind}");
+    }
+    let archived = home.json(&["milestone", "archive", &goal, &milestone]);
+    assert_eq!(archived["archived"], true);
+    assert_eq!(
+        home.json(&["goal", "show", &goal])["milestones"][0]["archived"],
+        true
+    );
+    assert!(home.ok(&["goal", "list"]).contains("no milestones"));
+    home.ok(&["milestone", "restore", &goal, &milestone]);
+    assert!(home.ok(&["goal", "list"]).contains("0/1"));
+}

@@ -1,7 +1,7 @@
 //! `tandem action`: action items, their owners and due dates.
 
 use super::shared::{
-    archive, checkbox, due_label, listed_as_json, paint, quick_add, read, report, write,
+    archive, checkbox, due_label, listed_as_json, paint, quick_add, read, report, row_marks, write,
 };
 use crate::cli::values;
 use crate::context::Context;
@@ -10,7 +10,7 @@ use anyhow::Result;
 use clap::Subcommand;
 use tandem_core::jiff::civil::Date;
 use tandem_core::model::draft::Draft;
-use tandem_core::model::{first_line, short, Action, Kind, NewAction};
+use tandem_core::model::{first_line, short, Action, ActionChanges, Kind, NewAction};
 
 #[derive(Debug, Subcommand)]
 pub enum ActionCommand {
@@ -53,8 +53,30 @@ pub enum ActionCommand {
         #[arg(long)]
         all: bool,
     },
-    /// Archive an action item.
+    /// Change an action item's title, owner, due date or goal.
+    Set {
+        /// The action item's id or id prefix.
+        id: String,
+        /// A new title, replacing the old one.
+        #[arg(long)]
+        title: Option<String>,
+        /// A new owner (a participant's name).
+        #[arg(long)]
+        owner: Option<String>,
+        /// A new due date, YYYY-MM-DD.
+        #[arg(long, value_parser = values::date)]
+        due: Option<Date>,
+        /// The goal this action serves, by id or id prefix.
+        #[arg(long)]
+        goal: Option<String>,
+    },
+    /// Archive an action item (it stays in history and can be restored).
     Archive {
+        /// The action item's id or id prefix.
+        id: String,
+    },
+    /// Restore an archived action item.
+    Restore {
         /// The action item's id or id prefix.
         id: String,
     },
@@ -129,16 +151,40 @@ pub fn run(ctx: &Context, cmd: ActionCommand) -> Result<()> {
                     title
                 };
                 println!(
-                    "{check} {}  {}  {}  {}",
+                    "{check} {}  {}  {}  {}{}",
                     p.cyan(short(&a.id)),
                     title,
                     fit(&owner, 10),
-                    due_label(p, a.due.as_ref(), today, a.done)
+                    due_label(p, a.due.as_ref(), today, a.done),
+                    row_marks(p, &a.meta)
                 );
             }
             Ok(())
         }
+        ActionCommand::Set {
+            id,
+            title,
+            owner,
+            due,
+            goal,
+        } => {
+            let (_, o, full) = write(ctx, |ws| {
+                let full = ws.resolve(Kind::Action, &id)?;
+                let goal = goal.map(|g| ws.resolve(Kind::Goal, &g)).transpose()?;
+                let changes = ActionChanges {
+                    title,
+                    owner,
+                    due,
+                    goal,
+                };
+                ws.set_action(&full, changes)?;
+                Ok(full)
+            })?;
+            let a = o.ws.action(&full)?;
+            report(ctx, "Updated", "action", &full, &a.title, &a)
+        }
         ActionCommand::Archive { id } => archive(ctx, Kind::Action, &id, true),
+        ActionCommand::Restore { id } => archive(ctx, Kind::Action, &id, false),
     }
 }
 

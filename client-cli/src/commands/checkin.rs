@@ -1,8 +1,8 @@
 //! `tandem checkin`: schedule, record, rate and edit check-ins.
 
 use super::shared::{
-    archive, checkbox, edit_outside, listed_as_json, live_actions, paint, quick_add, read, report,
-    write,
+    archive, checkbox, edit_outside, listed_as_json, live_actions, paint, print_oversized,
+    quick_add, read, report, row_marks, write,
 };
 use crate::cli::values;
 use crate::context::Context;
@@ -12,7 +12,7 @@ use clap::Subcommand;
 use serde::Serialize;
 use tandem_core::model::draft::Draft;
 use tandem_core::model::time::{display_instant, When};
-use tandem_core::model::{first_line, short, Action, CheckIn, Kind};
+use tandem_core::model::{first_line, short, Action, CheckIn, CheckInChanges, Kind};
 
 #[derive(Debug, Subcommand)]
 pub enum CheckInCommand {
@@ -24,6 +24,9 @@ pub enum CheckInCommand {
         /// What to talk about.
         #[arg(long)]
         agenda: Option<String>,
+        /// Where to meet online: the video call's address.
+        #[arg(long, value_name = "URL")]
+        link: Option<String>,
     },
     /// List check-ins.
     List {
@@ -52,8 +55,30 @@ pub enum CheckInCommand {
         /// The check-in's id or id prefix.
         id: String,
     },
-    /// Archive a check-in.
+    /// Change a check-in's time, agenda, notes or meeting link.
+    Set {
+        /// The check-in's id or id prefix.
+        id: String,
+        /// A new time: "YYYY-MM-DD HH:MM" in local time, or RFC 3339.
+        #[arg(long, value_parser = values::when)]
+        at: Option<When>,
+        /// A new agenda, replacing the old one (the change merges as a text diff).
+        #[arg(long)]
+        agenda: Option<String>,
+        /// New notes, replacing the old ones (the change merges as a text diff).
+        #[arg(long)]
+        notes: Option<String>,
+        /// Where to meet online: the video call's address.
+        #[arg(long, value_name = "URL")]
+        link: Option<String>,
+    },
+    /// Archive a check-in (it stays in history and can be restored).
     Archive {
+        /// The check-in's id or id prefix.
+        id: String,
+    },
+    /// Restore an archived check-in.
+    Restore {
         /// The check-in's id or id prefix.
         id: String,
     },
@@ -80,7 +105,7 @@ struct CheckInDetail {
 pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
     let p = paint(ctx);
     match cmd {
-        CheckInCommand::Add { at, agenda } => {
+        CheckInCommand::Add { at, agenda, link } => {
             let at = match at {
                 Some(when) => when.resolve(&ctx.zone)?,
                 None => ctx.now,
@@ -94,10 +119,11 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
                 );
                 report(ctx, "Added", "check-in", &c.id, label.trim(), c)
             };
-            if let Some(c) = quick_add::<CheckIn>(ctx, |_| Draft::checkin(at, &agenda, None))? {
+            let draft = || Draft::checkin(at, &agenda, link.as_deref());
+            if let Some(c) = quick_add::<CheckIn>(ctx, |_| draft())? {
                 return added(&c);
             }
-            let (_, o, id) = write(ctx, |ws| ws.add_checkin(at, &agenda))?;
+            let (_, o, id) = write(ctx, |ws| ws.insert(&draft()?))?;
             added(&o.ws.checkin(&id)?)
         }
         CheckInCommand::List { all } => {
@@ -123,11 +149,12 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
                     .map(|r| format!("{} {}/5", r.name, r.rating))
                     .collect();
                 println!(
-                    "{}  {}  {}  {}",
+                    "{}  {}  {}  {}{}",
                     p.cyan(short(&c.id)),
                     when,
                     fit(&first_line(&c.agenda, 40), 40),
-                    p.dim(&ratings.join(", "))
+                    p.dim(&ratings.join(", ")),
+                    row_marks(p, &c.meta)
                 );
             }
             Ok(())
@@ -149,12 +176,19 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
                 p.cyan(&c.id),
                 p.bold(&display_instant(&c.at, &ctx.zone))
             );
+            if let Some(link) = &c.link {
+                println!("  link: {link}");
+            }
+            if c.meta.archived {
+                println!("  {}", p.dim("archived"));
+            }
             if !c.agenda.trim().is_empty() {
                 println!("\n{}\n{}", p.bold("Agenda"), c.agenda);
             }
             if !c.notes.trim().is_empty() {
                 println!("\n{}\n{}", p.bold("Notes"), c.notes);
             }
+            print_oversized(p, "check-in", &c.meta);
             println!("\n{}", p.bold("Ratings"));
             if c.ratings.is_empty() {
                 println!("  none yet (tandem checkin rate {} 1-5)", short(&c.id));
@@ -199,6 +233,30 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
             },
             |ws, id, text| ws.edit_checkin_notes(id, &text),
         ),
+        CheckInCommand::Set {
+            id,
+            at,
+            agenda,
+            notes,
+            link,
+        } => {
+            let at = at.map(|when| when.resolve(&ctx.zone)).transpose()?;
+            let (_, o, full) = write(ctx, |ws| {
+                let full = ws.resolve(Kind::CheckIn, &id)?;
+                let changes = CheckInChanges {
+                    at,
+                    agenda,
+                    notes,
+                    link,
+                };
+                ws.set_checkin(&full, changes)?;
+                Ok(full)
+            })?;
+            let c = o.ws.checkin(&full)?;
+            let label = display_instant(&c.at, &ctx.zone);
+            report(ctx, "Updated", "check-in", &full, &label, &c)
+        }
         CheckInCommand::Archive { id } => archive(ctx, Kind::CheckIn, &id, true),
+        CheckInCommand::Restore { id } => archive(ctx, Kind::CheckIn, &id, false),
     }
 }

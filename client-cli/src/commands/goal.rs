@@ -1,8 +1,8 @@
 //! `tandem goal`: add, list, show, change, edit, archive and restore goals.
 
 use super::shared::{
-    archive, checkbox, due_label, edit_outside, listed_as_json, live_actions, paint, quick_add,
-    read, report, write,
+    archive, checkbox, due_label, edit_outside, listed_as_json, live_actions, paint,
+    print_oversized, quick_add, read, report, row_marks, write,
 };
 use crate::cli::values;
 use crate::context::Context;
@@ -189,11 +189,6 @@ fn list(ctx: &Context, status: Option<GoalStatus>, all: bool) -> Result<()> {
     }
     for g in shown(goals) {
         let (done, total) = g.progress();
-        let archived = if g.meta.archived {
-            p.dim(" (archived)")
-        } else {
-            String::new()
-        };
         println!(
             "{}  {}  {:<7}  {}  {}{}",
             p.cyan(short(&g.id)),
@@ -201,7 +196,7 @@ fn list(ctx: &Context, status: Option<GoalStatus>, all: bool) -> Result<()> {
             g.status,
             progress_bar(done, total, 10),
             due_label(p, g.due.as_ref(), today, g.status == GoalStatus::Done),
-            archived
+            row_marks(p, &g.meta)
         );
     }
     Ok(())
@@ -264,6 +259,7 @@ fn show(ctx: &Context, id: &str) -> Result<()> {
             println!("  {line}");
         }
     }
+    print_oversized(p, "goal", &g.meta);
     if !g.milestones.is_empty() {
         let live = g.milestones.iter().filter(|m| !m.meta.archived);
         checklist(

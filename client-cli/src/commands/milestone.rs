@@ -1,4 +1,5 @@
-//! `tandem milestone`: add milestones to a goal and tick them off.
+//! `tandem milestone`: add milestones to a goal, change them, tick them off, archive and restore
+//! them.
 
 use super::shared::{report, write};
 use crate::cli::values;
@@ -8,7 +9,7 @@ use anyhow::Result;
 use clap::Subcommand;
 use serde::Serialize;
 use tandem_core::jiff::civil::Date;
-use tandem_core::model::{first_line, ItemId, Kind, Milestone};
+use tandem_core::model::{first_line, ItemId, Kind, Milestone, MilestoneChanges};
 
 #[derive(Debug, Subcommand)]
 pub enum MilestoneCommand {
@@ -22,6 +23,19 @@ pub enum MilestoneCommand {
         #[arg(long, value_parser = values::date)]
         due: Option<Date>,
     },
+    /// Change a milestone's title or due date.
+    Set {
+        /// The goal's id or id prefix.
+        goal: String,
+        /// The milestone's id or id prefix.
+        milestone: String,
+        /// A new title, replacing the old one.
+        #[arg(long)]
+        title: Option<String>,
+        /// A new due date, YYYY-MM-DD.
+        #[arg(long, value_parser = values::date)]
+        due: Option<Date>,
+    },
     /// Mark a milestone done.
     Done {
         /// The goal's id or id prefix.
@@ -31,6 +45,20 @@ pub enum MilestoneCommand {
     },
     /// Mark a milestone not done.
     Undo {
+        /// The goal's id or id prefix.
+        goal: String,
+        /// The milestone's id or id prefix.
+        milestone: String,
+    },
+    /// Archive a milestone: it no longer counts towards its goal's progress, and can be restored.
+    Archive {
+        /// The goal's id or id prefix.
+        goal: String,
+        /// The milestone's id or id prefix.
+        milestone: String,
+    },
+    /// Restore an archived milestone.
+    Restore {
         /// The goal's id or id prefix.
         goal: String,
         /// The milestone's id or id prefix.
@@ -49,16 +77,35 @@ struct MilestoneReport {
 pub fn run(ctx: &Context, cmd: MilestoneCommand) -> Result<()> {
     let (goal_prefix, verb) = match &cmd {
         MilestoneCommand::Add { goal, .. } => (goal.clone(), "Added"),
+        MilestoneCommand::Set { goal, .. } => (goal.clone(), "Updated"),
         MilestoneCommand::Done { goal, .. } => (goal.clone(), "Completed"),
         MilestoneCommand::Undo { goal, .. } => (goal.clone(), "Reopened"),
+        MilestoneCommand::Archive { goal, .. } => (goal.clone(), "Archived"),
+        MilestoneCommand::Restore { goal, .. } => (goal.clone(), "Restored"),
     };
     let (_, o, (goal_id, mid)) = write(ctx, |ws| {
         let goal_id = ws.resolve(Kind::Goal, &goal_prefix)?;
         let mid = match cmd {
             MilestoneCommand::Add { title, due, .. } => ws.add_milestone(&goal_id, &title, due)?,
+            MilestoneCommand::Set {
+                milestone,
+                title,
+                due,
+                ..
+            } => {
+                let mid = ws.resolve_milestone(&goal_id, &milestone)?;
+                ws.set_milestone(&goal_id, &mid, MilestoneChanges { title, due })?;
+                mid
+            }
             MilestoneCommand::Done { milestone, .. } | MilestoneCommand::Undo { milestone, .. } => {
                 let mid = ws.resolve_milestone(&goal_id, &milestone)?;
                 ws.set_milestone_done(&goal_id, &mid, verb == "Completed")?;
+                mid
+            }
+            MilestoneCommand::Archive { milestone, .. }
+            | MilestoneCommand::Restore { milestone, .. } => {
+                let mid = ws.resolve_milestone(&goal_id, &milestone)?;
+                ws.archive_milestone(&goal_id, &mid, verb == "Archived")?;
                 mid
             }
         };

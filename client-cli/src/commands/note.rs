@@ -1,6 +1,9 @@
 //! `tandem note`: shared notes and this device's private notes.
 
-use super::shared::{edit_outside, listed_as_json, note_label, paint, quick_add, read, report};
+use super::shared::{
+    edit_outside, listed_as_json, note_label, paint, print_oversized, quick_add, read, report,
+    row_marks,
+};
 use crate::context::Context;
 use crate::render::{fit, line, shown};
 use anyhow::{Context as _, Result};
@@ -8,7 +11,7 @@ use clap::Subcommand;
 use std::io::Read;
 use tandem_core::model::draft::Draft;
 use tandem_core::model::time::display_instant;
-use tandem_core::model::{first_line, short, ItemId, Kind, NewNote, Note, Workspace};
+use tandem_core::model::{first_line, short, ItemId, Kind, NewNote, Note, NoteChanges, Workspace};
 use tandem_core::store::Home;
 
 #[derive(Debug, Subcommand)]
@@ -46,8 +49,27 @@ pub enum NoteCommand {
         /// The note's id or id prefix.
         id: String,
     },
-    /// Archive a note.
+    /// Change a note's title, goal or tags (edit its text with `tandem note edit`).
+    Set {
+        /// The note's id or id prefix.
+        id: String,
+        /// A new title, replacing the old one ("" for none).
+        #[arg(long)]
+        title: Option<String>,
+        /// The goal the note is about, by id or id prefix.
+        #[arg(long)]
+        goal: Option<String>,
+        /// The note's tags, replacing the old ones (repeatable).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+    },
+    /// Archive a note (it stays in history and can be restored).
     Archive {
+        /// The note's id or id prefix.
+        id: String,
+    },
+    /// Restore an archived note.
+    Restore {
         /// The note's id or id prefix.
         id: String,
     },
@@ -179,7 +201,7 @@ pub fn run(ctx: &Context, cmd: NoteCommand) -> Result<()> {
                 } else {
                     first_line(&n.title, 60)
                 };
-                let mut marks = String::new();
+                let mut marks = row_marks(p, &n.meta);
                 if n.private {
                     marks.push_str(&p.yellow(" (private)"));
                 }
@@ -244,6 +266,7 @@ pub fn run(ctx: &Context, cmd: NoteCommand) -> Result<()> {
             }
             println!();
             println!("{}", n.body);
+            print_oversized(p, "note", &n.meta);
             Ok(())
         }
         NoteCommand::Edit { id } => {
@@ -261,19 +284,54 @@ pub fn run(ctx: &Context, cmd: NoteCommand) -> Result<()> {
                 |ws, id, text| ws.edit_note_body(id, &text),
             )
         }
-        NoteCommand::Archive { id } => {
-            let home = ctx.home()?;
-            let shared = ctx.workspace(&home)?;
-            let (private, id) = resolve_note(&home, ctx, &shared.ws, shared.id(), &id)?;
-            let mut target = if private {
-                home.open_private(shared.id(), ctx.now)?
-            } else {
-                shared
-            };
-            target.ws.archive(Kind::Note, &id)?;
-            home.save(&mut target)?;
-            let n = target.ws.note(&id)?;
-            report(ctx, "Archived", "note", &id, note_label(&n), &n)
-        }
+        NoteCommand::Set {
+            id,
+            title,
+            goal,
+            tags,
+        } => change(ctx, &id, goal.as_deref(), "Updated", |ws, id, goal| {
+            let tags = (!tags.is_empty()).then_some(tags);
+            ws.set_note(
+                id,
+                NoteChanges {
+                    title,
+                    body: None,
+                    goal,
+                    tags,
+                },
+            )
+        }),
+        NoteCommand::Archive { id } => change(ctx, &id, None, "Archived", |ws, id, _| {
+            ws.archive(Kind::Note, id)
+        }),
+        NoteCommand::Restore { id } => change(ctx, &id, None, "Restored", |ws, id, _| {
+            ws.unarchive(Kind::Note, id)
+        }),
     }
+}
+
+/// Change the shared or private note `prefix` with `f`, which gets the note's document, its id
+/// and the goal `goal` names (a goal of the shared workspace, resolved there); then save and
+/// report the note as `verb`.
+fn change(
+    ctx: &Context,
+    prefix: &str,
+    goal: Option<&str>,
+    verb: &str,
+    f: impl FnOnce(&mut Workspace, &ItemId, Option<ItemId>) -> tandem_core::Result<()>,
+) -> Result<()> {
+    let home = ctx.home()?;
+    let shared = ctx.workspace(&home)?;
+    let (private, id) = resolve_note(&home, ctx, &shared.ws, shared.id(), prefix)?;
+    let goal = goal.map(|g| shared.ws.resolve(Kind::Goal, g)).transpose()?;
+    let mut target = if private {
+        home.open_private(shared.id(), ctx.now)?
+    } else {
+        shared
+    };
+    f(&mut target.ws, &id, goal)?;
+    home.save(&mut target)?;
+    let n = target.ws.note(&id)?;
+    let noun = if private { "private note" } else { "note" };
+    report(ctx, verb, noun, &id, note_label(&n), &n)
 }

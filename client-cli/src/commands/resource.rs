@@ -1,12 +1,12 @@
 //! `tandem resource`: links, books and other resources.
 
-use super::shared::{archive, listed_as_json, paint, quick_add, read, report, write};
+use super::shared::{archive, listed_as_json, paint, quick_add, read, report, row_marks, write};
 use crate::context::Context;
 use crate::render::{fit, shown};
 use anyhow::Result;
 use clap::Subcommand;
 use tandem_core::model::draft::Draft;
-use tandem_core::model::{first_line, short, Kind, Resource};
+use tandem_core::model::{first_line, short, Kind, Resource, ResourceChanges};
 
 #[derive(Debug, Subcommand)]
 pub enum ResourceCommand {
@@ -26,8 +26,27 @@ pub enum ResourceCommand {
         #[arg(long)]
         all: bool,
     },
-    /// Archive a resource.
+    /// Change a resource's title, address or note.
+    Set {
+        /// The resource's id or id prefix.
+        id: String,
+        /// A new title, replacing the old one.
+        #[arg(long)]
+        title: Option<String>,
+        /// A new address, replacing the old one.
+        #[arg(long)]
+        url: Option<String>,
+        /// A new note on why it is worth a look (the change merges as a text diff).
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Archive a resource (it stays in history and can be restored).
     Archive {
+        /// The resource's id or id prefix.
+        id: String,
+    },
+    /// Restore an archived resource.
+    Restore {
         /// The resource's id or id prefix.
         id: String,
     },
@@ -69,10 +88,11 @@ pub fn run(ctx: &Context, cmd: ResourceCommand) -> Result<()> {
             }
             for r in shown(list) {
                 println!(
-                    "{}  {}  {}",
+                    "{}  {}  {}{}",
                     p.cyan(short(&r.id)),
                     fit(&first_line(&r.title, 40), 40),
-                    r.url
+                    r.url,
+                    row_marks(p, &r.meta)
                 );
                 if !r.note.trim().is_empty() {
                     println!("          {}", p.dim(&first_line(&r.note, 70)));
@@ -80,6 +100,21 @@ pub fn run(ctx: &Context, cmd: ResourceCommand) -> Result<()> {
             }
             Ok(())
         }
+        ResourceCommand::Set {
+            id,
+            title,
+            url,
+            note,
+        } => {
+            let (_, o, full) = write(ctx, |ws| {
+                let full = ws.resolve(Kind::Resource, &id)?;
+                ws.set_resource(&full, ResourceChanges { title, url, note })?;
+                Ok(full)
+            })?;
+            let r = o.ws.resource(&full)?;
+            report(ctx, "Updated", "resource", &full, &r.title, &r)
+        }
         ResourceCommand::Archive { id } => archive(ctx, Kind::Resource, &id, true),
+        ResourceCommand::Restore { id } => archive(ctx, Kind::Resource, &id, false),
     }
 }

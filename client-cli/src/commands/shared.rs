@@ -10,9 +10,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tandem_core::jiff::civil::Date;
 use tandem_core::model::draft::Draft;
+use tandem_core::model::fields::{human_size, MAX_TEXT_BYTES};
 use tandem_core::model::time::Stored;
 use tandem_core::model::{
-    first_line, short, Action, CheckIn, Goal, ItemId, Kind, Note, Resource, Workspace,
+    first_line, short, Action, CheckIn, Goal, ItemId, Kind, Meta, Note, Resource, Workspace,
 };
 use tandem_core::store::{Home, Opened};
 
@@ -118,6 +119,37 @@ pub fn due_label(p: Paint, due: Option<&Stored<Date>>, today: Date, done: bool) 
         Some(d) => format!("due {d}"),
         None => String::new(),
     }
+}
+
+/// Say, under an item shown in full, which of its fields another client made longer than tandem's
+/// limit and so are shown cut (see `tandem_core::model::fields::MAX_TEXT_BYTES`).
+pub fn print_oversized(p: Paint, noun: &str, meta: &Meta) {
+    for cut in &meta.oversized {
+        println!(
+            "  {}",
+            p.yellow(&format!(
+                "this {noun}'s {} is {}, over the limit of {} for one field: only its first {} \
+                 are shown (the whole text is kept)",
+                line(&cut.field),
+                human_size(cut.bytes),
+                human_size(MAX_TEXT_BYTES),
+                human_size(MAX_TEXT_BYTES)
+            ))
+        );
+    }
+}
+
+/// The marks at the end of a list row: `(archived)` for an archived item (shown with `--all`),
+/// `(truncated)` for one with a field cut at tandem's limit.
+pub fn row_marks(p: Paint, meta: &Meta) -> String {
+    let mut marks = String::new();
+    if meta.archived {
+        marks.push_str(&p.dim(" (archived)"));
+    }
+    if !meta.oversized.is_empty() {
+        marks.push_str(&p.yellow(" (truncated)"));
+    }
+    marks
 }
 
 /// A checkbox for a milestone or an action item: green `[x]` when done.
