@@ -40,6 +40,17 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// How long to wait, in seconds, for another tandem command using the same home to finish
+    /// before giving up.
+    #[arg(
+        long,
+        global = true,
+        env = "TANDEM_WAIT",
+        value_name = "SECONDS",
+        default_value_t = 60
+    )]
+    pub wait: u64,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -6,10 +6,15 @@
 
 use anyhow::{Context as _, Result};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tandem_core::jiff::tz::TimeZone;
 use tandem_core::jiff::Timestamp;
 use tandem_core::store::{Home, Opened, SledStorage};
+
+/// How long a command waits for the home before saying that it is waiting.
+const LOCK_NOTICE: Duration = Duration::from_secs(1);
 
 /// Settings shared by every command, built once from the global flags.
 #[derive(Clone)]
@@ -18,6 +23,8 @@ pub struct Context {
     pub selector: Option<String>,
     pub json: bool,
     pub quiet: bool,
+    /// How long opening the home waits for another tandem process to release it.
+    pub lock_wait: Duration,
     pub now: Timestamp,
     pub zone: TimeZone,
     pub color: bool,
@@ -46,6 +53,7 @@ impl Context {
             selector: cli.workspace.clone(),
             json: cli.json,
             quiet: cli.quiet,
+            lock_wait: Duration::from_secs(cli.wait),
             now,
             zone: TimeZone::system(),
             color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
@@ -65,11 +73,27 @@ impl Context {
     }
 
     /// Open this device's home, creating it on first use. Holds the store's lock until dropped.
+    ///
+    /// Only one process at a time can have a home open. When another tandem command holds it,
+    /// this waits (up to `--wait`, a minute by default) rather than failing, and after a second
+    /// says once on stderr why nothing happens, unless output is meant for a program or asked to
+    /// be quiet.
     pub fn home(&self) -> Result<Home> {
         std::fs::create_dir_all(&self.home_dir).with_context(|| {
             format!("cannot create the tandem home {}", self.home_dir.display())
         })?;
-        let store = SledStorage::open(&self.home_dir.join("store"))?;
+        static TOLD: AtomicBool = AtomicBool::new(false);
+        let tell = !(self.quiet || self.json);
+        let store = SledStorage::open_waiting(
+            &self.home_dir.join("store"),
+            self.lock_wait,
+            LOCK_NOTICE,
+            || {
+                if tell && !TOLD.swap(true, Ordering::Relaxed) {
+                    eprintln!("waiting for another tandem command to finish…");
+                }
+            },
+        )?;
         Ok(Home::open(Arc::new(store))?)
     }
 

@@ -9,19 +9,70 @@ mod net;
 mod render;
 mod tls;
 
+use clap::error::ErrorKind;
 use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     tandem_server::quiet_on_closed_pipe();
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(err),
+    };
+    let json = cli.json;
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // One line, with the chain of causes, so scripts and people both get the reason.
-            // Errors may quote document text (a workspace's title), so they are escaped too.
-            eprintln!("tandem: {}", render::line(&format!("{err:#}")));
+            let message = format!("{err:#}");
+            if json {
+                print_json_error(&message, error_code(&err));
+            } else {
+                // Errors may quote document text (a workspace's title), so they are escaped too.
+                eprintln!("tandem: {}", render::line(&message));
+            }
             ExitCode::from(1)
         }
     }
+}
+
+/// A command line clap refused (exit code 2), or a request for help or the version (exit code
+/// 0). Under `--json` a refusal is a JSON error with the code `usage`; clap has not parsed the
+/// flags yet, so `--json` is looked for among the arguments as typed.
+fn usage_error(err: clap::Error) -> ExitCode {
+    let refused = !matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    );
+    if refused && std::env::args_os().skip(1).any(|a| a == "--json") {
+        let detail = err.to_string();
+        let first = detail.lines().next().unwrap_or_default();
+        print_json_error(first.strip_prefix("error: ").unwrap_or(first), "usage");
+        return ExitCode::from(2);
+    }
+    let _ = err.print();
+    ExitCode::from(if refused { 2 } else { 0 })
+}
+
+/// `{"error": "…", "code": "…"}` on one line of stderr, for programs that asked for JSON.
+fn print_json_error(message: &str, code: &str) {
+    let value = serde_json::json!({ "error": message, "code": code });
+    eprintln!("{value}");
+}
+
+/// The code of an error for `--json`: tandem-core's own (see `tandem_core::Error::code`) when the
+/// error comes from there, `io` for a file that cannot be read or written, `failed` otherwise.
+fn error_code(err: &anyhow::Error) -> &'static str {
+    for cause in err.chain() {
+        if let Some(core) = cause.downcast_ref::<tandem_core::Error>() {
+            return core.code();
+        }
+    }
+    if err
+        .chain()
+        .any(|cause| cause.downcast_ref::<std::io::Error>().is_some())
+    {
+        return "io";
+    }
+    "failed"
 }

@@ -26,11 +26,12 @@ pub enum Error {
         source: serde_json::Error,
     },
 
-    /// Another process holds the store's lock.
+    /// Another process held the store's lock for as long as the caller was willing to wait.
     #[error(
-        "the tandem home at {path} is in use by another tandem process (try again in a moment)"
+        "the tandem home at {} is in use by another tandem process, still after {waited_secs} s; try again when it has finished",
+        path.display()
     )]
-    StoreLocked { path: PathBuf },
+    StoreLocked { path: PathBuf, waited_secs: u64 },
 
     /// The store's files are damaged and cannot be read.
     #[error("the store at {path} is damaged and cannot be opened: {reason}")]
@@ -117,6 +118,27 @@ impl Error {
     /// This error with its causes, for one log line.
     pub fn chain(&self) -> Chain<'_> {
         Chain(self)
+    }
+
+    /// A short, stable word for the kind of error, for programs that read errors as JSON
+    /// (`tandem --json` prints `{"error": …, "code": …}`): `not_found`, `ambiguous`, `invalid`,
+    /// `read_only`, `locked`, `schema_too_new`, `not_a_workspace`, `damaged`, `storage` or
+    /// `document`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::UnknownId { .. } | Error::UnknownWorkspace(_) | Error::NoWorkspace => {
+                "not_found"
+            }
+            Error::AmbiguousId { .. } | Error::AmbiguousWorkspace { .. } => "ambiguous",
+            Error::Invalid(_) | Error::BadBundle(_) => "invalid",
+            Error::ReadOnly { .. } => "read_only",
+            Error::StoreLocked { .. } => "locked",
+            Error::SchemaTooNew { .. } => "schema_too_new",
+            Error::NotAWorkspace { .. } => "not_a_workspace",
+            Error::StoreCorrupt { .. } | Error::DocumentCorrupt { .. } => "damaged",
+            Error::Storage { .. } | Error::Encode { .. } => "storage",
+            Error::Automerge(_) => "document",
+        }
     }
 }
 

@@ -585,6 +585,34 @@ fn a_mentor_switches_between_workspaces() {
     assert_eq!(text(current[0], "id"), first);
 }
 
+#[test]
+fn a_workspace_is_chosen_by_a_title_prefix_and_an_ambiguous_one_lists_the_candidates() {
+    let home = Home::new();
+    let ben = home.init("Ana & Ben", "Ana", "mentor");
+    let cleo = home.init("Ana & Cleo", "Ana", "mentor");
+    home.ok(&["-w", "ana & b", "goal", "add", "Ben's goal"]);
+    assert_eq!(text(&home.json(&["-w", "Ana & B", "plan"]), "id"), ben);
+    assert_eq!(text(&home.json(&["-w", "ANA & C", "plan"]), "id"), cleo);
+    let stderr = user_error(&home, &["-w", "Ana", "plan"]);
+    assert!(
+        stderr.contains("matches several workspaces")
+            && stderr.contains(&format!("Ana & Ben ({ben})"))
+            && stderr.contains(&format!("Ana & Cleo ({cleo})")),
+        "{stderr}"
+    );
+    let (code, stderr) = home.fails(&["--json", "-w", "Ana", "plan"]);
+    assert_eq!(code, 1);
+    let error: Value = serde_json::from_str(stderr.trim()).unwrap();
+    assert_eq!(error["code"], "ambiguous", "{error}");
+    // An exact title wins over a longer one it begins.
+    let longer = home.init("Ana & Ben 2", "Ana", "mentor");
+    assert_eq!(text(&home.json(&["-w", "Ana & Ben", "plan"]), "id"), ben);
+    assert_eq!(
+        text(&home.json(&["-w", "ana & ben 2", "plan"]), "id"),
+        longer
+    );
+}
+
 // ----- convergence: two devices, bundles, no server -----
 
 /// Ana and Ben after a round of concurrent offline edits, before they exchange anything.
@@ -1390,17 +1418,96 @@ fn a_store_locked_by_another_process_is_reported_as_in_use() {
         .open()
         .expect("the test takes the lock");
     let started = Instant::now();
-    let (code, stderr) = home.fails(&["goal", "add", "Blocked"]);
+    // A short bound, so that the test need not wait the default minute.
+    let (code, stderr) = home.fails(&["--wait", "2", "goal", "add", "Blocked"]);
     let waited = started.elapsed();
     assert_eq!(code, 1, "{stderr}");
-    assert_one_line(&stderr, &["goal", "add"]);
-    assert!(stderr.contains("in use"), "{stderr}");
+    // The notice that it waits, then the one line of the error.
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert_eq!(lines[0], "waiting for another tandem command to finish…");
+    assert_one_line(lines[1], &["goal", "add"]);
     assert!(
-        waited < Duration::from_secs(8),
-        "gave up only after {waited:?}"
+        lines[1].contains("in use") && lines[1].contains("after 2 s"),
+        "{stderr}"
     );
+    assert!(
+        waited >= Duration::from_secs(2) && waited < Duration::from_secs(8),
+        "gave up after {waited:?}"
+    );
+    // Under --json the error is JSON, and the notice is left out.
+    let (code, stderr) = home.fails(&["--json", "--wait", "1", "goal", "add", "Blocked"]);
+    assert_eq!(code, 1);
+    let error: Value = serde_json::from_str(stderr.trim()).expect("one JSON error");
+    assert_eq!(error["code"], "locked");
     drop(held);
     guard.assert_undamaged();
+}
+
+#[test]
+fn a_writer_waits_for_another_process_to_release_the_home() {
+    let home = Home::new();
+    home.init("Busy", "Ana", "mentor");
+    // This test's process holds the home the way a long tandem command would, for three seconds,
+    // while a tandem process that wants to write starts.
+    let held = sled::Config::new()
+        .path(home.store())
+        .open()
+        .expect("the test takes the lock");
+    let (loud, quiet) = std::thread::scope(|s| {
+        let loud = s.spawn(|| home.run(&["goal", "add", "Waited for"]));
+        let quiet = s.spawn(|| home.run(&["-q", "goal", "add", "Waited quietly"]));
+        std::thread::sleep(Duration::from_secs(3));
+        drop(held);
+        (loud.join().unwrap(), quiet.join().unwrap())
+    });
+    for out in [&loud, &quiet] {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&loud.stderr),
+        "waiting for another tandem command to finish…\n"
+    );
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
+    let titles: Vec<Value> = home
+        .json(&["goal", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["title"].clone())
+        .collect();
+    assert_eq!(titles.len(), 2, "{titles:?}");
+}
+
+#[test]
+fn errors_are_json_on_stderr_under_json_with_the_same_exit_codes() {
+    let s = small();
+    let error = |args: &[&str], code: i32| -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let (exit, stderr) = s.home.fails(&all);
+        assert_eq!(exit, code, "{stderr}");
+        let value: Value = serde_json::from_str(stderr.trim())
+            .unwrap_or_else(|e| panic!("not one JSON value ({e}): {stderr}"));
+        assert!(value["error"].as_str().is_some_and(|e| !e.is_empty()));
+        value
+    };
+    assert_eq!(error(&["goal", "show", "ffffffff"], 1)["code"], "not_found");
+    assert_eq!(error(&["-w", "nope", "plan"], 1)["code"], "not_found");
+    assert_eq!(error(&["goal", "add", " "], 1)["code"], "invalid");
+    assert_eq!(
+        error(&["goal", "set", "--status", "x", "g"], 2)["code"],
+        "usage"
+    );
+    assert_eq!(error(&["goal", "frobnicate"], 2)["code"], "usage");
+    // Without --json the same errors stay one line for people.
+    let (code, stderr) = s.home.fails(&["goal", "show", "ffffffff"]);
+    assert_eq!(code, 1);
+    assert!(stderr.starts_with("tandem: no goal matches"), "{stderr}");
 }
 
 #[test]

@@ -167,14 +167,22 @@ pub fn format_instant(ts: Timestamp) -> String {
     whole_seconds(ts).to_string()
 }
 
-/// Show an instant in `zone` as `YYYY-MM-DD HH:MM`; a stored value that does not parse is shown
-/// unchanged.
+/// Show an instant in `zone` as `YYYY-MM-DD HH:MM ZONE`, the zone being its abbreviation
+/// (`CET`, `UTC`) or, for a zone without one, its offset (`+02:00`): a mentor and a mentee in two
+/// zones each see their own local time, and can tell that it is theirs. A stored value that does
+/// not parse is shown unchanged.
 pub fn display_instant(at: &Stored<Timestamp>, zone: &TimeZone) -> String {
     match at {
-        Stored::Valid(ts) => ts
-            .to_zoned_datetime(zone.clone())
-            .strftime("%Y-%m-%d %H:%M")
-            .to_string(),
+        Stored::Valid(ts) => {
+            let local = ts.to_zoned_datetime(zone.clone());
+            let abbreviation = zone.to_offset_info(*ts).abbreviation().to_string();
+            let label = if abbreviation.is_empty() {
+                local.offset().to_string()
+            } else {
+                abbreviation
+            };
+            format!("{} {label}", local.strftime("%Y-%m-%d %H:%M"))
+        }
         Stored::Unparsed(text) => text.clone(),
     }
 }
@@ -209,8 +217,18 @@ mod tests {
         assert!(parse_datetime("next week", &zone).is_err());
         assert_eq!(
             display_instant(&Stored::from_stored("2026-12-03T13:00:00Z"), &zone),
-            "2026-12-03 15:00"
+            "2026-12-03 15:00 +02"
         );
+    }
+
+    #[test]
+    fn instants_are_shown_with_their_zone() {
+        let at = Stored::from_stored("2026-12-03T14:00:00Z");
+        let paris = TimeZone::get("Europe/Paris").unwrap();
+        assert_eq!(display_instant(&at, &paris), "2026-12-03 15:00 CET");
+        let summer = Stored::from_stored("2026-07-03T14:00:00Z");
+        assert_eq!(display_instant(&summer, &paris), "2026-07-03 16:00 CEST");
+        assert_eq!(display_instant(&at, &TimeZone::UTC), "2026-12-03 14:00 UTC");
     }
 
     #[test]

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 ///
 /// sled takes an exclusive lock on its directory, so only one process at a time has a home
 /// open. Commands are short, so [`SledStorage::open`] waits briefly for the lock instead of
-/// failing at once when two commands overlap.
+/// failing at once when two commands overlap, and [`SledStorage::open_waiting`] waits as long as
+/// its caller likes, saying so once the wait is noticeable.
 #[derive(Debug, Clone)]
 pub struct SledStorage {
     db: sled::Db,
@@ -28,7 +29,22 @@ impl SledStorage {
     /// Open (or create) the database at `path`, waiting up to `wait` for another process to
     /// release it.
     pub fn open_with_wait(path: &Path, wait: Duration) -> Result<Self> {
+        Self::open_waiting(path, wait, Duration::MAX, || {})
+    }
+
+    /// Open (or create) the database at `path`, waiting up to `wait` for another process to
+    /// release it, and calling `waiting` once if the lock is still held after `notice`, so that a
+    /// person knows why nothing happens. Retries back off from 15 ms to a quarter of a second:
+    /// quick when two short commands overlap, cheap when a long one holds the home.
+    pub fn open_waiting(
+        path: &Path,
+        wait: Duration,
+        notice: Duration,
+        waiting: impl FnOnce(),
+    ) -> Result<Self> {
         let started = Instant::now();
+        let mut pause = Duration::from_millis(15);
+        let mut waiting = Some(waiting);
         loop {
             // Background flushing is off: tandem flushes explicitly at each checkpoint, and a
             // flusher thread would only add wake-ups to short-lived commands.
@@ -41,12 +57,20 @@ impl SledStorage {
                     })
                 }
                 Err(e) if is_lock_error(&e) => {
-                    if started.elapsed() >= wait {
+                    let waited = started.elapsed();
+                    if waited >= wait {
                         return Err(Error::StoreLocked {
                             path: path.to_path_buf(),
+                            waited_secs: waited.as_secs(),
                         });
                     }
-                    std::thread::sleep(Duration::from_millis(15));
+                    if waited >= notice {
+                        if let Some(say) = waiting.take() {
+                            say();
+                        }
+                    }
+                    std::thread::sleep(pause.min(wait - waited));
+                    pause = (pause * 2).min(Duration::from_millis(250));
                 }
                 Err(sled::Error::Corruption { .. }) | Err(sled::Error::Unsupported(_)) => {
                     return Err(Error::StoreCorrupt {

@@ -183,7 +183,9 @@ impl Home {
         Ok(out)
     }
 
-    /// Find a workspace by id, `automerge:` URL, id prefix or title; `None` means the current one.
+    /// Find a workspace by id, `automerge:` URL, title, id prefix or title prefix (titles in any
+    /// case); `None` means the current one. An exact id, then an exact title, wins over prefixes;
+    /// a selector that matches several workspaces is an error that lists them.
     pub fn resolve(&self, selector: Option<&str>) -> Result<String> {
         let all = self.workspaces()?;
         let Some(selector) = selector else {
@@ -204,25 +206,28 @@ impl Home {
         if let Some(w) = all.iter().find(|w| w.id == sel) {
             return Ok(w.id.clone());
         }
+        let lower = sel.to_lowercase();
         let by_title: Vec<&WorkspaceInfo> = all
             .iter()
-            .filter(|w| w.title.eq_ignore_ascii_case(sel))
+            .filter(|w| w.title.to_lowercase() == lower)
             .collect();
-        if let [one] = by_title.as_slice() {
-            return Ok(one.id.clone());
-        }
-        let by_prefix: Vec<&WorkspaceInfo> = all
-            .iter()
-            .filter(|w| !sel.is_empty() && w.id.starts_with(sel))
-            .collect();
-        match (by_title.len(), by_prefix.as_slice()) {
-            (0, [one]) => Ok(one.id.clone()),
-            (0, []) => Err(Error::UnknownWorkspace(selector.to_string())),
-            _ => Err(Error::AmbiguousWorkspace {
+        let matches = if by_title.is_empty() {
+            all.iter()
+                .filter(|w| {
+                    !sel.is_empty()
+                        && (w.id.starts_with(sel) || w.title.to_lowercase().starts_with(&lower))
+                })
+                .collect()
+        } else {
+            by_title
+        };
+        match matches.as_slice() {
+            [one] => Ok(one.id.clone()),
+            [] => Err(Error::UnknownWorkspace(selector.to_string())),
+            several => Err(Error::AmbiguousWorkspace {
                 prefix: selector.to_string(),
-                candidates: by_title
+                candidates: several
                     .iter()
-                    .chain(by_prefix.iter())
                     .map(|w| format!("{} ({})", w.title, w.id))
                     .collect(),
             }),
