@@ -2,6 +2,7 @@
 
 use super::shared::{
     archive, checkbox, due_label, listed_as_json, paint, quick_add, read, report, row_marks, write,
+    write_item,
 };
 use crate::cli::values;
 use crate::context::Context;
@@ -168,8 +169,7 @@ pub fn run(ctx: &Context, cmd: ActionCommand) -> Result<()> {
             due,
             goal,
         } => {
-            let (_, o, full) = write(ctx, |ws| {
-                let full = ws.resolve(Kind::Action, &id)?;
+            let (o, full) = write_item(ctx, Kind::Action, &id, |ws, full| {
                 let goal = goal.map(|g| ws.resolve(Kind::Goal, &g)).transpose()?;
                 let changes = ActionChanges {
                     title,
@@ -177,8 +177,7 @@ pub fn run(ctx: &Context, cmd: ActionCommand) -> Result<()> {
                     due,
                     goal,
                 };
-                ws.set_action(&full, changes)?;
-                Ok(full)
+                ws.set_action(full, changes)
             })?;
             let a = o.ws.action(&full)?;
             report(ctx, "Updated", "action", &full, &a.title, &a)
@@ -189,10 +188,8 @@ pub fn run(ctx: &Context, cmd: ActionCommand) -> Result<()> {
 }
 
 fn set_done(ctx: &Context, prefix: &str, done: bool) -> Result<()> {
-    let (_, o, full) = write(ctx, |ws| {
-        let full = ws.resolve(Kind::Action, prefix)?;
-        ws.set_action_done(&full, done)?;
-        Ok(full)
+    let (o, full) = write_item(ctx, Kind::Action, prefix, |ws, full| {
+        ws.set_action_done(full, done)
     })?;
     let a = o.ws.action(&full)?;
     report(

@@ -2,7 +2,7 @@
 
 use super::shared::{
     archive, checkbox, edit_outside, listed_as_json, live_actions, paint, print_oversized,
-    quick_add, read, report, row_marks, write,
+    quick_add, read, report, row_marks, write, write_item,
 };
 use crate::cli::values;
 use crate::context::Context;
@@ -216,10 +216,8 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
             comment,
         } => {
             let value = i64::from(rating);
-            let (_, o, full) = write(ctx, |ws| {
-                let full = ws.resolve(Kind::CheckIn, &id)?;
-                ws.rate_checkin(&full, value, comment.as_deref())?;
-                Ok(full)
+            let (o, full) = write_item(ctx, Kind::CheckIn, &id, |ws, full| {
+                ws.rate_checkin(full, value, comment.as_deref())
             })?;
             let c = o.ws.checkin(&full)?;
             report(ctx, "Rated", "check-in", &full, &format!("{value}/5"), &c)
@@ -241,16 +239,14 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
             link,
         } => {
             let at = at.map(|when| when.resolve(&ctx.zone)).transpose()?;
-            let (_, o, full) = write(ctx, |ws| {
-                let full = ws.resolve(Kind::CheckIn, &id)?;
-                let changes = CheckInChanges {
-                    at,
-                    agenda,
-                    notes,
-                    link,
-                };
-                ws.set_checkin(&full, changes)?;
-                Ok(full)
+            let changes = CheckInChanges {
+                at,
+                agenda,
+                notes,
+                link,
+            };
+            let (o, full) = write_item(ctx, Kind::CheckIn, &id, |ws, full| {
+                ws.set_checkin(full, changes)
             })?;
             let c = o.ws.checkin(&full)?;
             let label = display_instant(&c.at, &ctx.zone);

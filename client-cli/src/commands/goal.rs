@@ -2,7 +2,7 @@
 
 use super::shared::{
     archive, checkbox, due_label, edit_outside, listed_as_json, live_actions, paint,
-    print_oversized, quick_add, read, report, row_marks, write,
+    print_oversized, quick_add, read, report, row_marks, write, write_item,
 };
 use crate::cli::values;
 use crate::context::Context;
@@ -131,20 +131,15 @@ pub fn run(ctx: &Context, cmd: GoalCommand) -> Result<()> {
             owner,
             description,
         } => {
-            let (_, o, full) = write(ctx, |ws| {
-                let full = ws.resolve(Kind::Goal, &id)?;
-                ws.set_goal(
-                    &full,
-                    GoalChanges {
-                        title,
-                        description,
-                        status,
-                        due,
-                        owner,
-                    },
-                )?;
-                Ok(full)
-            })?;
+            let changes = GoalChanges {
+                title,
+                description,
+                status,
+                due,
+                owner,
+            };
+            let (o, full) =
+                write_item(ctx, Kind::Goal, &id, |ws, full| ws.set_goal(full, changes))?;
             let g = o.ws.goal(&full)?;
             report(ctx, "Updated", "goal", &full, &g.title, &g)
         }

@@ -1,6 +1,8 @@
 //! `tandem resource`: links, books and other resources.
 
-use super::shared::{archive, listed_as_json, paint, quick_add, read, report, row_marks, write};
+use super::shared::{
+    archive, listed_as_json, paint, quick_add, read, report, row_marks, write, write_item,
+};
 use crate::context::Context;
 use crate::render::{fit, shown};
 use anyhow::Result;
@@ -106,10 +108,9 @@ pub fn run(ctx: &Context, cmd: ResourceCommand) -> Result<()> {
             url,
             note,
         } => {
-            let (_, o, full) = write(ctx, |ws| {
-                let full = ws.resolve(Kind::Resource, &id)?;
-                ws.set_resource(&full, ResourceChanges { title, url, note })?;
-                Ok(full)
+            let changes = ResourceChanges { title, url, note };
+            let (o, full) = write_item(ctx, Kind::Resource, &id, |ws, full| {
+                ws.set_resource(full, changes)
             })?;
             let r = o.ws.resource(&full)?;
             report(ctx, "Updated", "resource", &full, &r.title, &r)

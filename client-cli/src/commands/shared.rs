@@ -62,6 +62,22 @@ pub fn write<T>(
     Ok((home, opened, out))
 }
 
+/// Change the item `prefix` of `kind` with `f` and save; returns the workspace after the change
+/// and the item's full id.
+pub fn write_item(
+    ctx: &Context,
+    kind: Kind,
+    prefix: &str,
+    f: impl FnOnce(&mut Workspace, &ItemId) -> tandem_core::Result<()>,
+) -> Result<(Opened, ItemId)> {
+    let (_, o, full) = write(ctx, |ws| {
+        let full = ws.resolve(kind, prefix)?;
+        f(ws, &full)?;
+        Ok(full)
+    })?;
+    Ok((o, full))
+}
+
 /// Open the selected workspace for reading.
 pub fn read(ctx: &Context) -> Result<(Home, Opened)> {
     let home = ctx.home()?;
@@ -201,14 +217,12 @@ archivable! {
 
 /// Archive (or restore) an item of `kind` by id prefix and report it.
 pub fn archive(ctx: &Context, kind: Kind, prefix: &str, archived: bool) -> Result<()> {
-    let (_, o, full) = write(ctx, |ws| {
-        let full = ws.resolve(kind, prefix)?;
+    let (o, full) = write_item(ctx, kind, prefix, |ws, full| {
         if archived {
-            ws.archive(kind, &full)?;
+            ws.archive(kind, full)
         } else {
-            ws.unarchive(kind, &full)?;
+            ws.unarchive(kind, full)
         }
-        Ok(full)
     })?;
     let verb = if archived { "Archived" } else { "Restored" };
     let snapshot = o.ws.snapshot(o.id());

@@ -166,9 +166,8 @@ impl Workspace {
 
 #[cfg(test)]
 mod tests {
-    use crate::model::fields::set_text;
     use crate::model::tests::{merge_both, pair};
-    use crate::model::{GoalChanges, GoalStatus, Kind, NewGoal};
+    use crate::model::{GoalChanges, GoalStatus, ItemId, Kind, NewGoal, Workspace};
     use automerge::transaction::Transactable;
     use automerge::ObjType;
 
@@ -223,10 +222,8 @@ mod tests {
         assert_eq!(ben.goal(&goal).unwrap().status, GoalStatus::Active);
     }
 
-    /// Two people retitle a goal offline: the title is replaced as a whole on each side, so the
-    /// merge keeps both values as a conflict rather than a mix of the two.
-    #[test]
-    fn concurrent_title_rewrites_are_a_conflict_with_both_titles() {
+    /// Ana and Ben, who both have the goal "Portfolio site".
+    fn a_shared_goal() -> (Workspace, Workspace, ItemId) {
         let (mut ana, mut ben) = pair();
         let goal = ana
             .add_goal(NewGoal {
@@ -235,21 +232,21 @@ mod tests {
             })
             .unwrap();
         merge_both(&mut ana, &mut ben);
-        for (ws, title) in [
-            (&mut ana, "Portfolio site (Ana)"),
-            (&mut ben, "Portfolio v2"),
-        ] {
-            ws.set_goal(
-                &goal,
-                GoalChanges {
-                    title: Some(title.into()),
-                    ..Default::default()
-                },
-            )
-            .unwrap();
-        }
-        merge_both(&mut ana, &mut ben);
-        let conflicts = ana.conflicts();
+        (ana, ben, goal)
+    }
+
+    /// Retitle `goal` the way this version does.
+    fn retitle(ws: &mut Workspace, goal: &ItemId, title: &str) {
+        let changes = GoalChanges {
+            title: Some(title.into()),
+            ..Default::default()
+        };
+        ws.set_goal(goal, changes).unwrap();
+    }
+
+    /// The values and authors of the one conflict in `ws`, sorted.
+    fn the_conflict(ws: &Workspace) -> Vec<(String, String)> {
+        let conflicts = ws.conflicts();
         assert_eq!(conflicts.len(), 1, "{conflicts:?}");
         let mut values: Vec<_> = conflicts[0]
             .values
@@ -257,8 +254,19 @@ mod tests {
             .map(|v| (v.value.as_str().unwrap().to_string(), v.author.clone()))
             .collect();
         values.sort();
+        values
+    }
+
+    /// Two people retitle a goal offline: the title is replaced as a whole on each side, so the
+    /// merge keeps both values as a conflict rather than a mix of the two.
+    #[test]
+    fn concurrent_title_rewrites_are_a_conflict_with_both_titles() {
+        let (mut ana, mut ben, goal) = a_shared_goal();
+        retitle(&mut ana, &goal, "Portfolio site (Ana)");
+        retitle(&mut ben, &goal, "Portfolio v2");
+        merge_both(&mut ana, &mut ben);
         assert_eq!(
-            values,
+            the_conflict(&ana),
             [
                 ("Portfolio site (Ana)".to_string(), "Ana".to_string()),
                 ("Portfolio v2".to_string(), "Ben".to_string())
@@ -268,23 +276,11 @@ mod tests {
             .contains(&ana.goal(&goal).unwrap().title.as_str()));
     }
 
-    /// A title an older tandem wrote as Text, rewritten concurrently by an older device (as Text)
-    /// and by this version (as a scalar): the conflict shows the text and the scalar.
+    /// A title replaced concurrently by an earlier version, which writes a new Text, and by this
+    /// one, which writes a scalar: the conflict shows the text and the scalar alike.
     #[test]
     fn a_text_title_and_a_scalar_title_written_concurrently_are_a_conflict() {
-        let (mut ana, mut ben) = pair();
-        let goal = ana
-            .add_goal(NewGoal {
-                title: "Portfolio site".into(),
-                ..Default::default()
-            })
-            .unwrap();
-        let obj = ana.item(Kind::Goal, &goal).unwrap();
-        set_text(ana.doc_mut(), &obj, "title", "Portfolio site").unwrap();
-        ana.doc_mut().commit();
-        merge_both(&mut ana, &mut ben);
-        // An older version replaces its Text with a new Text when it meets a scalar; here both
-        // sides replace the field as a whole, one as Text and one as a scalar.
+        let (mut ana, mut ben, goal) = a_shared_goal();
         let obj = ana.item(Kind::Goal, &goal).unwrap();
         let text = ana
             .doc_mut()
@@ -294,33 +290,17 @@ mod tests {
             .splice_text(&text, 0, 0, "Portfolio site (Ana)")
             .unwrap();
         ana.doc_mut().commit();
-        ben.set_goal(
-            &goal,
-            GoalChanges {
-                title: Some("Portfolio v2".into()),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        retitle(&mut ben, &goal, "Portfolio v2");
         merge_both(&mut ana, &mut ben);
-        let conflicts = ben.conflicts();
-        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
-        let mut values: Vec<_> = conflicts[0]
-            .values
-            .iter()
-            .map(|v| v.value.as_str().unwrap().to_string())
-            .collect();
-        values.sort();
-        assert_eq!(values, ["Portfolio site (Ana)", "Portfolio v2"]);
+        assert_eq!(
+            the_conflict(&ben),
+            [
+                ("Portfolio site (Ana)".to_string(), "Ana".to_string()),
+                ("Portfolio v2".to_string(), "Ben".to_string())
+            ]
+        );
         // Setting it again, as a scalar, ends the conflict.
-        ana.set_goal(
-            &goal,
-            GoalChanges {
-                title: Some("Portfolio".into()),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        retitle(&mut ana, &goal, "Portfolio");
         merge_both(&mut ana, &mut ben);
         assert!(ben.conflicts().is_empty());
         assert_eq!(ben.goal(&goal).unwrap().title, "Portfolio");
