@@ -1807,7 +1807,7 @@ fn every_kind_can_be_changed_archived_and_restored() {
     assert_eq!(text(&c, "at"), "2026-12-04T15:30:00Z");
     assert_eq!(text(&c, "agenda"), "Borrowing");
     assert_eq!(text(&c, "notes"), "Went well");
-    assert_eq!(text(&c, "link"), "https://meet.example/ana-ben");
+    assert_eq!(text(&c, "meeting_link"), "https://meet.example/ana-ben");
     assert!(home
         .ok(&["checkin", "show", &checkin])
         .contains("link: https://meet.example/ana-ben"));

@@ -335,6 +335,7 @@ const scenarios = {
       const c = cliJson(["checkin", "list"]).find((x) => x.agenda === "Code review habits");
       assert.ok(c, "check-in missing");
       assert.equal(c.at, new Date("2026-12-11T17:30").toISOString().replace(/\.000Z$/, "Z"));
+      assert.equal(c.meeting_link, "https://meet.example/ana-ben");
       assert.match(JSON.stringify(c), /"rating":4/);
       const r = cliJson(["resource", "list"]).find((x) => x.title === "Code review guide");
       assert.equal(r?.url, "https://example.org/review");

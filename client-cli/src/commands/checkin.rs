@@ -176,7 +176,7 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
                 p.cyan(&c.id),
                 p.bold(&display_instant(&c.at, &ctx.zone))
             );
-            if let Some(link) = &c.link {
+            if let Some(link) = &c.meeting_link {
                 println!("  link: {link}");
             }
             if c.meta.archived {

@@ -31,7 +31,7 @@ pub struct CheckIn {
     pub notes: String,
     /// Where the pair meets online (a video call's address), when someone gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link: Option<String>,
+    pub meeting_link: Option<String>,
     pub ratings: Vec<Rating>,
     #[serde(flatten)]
     pub meta: Meta,
@@ -75,7 +75,10 @@ impl Workspace {
             fields.push(Field::Text("notes", notes));
         }
         if let Some(link) = changes.link {
-            fields.push(Field::Str("link", Some(required("meeting link", &link)?)));
+            fields.push(Field::Str(
+                "meeting_link",
+                Some(required("meeting link", &link)?),
+            ));
         }
         self.update_item(
             Kind::CheckIn,
@@ -135,7 +138,7 @@ impl Workspace {
             at: get_stored(&self.doc, obj, "at").unwrap_or(Stored::Unparsed(String::new())),
             agenda: get_string(&self.doc, obj, "agenda").unwrap_or_default(),
             notes: get_string(&self.doc, obj, "notes").unwrap_or_default(),
-            link: get_string(&self.doc, obj, "link"),
+            meeting_link: get_string(&self.doc, obj, "meeting_link"),
             ratings,
             meta: self.meta(obj),
         }

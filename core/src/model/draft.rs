@@ -139,7 +139,7 @@ impl Draft {
                 Field::Str("at", Some(at)),
                 Field::Text("agenda", agenda.to_string()),
                 Field::Text("notes", String::new()),
-                Field::Str("link", link),
+                Field::Str("meeting_link", link),
                 Field::Map("ratings"),
             ],
         )

@@ -8,7 +8,7 @@
 //! participants: { <pid>: { name, role, created_at, devices: { <actor hex>: <added at> } } }
 //! goals:     { <id>: { title, description: Text, status, owner?, due?, milestones: {..}, .. } }
 //! notes:     { <id>: { title, body: Text, goal?, tags: { <tag>: true }, .. } }
-//! checkins:  { <id>: { at, agenda: Text, notes: Text, link?, ratings: { <pid>: { rating, comment: Text, at } }, .. } }
+//! checkins:  { <id>: { at, agenda: Text, notes: Text, meeting_link?, ratings: { <pid>: { rating, comment: Text, at } }, .. } }
 //! actions:   { <id>: { title, owner?, due?, done, done_at?, goal?, checkin?, .. } }
 //! resources: { <id>: { title, url, note: Text, .. } }
 //! ```
@@ -408,7 +408,7 @@ impl Workspace {
                 Field::Str(key, Some(value)) => {
                     set_str(&mut self.doc, obj, key, value)?;
                     what.push(match *key {
-                        "title" | "url" | "link" => key.to_string(),
+                        "title" | "url" | "meeting_link" => key.to_string(),
                         "owner" => format!("owner={}", self.display_name(value)),
                         _ => format!("{key}={value}"),
                     });
