@@ -7,9 +7,11 @@
 //! I/O or an await, so async tasks may call [`Auth::authorize`] directly; file reads and writes
 //! happen on blocking threads.
 
-use crate::tokens::{self, Fingerprint, Role, Scope, TokenError, TokenFile};
+use crate::invites::{InviteEntry, InviteRole, Redeemed};
+use crate::tokens::{self, Fingerprint, Role, TokenEntry, TokenError, TokenFile};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use tandem_core::jiff::Timestamp;
 use tandem_core::sync::Access;
 
 /// The tokens a relay accepts, or `open` for everyone.
@@ -37,8 +39,6 @@ struct State {
 #[derive(Debug, Clone)]
 pub(crate) struct Grant {
     pub token_id: Option<String>,
-    /// Whether the token was minted through an invite (for the redemption count).
-    pub invited: bool,
     pub access: Access,
 }
 
@@ -67,6 +67,10 @@ pub(crate) enum InviteError {
     Unauthorized(String),
     /// 403: the token may not invite to this workspace.
     Forbidden(String),
+    /// 404: no invite with that id that the bearer may manage.
+    UnknownInvite,
+    /// 409: the relay is open, so it mints no tokens and needs no invites.
+    Open,
     /// 500: the token file could not be updated.
     Internal(String),
 }
@@ -137,7 +141,6 @@ impl Auth {
         if self.open {
             return Ok(Grant {
                 token_id: None,
-                invited: false,
                 access: Access::full(),
             });
         }
@@ -146,7 +149,6 @@ impl Auth {
         match state.file.lookup(token) {
             Some(entry) if entry.is_active() => Ok(Grant {
                 token_id: Some(entry.id.clone()),
-                invited: entry.created_by.is_some(),
                 access: entry.access(),
             }),
             Some(entry) => Err(Denied::Revoked {
@@ -161,62 +163,140 @@ impl Auth {
         self.open || self.lock().file.get(id).is_some_and(|e| e.is_active())
     }
 
-    /// Mint a token for exactly `workspace` with `role`, if `bearer` may invite to it: it must
-    /// be an active write token whose scope includes the workspace. Returns `None` in open
-    /// mode, where no token is needed. Blocking (file I/O).
-    pub fn invite(
-        &self,
+    /// The entry of `bearer` in `file` if it may manage invites to `workspace`: an active write
+    /// token whose scope includes the workspace.
+    fn inviter(
+        file: &TokenFile,
         bearer: Option<&str>,
         workspace: &str,
-        role: Role,
-        label: &str,
-    ) -> Result<Option<String>, InviteError> {
-        if self.open {
-            return Ok(None);
-        }
+    ) -> Result<TokenEntry, InviteError> {
         let bearer = bearer
             .filter(|t| !t.is_empty())
             .ok_or_else(|| InviteError::Unauthorized("a bearer token is required".into()))?;
-        let scope = Scope::Docs(vec![workspace.to_string()]);
-        let now = tokens::now();
+        let parent = match file.lookup(bearer) {
+            Some(e) if e.is_active() => e.clone(),
+            Some(_) => return Err(InviteError::Unauthorized("token revoked".into())),
+            None => return Err(InviteError::Unauthorized("unknown token".into())),
+        };
+        if parent.role != Role::Write {
+            return Err(InviteError::Forbidden(
+                "a read-only token cannot manage invites".into(),
+            ));
+        }
+        if !parent.workspaces.includes(workspace) {
+            return Err(InviteError::Forbidden(
+                "this token has no access to that workspace".into(),
+            ));
+        }
+        Ok(parent)
+    }
+
+    /// Run `change` on the token file under its lock, then read the file back so that what
+    /// changed (a new token, a used invite) takes effect at once. Blocking (file I/O).
+    fn edit<T>(
+        &self,
+        change: impl FnOnce(&mut TokenFile) -> Result<T, InviteError>,
+    ) -> Result<T, InviteError> {
+        if self.open {
+            return Err(InviteError::Open);
+        }
         // The check runs inside the locked update, against the file as it is on disk now, so
-        // a token revoked a moment ago by the operator cannot mint new ones.
-        let outcome = tokens::update(&self.path, |file| {
-            let parent = match file.lookup(bearer) {
-                Some(e) if e.is_active() => e.clone(),
-                Some(_) => return Ok(Err(InviteError::Unauthorized("token revoked".into()))),
-                None => return Ok(Err(InviteError::Unauthorized("unknown token".into()))),
-            };
-            if parent.role != Role::Write {
-                return Ok(Err(InviteError::Forbidden(
-                    "a read-only token cannot invite".into(),
-                )));
-            }
-            if !parent.workspaces.includes(workspace) {
-                return Ok(Err(InviteError::Forbidden(
-                    "this token has no access to that workspace".into(),
-                )));
-            }
-            let (token, _) = file.mint(role, scope, label, Some(&parent.id), &now);
-            Ok(Ok(token))
-        });
+        // a token revoked a moment ago by the operator cannot act any more.
+        let outcome = tokens::update(&self.path, |file| Ok(change(file)));
         let result = match outcome {
-            Ok(Ok(token)) => Ok(Some(token)),
-            Ok(Err(refused)) => return Err(refused),
+            Ok(result) => result,
             Err(e) => Err(InviteError::Internal(e.to_string())),
         };
-        // The file changed under our hands; read it back so the new token works at once.
-        // Revocations it picks up are reported by the next `refresh`.
+        // Revocations the reload picks up are reported by the next `refresh`.
         if let Err(e) = self.reload() {
             tracing::warn!("could not reload the token file after an invite: {e}");
         }
         result
+    }
+
+    /// Create an invite to `workspace` if `bearer` may: returns the code (shown once) and its
+    /// entry. Blocking (file I/O).
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_invite(
+        &self,
+        bearer: Option<&str>,
+        workspace: &str,
+        role: InviteRole,
+        uses: u32,
+        expires_in_secs: u64,
+        participant: Option<&str>,
+        label: &str,
+    ) -> Result<(String, InviteEntry), InviteError> {
+        self.edit(|file| {
+            let parent = Self::inviter(file, bearer, workspace)?;
+            Ok(file.add_invite(
+                workspace,
+                role,
+                uses,
+                expires_in_secs,
+                participant,
+                label,
+                &parent.id,
+                Timestamp::now(),
+            ))
+        })
+    }
+
+    /// The open invites to `workspace`, if `bearer` may see them. Blocking (file I/O).
+    pub fn list_invites(
+        &self,
+        bearer: Option<&str>,
+        workspace: &str,
+    ) -> Result<Vec<InviteEntry>, InviteError> {
+        if self.open {
+            return Err(InviteError::Open);
+        }
+        let file = tokens::read(&self.path).map_err(|e| InviteError::Internal(e.to_string()))?;
+        Self::inviter(&file, bearer, workspace)?;
+        Ok(file
+            .open_invites(workspace, Timestamp::now())
+            .into_iter()
+            .cloned()
+            .collect())
+    }
+
+    /// Revoke the invite `id` if `bearer` may manage invites to its workspace; an invite the
+    /// bearer may not see is reported as unknown. Blocking (file I/O).
+    pub fn revoke_invite(&self, bearer: Option<&str>, id: &str) -> Result<(), InviteError> {
+        self.edit(|file| {
+            let workspace = match file.invite(id) {
+                Some(invite) => invite.workspace.clone(),
+                None => {
+                    // The bearer is still checked, so an unknown caller gets a 401, not a 404.
+                    Self::inviter(file, bearer, "")
+                        .map(|_| ())
+                        .or_else(|e| match e {
+                            InviteError::Forbidden(_) => Ok(()),
+                            other => Err(other),
+                        })?;
+                    return Err(InviteError::UnknownInvite);
+                }
+            };
+            match Self::inviter(file, bearer, &workspace) {
+                Ok(_) => {}
+                Err(InviteError::Forbidden(_)) => return Err(InviteError::UnknownInvite),
+                Err(other) => return Err(other),
+            }
+            file.revoke_invite(id, Timestamp::now());
+            Ok(())
+        })
+    }
+
+    /// Redeem a code: `None` when it does not work, for whatever reason. Blocking (file I/O).
+    pub fn redeem(&self, code: &str) -> Result<Option<Redeemed>, InviteError> {
+        self.edit(|file| Ok(file.redeem(code, Timestamp::now())))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tokens::Scope;
 
     const DOC: &str = "4NMNnkMhL8jXrdJ9jamS58PAVdXu";
 
@@ -241,6 +321,16 @@ mod tests {
         assert!(!auth.is_active(&entry.id));
     }
 
+    fn invite(
+        auth: &Auth,
+        bearer: &str,
+        workspace: &str,
+        role: InviteRole,
+    ) -> Result<String, InviteError> {
+        auth.create_invite(Some(bearer), workspace, role, 1, 3600, None, "")
+            .map(|(code, _)| code)
+    }
+
     #[test]
     fn only_write_tokens_with_the_workspace_may_invite() {
         let dir = tempfile::tempdir().unwrap();
@@ -249,27 +339,58 @@ mod tests {
         let (writer, _) = tokens::create(&path, Role::Write, scope.clone(), "w", None).unwrap();
         let (reader, _) = tokens::create(&path, Role::Read, scope, "r", None).unwrap();
         let auth = Auth::load(&path, false).unwrap();
-        let minted = auth
-            .invite(Some(&writer), DOC, Role::Read, "partner")
-            .unwrap()
-            .unwrap();
-        let grant = auth.authorize(Some(&minted)).unwrap();
+        let code = invite(&auth, &writer, DOC, InviteRole::Observer).unwrap();
+        let minted = auth.redeem(&code).unwrap().unwrap();
+        let grant = auth.authorize(Some(&minted.token)).unwrap();
         assert!(!grant.access.write);
+        assert!(auth.redeem(&code).unwrap().is_none());
         assert!(matches!(
-            auth.invite(Some(&reader), DOC, Role::Read, ""),
+            invite(&auth, &reader, DOC, InviteRole::Observer),
             Err(InviteError::Forbidden(_))
         ));
         let other = tandem_core::protocol::DocumentId::random().to_string();
         assert!(matches!(
-            auth.invite(Some(&writer), &other, Role::Read, ""),
+            invite(&auth, &writer, &other, InviteRole::Observer),
             Err(InviteError::Forbidden(_))
         ));
         assert!(matches!(
-            auth.invite(Some("tdm_nope"), DOC, Role::Read, ""),
+            invite(&auth, "tdm_nope", DOC, InviteRole::Observer),
             Err(InviteError::Unauthorized(_))
         ));
         let open = Auth::load(&path, true).unwrap();
-        assert_eq!(open.invite(None, DOC, Role::Write, "").unwrap(), None);
+        assert!(matches!(
+            invite(&open, &writer, DOC, InviteRole::Mentee),
+            Err(InviteError::Open)
+        ));
+    }
+
+    #[test]
+    fn invites_are_listed_and_revoked_by_their_workspace_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(tokens::FILE_NAME);
+        let (writer, _) =
+            tokens::create(&path, Role::Write, Scope::docs(&[DOC]).unwrap(), "w", None).unwrap();
+        let other = tandem_core::protocol::DocumentId::random().to_string();
+        let (stranger, _) = tokens::create(
+            &path,
+            Role::Write,
+            Scope::docs(&[&other]).unwrap(),
+            "s",
+            None,
+        )
+        .unwrap();
+        let auth = Auth::load(&path, false).unwrap();
+        let code = invite(&auth, &writer, DOC, InviteRole::Mentee).unwrap();
+        let listed = auth.list_invites(Some(&writer), DOC).unwrap();
+        assert_eq!(listed.len(), 1);
+        let id = listed[0].id.clone();
+        assert!(matches!(
+            auth.revoke_invite(Some(&stranger), &id),
+            Err(InviteError::UnknownInvite)
+        ));
+        auth.revoke_invite(Some(&writer), &id).unwrap();
+        assert!(auth.list_invites(Some(&writer), DOC).unwrap().is_empty());
+        assert!(auth.redeem(&code).unwrap().is_none());
     }
 
     #[test]
@@ -280,7 +401,7 @@ mod tests {
         let (_, doomed) = tokens::create(&path, Role::Read, Scope::All, "r", None).unwrap();
         let auth = Auth::load(&path, false).unwrap();
         tokens::revoke(&path, &doomed.id).unwrap();
-        auth.invite(Some(&writer), DOC, Role::Read, "").unwrap();
+        invite(&auth, &writer, DOC, InviteRole::Observer).unwrap();
         assert_eq!(auth.refresh().unwrap(), vec![doomed.id]);
         assert!(auth.refresh().unwrap().is_empty());
     }

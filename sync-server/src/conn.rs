@@ -149,9 +149,6 @@ pub(crate) async fn upgrade(
         }
     };
     shared.metrics.accepted.inc();
-    if let (true, Some(id)) = (grant.invited, &grant.token_id) {
-        shared.metrics.invite_used(id);
-    }
     let on_upgrade = hyper::upgrade::on(&mut request);
     tokio::spawn(async move {
         let upgraded = match timeout(UPGRADE_TIMEOUT, on_upgrade).await {

@@ -10,13 +10,15 @@
 //! - `GET /health`: `200` with `{status, version, uptime_secs, connections, open, ...RelayStats}`.
 //! - `GET /metrics`: the Prometheus text format (see `metrics.rs`); no token needed, and
 //!   nothing in it names a token, a peer or a document.
-//! - `POST /v1/invites` with `Authorization: Bearer <token>` and a JSON body
-//!   `{"workspace": "<docId>", "role": "read"|"write", "label": "..."}`: mints a token scoped to
-//!   that one workspace if the bearer is a write token for it (`401` bad token, `403` not
-//!   allowed, `400` bad body); in `--open` mode the answer carries `"token": null`.
+//! - `/v1/invites`: invite codes (see `docs/protocol.md` §9 and [`crate::invites`]).
+//!   `POST /v1/invites` (Bearer: a write token covering the workspace) makes a code;
+//!   `GET /v1/invites?workspace=ID` lists the open ones (never their codes); `DELETE
+//!   /v1/invites/{id}` revokes one; `POST /v1/invites/redeem` (no token) exchanges a code for a
+//!   token scoped to its workspace, at most [`REDEEM_PER_MINUTE`] attempts a minute per client
+//!   address. On an `--open` relay, which mints no tokens, they answer `409 open_relay`.
 //! - anything else: `404`, and `405` for a known path with the wrong method.
 //!
-//! Errors are JSON (`{"error": "..."}`). Keep-alive is off: one request per plain connection,
+//! Errors are JSON (`{"error": "...", "code": "..."}`). Keep-alive is off: one request per plain connection,
 //! so a client that lingers holds a connection permit for one exchange at most.
 //!
 //! Limits: the request head must arrive within `header_timeout` (10 s) and fit in [`MAX_HEAD`]
@@ -26,23 +28,25 @@
 
 use crate::auth::InviteError;
 use crate::conn::{self, ConnGuard};
+use crate::invites::{self, InviteRole};
 use crate::metrics::{Metrics, Refusal};
-use crate::tokens::{self, Role};
+use crate::tokens;
 use crate::Shared;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tandem_core::sync::RelayStats;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower::ServiceExt as _;
@@ -88,7 +92,9 @@ pub(crate) async fn serve<S>(
             // its code, which is left out too.
             let (method, path) = (request.method().clone(), request.uri().path().to_string());
             let path = crate::web::loggable_path(path);
-            let mut response = router.oneshot(request.map(Body::new)).await?;
+            let mut request = request.map(Body::new);
+            request.extensions_mut().insert(ClientAddr(addr));
+            let mut response = router.oneshot(request).await?;
             debug!(%addr, %method, path, status = response.status().as_u16(), "http request");
             // One request per plain connection (see the module docs). Keep-alive stays on in
             // hyper itself only because switching it off would also spoil the `Connection:
@@ -130,7 +136,17 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/metrics", get(metrics).fallback(wrong_method("use GET")))
         .route(
             "/v1/invites",
-            post(invite).fallback(wrong_method("use POST")),
+            post(create_invite)
+                .get(list_invites)
+                .fallback(wrong_method("use GET or POST")),
+        )
+        .route(
+            "/v1/invites/redeem",
+            post(redeem_invite).fallback(wrong_method("use POST")),
+        )
+        .route(
+            "/v1/invites/{id}",
+            delete(revoke_invite).fallback(wrong_method("use DELETE")),
         )
         .merge(crate::web::routes())
         .fallback(|| async { json_error(StatusCode::NOT_FOUND, "not found") })
@@ -141,9 +157,27 @@ fn wrong_method(hint: &'static str) -> impl Fn() -> std::future::Ready<Response>
     move || std::future::ready(json_error(StatusCode::METHOD_NOT_ALLOWED, hint))
 }
 
-/// An error answer: `{"error": message}`, never cached, with `WWW-Authenticate` on a 401.
+/// An error answer: `{"error": message, "code": ...}` with a code named after the status,
+/// never cached, with `WWW-Authenticate` on a 401.
 pub(crate) fn json_error(status: StatusCode, message: &str) -> Response {
-    let mut response = (status, Json(serde_json::json!({ "error": message }))).into_response();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        _ => "internal",
+    };
+    coded_error(status, message, code)
+}
+
+/// An error answer with an explicit machine-readable `code`.
+pub(crate) fn coded_error(status: StatusCode, message: &str, code: &str) -> Response {
+    let body = serde_json::json!({ "error": message, "code": code });
+    let mut response = (status, Json(body)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if status == StatusCode::UNAUTHORIZED {
@@ -204,6 +238,57 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     response
 }
 
+/// How many redemption attempts one client address may make a minute.
+pub(crate) const REDEEM_PER_MINUTE: u32 = 10;
+
+/// How many client addresses the redemption limit remembers at once, so that a flood of
+/// addresses cannot grow it without bound (about 100 bytes each).
+const RATE_LIMIT_ADDRESSES: usize = 10_000;
+
+/// The client's address, put into each request's extensions by [`serve`].
+#[derive(Debug, Clone, Copy)]
+struct ClientAddr(SocketAddr);
+
+/// A fixed-window limit on attempts per client IP address, in bounded memory.
+#[derive(Debug)]
+pub(crate) struct RateLimit {
+    per_minute: u32,
+    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl RateLimit {
+    pub(crate) fn new(per_minute: u32) -> Self {
+        Self {
+            per_minute,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Count an attempt from `ip` at `now`: `Ok` if allowed, else how long until the next one is.
+    fn check(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+        const WINDOW: Duration = Duration::from_secs(60);
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if windows.len() >= RATE_LIMIT_ADDRESSES && !windows.contains_key(&ip) {
+            windows.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+            if windows.len() >= RATE_LIMIT_ADDRESSES {
+                // Full of addresses still inside their window: refuse newcomers for now
+                // rather than forget someone's count.
+                return Err(Duration::from_secs(1));
+            }
+        }
+        let (start, count) = windows.entry(ip).or_insert((now, 0));
+        if now.duration_since(*start) >= WINDOW {
+            *start = now;
+            *count = 0;
+        }
+        if *count >= self.per_minute {
+            return Err(WINDOW.saturating_sub(now.duration_since(*start)));
+        }
+        *count += 1;
+        Ok(())
+    }
+}
+
 /// The body of `POST /v1/invites`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -211,7 +296,31 @@ struct InviteRequest {
     workspace: String,
     role: String,
     #[serde(default)]
+    uses: Option<u32>,
+    #[serde(default)]
+    expires_in_secs: Option<u64>,
+    #[serde(default)]
+    participant: Option<String>,
+    #[serde(default)]
     label: String,
+}
+
+/// The body of `POST /v1/invites/redeem`.
+#[derive(Debug, Deserialize)]
+struct RedeemRequest {
+    code: String,
+}
+
+/// An invite as `GET /v1/invites` lists it: never its code.
+#[derive(Debug, Serialize)]
+struct ListedInvite {
+    id: String,
+    role: &'static str,
+    uses_left: u32,
+    expires_at: String,
+    created_at: String,
+    label: String,
+    participant: Option<String>,
 }
 
 /// Read a request body, bounded in size and time.
@@ -236,17 +345,79 @@ async fn read_body(body: Body) -> Result<axum::body::Bytes, Response> {
     }
 }
 
-async fn invite(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+/// The answer to a refused invite operation.
+fn invite_error(shared: &Shared, error: InviteError) -> Response {
+    match error {
+        InviteError::Unauthorized(m) => {
+            shared.metrics.refused(Refusal::Token);
+            tracing::info!("invite request refused: {m}");
+            json_error(StatusCode::UNAUTHORIZED, &m)
+        }
+        InviteError::Forbidden(m) => json_error(StatusCode::FORBIDDEN, &m),
+        InviteError::UnknownInvite => coded_error(
+            StatusCode::NOT_FOUND,
+            "no open invite has that id",
+            "invite_unknown",
+        ),
+        InviteError::Open => coded_error(
+            StatusCode::CONFLICT,
+            "this relay is open: it needs no token, so share the workspace's automerge: URL and the relay's address instead",
+            "open_relay",
+        ),
+        InviteError::Internal(m) => {
+            tracing::error!("invite failed: {m}");
+            json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the relay could not update its token file",
+            )
+        }
+    }
+}
+
+/// Run a blocking invite operation (it reads and writes the token file).
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, InviteError> + Send + 'static,
+) -> Result<T, InviteError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(InviteError::Internal(e.to_string())))
+}
+
+/// The link that opens an invite in the web app: the relay's own origin as the client reached
+/// it, with `https` when the relay serves TLS.
+fn invite_link(shared: &Shared, headers: &HeaderMap, code: &str) -> String {
+    let scheme = if shared.config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    // The Host header is the client's word; only characters of a host and port are kept, so
+    // it cannot smuggle anything else into the link.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 255
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    format!("{scheme}://{host}/j/{code}")
+}
+
+async fn create_invite(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let bearer = bearer(&parts.headers);
+    if shared.auth.is_open() {
+        return invite_error(&shared, InviteError::Open);
+    }
     // A missing or unknown token is reported before the body is looked at, so that an
     // unauthenticated caller learns nothing about what a valid request looks like.
-    if !shared.auth.is_open() {
-        if let Err(denied) = shared.auth.authorize(bearer.as_deref()) {
-            shared.metrics.refused(Refusal::Token);
-            tracing::info!("invite refused: {}", denied.reason());
-            return json_error(StatusCode::UNAUTHORIZED, &denied.reason());
-        }
+    if let Err(denied) = shared.auth.authorize(bearer.as_deref()) {
+        shared.metrics.refused(Refusal::Token);
+        tracing::info!("invite refused: {}", denied.reason());
+        return json_error(StatusCode::UNAUTHORIZED, &denied.reason());
     }
     let body = match read_body(body).await {
         Ok(body) => body,
@@ -257,50 +428,191 @@ async fn invite(State(shared): State<Arc<Shared>>, request: Request) -> Response
         Ok(r) => r,
         Err(e) => return bad(&format!("bad invite request: {e}")),
     };
-    let role: Role = match request.role.parse() {
-        Ok(r) => r,
-        Err(e) => return bad(&e.to_string()),
+    let Some(role) = InviteRole::parse(&request.role) else {
+        return bad("the role must be mentee, mentor or observer");
     };
     let workspace = match tokens::canonical_doc_id(&request.workspace) {
         Ok(w) => w,
         Err(e) => return bad(&e.to_string()),
     };
+    let uses = request.uses.unwrap_or(1);
+    if uses == 0 || uses > invites::MAX_USES {
+        return bad(&format!("uses must be between 1 and {}", invites::MAX_USES));
+    }
+    let expires = request
+        .expires_in_secs
+        .unwrap_or(invites::DEFAULT_EXPIRY_SECS);
+    if !(60..=invites::MAX_EXPIRY_SECS).contains(&expires) {
+        return bad(&format!(
+            "expires_in_secs must be between 60 and {} (90 days)",
+            invites::MAX_EXPIRY_SECS
+        ));
+    }
+    let participant = request.participant.filter(|p| !p.is_empty());
+    if participant.as_deref().is_some_and(|p| {
+        p.len() > 100
+            || !p
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    }) {
+        return bad("the participant is not a participant id");
+    }
     if request.label.chars().count() > 200 {
         return bad("the label is too long");
     }
+    // The label ends up in listings on people's terminals, so control characters (escape
+    // sequences) are dropped.
+    let label: String = request.label.chars().filter(|c| !c.is_control()).collect();
     let auth = shared.auth.clone();
     let ws = workspace.clone();
-    // The label ends up in `token list` output on the operator's terminal, so control
-    // characters (escape sequences) are dropped.
-    let label: String = request.label.chars().filter(|c| !c.is_control()).collect();
-    let outcome =
-        tokio::task::spawn_blocking(move || auth.invite(bearer.as_deref(), &ws, role, &label))
-            .await
-            .unwrap_or_else(|e| Err(InviteError::Internal(e.to_string())));
+    let outcome = blocking(move || {
+        auth.create_invite(
+            bearer.as_deref(),
+            &ws,
+            role,
+            uses,
+            expires,
+            participant.as_deref(),
+            &label,
+        )
+    })
+    .await;
     match outcome {
-        Ok(token) => {
-            if token.is_some() {
-                shared.metrics.invites_created.inc();
-            }
-            tracing::info!(workspace = %workspace, %role, "invite token created");
-            json_ok(serde_json::json!({
-                "token": token,
-                "workspace": workspace,
-                "role": role.to_string(),
-            }))
+        Ok((code, entry)) => {
+            shared.metrics.invites_created.inc();
+            // The code is a secret: only the invite's public id is logged.
+            tracing::info!(workspace = %workspace, role = role.as_str(), invite = %entry.id, "invite created");
+            let code = invites::group(&code);
+            let link = invite_link(&shared, &parts.headers, &code);
+            let mut response = json_ok(serde_json::json!({
+                "id": entry.id,
+                "code": code,
+                "link": link,
+                "workspace": entry.workspace,
+                "role": role.as_str(),
+                "uses": entry.uses_left,
+                "expires_at": entry.expires_at,
+                "participant": entry.participant,
+            }));
+            *response.status_mut() = StatusCode::CREATED;
+            response
         }
-        Err(InviteError::Unauthorized(m)) => {
-            shared.metrics.refused(Refusal::Token);
-            json_error(StatusCode::UNAUTHORIZED, &m)
-        }
-        Err(InviteError::Forbidden(m)) => json_error(StatusCode::FORBIDDEN, &m),
-        Err(InviteError::Internal(m)) => {
-            tracing::error!("invite failed: {m}");
-            json_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the relay could not store the token",
+        Err(e) => invite_error(&shared, e),
+    }
+}
+
+async fn list_invites(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let bearer = bearer(request.headers());
+    if shared.auth.is_open() {
+        return invite_error(&shared, InviteError::Open);
+    }
+    let query = request.uri().query().unwrap_or("");
+    let workspace = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("workspace="))
+        .unwrap_or("");
+    let workspace = match tokens::canonical_doc_id(workspace) {
+        Ok(w) => w,
+        Err(_) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "give the workspace: /v1/invites?workspace=DOCID",
             )
         }
+    };
+    let auth = shared.auth.clone();
+    match blocking(move || auth.list_invites(bearer.as_deref(), &workspace)).await {
+        Ok(open) => {
+            let listed: Vec<ListedInvite> = open
+                .into_iter()
+                .map(|i| ListedInvite {
+                    id: i.id,
+                    role: i.role.as_str(),
+                    uses_left: i.uses_left,
+                    expires_at: i.expires_at,
+                    created_at: i.created_at,
+                    label: i.label,
+                    participant: i.participant,
+                })
+                .collect();
+            json_ok(serde_json::to_value(listed).expect("invites serialise"))
+        }
+        Err(e) => invite_error(&shared, e),
+    }
+}
+
+async fn revoke_invite(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let bearer = bearer(&headers);
+    let auth = shared.auth.clone();
+    let handle = id.clone();
+    match blocking(move || auth.revoke_invite(bearer.as_deref(), &handle)).await {
+        Ok(()) => {
+            tracing::info!(invite = %id, "invite revoked");
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(e) => invite_error(&shared, e),
+    }
+}
+
+async fn redeem_invite(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    if shared.auth.is_open() {
+        return invite_error(&shared, InviteError::Open);
+    }
+    let ip = parts
+        .extensions
+        .get::<ClientAddr>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.0.ip());
+    if let Err(wait) = shared.redeem_limit.check(ip, Instant::now()) {
+        shared.metrics.refused(Refusal::Token);
+        let mut response = json_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many invite codes tried from this address; wait a minute and try again",
+        );
+        let secs = wait.as_secs().max(1).to_string();
+        if let Ok(value) = HeaderValue::from_str(&secs) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
+    }
+    let body = match read_body(body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let request: RedeemRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return json_error(StatusCode::BAD_REQUEST, &format!("bad redeem request: {e}")),
+    };
+    let auth = shared.auth.clone();
+    match blocking(move || auth.redeem(&request.code)).await {
+        Ok(Some(redeemed)) => {
+            shared.metrics.invite_redemptions.inc();
+            tracing::info!(workspace = %redeemed.workspace, role = redeemed.role.as_str(), "invite redeemed");
+            json_ok(serde_json::json!({
+                "token": redeemed.token,
+                "workspace": redeemed.workspace,
+                "role": redeemed.role.as_str(),
+                "participant": redeemed.participant,
+            }))
+        }
+        // Unknown, used up, revoked and expired codes get the very same answer.
+        Ok(None) => {
+            shared.metrics.refused(Refusal::Token);
+            coded_error(
+                StatusCode::NOT_FOUND,
+                "this invite code is not valid or has expired",
+                "invite_invalid",
+            )
+        }
+        Err(e) => invite_error(&shared, e),
     }
 }
 
@@ -319,5 +631,32 @@ mod tests {
         assert_eq!(bearer(&headers).as_deref(), Some("tdm_h"));
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert_eq!(bearer(&headers), None);
+    }
+
+    #[test]
+    fn the_redemption_limit_counts_per_address_and_forgets_after_a_minute() {
+        let limit = RateLimit::new(3);
+        let (ana, ben) = (IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2]));
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert!(limit.check(ana, t0).is_ok());
+        }
+        let wait = limit.check(ana, t0).unwrap_err();
+        assert!(wait > Duration::from_secs(50));
+        assert!(limit.check(ben, t0).is_ok());
+        assert!(limit.check(ana, t0 + Duration::from_secs(61)).is_ok());
+    }
+
+    #[test]
+    fn the_redemption_limit_stays_bounded() {
+        let limit = RateLimit::new(1);
+        let t0 = Instant::now();
+        for i in 0..RATE_LIMIT_ADDRESSES as u32 {
+            assert!(limit.check(IpAddr::from(i.to_be_bytes()), t0).is_ok());
+        }
+        let newcomer = IpAddr::from([255, 255, 255, 255]);
+        assert!(limit.check(newcomer, t0).is_err());
+        assert!(limit.check(newcomer, t0 + Duration::from_secs(61)).is_ok());
+        assert!(limit.windows.lock().unwrap().len() <= RATE_LIMIT_ADDRESSES);
     }
 }

@@ -66,6 +66,7 @@ mod closed_pipe;
 mod conn;
 mod http;
 mod hub;
+pub mod invites;
 mod metrics;
 mod tls;
 pub mod tokens;
@@ -186,6 +187,8 @@ pub(crate) struct Shared {
     next_conn: AtomicU64,
     started: Instant,
     relay_peer_id: String,
+    /// Invite redemptions per client address.
+    redeem_limit: http::RateLimit,
 }
 
 impl Shared {
@@ -275,6 +278,7 @@ pub async fn run(
         next_conn: AtomicU64::new(1),
         started,
         relay_peer_id: peer_id,
+        redeem_limit: http::RateLimit::new(http::REDEEM_PER_MINUTE),
         config,
     });
 

@@ -16,8 +16,8 @@
 //! | `tandem_changes_stored_total` | counter | automerge changes written to disk |
 //! | `tandem_flush_seconds` | histogram | how long each storage flush took |
 //! | `tandem_refusals_total{reason}` | counter | connections or requests turned away, by reason |
-//! | `tandem_invites_created_total` | counter | tokens minted through `POST /v1/invites` |
-//! | `tandem_invite_redemptions_total` | counter | invite tokens used for the first time since start |
+//! | `tandem_invites_created_total` | counter | invite codes made through `POST /v1/invites` |
+//! | `tandem_invite_redemptions_total` | counter | invite codes redeemed (`POST /v1/invites/redeem` answered 200) |
 //!
 //! No label ever carries a token, a peer id or a document id: labels are a small fixed set, so
 //! the series count stays bounded whatever clients send.
@@ -29,9 +29,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tandem_core::sync::RelayStats;
 use tokio::sync::watch;
 
@@ -98,9 +97,7 @@ pub(crate) struct Metrics {
     pub bytes_out: Counter,
     refusals: Family<ReasonLabel, Counter>,
     pub invites_created: Counter,
-    invite_redemptions: Counter,
-    /// Invite tokens seen since the relay started, so that each counts as redeemed once.
-    redeemed: Mutex<HashSet<String>>,
+    pub invite_redemptions: Counter,
     /// Seconds per storage flush; the hub observes into it.
     pub flush_seconds: Histogram,
 }
@@ -183,11 +180,11 @@ impl Metrics {
         let bytes_out = counter("tandem_sent_bytes", "Bytes of protocol messages sent");
         let invites_created = counter(
             "tandem_invites_created",
-            "Tokens minted through POST /v1/invites",
+            "Invite codes made through POST /v1/invites",
         );
         let invite_redemptions = counter(
             "tandem_invite_redemptions",
-            "Invite tokens used to connect for the first time since the relay started",
+            "Invite codes redeemed for a token",
         );
         let refusals = Family::<ReasonLabel, Counter>::default();
         // Every reason is shown from the start, at zero, so that alerts need no special case.
@@ -219,7 +216,6 @@ impl Metrics {
             refusals,
             invites_created,
             invite_redemptions,
-            redeemed: Mutex::new(HashSet::new()),
             flush_seconds,
         }
     }
@@ -231,18 +227,6 @@ impl Metrics {
                 reason: reason.label(),
             })
             .inc();
-    }
-
-    /// Count a connection made with an invite token, once per token.
-    pub fn invite_used(&self, token_id: &str) {
-        let first = self
-            .redeemed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(token_id.to_string());
-        if first {
-            self.invite_redemptions.inc();
-        }
     }
 
     /// The `Content-Type` of [`Metrics::render`]'s output.

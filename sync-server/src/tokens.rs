@@ -255,6 +255,9 @@ pub struct TokenFile {
     pub version: u32,
     #[serde(default)]
     pub tokens: Vec<TokenEntry>,
+    /// Invite codes, by hash (see [`crate::invites`]); absent from files written before invites.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invites: Vec<crate::invites::InviteEntry>,
 }
 
 impl Default for TokenFile {
@@ -262,6 +265,7 @@ impl Default for TokenFile {
         Self {
             version: FORMAT_VERSION,
             tokens: Vec::new(),
+            invites: Vec::new(),
         }
     }
 }

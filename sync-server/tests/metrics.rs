@@ -26,14 +26,24 @@ async fn metrics_count_a_known_load() {
     // Two refusals: no token, and a forged one.
     assert_eq!(refused_status(&server.url(None)).await, 401);
     assert_eq!(refused_status(&server.url(Some("tdm_forged"))).await, 401);
-    // One invite, redeemed by two connections of the same token.
-    let body = format!(r#"{{"workspace":"{doc}","role":"write"}}"#);
+    // One invite, redeemed once; its token then serves two connections.
+    let body = format!(r#"{{"workspace":"{doc}","role":"mentee"}}"#);
     let (status, answer) = http(
         server.addr,
         "POST",
         "/v1/invites",
         Some(&mentor),
         Some(&body),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let redeem = serde_json::json!({ "code": answer["code"] }).to_string();
+    let (status, answer) = http(
+        server.addr,
+        "POST",
+        "/v1/invites/redeem",
+        None,
+        Some(&redeem),
     )
     .await;
     assert_eq!(status, 200);

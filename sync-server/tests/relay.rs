@@ -211,29 +211,50 @@ async fn health_reports_the_relay() {
     server.stop().await;
 }
 
+/// Make an invite with `bearer`; returns the whole answer.
+async fn make_invite(server: &TestServer, bearer: &str, body: &str) -> (u16, serde_json::Value) {
+    http(server.addr, "POST", "/v1/invites", Some(bearer), Some(body)).await
+}
+
+/// Redeem `code`; returns the status and the answer.
+async fn redeem(server: &TestServer, code: &str) -> (u16, serde_json::Value) {
+    let body = serde_json::json!({ "code": code }).to_string();
+    http(server.addr, "POST", "/v1/invites/redeem", None, Some(&body)).await
+}
+
 #[tokio::test]
-async fn invites_mint_a_token_for_that_workspace_only() {
+async fn an_invite_code_mints_a_token_for_that_workspace_only() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(config(dir.path())).await;
     let (doc, other_doc) = (doc_id(), doc_id());
     let (mentor, _) = server.token(Role::Write, Scope::docs(&[&doc]).unwrap());
-    let body = format!(r#"{{"workspace":"{doc}","role":"write","label":"mentee"}}"#);
+    let body = format!(r#"{{"workspace":"{doc}","role":"mentee","label":"Ben"}}"#);
 
-    let (status, answer) = http(
-        server.addr,
-        "POST",
-        "/v1/invites",
-        Some(&mentor),
-        Some(&body),
-    )
-    .await;
+    let (status, answer) = make_invite(&server, &mentor, &body).await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["workspace"], doc.as_str());
+    assert_eq!(answer["role"], "mentee");
+    assert_eq!(answer["uses"], 1);
+    let code = answer["code"].as_str().unwrap().to_string();
+    assert!(code.len() <= 16, "{code}");
+    assert_eq!(code.len(), 14);
+    assert_eq!(
+        answer["link"].as_str().unwrap(),
+        format!("http://{}/j/{code}", server.addr)
+    );
+    assert!(answer["id"].as_str().unwrap() != code);
+    // The code is not in the token file, in any form.
+    let file = std::fs::read_to_string(server.tokens_path()).unwrap();
+    assert!(!file.contains(&code) && !file.contains(&code.replace('-', "")));
+
+    // Redeemed once, typed sloppily, it gives a write token for the workspace...
+    let (status, answer) = redeem(&server, &format!(" {} ", code.to_lowercase())).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["workspace"], doc.as_str());
-    assert_eq!(answer["role"], "write");
+    assert_eq!(answer["role"], "mentee");
+    assert!(answer["participant"].is_null());
     let invited = answer["token"].as_str().unwrap().to_string();
     assert!(invited.starts_with("tdm_"));
-
-    // The new token syncs its workspace...
     let mut ana = Peer::join(
         &server.url(Some(&mentor)),
         session("ana", &doc, doc_with("plan", 1)),
@@ -252,63 +273,142 @@ async fn invites_mint_a_token_for_that_workspace_only() {
     let mut ben2 = Peer::join(&server.url(Some(&invited)), scoped).await;
     ben2.sync_until(|s| s.progress()[0].unavailable).await;
 
-    // Refusals: no token, a read-only token, another workspace, a bad body.
-    let (status, _) = http(server.addr, "POST", "/v1/invites", None, Some(&body)).await;
-    assert_eq!(status, 401);
-    let (status, _) = http(
-        server.addr,
-        "POST",
-        "/v1/invites",
-        Some("tdm_bad"),
-        Some(&body),
-    )
-    .await;
-    assert_eq!(status, 401);
-    let read_body = format!(r#"{{"workspace":"{doc}","role":"read"}}"#);
-    let (status, answer) = http(
-        server.addr,
-        "POST",
-        "/v1/invites",
-        Some(&mentor),
-        Some(&read_body),
-    )
-    .await;
-    assert_eq!(status, 200);
+    // An observer's invite gives a read token, which cannot invite.
+    let observer = format!(r#"{{"workspace":"{doc}","role":"observer"}}"#);
+    let (_, answer) = make_invite(&server, &mentor, &observer).await;
+    let (_, answer) = redeem(&server, answer["code"].as_str().unwrap()).await;
     let reader = answer["token"].as_str().unwrap().to_string();
-    let (status, _) = http(
-        server.addr,
-        "POST",
-        "/v1/invites",
-        Some(&reader),
-        Some(&body),
-    )
-    .await;
-    assert_eq!(status, 403);
-    let elsewhere = format!(r#"{{"workspace":"{other_doc}","role":"read"}}"#);
-    let (status, _) = http(
-        server.addr,
-        "POST",
-        "/v1/invites",
-        Some(&mentor),
-        Some(&elsewhere),
-    )
-    .await;
-    assert_eq!(status, 403);
+    assert_eq!(answer["role"], "observer");
+    assert_eq!(make_invite(&server, &reader, &body).await.0, 403);
+
+    // Refusals: no token, an unknown token, another workspace, a bad body.
+    let (status, answer) = http(server.addr, "POST", "/v1/invites", None, Some(&body)).await;
+    assert_eq!(status, 401);
+    assert_eq!(answer["code"], "unauthorized");
+    assert_eq!(make_invite(&server, "tdm_bad", &body).await.0, 401);
+    let elsewhere = format!(r#"{{"workspace":"{other_doc}","role":"mentee"}}"#);
+    assert_eq!(make_invite(&server, &mentor, &elsewhere).await.0, 403);
     for bad in [
         "not json",
-        r#"{"workspace":"nope","role":"read"}"#,
-        r#"{"role":"read"}"#,
-        &format!(r#"{{"workspace":"{doc}","role":"admin"}}"#),
+        r#"{"workspace":"nope","role":"mentee"}"#,
+        r#"{"role":"mentee"}"#,
+        &format!(r#"{{"workspace":"{doc}","role":"write"}}"#),
+        &format!(r#"{{"workspace":"{doc}","role":"mentee","uses":0}}"#),
+        &format!(r#"{{"workspace":"{doc}","role":"mentee","expires_in_secs":5}}"#),
     ] {
-        let (status, answer) =
-            http(server.addr, "POST", "/v1/invites", Some(&mentor), Some(bad)).await;
+        let (status, answer) = make_invite(&server, &mentor, bad).await;
         assert_eq!(status, 400, "{bad}: {answer}");
     }
     server.stop().await;
 }
 
 #[tokio::test]
-async fn invites_in_open_mode_need_no_token() {
+async fn wrong_used_revoked_and_expired_codes_are_answered_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(dir.path())).await;
+    let doc = doc_id();
+    let (mentor, _) = server.token(Role::Write, Scope::docs(&[&doc]).unwrap());
+    let body = format!(r#"{{"workspace":"{doc}","role":"mentee","uses":2}}"#);
+    let code = |answer: &serde_json::Value| answer["code"].as_str().unwrap().to_string();
+
+    let (_, used) = make_invite(&server, &mentor, &body).await;
+    assert_eq!(used["uses"], 2);
+    assert_eq!(redeem(&server, &code(&used)).await.0, 200);
+    assert_eq!(redeem(&server, &code(&used)).await.0, 200);
+    let (_, revoked) = make_invite(&server, &mentor, &body).await;
+    let (_, expired) = make_invite(&server, &mentor, &body).await;
+    let (_, open) = make_invite(&server, &mentor, &body).await;
+
+    // Listing shows the open invites, never their codes.
+    let path = format!("/v1/invites?workspace={doc}");
+    let (status, listed) = http(server.addr, "GET", &path, Some(&mentor), None).await;
+    assert_eq!(status, 200, "{listed}");
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3, "{listed}");
+    assert!(!listed.to_string().contains(&code(&open)));
+    assert!(listed[0]["uses_left"] == 2 && listed[0]["expires_at"].is_string());
+    assert_eq!(http(server.addr, "GET", &path, None, None).await.0, 401);
+
+    // Revoking takes the invite's id, and only a token covering its workspace may.
+    let other = doc_id();
+    let (stranger, _) = server.token(Role::Write, Scope::docs(&[&other]).unwrap());
+    let revoke = format!("/v1/invites/{}", revoked["id"].as_str().unwrap());
+    assert_eq!(
+        http(server.addr, "DELETE", &revoke, Some(&stranger), None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        http(server.addr, "DELETE", &revoke, Some(&mentor), None)
+            .await
+            .0,
+        204
+    );
+    // An invite whose time is up, as the file records it.
+    let expired_id = expired["id"].as_str().unwrap().to_string();
+    tandem_server::tokens::update(&server.tokens_path(), |file| {
+        let invite = file
+            .invites
+            .iter_mut()
+            .find(|i| i.id == expired_id)
+            .unwrap();
+        invite.expires_at = "2020-01-01T00:00:00Z".into();
+        Ok(())
+    })
+    .unwrap();
+
+    let mut answers = Vec::new();
+    for c in [
+        code(&used),
+        code(&revoked),
+        code(&expired),
+        "ZZZZ-ZZZZ-ZZZZ".into(),
+        "nonsense".into(),
+    ] {
+        answers.push(redeem(&server, &c).await);
+    }
+    for answer in &answers {
+        assert_eq!(answer, &answers[0], "every refusal looks the same");
+    }
+    assert_eq!(answers[0].0, 404);
+    assert_eq!(
+        answers[0].1,
+        serde_json::json!({"error": "this invite code is not valid or has expired", "code": "invite_invalid"})
+    );
+    assert_eq!(redeem(&server, &code(&open)).await.0, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn redemption_is_rate_limited_per_client_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(dir.path())).await;
+    let doc = doc_id();
+    let (mentor, _) = server.token(Role::Write, Scope::docs(&[&doc]).unwrap());
+    let (_, answer) = make_invite(
+        &server,
+        &mentor,
+        &format!(r#"{{"workspace":"{doc}","role":"mentee"}}"#),
+    )
+    .await;
+    for _ in 0..10 {
+        assert_eq!(redeem(&server, "AAAA-AAAA-AAAA").await.0, 404);
+    }
+    // The eleventh attempt within the minute is refused, even with the right code.
+    let (status, refused) = redeem(&server, answer["code"].as_str().unwrap()).await;
+    assert_eq!(status, 429);
+    assert_eq!(refused["code"], "rate_limited");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_open_relay_makes_no_invites() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(tandem_server::ServerConfig {
         open: true,
@@ -316,11 +416,11 @@ async fn invites_in_open_mode_need_no_token() {
     })
     .await;
     let doc = doc_id();
-    let body = format!(r#"{{"workspace":"{doc}","role":"read"}}"#);
+    let body = format!(r#"{{"workspace":"{doc}","role":"mentee"}}"#);
     let (status, answer) = http(server.addr, "POST", "/v1/invites", None, Some(&body)).await;
-    assert_eq!(status, 200);
-    assert!(answer["token"].is_null());
-    assert_eq!(answer["workspace"], doc.as_str());
+    assert_eq!(status, 409);
+    assert_eq!(answer["code"], "open_relay");
+    assert_eq!(redeem(&server, "AAAA-AAAA-AAAA").await.0, 409);
     server.stop().await;
 }
 
