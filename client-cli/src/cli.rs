@@ -6,8 +6,8 @@
 use crate::commands::{
     action::ActionCommand, bundle::BundleCommand, checkin::CheckInCommand, demo::DemoArgs,
     export::ExportArgs, goal::GoalCommand, invite::InviteArgs, invite::JoinArgs, log::LogArgs,
-    milestone::MilestoneCommand, note::NoteCommand, resource::ResourceCommand, sync::SyncArgs,
-    workspaces::InitArgs, workspaces::SwitchArgs,
+    milestone::MilestoneCommand, note::NoteCommand, participant::ParticipantCommand,
+    resource::ResourceCommand, sync::SyncArgs, workspaces::InitArgs, workspaces::SwitchArgs,
 };
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -96,12 +96,15 @@ pub enum Command {
     Sync(SyncArgs),
     /// Relay, last sync, and changes not yet on the relay, for each workspace.
     Status,
-    /// Print a code that lets a partner join this workspace through its relay.
+    /// Print a short code and a link that let a partner join this workspace; list or revoke them.
     Invite(InviteArgs),
     /// The whole story in one command: two people, offline edits, a relay, one merged plan.
     Demo(DemoArgs),
-    /// Join a workspace with a code from `tandem invite`.
+    /// Join a workspace with a code or link from `tandem invite`, or an automerge: URL.
     Join(JoinArgs),
+    /// The people of this workspace: list, rename, remove.
+    #[command(subcommand)]
+    Participant(ParticipantCommand),
 }
 
 impl Command {
@@ -117,6 +120,7 @@ impl Command {
             Command::Action(cmd) => cmd.writes(),
             Command::Resource(cmd) => cmd.writes(),
             Command::Bundle(cmd) => cmd.writes(),
+            Command::Participant(cmd) => cmd.writes(),
             // What a sync merges came from a relay, so a watch has nothing new to send; the demo
             // works in homes of its own.
             Command::Workspaces

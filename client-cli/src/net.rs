@@ -190,6 +190,21 @@ pub fn post_json(
     body: &serde_json::Value,
     timeout: Duration,
 ) -> Result<(u16, serde_json::Value)> {
+    http_json("POST", url, path, token, ca_file, Some(body), timeout)
+}
+
+/// One HTTP request to the relay at `url` (a `ws://` or `wss://` URL, reached over `http://` or
+/// `https://`): `method` with an optional JSON body; returns the status and the JSON answer
+/// (`null` when the answer is not JSON).
+pub fn http_json(
+    method: &str,
+    url: &str,
+    path: &str,
+    token: Option<&str>,
+    ca_file: Option<&Path>,
+    body: Option<&serde_json::Value>,
+    timeout: Duration,
+) -> Result<(u16, serde_json::Value)> {
     let uri: http::Uri = url
         .parse()
         .map_err(|e| anyhow!("'{url}' is not a relay URL: {e}"))?;
@@ -218,11 +233,31 @@ pub fn post_json(
         .tls_config(tls_config)
         .build()
         .into();
-    let mut request = agent.post(&endpoint);
-    if let Some(t) = token {
-        request = request.header("Authorization", &format!("Bearer {t}"));
-    }
-    let mut response = request.send_json(body).map_err(|e| match &e {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let sent = match (method, body) {
+        ("GET", _) => {
+            let mut request = agent.get(&endpoint);
+            if let Some(a) = &auth {
+                request = request.header("Authorization", a);
+            }
+            request.call()
+        }
+        ("DELETE", _) => {
+            let mut request = agent.delete(&endpoint);
+            if let Some(a) = &auth {
+                request = request.header("Authorization", a);
+            }
+            request.call()
+        }
+        (_, body) => {
+            let mut request = agent.post(&endpoint);
+            if let Some(a) = &auth {
+                request = request.header("Authorization", a);
+            }
+            request.send_json(body.unwrap_or(&serde_json::Value::Null))
+        }
+    };
+    let mut response = sent.map_err(|e| match &e {
         ureq::Error::Rustls(tls_error) => anyhow!(tls::explain(tls_error, &target.host)),
         ureq::Error::Timeout(_) => anyhow!("cannot reach the relay at {url}: no answer"),
         // A refused certificate arrives as an I/O error wrapping rustls's.

@@ -271,7 +271,10 @@ pub fn run(ctx: &Context, args: DemoArgs) -> Result<()> {
         let _ = ws;
         invite_code(ctx, &ana)?
     };
-    ben.run(ctx, &["join", &code, "--name", "Ben"])?;
+    let mut join: Vec<&str> = vec!["join"];
+    join.extend(code.iter().map(String::as_str));
+    join.extend(["--name", "Ben"]);
+    ben.run(ctx, &join)?;
 
     say(ctx, "Both go offline for a few days and edit the same plan without talking:\nthe same note, the same goal's status, and new goals on each side.");
     let note = ana.id_of("note", "Kickoff")?;
@@ -365,7 +368,7 @@ pub fn run(ctx: &Context, args: DemoArgs) -> Result<()> {
 }
 
 /// Ana's invite code, printed as `tandem invite` prints it, and captured for Ben.
-fn invite_code(ctx: &Context, ana: &Person) -> Result<String> {
+fn invite_code(ctx: &Context, ana: &Person) -> Result<Vec<String>> {
     println!("\nana$ tandem invite --role mentee");
     let actx = Context {
         home_dir: ana.home.clone(),
@@ -374,7 +377,7 @@ fn invite_code(ctx: &Context, ana: &Person) -> Result<String> {
         quiet: true,
         ..ctx.clone()
     };
-    let code = super::invite::invite_code(&actx, Role::Mentee)?;
-    println!("{code}");
-    Ok(code)
+    let join = super::invite::invite_join_args(&actx, Role::Mentee)?;
+    println!("{}", join.join(" "));
+    Ok(join)
 }

@@ -4,33 +4,84 @@
 use super::sync::{ca_file_flag, handshake, peer_id, runtime, sync, RelayFlags};
 use crate::cli::values;
 use crate::context::Context;
-use crate::net::{post_json, Connection};
+use crate::net::{http_json, post_json, Connection};
 use anyhow::{anyhow, bail, Context as _, Result};
-use clap::Args;
+use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tandem_core::automerge::AutoCommit;
 use tandem_core::model::Role;
-use tandem_core::protocol::Message;
+use tandem_core::protocol::{DocumentId, Message};
 use tandem_core::store::RelaySettings;
 use tandem_core::sync::ClientSession;
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct InviteArgs {
-    /// The role the partner will take.
+    #[command(subcommand)]
+    action: Option<InviteAction>,
+    /// The role the partner will take (only mentors invite mentors).
     #[arg(long, value_parser = values::role(), default_value = "mentee")]
     role: Role,
+    /// How many times the code may be used.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    uses: u32,
+    /// How long the code works, e.g. 30m, 12h, 7d or 2w.
+    #[arg(long, default_value = "7d", value_parser = parse_duration, value_name = "DURATION")]
+    expires: u64,
+    /// An invite for another device of yours: it joins as you, with your role.
+    #[arg(long, conflicts_with = "role")]
+    device: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum InviteAction {
+    /// The open invites to this workspace (never their codes).
+    List,
+    /// Withdraw an invite, by the id `invite list` shows.
+    Revoke {
+        /// The invite's id (inv_…).
+        id: String,
+    },
+}
+
+/// A duration typed as a number and a unit (s, m, h, d, w), in seconds.
+fn parse_duration(text: &str) -> std::result::Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration such as 30m, 12h, 7d or 2w"))?;
+    let unit = match unit.trim() {
+        "s" => 1,
+        "" | "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        other => return Err(format!("unknown unit '{other}': use s, m, h, d or w")),
+    };
+    Ok(number.saturating_mul(unit))
 }
 
 #[derive(Debug, Args)]
 pub struct JoinArgs {
-    /// The invite code.
-    code: String,
-    /// Your name as your partner will see it.
+    /// The invite: a code (ABCD-EFGH-JKMN, with --server), a link (https://RELAY/j/CODE), or
+    /// an automerge: URL (with --server) for a relay or automerge-repo server without invites.
+    invite: String,
+    /// The relay, for a code or an automerge: URL (ws://HOST:PORT or wss://HOST).
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
+    /// A token for the server, with an automerge: URL, if it needs one.
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
+    /// Your name as your partner will see it (not needed for a --device invite).
     #[arg(long)]
-    name: String,
+    name: Option<String>,
     /// A private certificate authority (PEM) to trust for a wss:// relay, besides the
     /// system's; remembered with the relay.
     #[arg(long, value_name = "FILE")]
@@ -40,13 +91,34 @@ pub struct JoinArgs {
     timeout: u64,
 }
 
-/// What `invite --json` prints (fields in the order `--json` has always printed them).
+/// What `invite --json` prints. On a relay that makes no invites (an open one, or another
+/// automerge-repo server), `code`, `link`, `id` and `expires_at` are null and `url` says what
+/// to join.
 #[derive(Serialize)]
 struct Invited<'a> {
-    code: &'a str,
-    id: &'a str,
+    code: Option<&'a str>,
+    link: Option<&'a str>,
+    expires_at: Option<&'a str>,
+    id: Option<&'a str>,
+    uses: Option<u64>,
+    workspace: &'a str,
+    url: String,
     relay: &'a str,
     role: &'a str,
+    participant: Option<&'a str>,
+}
+
+/// One open invite, as `invite list --json` prints it.
+#[derive(Serialize, Deserialize)]
+struct OpenInvite {
+    id: String,
+    role: String,
+    uses_left: u64,
+    expires_at: String,
+    created_at: String,
+    #[serde(default)]
+    label: String,
+    participant: Option<String>,
 }
 
 /// What `join --json` prints.
@@ -56,11 +128,13 @@ struct Joined<'a> {
     participant: Option<&'a str>,
     role: &'a str,
     title: &'a str,
+    /// Whether this device already held the workspace, so the join only attached the relay.
+    attached: bool,
 }
 
-/// What an invite code carries. It is base58 text so it survives chat apps and email.
+/// What an old (`tandem1…`) invite code carries. Such codes are still accepted.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
-struct Invite {
+struct LegacyInvite {
     /// The relay's URL.
     r: String,
     /// The workspace's document id.
@@ -74,187 +148,515 @@ struct Invite {
     n: String,
 }
 
-const INVITE_PREFIX: &str = "tandem1";
+const LEGACY_PREFIX: &str = "tandem1";
 
-fn encode_invite(invite: &Invite) -> Result<String> {
+#[cfg(test)]
+fn encode_legacy(invite: &LegacyInvite) -> Result<String> {
     Ok(format!(
-        "{INVITE_PREFIX}{}",
+        "{LEGACY_PREFIX}{}",
         bs58::encode(serde_json::to_vec(invite)?).into_string()
     ))
 }
 
-fn decode_invite(code: &str) -> Result<Invite> {
+fn decode_legacy(code: &str) -> Result<LegacyInvite> {
     let bad = || {
-        anyhow!("this is not a tandem invite code (it should start with {INVITE_PREFIX}); ask your partner to run `tandem invite` again")
+        anyhow!("this is not a tandem invite code; ask your partner to run `tandem invite` again")
     };
-    let body = code.trim().strip_prefix(INVITE_PREFIX).ok_or_else(bad)?;
+    let body = code.trim().strip_prefix(LEGACY_PREFIX).ok_or_else(bad)?;
     let bytes = bs58::decode(body).into_vec().map_err(|_| bad())?;
     serde_json::from_slice(&bytes).map_err(|_| bad())
 }
 
+/// The relay of an invite link `http(s)://HOST/j/CODE`: (`ws(s)://HOST`, CODE).
+fn parse_link(link: &str) -> Option<(String, String)> {
+    let (scheme, rest) = link.trim().split_once("://")?;
+    let ws = match scheme.to_ascii_lowercase().as_str() {
+        "https" => "wss",
+        "http" => "ws",
+        _ => return None,
+    };
+    let (host, path) = rest.split_once('/')?;
+    let code = path.strip_prefix("j/")?.split(['?', '#']).next()?;
+    (!host.is_empty() && !code.is_empty()).then(|| (format!("{ws}://{host}"), code.to_string()))
+}
+
+/// The workspace this device is working in, its relay, and who this device is in it.
+struct Inviter {
+    id: String,
+    title: String,
+    relay: RelaySettings,
+    me: Option<tandem_core::model::Participant>,
+}
+
+fn inviter(ctx: &Context) -> Result<Inviter> {
+    let home = ctx.home()?;
+    let id = home.resolve(ctx.selector.as_deref())?;
+    let opened = home.open_workspace(&id, ctx.now)?;
+    let relay = home.relay(&id)?.ok_or_else(|| anyhow!("this workspace has no relay yet: run `tandem sync --server ws://HOST:PORT` first, so your partner can fetch it"))?;
+    let me = opened.ws.me().and_then(|me| opened.ws.participant(me));
+    Ok(Inviter {
+        id,
+        title: opened.ws.title(),
+        relay,
+        me,
+    })
+}
+
+/// An invite as made: what `invite` prints.
+struct Made {
+    inviter: Inviter,
+    role: Role,
+    participant: Option<String>,
+    /// The relay's answer, or `None` for a relay that makes no invites.
+    answer: Option<serde_json::Value>,
+}
+
+impl Made {
+    fn field(&self, name: &str) -> Option<&str> {
+        self.answer.as_ref()?.get(name)?.as_str()
+    }
+
+    /// The arguments of the `tandem join` that uses this invite.
+    fn join_args(&self) -> Vec<String> {
+        match self.field("link") {
+            Some(link) => vec![link.to_string()],
+            None => vec![
+                format!("automerge:{}", self.inviter.id),
+                "--server".into(),
+                self.inviter.relay.url.clone(),
+            ],
+        }
+    }
+}
+
 pub fn invite(ctx: &Context, args: InviteArgs) -> Result<()> {
-    let role = args.role;
-    let (id, title, url, code) = make_invite(ctx, role.clone())?;
+    match args.action {
+        Some(InviteAction::List) => return list(ctx),
+        Some(InviteAction::Revoke { id }) => return revoke(ctx, &id),
+        None => {}
+    }
+    let made = make_invite(ctx, args.role, args.uses, args.expires, args.device)?;
+    let role = made.role.as_str();
     if ctx.json {
         return ctx.print_json(&Invited {
-            code: &code,
-            id: &id,
-            relay: &url,
-            role: role.as_str(),
+            code: made.field("code"),
+            link: made.field("link"),
+            expires_at: made.field("expires_at"),
+            id: made.field("id"),
+            uses: made.answer.as_ref().and_then(|a| a.get("uses")?.as_u64()),
+            workspace: &made.inviter.id,
+            url: format!("automerge:{}", made.inviter.id),
+            relay: &made.inviter.relay.url,
+            role,
+            participant: made.participant.as_deref(),
         });
     }
+    let join = made.join_args().join(" ");
     if ctx.quiet {
-        println!("{code}");
+        // The link alone is enough to join, so it is what a script gets.
+        println!("{}", made.field("link").unwrap_or(&join));
         return Ok(());
     }
-    println!("Invite to “{title}” as {}:\n\n  {code}\n", role.as_str());
-    println!("Your partner runs:  tandem join {code} --name THEIR-NAME");
-    println!("Anyone with this code can open the workspace; share it only with them.");
+    let title = &made.inviter.title;
+    match (made.field("code"), made.field("link")) {
+        (Some(code), Some(link)) => {
+            let who = if made.participant.is_some() {
+                "another device of yours".to_string()
+            } else {
+                format!("a {role}")
+            };
+            println!("Invite to “{title}” for {who}:\n\n  {code}\n\n  {link}\n");
+            let uses = made
+                .answer
+                .as_ref()
+                .and_then(|a| a.get("uses")?.as_u64())
+                .unwrap_or(1);
+            let expires = made.field("expires_at").unwrap_or("?");
+            let times = if uses == 1 {
+                "once".to_string()
+            } else {
+                format!("{uses} times")
+            };
+            println!("It works {times}, until {expires}.");
+            if made.participant.is_some() {
+                println!("On the other device:  tandem join {link}");
+            } else {
+                println!("Your partner runs:  tandem join {link} --name THEIR-NAME");
+                println!(
+                    "(or  tandem join {code} --server {} --name THEIR-NAME)",
+                    made.inviter.relay.url
+                );
+            }
+        }
+        _ => {
+            println!("This relay makes no invites: anyone who can reach it can open “{title}”.");
+            println!(
+                "Share the workspace's address and the relay's:\n\n  automerge:{}\n  {}\n",
+                made.inviter.id, made.inviter.relay.url
+            );
+            println!("Your partner runs:  tandem join {join} --name THEIR-NAME");
+        }
+    }
     Ok(())
 }
 
-/// An invite code for `role`, without printing it (for `tandem demo`).
-pub fn invite_code(ctx: &Context, role: Role) -> Result<String> {
-    Ok(make_invite(ctx, role)?.3)
+/// The `tandem join` arguments for an invite to `role` (for `tandem demo`).
+pub fn invite_join_args(ctx: &Context, role: Role) -> Result<Vec<String>> {
+    Ok(make_invite(ctx, role, 1, 7 * 86_400, false)?.join_args())
 }
 
-/// Ask the relay for a token for the partner and build the code: (id, title, relay, code).
-fn make_invite(ctx: &Context, role: Role) -> Result<(String, String, String, String)> {
-    let (id, title, relay) = {
-        let home = ctx.home()?;
-        let id = home.resolve(ctx.selector.as_deref())?;
-        let opened = home.open_workspace(&id, ctx.now)?;
-        let relay = home.relay(&id)?.ok_or_else(|| anyhow!("this workspace has no relay yet: run `tandem sync --server ws://HOST:PORT` first, so your partner can fetch it"))?;
-        (id, opened.ws.title(), relay)
-    };
-    let access = if role == Role::Observer {
-        "read"
+/// Ask the relay for an invite code, after checking that this device may make it.
+fn make_invite(ctx: &Context, role: Role, uses: u32, expires: u64, device: bool) -> Result<Made> {
+    let inviter = inviter(ctx)?;
+    let my_role = inviter.me.as_ref().map(|p| p.role.clone());
+    if inviter.me.as_ref().is_some_and(|p| p.is_removed()) {
+        bail!(
+            "a mentor removed you from “{}”, so you cannot invite to it",
+            inviter.title
+        );
+    }
+    let (role, participant) = if device {
+        let me = inviter.me.as_ref().ok_or_else(|| {
+            anyhow!(
+                "this device is not a participant of “{}”, so it has no devices to add",
+                inviter.title
+            )
+        })?;
+        (me.role.clone(), Some(me.id.clone()))
     } else {
-        "write"
+        (role, None)
+    };
+    if role == Role::Mentor && !device && my_role != Some(Role::Mentor) {
+        bail!("only mentors can invite mentors; invite as mentee or observer instead");
+    }
+    if my_role == Some(Role::Observer) && !device {
+        bail!("observers cannot invite anyone to “{}”", inviter.title);
+    }
+    let label = match &participant {
+        Some(_) => format!(
+            "a device of {}",
+            inviter.me.as_ref().map_or("?", |p| p.name.as_str())
+        ),
+        None => format!("invite as {}", role.as_str()),
     };
     let (status, body) = post_json(
-        &relay.url,
+        &inviter.relay.url,
         "/v1/invites",
-        relay.token.as_deref(),
-        relay.ca_file.as_deref(),
-        &json!({ "workspace": id, "role": access, "label": format!("invite as {}", role.as_str()) }),
+        inviter.relay.token.as_deref(),
+        inviter.relay.ca_file.as_deref(),
+        &json!({
+            "workspace": inviter.id,
+            "role": role.as_str(),
+            "uses": uses,
+            "expires_in_secs": expires,
+            "participant": participant,
+            "label": label,
+        }),
         Duration::from_secs(10),
     )?;
-    let token = match status {
-        200 => body
-            .get("token")
-            .and_then(|t| t.as_str())
-            .map(str::to_string),
-        401 => bail!("the relay refused your token; you cannot invite to this workspace"),
-        403 => bail!("your token may not invite to this workspace (it needs write access)"),
-        other => bail!(
+    let code = body.get("code").and_then(|c| c.as_str());
+    let answer = match (status, code) {
+        (201, _) => Some(body),
+        (409, Some("open_relay")) => None,
+        // A plain automerge-repo sync server has no such route: it answers with something that
+        // is not tandem's JSON.
+        (_, None) if body.is_null() => None,
+        (401, _) => bail!("the relay refused your token; you cannot invite to this workspace"),
+        (403, _) => bail!("your token may not invite to this workspace (it needs write access)"),
+        (other, _) => bail!(
             "the relay answered {other} to the invite: {}",
             body.get("error")
                 .and_then(|e| e.as_str())
                 .unwrap_or("no reason given")
         ),
     };
-    let code = encode_invite(&Invite {
-        r: relay.url.clone(),
-        w: id.clone(),
-        t: token,
-        o: role.as_str().into(),
-        n: title.clone(),
-    })?;
-    Ok((id, title, relay.url, code))
+    Ok(Made {
+        inviter,
+        role,
+        participant,
+        answer,
+    })
+}
+
+fn list(ctx: &Context) -> Result<()> {
+    let inviter = inviter(ctx)?;
+    let (status, body) = http_json(
+        "GET",
+        &inviter.relay.url,
+        &format!("/v1/invites?workspace={}", inviter.id),
+        inviter.relay.token.as_deref(),
+        inviter.relay.ca_file.as_deref(),
+        None,
+        Duration::from_secs(10),
+    )?;
+    let invites: Vec<OpenInvite> = match status {
+        200 => {
+            serde_json::from_value(body).context("the relay's list of invites is not readable")?
+        }
+        409 => bail!("this relay makes no invites (it is open)"),
+        401 | 403 => bail!("your token may not manage invites to this workspace"),
+        other => bail!(
+            "the relay answered {other}: {}",
+            body.get("error")
+                .and_then(|e| e.as_str())
+                .unwrap_or("no reason given")
+        ),
+    };
+    if ctx.json {
+        return ctx.print_json(&invites);
+    }
+    if invites.is_empty() {
+        println!("No open invites to “{}”.", inviter.title);
+        return Ok(());
+    }
+    for i in &invites {
+        let who = if i.participant.is_some() {
+            "device".to_string()
+        } else {
+            i.role.clone()
+        };
+        // The label came over the network: control characters are dropped before display.
+        let label: String = i.label.chars().filter(|c| !c.is_control()).collect();
+        println!(
+            "{}  {who:<9} {} use(s) left, until {}  {label}",
+            i.id, i.uses_left, i.expires_at
+        );
+    }
+    Ok(())
+}
+
+fn revoke(ctx: &Context, id: &str) -> Result<()> {
+    let inviter = inviter(ctx)?;
+    if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        bail!("'{id}' is not an invite id (see `tandem invite list`)");
+    }
+    let (status, body) = http_json(
+        "DELETE",
+        &inviter.relay.url,
+        &format!("/v1/invites/{id}"),
+        inviter.relay.token.as_deref(),
+        inviter.relay.ca_file.as_deref(),
+        None,
+        Duration::from_secs(10),
+    )?;
+    match status {
+        204 => {
+            if !ctx.quiet && !ctx.json {
+                println!("Revoked invite {id}; its code no longer works.");
+            }
+            Ok(())
+        }
+        404 => bail!(
+            "no open invite to “{}” has the id {id} (see `tandem invite list`)",
+            inviter.title
+        ),
+        401 | 403 => bail!("your token may not manage invites to this workspace"),
+        other => bail!(
+            "the relay answered {other}: {}",
+            body.get("error")
+                .and_then(|e| e.as_str())
+                .unwrap_or("no reason given")
+        ),
+    }
+}
+
+/// What joining needs, however the invite was given.
+struct Ticket {
+    relay: RelaySettings,
+    workspace: String,
+    role: Role,
+    participant: Option<String>,
+}
+
+/// Turn what the person typed into a ticket, redeeming a code at its relay.
+fn ticket(args: &JoinArgs, ca_file: Option<PathBuf>) -> Result<Ticket> {
+    let input = args.invite.trim();
+    let relay = |url: String, token: Option<String>| RelaySettings {
+        url,
+        token,
+        ca_file: ca_file.clone(),
+    };
+    if input.starts_with("automerge:") {
+        let server = args.server.clone().ok_or_else(|| {
+            anyhow!("say where the workspace is: tandem join {input} --server ws://HOST:PORT")
+        })?;
+        let bare = input.trim_start_matches("automerge:");
+        let bare = bare.split('#').next().unwrap_or(bare);
+        let doc: DocumentId = bare
+            .parse()
+            .map_err(|_| anyhow!("'{input}' is not an automerge: URL of a document"))?;
+        // There is no invite to say otherwise, so the joiner takes part as a mentee.
+        return Ok(Ticket {
+            relay: relay(server, args.token.clone()),
+            workspace: doc.to_string(),
+            role: Role::Mentee,
+            participant: None,
+        });
+    }
+    if input.starts_with(LEGACY_PREFIX) {
+        let legacy = decode_legacy(input)?;
+        return Ok(Ticket {
+            relay: relay(legacy.r, legacy.t),
+            workspace: legacy.w,
+            role: legacy.o.parse()?,
+            participant: None,
+        });
+    }
+    let (server, code) = match parse_link(input) {
+        Some((server, code)) => (server, code),
+        None => {
+            let server = args.server.clone().ok_or_else(|| {
+                anyhow!("say which relay made the code: tandem join {input} --server wss://HOST (or use the link)")
+            })?;
+            (server, input.to_string())
+        }
+    };
+    let (status, body) = post_json(
+        &server,
+        "/v1/invites/redeem",
+        None,
+        ca_file.as_deref(),
+        &json!({ "code": code }),
+        Duration::from_secs(args.timeout),
+    )?;
+    let text = |k: &str| body.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    match status {
+        200 => {}
+        409 => bail!("this relay makes no invites; ask for the workspace's automerge: URL and join with --server"),
+        429 => bail!("too many invite codes tried from here; wait a minute and try again"),
+        _ => bail!(
+            "{}",
+            text("error").unwrap_or_else(|| format!("the relay answered {status} to the invite code"))
+        ),
+    }
+    let (Some(token), Some(workspace), Some(role)) =
+        (text("token"), text("workspace"), text("role"))
+    else {
+        bail!("the relay's answer to the invite code is missing the token or the workspace");
+    };
+    Ok(Ticket {
+        relay: relay(server, Some(token)),
+        workspace,
+        role: role.parse()?,
+        participant: text("participant"),
+    })
 }
 
 pub fn join(ctx: &Context, args: JoinArgs) -> Result<()> {
-    let name = args.name.as_str();
     let timeout = Duration::from_secs(args.timeout);
-    let invite = decode_invite(&args.code)?;
-    let relay = RelaySettings {
-        url: invite.r.clone(),
-        token: invite.t.clone(),
-        ca_file: ca_file_flag(args.ca_file)?,
-    };
-    let role: Role = invite.o.parse()?;
-    if name.trim().is_empty() {
+    if args.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
         bail!("the name must not be empty");
     }
-    let storage_id = {
+    let ca_file = ca_file_flag(args.ca_file.clone())?;
+    let ticket = ticket(&args, ca_file)?;
+    let ws_id = ticket.workspace.clone();
+    let (storage_id, attached) = {
         let home = ctx.home()?;
-        if home.load_doc(&invite.w)?.is_some() {
-            bail!(
-                "this device already has “{}”; run `tandem sync` to catch up",
-                invite.n
-            );
-        }
-        home.storage_id()?
+        (home.storage_id()?, home.load_doc(&ws_id)?.is_some())
     };
-    let rt = runtime()?;
-    let mut session = ClientSession::new(peer_id(), Some(storage_id));
-    let outcome = rt.block_on(async {
-        let mut conn = handshake(&relay, &mut session, timeout).await?;
-        session.add_doc(invite.w.clone(), AutoCommit::new(), None);
-        let result = fetch(&mut conn, &mut session, &invite.w, timeout).await;
-        conn.close().await;
-        result
-    });
-    outcome?;
+    if !attached {
+        let rt = runtime()?;
+        let mut session = ClientSession::new(peer_id(), Some(storage_id));
+        let outcome = rt.block_on(async {
+            let mut conn = handshake(&ticket.relay, &mut session, timeout).await?;
+            session.add_doc(ws_id.clone(), AutoCommit::new(), None);
+            let result = fetch(&mut conn, &mut session, &ws_id, timeout).await;
+            conn.close().await;
+            result
+        });
+        outcome?;
+        let home = ctx.home()?;
+        let doc = session.doc_mut(&ws_id).expect("added above");
+        home.absorb(&ws_id, doc)
+            .context("cannot open the workspace the relay sent")?;
+    }
     let home = ctx.home()?;
-    let doc = session.doc_mut(&invite.w).expect("added above");
-    let (merged, _) = home
-        .absorb(&invite.w, doc)
-        .with_context(|| format!("cannot open “{}”", invite.n))?;
-    drop(merged);
-    home.set_relay(&invite.w, &relay)?;
-    let pid = if role == Role::Observer {
+    // A copy this device already holds (from a bundle, or synced with a token since revoked)
+    // keeps everything it has: only the relay and the token are replaced, and the sync below
+    // sends its local changes.
+    home.set_relay(&ws_id, &ticket.relay)?;
+    let mut opened = home.open_workspace(&ws_id, ctx.now)?;
+    let title = opened.ws.title();
+    let (pid, shown_name) = if ticket.role == Role::Observer {
         // An observer's token is read-only, so the relay would refuse any change from this
         // device, including its own participant record; the workspace is followed read-only.
-        home.set_read_only(&invite.w, true)?;
-        None
+        home.set_read_only(&ws_id, true)?;
+        (
+            None,
+            args.name.clone().unwrap_or_else(|| "an observer".into()),
+        )
     } else {
-        let mut opened = home.open_workspace(&invite.w, ctx.now)?;
-        let existing = opened
-            .ws
-            .participants()
-            .into_iter()
-            .find(|p| p.name.eq_ignore_ascii_case(name.trim()));
-        let pid = match existing {
-            Some(p) => {
-                opened.ws.add_device(&p.id, home.actor())?;
-                p.id
+        home.set_read_only(&ws_id, false)?;
+        let mine = opened.ws.me().and_then(|me| opened.ws.participant(me));
+        let (pid, name) = match (&ticket.participant, mine) {
+            // A device invite: this device joins as the person who made it.
+            (Some(pid), _) => {
+                let person = opened.ws.participant(pid).ok_or_else(|| {
+                    anyhow!("this device invite is for a participant “{title}” does not have")
+                })?;
+                if person.is_removed() {
+                    bail!("{} was removed from “{title}”", person.name);
+                }
+                if !person.devices.contains(&home.actor().to_hex_string()) {
+                    opened.ws.add_device(pid, home.actor())?;
+                }
+                (pid.clone(), person.name)
             }
-            None => opened
-                .ws
-                .add_participant(name, role.clone(), home.actor())?,
+            // This device is already someone here: it stays who it is.
+            (None, Some(me)) => (me.id.clone(), me.name),
+            (None, None) => {
+                let name = args.name.as_deref().map(str::trim).ok_or_else(|| {
+                    anyhow!("give your name as your partner will see it: --name NAME")
+                })?;
+                if let Some(holder) = opened.ws.name_holder(name, None) {
+                    bail!(
+                        "“{}” is already a participant of “{title}” ({}); join with another --name. To use a second device as {}, run `tandem invite --device` on the first one",
+                        holder.name,
+                        holder.role,
+                        holder.name
+                    );
+                }
+                let pid = opened
+                    .ws
+                    .add_participant(name, ticket.role.clone(), home.actor())?;
+                (pid, name.to_string())
+            }
         };
         home.save(&mut opened)?;
-        home.set_me(&invite.w, &pid)?;
-        Some(pid)
+        home.set_me(&ws_id, &pid)?;
+        (Some(pid), name)
     };
-    home.switch(&invite.w)?;
+    drop(opened);
+    home.switch(&ws_id)?;
     drop(home);
     if !ctx.quiet && !ctx.json {
-        println!(
-            "Joined “{}” as {} ({}).",
-            invite.n,
-            name.trim(),
-            role.as_str()
-        );
+        let role = ticket.role.as_str();
+        if attached {
+            println!(
+                "Attached “{title}” to {} as {shown_name} ({role}); local changes are kept.",
+                ticket.relay.url
+            );
+        } else {
+            println!("Joined “{title}” as {shown_name} ({role}).");
+        }
     }
     if pid.is_some() {
-        // Push the new participant so the partner sees who joined.
+        // Push the new participant (and, for a copy already held, its local changes).
         let quiet = Context {
             json: false,
             quiet: true,
-            ..ctx.clone_for(Some(invite.w.clone()))
+            ..ctx.clone_for(Some(ws_id.clone()))
         };
         sync(&quiet, &RelayFlags::default(), timeout)
             .context("joined, but the first sync failed; run `tandem sync` later")?;
     }
     if ctx.json {
         ctx.print_json(&Joined {
-            id: &invite.w,
+            id: &ws_id,
             participant: pid.as_deref(),
-            role: role.as_str(),
-            title: &invite.n,
+            role: ticket.role.as_str(),
+            title: &title,
+            attached,
         })?;
     }
     Ok(())
@@ -319,19 +721,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn invite_codes_round_trip_and_reject_garbage() {
-        let invite = Invite {
+    fn old_invite_codes_still_decode() {
+        let invite = LegacyInvite {
             r: "ws://127.0.0.1:3030".into(),
             w: "4NMNnkMhL8jXrdJ9jamS58PAVdXu".into(),
             t: Some("tdm_x".into()),
             o: "mentee".into(),
             n: "Ana & Ben".into(),
         };
-        let code = encode_invite(&invite).unwrap();
-        assert!(code.starts_with(INVITE_PREFIX));
-        assert_eq!(decode_invite(&code).unwrap(), invite);
-        assert!(decode_invite("hello").is_err());
-        assert!(decode_invite("tandem1!!!").is_err());
-        assert!(decode_invite(&code[..code.len() - 3]).is_err());
+        let code = encode_legacy(&invite).unwrap();
+        assert_eq!(decode_legacy(&code).unwrap(), invite);
+        assert!(decode_legacy("hello").is_err());
+        assert!(decode_legacy("tandem1!!!").is_err());
+        assert!(decode_legacy(&code[..code.len() - 3]).is_err());
+    }
+
+    #[test]
+    fn links_name_their_relay_and_code() {
+        assert_eq!(
+            parse_link("https://relay.example/j/ABCD-EFGH-JKMN"),
+            Some(("wss://relay.example".into(), "ABCD-EFGH-JKMN".into()))
+        );
+        assert_eq!(
+            parse_link("http://127.0.0.1:3030/j/ABCD"),
+            Some(("ws://127.0.0.1:3030".into(), "ABCD".into()))
+        );
+        assert_eq!(parse_link("ABCD-EFGH-JKMN"), None);
+        assert_eq!(parse_link("https://relay.example/x/ABCD"), None);
+    }
+
+    #[test]
+    fn durations_take_a_unit() {
+        assert_eq!(parse_duration("7d"), Ok(7 * 86_400));
+        assert_eq!(parse_duration("30m"), Ok(1800));
+        assert_eq!(parse_duration("2w"), Ok(14 * 86_400));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3y").is_err());
     }
 }

@@ -14,6 +14,7 @@ pub mod invite;
 pub mod log;
 pub mod milestone;
 pub mod note;
+pub mod participant;
 pub mod plan;
 pub mod resource;
 mod shared;
@@ -63,5 +64,6 @@ fn dispatch(ctx: &Context, command: Command) -> Result<()> {
         Command::Demo(args) => demo::run(ctx, args),
         Command::Invite(args) => invite::invite(ctx, args),
         Command::Join(args) => invite::join(ctx, args),
+        Command::Participant(cmd) => participant::run(ctx, cmd),
     }
 }

@@ -31,6 +31,23 @@ pub struct Participant {
     pub role: Role,
     pub devices: Vec<String>,
     pub created_at: Option<Stored<Timestamp>>,
+    /// When a mentor removed this participant; absent for everyone still taking part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed_at: Option<Stored<Timestamp>>,
+}
+
+impl Participant {
+    /// Whether a mentor removed this participant.
+    pub fn is_removed(&self) -> bool {
+        self.removed_at.is_some()
+    }
+}
+
+/// A participant entry that was not believed, and why (for a warning).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoredEntry {
+    pub id: String,
+    pub reason: String,
 }
 
 impl Workspace {
@@ -60,6 +77,12 @@ impl Workspace {
     /// Add a participant whose first device is `actor`; returns the new participant id.
     pub fn add_participant(&mut self, name: &str, role: Role, actor: &ActorId) -> Result<String> {
         let name = non_empty("name", name)?;
+        if let Some(holder) = self.name_holder(&name, None) {
+            return Err(Error::Invalid(format!(
+                "“{}” is already a participant ({}); choose another name",
+                holder.name, holder.role
+            )));
+        }
         let pid = self.put_participant(&name, &role, actor)?;
         self.commit(format!("{name} joined as {role}"));
         Ok(pid)
@@ -79,12 +102,18 @@ impl Workspace {
         Ok(())
     }
 
-    /// Everyone in the workspace, by name.
+    /// Everyone in the workspace, by name, without the entries that cannot be believed (see
+    /// [`Workspace::checked_participants`]).
     pub fn participants(&self) -> Vec<Participant> {
+        self.checked_participants().0
+    }
+
+    /// Every participant entry as stored, before any check.
+    fn raw_participants(&self) -> Vec<Participant> {
         let Some(map) = get_map(&self.doc, &ROOT, "participants") else {
             return Vec::new();
         };
-        let mut out: Vec<Participant> = keys(&self.doc, &map)
+        keys(&self.doc, &map)
             .into_iter()
             .filter_map(|id| {
                 let p = get_map(&self.doc, &map, &id)?;
@@ -95,13 +124,102 @@ impl Workspace {
                     name: get_string(&self.doc, &p, "name").unwrap_or_else(|| id.clone()),
                     role: Role::from_stored(&get_string(&self.doc, &p, "role").unwrap_or_default()),
                     created_at: get_stored(&self.doc, &p, "created_at"),
+                    removed_at: get_stored(&self.doc, &p, "removed_at"),
                     devices,
                     id,
                 })
             })
-            .collect();
-        out.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-        out
+            .collect()
+    }
+
+    /// The participants that can be believed, by name, and the entries that were ignored.
+    ///
+    /// tandem never writes two participants with the same name, nor one device under two
+    /// participants; another automerge client can. Such an entry is a forgery or a race, and
+    /// is settled the same way on every device: the entry created first (by `created_at`, then
+    /// id) keeps the name, and a device belongs to the first entry that lists it. A later entry
+    /// with a name already held is ignored whole; a later entry's claim to a device already
+    /// held is dropped from it. Nothing is deleted from the document.
+    pub fn checked_participants(&self) -> (Vec<Participant>, Vec<IgnoredEntry>) {
+        let mut all = self.raw_participants();
+        let created = |p: &Participant| {
+            p.created_at
+                .as_ref()
+                .and_then(|c| c.valid().copied())
+                .map_or(i64::MAX, |t| t.as_millisecond())
+        };
+        all.sort_by(|a, b| created(a).cmp(&created(b)).then(a.id.cmp(&b.id)));
+        let mut names = std::collections::HashSet::new();
+        let mut devices = std::collections::HashSet::new();
+        let mut kept = Vec::new();
+        let mut ignored = Vec::new();
+        for mut p in all {
+            if !names.insert(p.name.to_lowercase()) {
+                ignored.push(IgnoredEntry {
+                    reason: format!("a second participant named “{}”", p.name),
+                    id: p.id,
+                });
+                continue;
+            }
+            let before = p.devices.len();
+            p.devices.retain(|d| devices.insert(d.clone()));
+            if p.devices.len() < before {
+                ignored.push(IgnoredEntry {
+                    reason: format!("“{}” claims a device of another participant", p.name),
+                    id: p.id.clone(),
+                });
+            }
+            kept.push(p);
+        }
+        kept.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        (kept, ignored)
+    }
+
+    /// The participant with id `id`, if believed.
+    pub fn participant(&self, id: &str) -> Option<Participant> {
+        self.participants().into_iter().find(|p| p.id == id)
+    }
+
+    /// The participant, other than `except`, who holds `name` (case-insensitively).
+    pub fn name_holder(&self, name: &str, except: Option<&str>) -> Option<Participant> {
+        self.participants()
+            .into_iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name.trim()) && Some(p.id.as_str()) != except)
+    }
+
+    /// Give a participant a new name, unique within the workspace.
+    pub fn rename_participant(&mut self, id: &str, name: &str) -> Result<()> {
+        let name = non_empty("name", name)?;
+        let old = self.participant(id).ok_or_else(|| Error::UnknownId {
+            kind: "participant",
+            prefix: id.to_string(),
+        })?;
+        if let Some(holder) = self.name_holder(&name, Some(id)) {
+            return Err(Error::Invalid(format!(
+                "“{}” is already the name of another participant ({})",
+                holder.name, holder.role
+            )));
+        }
+        let participants = ensure_map(&mut self.doc, &ROOT, "participants")?;
+        let p = get_map(&self.doc, &participants, id).expect("found above");
+        self.doc.put(&p, "name", name.as_str())?;
+        self.commit(format!("{} is now called {name}", old.name));
+        Ok(())
+    }
+
+    /// Mark a participant removed: tandem clients then refuse changes made for them (see
+    /// docs/model.md, "Participants"). History keeps what they did before.
+    pub fn remove_participant(&mut self, id: &str) -> Result<()> {
+        let old = self.participant(id).ok_or_else(|| Error::UnknownId {
+            kind: "participant",
+            prefix: id.to_string(),
+        })?;
+        let participants = ensure_map(&mut self.doc, &ROOT, "participants")?;
+        let p = get_map(&self.doc, &participants, id).expect("found above");
+        let at = self.stamp();
+        self.doc.put(&p, "removed_at", at.as_str())?;
+        self.commit(format!("removed {}", old.name));
+        Ok(())
     }
 
     /// The participant who owns the device `actor`, if anyone does.

@@ -257,7 +257,13 @@ impl Home {
 
     /// Store whatever changed in `opened` and flush it.
     pub fn save(&self, opened: &mut Opened) -> Result<()> {
-        if !opened.doc.is_private() && self.is_read_only(&opened.id)? {
+        let removed = !opened.doc.is_private()
+            && opened
+                .ws
+                .me()
+                .and_then(|me| opened.ws.participant(me))
+                .is_some_and(|p| p.is_removed());
+        if !opened.doc.is_private() && (removed || self.is_read_only(&opened.id)?) {
             let saved = opened.state.saved_heads().to_vec();
             let mine = opened
                 .ws
@@ -265,6 +271,12 @@ impl Home {
                 .get_changes_meta(&saved)
                 .iter()
                 .any(|c| *c.actor == self.actor);
+            if mine && removed {
+                return Err(Error::Invalid(format!(
+                    "a mentor removed you from “{}”: this device can no longer change it",
+                    opened.ws.title()
+                )));
+            }
             if mine {
                 return Err(Error::ReadOnly {
                     title: opened.ws.title(),

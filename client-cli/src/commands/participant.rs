@@ -1,0 +1,111 @@
+//! `tandem participant`: the people of a workspace, renamed or removed by id or name.
+
+use crate::context::Context;
+use anyhow::{anyhow, bail, Result};
+use clap::Subcommand;
+use tandem_core::model::{Participant, Role, Workspace};
+
+#[derive(Debug, Subcommand)]
+pub enum ParticipantCommand {
+    /// Everyone in the workspace, with their role and devices.
+    List,
+    /// Change a participant's name (yours, or anyone's if you are a mentor).
+    Rename {
+        /// The participant: a name or an id.
+        who: String,
+        /// The new name, unique in the workspace.
+        name: String,
+    },
+    /// Remove a participant (mentors only): tandem clients refuse their later changes.
+    Remove {
+        /// The participant: a name or an id.
+        who: String,
+    },
+}
+
+impl ParticipantCommand {
+    pub fn writes(&self) -> bool {
+        !matches!(self, ParticipantCommand::List)
+    }
+}
+
+/// The participant `who` names, by id or case-insensitive name.
+fn find(ws: &Workspace, who: &str) -> Result<Participant> {
+    ws.participants()
+        .into_iter()
+        .find(|p| p.id == who || p.name.eq_ignore_ascii_case(who.trim()))
+        .ok_or_else(|| anyhow!("no participant is called “{who}” (see `tandem participant list`)"))
+}
+
+pub fn run(ctx: &Context, cmd: ParticipantCommand) -> Result<()> {
+    let home = ctx.home()?;
+    let id = home.resolve(ctx.selector.as_deref())?;
+    let mut opened = home.open_workspace(&id, ctx.now)?;
+    let me = opened.ws.me().and_then(|me| opened.ws.participant(me));
+    let mentor = me
+        .as_ref()
+        .is_some_and(|p| p.role == Role::Mentor && !p.is_removed());
+    match cmd {
+        ParticipantCommand::List => {
+            let (people, ignored) = opened.ws.checked_participants();
+            for entry in &ignored {
+                eprintln!(
+                    "warning: ignored participant entry {}: {}",
+                    entry.id, entry.reason
+                );
+            }
+            if ctx.json {
+                return ctx.print_json(&people);
+            }
+            for p in &people {
+                let you = if me.as_ref().is_some_and(|m| m.id == p.id) {
+                    " (you)"
+                } else {
+                    ""
+                };
+                let removed = if p.is_removed() { "  removed" } else { "" };
+                // Names come from the document, which another client may have written.
+                let name: String = p.name.chars().filter(|c| !c.is_control()).collect();
+                println!(
+                    "{}  {name}{you}  {}  {} device(s){removed}",
+                    p.id,
+                    p.role,
+                    p.devices.len()
+                );
+            }
+            Ok(())
+        }
+        ParticipantCommand::Rename { who, name } => {
+            let target = find(&opened.ws, &who)?;
+            let own = me.as_ref().is_some_and(|m| m.id == target.id);
+            if !own && !mentor {
+                bail!("only mentors can rename other participants");
+            }
+            opened.ws.rename_participant(&target.id, &name)?;
+            home.save(&mut opened)?;
+            if !ctx.quiet && !ctx.json {
+                println!("{} is now called {}.", target.name, name.trim());
+            }
+            Ok(())
+        }
+        ParticipantCommand::Remove { who } => {
+            if !mentor {
+                bail!("only mentors can remove participants");
+            }
+            let target = find(&opened.ws, &who)?;
+            if me.as_ref().is_some_and(|m| m.id == target.id) {
+                bail!("you cannot remove yourself");
+            }
+            opened.ws.remove_participant(&target.id)?;
+            home.save(&mut opened)?;
+            if !ctx.quiet && !ctx.json {
+                println!(
+                    "Removed {} from “{}”; their devices' later changes are refused once this is synced.",
+                    target.name,
+                    opened.ws.title()
+                );
+            }
+            Ok(())
+        }
+    }
+}

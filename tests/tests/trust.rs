@@ -1,0 +1,242 @@
+//! Who is who, and invites people can handle: the real binaries on loopback relays.
+//!
+//! Each test is one of the failures people met before: a mentee's invite taking over the
+//! mentor's name, invites that were long bearer tokens working forever, and devices that could
+//! never attach to the relay again.
+
+use serde_json::Value;
+use tandem_tests::{text, Home, Relay};
+
+/// A relay that needs tokens, with Ana's workspace on it (Ana is its mentor).
+fn ana_on_relay() -> (Relay, Home, String) {
+    let relay = Relay::start();
+    let token = relay.token(&["--all", "--role", "write", "--label", "Ana"]);
+    let ana = Home::new();
+    let ws = ana.init("Ana & Ben", "Ana", "mentor");
+    ana.add(&["goal", "add", "Ship a Rust CLI"]);
+    ana.ok(&["-q", "sync", "--server", &relay.url(), "--token", &token]);
+    (relay, ana, ws)
+}
+
+/// `invite --json` with `args`.
+fn invite(home: &Home, args: &[&str]) -> Value {
+    let mut all = vec!["invite"];
+    all.extend_from_slice(args);
+    home.json(&all)
+}
+
+/// The participants `participant list --json` shows, as (name, role, devices).
+fn people(home: &Home) -> Vec<(String, String, usize)> {
+    let mut out: Vec<(String, String, usize)> = home
+        .json(&["participant", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                text(p, "name").to_string(),
+                text(p, "role").to_string(),
+                p["devices"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn identity_is_not_a_name() {
+    let (_relay, ana, _) = ana_on_relay();
+    let link = invite(&ana, &["--role", "mentee"])["link"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Ben, with a mentee's invite, cannot take the mentor Ana's name...
+    let ben = Home::new();
+    let (code, err) = ben.fails(&["join", &link, "--name", "ana"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("“Ana” is already a participant"), "{err}");
+    assert!(err.contains("tandem invite --device"), "{err}");
+    // ...so he joins under his own name, as a mentee (the refused join spent the code, so
+    // Ana makes another).
+    let link = invite(&ana, &["--role", "mentee"])["link"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ben.ok(&["join", &link, "--name", "Ben"]);
+    ana.ok(&["-q", "sync"]);
+    assert_eq!(
+        people(&ana),
+        vec![
+            ("Ana".into(), "mentor".into(), 1),
+            ("Ben".into(), "mentee".into(), 1)
+        ]
+    );
+
+    // A mentee cannot mint a mentor's invite.
+    let (code, err) = ben.fails(&["invite", "--role", "mentor"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("only mentors can invite mentors"), "{err}");
+
+    // Ana's second device joins as Ana only through her own device invite.
+    let device = invite(&ana, &["--device"]);
+    assert_eq!(device["role"], "mentor");
+    let laptop = Home::new();
+    laptop.ok(&["join", device["link"].as_str().unwrap()]);
+    ana.ok(&["-q", "sync"]);
+    assert_eq!(
+        people(&ana),
+        vec![
+            ("Ana".into(), "mentor".into(), 2),
+            ("Ben".into(), "mentee".into(), 1)
+        ]
+    );
+    assert!(laptop.ok(&["participant", "list"]).contains("Ana (you)"));
+
+    // Names change, and stay unique.
+    ben.ok(&["participant", "rename", "Ben", "Benjamin"]);
+    let (_, err) = ben.fails(&["participant", "rename", "Benjamin", "ana"]);
+    assert!(err.contains("already the name"), "{err}");
+
+    // A mentor removes a participant; the removed device refuses its own later changes.
+    ben.ok(&["-q", "sync"]);
+    ana.ok(&["-q", "sync"]);
+    let (_, err) = ben.fails(&["participant", "remove", "Ana"]);
+    assert!(err.contains("only mentors"), "{err}");
+    ana.ok(&["participant", "remove", "Benjamin"]);
+    ana.ok(&["-q", "sync"]);
+    ben.ok(&["-q", "sync"]);
+    let (code, err) = ben.fails(&["goal", "set", "Ship", "--status", "done"]);
+    assert_eq!(code, 1, "{err}");
+    let listed = ana.ok(&["participant", "list"]);
+    assert!(
+        listed.contains("Benjamin") && listed.contains("removed"),
+        "{listed}"
+    );
+}
+
+#[test]
+fn invites_are_short_single_use_expiring_and_revocable() {
+    let (relay, ana, ws) = ana_on_relay();
+    let made = invite(&ana, &["--role", "mentee"]);
+    let code = made["code"].as_str().unwrap().to_string();
+    assert!(code.len() <= 16, "{code}");
+    assert_eq!(
+        made["link"].as_str().unwrap(),
+        format!("{}/j/{code}", relay.url().replacen("ws://", "http://", 1))
+    );
+    assert!(made["expires_at"].is_string());
+    assert_eq!(made["workspace"], ws.as_str());
+
+    // Read aloud and typed in lower case, with the relay given.
+    let ben = Home::new();
+    ben.ok(&[
+        "join",
+        &code.to_lowercase().replace('-', " "),
+        "--server",
+        &relay.url(),
+        "--name",
+        "Ben",
+    ]);
+    // Used once, it is spent.
+    let cleo = Home::new();
+    let (_, err) = cleo.fails(&["join", &code, "--server", &relay.url(), "--name", "Cleo"]);
+    assert!(err.contains("not valid or has expired"), "{err}");
+
+    // Listed, then revoked: a revoked code is refused exactly like a spent one.
+    let two = invite(
+        &ana,
+        &["--role", "observer", "--uses", "2", "--expires", "2h"],
+    );
+    let listed = ana.json(&["invite", "list"]);
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["uses_left"], 2);
+    assert_eq!(listed[0]["role"], "observer");
+    assert!(!serde_json::to_string(listed).unwrap().contains(&code));
+    ana.ok(&["invite", "revoke", listed[0]["id"].as_str().unwrap()]);
+    assert!(ana.json(&["invite", "list"]).as_array().unwrap().is_empty());
+    let (_, again) = cleo.fails(&["join", two["link"].as_str().unwrap(), "--name", "Cleo"]);
+    assert_eq!(again, err, "a revoked code looks like a spent one");
+}
+
+#[test]
+fn devices_that_hold_the_workspace_can_attach_to_the_relay_again() {
+    let (relay, ana, _) = ana_on_relay();
+    // Ben got the workspace from a bundle and made changes offline.
+    let bundle = ana.bundle("ana");
+    let ben = Home::new();
+    ben.ok(&[
+        "bundle",
+        "import",
+        bundle.to_str().unwrap(),
+        "--name",
+        "Ben",
+    ]);
+    ben.add(&["goal", "add", "Written before joining"]);
+
+    // Joining attaches the relay to his copy and keeps his change.
+    let link = invite(&ana, &["--role", "mentee"])["link"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = ben.ok(&["join", &link]);
+    assert!(out.contains("local changes are kept"), "{out}");
+    ana.ok(&["-q", "sync"]);
+    let titles = ana.ok(&["goal", "list"]);
+    assert!(titles.contains("Written before joining"), "{titles}");
+
+    // His token is revoked: sync fails, and a new invite brings him back.
+    let tokens = relay.tokens();
+    let his = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"].as_str().unwrap_or("").contains("mentee"))
+        .expect("the redeemed token is listed");
+    assert!(relay
+        .token_cmd(&["revoke", his["id"].as_str().unwrap()])
+        .status
+        .success());
+    ben.add(&["goal", "add", "Written while revoked"]);
+    let (code, _) = ben.fails(&["-q", "sync"]);
+    assert_eq!(code, 1);
+    let link = invite(&ana, &["--role", "mentee"])["link"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ben.ok(&["join", &link]);
+    ana.ok(&["-q", "sync"]);
+    assert!(ana.ok(&["goal", "list"]).contains("Written while revoked"));
+    // Still one Ben.
+    assert_eq!(
+        people(&ana),
+        vec![
+            ("Ana".into(), "mentor".into(), 1),
+            ("Ben".into(), "mentee".into(), 1)
+        ]
+    );
+}
+
+#[test]
+fn an_open_relay_invites_with_the_automerge_url() {
+    let relay = Relay::start_open();
+    let ana = Home::new();
+    let ws = ana.init("Ana & Ben", "Ana", "mentor");
+    ana.ok(&["-q", "sync", "--server", &relay.url()]);
+    let made = invite(&ana, &[]);
+    assert!(made["code"].is_null());
+    assert_eq!(made["url"], format!("automerge:{ws}"));
+    assert_eq!(made["relay"], relay.url());
+    let ben = Home::new();
+    ben.ok(&[
+        "join",
+        made["url"].as_str().unwrap(),
+        "--server",
+        &relay.url(),
+        "--name",
+        "Ben",
+    ]);
+    assert_eq!(people(&ben).len(), 2);
+}
