@@ -336,6 +336,45 @@ fn an_unknown_document_is_unavailable_and_still_arrives_later() {
 // ----- tandem clients on the reference Node sync server -----
 
 #[test]
+fn tandem_invites_and_joins_by_automerge_url_on_the_reference_node_server() {
+    let node = NodeServer::start();
+    let ana = Home::new();
+    let id = ana.init("Ana & Ben", "Ana", "mentor");
+    let goal = ana.add(&["goal", "add", "Ship a Rust CLI"]);
+    ana.ok(&["-q", "sync", "--server", &node.url()]);
+
+    // The Node server makes no invites, so `invite` gives the workspace's URL and the server.
+    let made = ana.json(&["invite"]);
+    assert!(made["code"].is_null(), "{made}");
+    assert_eq!(made["url"], format!("automerge:{id}"));
+    assert_eq!(made["relay"], node.url());
+    let ben = Home::new();
+    ben.ok(&[
+        "join",
+        made["url"].as_str().unwrap(),
+        "--server",
+        &node.url(),
+        "--name",
+        "Ben",
+        "--timeout",
+        "20",
+    ]);
+    assert_eq!(
+        ben.json(&["goal", "show", &goal])["title"],
+        "Ship a Rust CLI"
+    );
+    ana.ok(&["-q", "sync"]);
+    let names: Vec<String> = ana
+        .json(&["participant", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["Ana", "Ben"], "{}", node.log());
+}
+
+#[test]
 fn tandem_clients_converge_through_the_reference_node_server() {
     let node = NodeServer::start();
     let ana = Home::new();

@@ -2,18 +2,28 @@
 //! token and no invite code appears, whatever the tokens were used for.
 
 use serde_json::Value;
-use tandem_tests::{Home, Relay};
+use tandem_tests::{text, Home, Relay};
 
-/// The token inside an invite code (`tandem1` + base58 of a JSON object with `t`).
-fn token_in(code: &str) -> String {
-    let bytes = bs58::decode(code.trim_start_matches("tandem1"))
-        .into_vec()
-        .expect("an invite code is base58");
-    let invite: Value = serde_json::from_slice(&bytes).expect("an invite code is JSON");
-    invite["t"]
-        .as_str()
-        .expect("the invite carries a token")
-        .to_string()
+/// Redeem an invite code at the relay by hand, as the web app does; returns the token.
+fn redeem(relay: &Relay, code: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = relay.url().trim_start_matches("ws://").to_string();
+    let body = serde_json::json!({ "code": code }).to_string();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /v1/invites/redeem HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let json = answer.split_once("\r\n\r\n").expect("an HTTP answer").1;
+    let json: Value = serde_json::from_str(json).expect("a JSON answer");
+    json["token"].as_str().expect("a token").to_string()
 }
 
 /// Every way a token reaches the relay, once; returns the secrets used.
@@ -22,18 +32,29 @@ fn exercise_tokens(relay: &mut Relay) -> Vec<String> {
     let by_query = relay.token(&["--all", "--role", "write", "--label", "query"]);
     let doomed = relay.token(&["--all", "--role", "read", "--label", "doomed"]);
 
-    // A bearer token on the websocket, then an invite over HTTP and a join with its token.
+    // A bearer token on the websocket, then invites over HTTP: one joined by its link, one
+    // redeemed by hand and its token used, one listed and revoked, and a wrong code.
     let ana = Home::new();
     ana.init("Ana & Ben", "Ana", "mentor");
     ana.add(&["goal", "add", "Ship a Rust CLI"]);
     ana.ok(&["sync", "--server", &relay.url(), "--token", &operator]);
-    let code = ana
-        .ok(&["-q", "invite", "--role", "mentee"])
-        .trim()
-        .to_string();
-    let invited = token_in(&code);
+    let made = ana.json(&["invite", "--role", "mentee"]);
+    let (code, link) = (
+        text(&made, "code").to_string(),
+        text(&made, "link").to_string(),
+    );
     let ben = Home::new();
-    ben.ok(&["join", &code, "--name", "Ben"]);
+    ben.ok(&["join", &link, "--name", "Ben"]);
+    let second = ana.json(&["invite", "--role", "observer"]);
+    let second_code = text(&second, "code").to_string();
+    let invited = redeem(relay, &second_code);
+    let watcher = Home::new();
+    watcher.init("Watcher", "Wes", "mentor");
+    watcher.run(&["sync", "--server", &relay.url(), "--token", &invited]);
+    let third = ana.json(&["invite", "--device"]);
+    let third_code = text(&third, "code").to_string();
+    ana.ok(&["invite", "revoke", text(&third, "id")]);
+    Home::new().fails(&["join", &third_code, "--server", &relay.url(), "--name", "X"]);
 
     // A token in the URL's query, as browsers send it.
     let cleo = Home::new();
@@ -69,6 +90,9 @@ fn exercise_tokens(relay: &mut Relay) -> Vec<String> {
         by_query,
         doomed,
         invited,
+        code.replace('-', ""),
+        second_code.replace('-', ""),
+        third_code.replace('-', ""),
         code,
         "tdm_forgedforgedforged".into(),
     ]

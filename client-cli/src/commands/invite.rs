@@ -357,13 +357,13 @@ fn make_invite(ctx: &Context, role: Role, uses: u32, expires: u64, device: bool)
     let code = body.get("code").and_then(|c| c.as_str());
     let answer = match (status, code) {
         (201, _) => Some(body),
-        (409, Some("open_relay")) => None,
-        // A plain automerge-repo sync server has no such route: it answers with something that
-        // is not tandem's JSON.
-        (_, None) if body.is_null() => None,
         (401, _) => bail!("the relay refused your token; you cannot invite to this workspace"),
         (403, _) => bail!("your token may not invite to this workspace (it needs write access)"),
-        (other, _) => bail!(
+        (409, Some("open_relay")) => None,
+        // A plain automerge-repo sync server has no such route: whatever it answers is not
+        // tandem's JSON error, so it is taken for a server that makes no invites.
+        (_, None) => None,
+        (other, Some(_)) => bail!(
             "the relay answered {other} to the invite: {}",
             body.get("error")
                 .and_then(|e| e.as_str())
