@@ -30,8 +30,9 @@
 //!   [`ServerConfig::tls_handshake_timeout`]) and shutdown.
 //! - `tls.rs`: [`TlsFiles`], the certificate served for `wss://` and `https://`, reloadable.
 //! - `http.rs`: every connection starts as HTTP/1.1 on hyper, with limits on the request head;
-//!   `GET /`, `GET /health`, `GET /metrics` and `POST /v1/invites` are axum routes, anything
-//!   else is `404`.
+//!   `GET /`, `GET /health`, `GET /metrics` and the invite routes under `/v1/invites` are axum
+//!   routes, anything else is `404`.
+//! - `invites.rs`: invite codes, stored as hashes beside the tokens they are redeemed for.
 //! - `metrics.rs`: the counters behind `/metrics`, in the Prometheus text format.
 //! - `conn.rs`: one websocket: the upgrade with the token check, the reader (decoding, rate
 //!   limit, hostile input) and the writer (bounded outbox, pings).
