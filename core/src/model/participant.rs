@@ -274,3 +274,76 @@ pub fn resolve_owner_among(people: &[(String, String)], owner: &str) -> Result<S
         _ => owner,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tests::pair;
+    use automerge::transaction::Transactable;
+    use automerge::{ObjType, ReadDoc};
+
+    /// Write a participant entry as a foreign automerge client could, bypassing every check.
+    fn forge(ws: &mut Workspace, id: &str, name: &str, role: &str, device: &str, at: &str) {
+        let doc = ws.doc_mut();
+        let (_, participants) = doc.get(ROOT, "participants").unwrap().unwrap();
+        let p = doc.put_object(&participants, id, ObjType::Map).unwrap();
+        doc.put(&p, "name", name).unwrap();
+        doc.put(&p, "role", role).unwrap();
+        doc.put(&p, "created_at", at).unwrap();
+        let devices = doc.put_object(&p, "devices", ObjType::Map).unwrap();
+        doc.put(&devices, device, at).unwrap();
+        doc.commit();
+    }
+
+    #[test]
+    fn names_are_unique_and_changeable() {
+        let (mut ana, _) = pair();
+        let err = ana
+            .add_participant("ana", Role::Mentee, &ActorId::random())
+            .unwrap_err();
+        assert!(err.to_string().contains("already a participant"), "{err}");
+        let ben = ana.name_holder("Ben", None).unwrap();
+        assert!(ana.rename_participant(&ben.id, "ANA").is_err());
+        ana.rename_participant(&ben.id, "Benjamin").unwrap();
+        assert_eq!(ana.display_name(&ben.id), "Benjamin");
+        // Renaming oneself to one's own name in another case is allowed.
+        ana.rename_participant(&ben.id, "benjamin").unwrap();
+        ana.remove_participant(&ben.id).unwrap();
+        assert!(ana.participant(&ben.id).unwrap().is_removed());
+    }
+
+    #[test]
+    fn forged_participant_entries_are_ignored_and_lose_nothing_else() {
+        let (mut ana, _) = pair();
+        let real = ana.name_holder("Ana", None).unwrap();
+        let device = real.devices[0].clone();
+        let people_before = ana.participants().len();
+        // A second mentor named Ana, and a stranger claiming Ana's device, both written later.
+        forge(
+            &mut ana,
+            "forged-1",
+            "ana",
+            "mentor",
+            "00aa",
+            "2099-01-01T00:00:00Z",
+        );
+        forge(
+            &mut ana,
+            "forged-2",
+            "Mallory",
+            "mentor",
+            &device,
+            "2099-01-01T00:00:00Z",
+        );
+        let (people, ignored) = ana.checked_participants();
+        assert_eq!(people.len(), people_before + 1, "{people:?}");
+        let ids: Vec<&str> = ignored.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["forged-1", "forged-2"]);
+        let mallory = people.iter().find(|p| p.name == "Mallory").unwrap();
+        assert!(mallory.devices.is_empty());
+        // Ana is still who her device says, with her role.
+        let actor = ActorId::from(hex::decode(&device).unwrap());
+        let owner = ana.participant_for_actor(&actor).unwrap();
+        assert_eq!((owner.id, owner.role), (real.id, Role::Mentor));
+    }
+}
