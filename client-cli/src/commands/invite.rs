@@ -415,8 +415,8 @@ fn list(ctx: &Context) -> Result<()> {
         } else {
             i.role.clone()
         };
-        // The label came over the network: control characters are dropped before display.
-        let label: String = i.label.chars().filter(|c| !c.is_control()).collect();
+        // The label came over the network, so it is shown safely.
+        let label = crate::render::line(&i.label);
         println!(
             "{}  {who:<9} {} use(s) left, until {}  {label}",
             i.id, i.uses_left, i.expires_at

@@ -51,7 +51,8 @@ pub fn run(ctx: &Context, cmd: ParticipantCommand) -> Result<()> {
             for entry in &ignored {
                 eprintln!(
                     "warning: ignored participant entry {}: {}",
-                    entry.id, entry.reason
+                    crate::render::line(&entry.id),
+                    crate::render::line(&entry.reason)
                 );
             }
             if ctx.json {
@@ -65,7 +66,7 @@ pub fn run(ctx: &Context, cmd: ParticipantCommand) -> Result<()> {
                 };
                 let removed = if p.is_removed() { "  removed" } else { "" };
                 // Names come from the document, which another client may have written.
-                let name: String = p.name.chars().filter(|c| !c.is_control()).collect();
+                let name = crate::render::line(&p.name);
                 println!(
                     "{}  {name}{you}  {}  {} device(s){removed}",
                     p.id,
