@@ -107,8 +107,17 @@ fn identity_is_not_a_name() {
     ana.ok(&["participant", "remove", "Benjamin"]);
     ana.ok(&["-q", "sync"]);
     ben.ok(&["-q", "sync"]);
-    let (code, err) = ben.fails(&["goal", "set", "Ship", "--status", "done"]);
+    let goal = ben.json(&["goal", "list"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, err) = ben.fails(&["goal", "set", &goal, "--status", "done"]);
     assert_eq!(code, 1, "{err}");
+    assert!(err.contains("removed you"), "{err}");
+    // Adding takes a faster path, which refuses too.
+    let (code, err) = ben.fails(&["goal", "add", "After removal"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("removed you"), "{err}");
     let listed = ana.ok(&["participant", "list"]);
     assert!(
         listed.contains("Benjamin") && listed.contains("removed"),

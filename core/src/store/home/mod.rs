@@ -327,6 +327,18 @@ impl Home {
                 self.store.put(&k, &value)?;
             }
         }
+        // Whether a mentor removed this device's participant: the quick path then steps aside,
+        // so that the ordinary path refuses the change (see `save`).
+        let me = get_text(self.store.as_ref(), &key(&["ws", id, "me"])?)?;
+        let removed = me
+            .and_then(|me| ws.participant(&me))
+            .is_some_and(|p| p.is_removed());
+        let k = key(&["ws", id, "removed"])?;
+        match (removed, self.store.get(&k)?.is_some()) {
+            (true, false) => self.store.put(&k, b"1")?,
+            (false, true) => self.store.delete(&k)?,
+            _ => {}
+        }
         Ok(())
     }
 
@@ -349,7 +361,12 @@ impl Home {
         };
         // Input errors are reported even when the quick path would not apply.
         let draft = draft(&people)?;
-        if self.is_read_only(workspace)? {
+        if self.is_read_only(workspace)?
+            || self
+                .store
+                .get(&key(&["ws", workspace, "removed"])?)?
+                .is_some()
+        {
             return Ok(None);
         }
         let layout: Option<std::collections::BTreeMap<String, ObjRef>> = self
