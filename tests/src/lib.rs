@@ -35,14 +35,14 @@ pub fn bin_dir() -> PathBuf {
 
 /// The path of a workspace binary such as `tandem` or `tandem-server`.
 ///
-/// This package does not own those binaries, so cargo does not build them for its tests. When
-/// one is missing (a clean tree), build both once per test process before going on. A binary
-/// that exists is used as it is, so after changing the CLI run `cargo build` (or test the whole
-/// workspace, which builds it) before `cargo test -p tandem-tests`.
+/// This package does not own those binaries, so cargo does not build them for its tests, and
+/// `cargo test --workspace` builds the CLI only as a test harness. So each test process runs
+/// `cargo build` for both once before its first use: a no-op when they are current, and the only
+/// way to be sure a test never runs a binary older than the code it tests.
 pub fn bin(name: &str) -> PathBuf {
     static BUILD: Once = Once::new();
     let path = bin_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if !path.exists() {
+    {
         BUILD.call_once(|| {
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
             let status = Command::new(cargo)
