@@ -42,6 +42,9 @@ struct ClientDoc {
     sync: DocSync,
     start_heads: Vec<ChangeHash>,
     unavailable: bool,
+    /// A followed (observer's) document: only what the relay holds is in the session, and local
+    /// updates are never added, so nothing is ever pushed.
+    pull_only: bool,
 }
 
 /// A client's session with one relay.
@@ -96,8 +99,37 @@ impl ClientSession {
                 sync: DocSync::new(persisted),
                 start_heads,
                 unavailable: false,
+                pull_only: false,
             },
         );
+    }
+
+    /// Add a document this device only follows (an observer's): the session starts from the
+    /// part of `local` the relay is known to hold (`relay_heads`; nothing when unknown) and never
+    /// sends anything else. A followed copy may hold changes the relay lacks, e.g. someone's
+    /// unsynced work imported from a bundle; pushing them would get the connection refused, and
+    /// every later sync with it, so they stay local until their author syncs them.
+    pub fn add_pull_only_doc(
+        &mut self,
+        id: impl Into<String>,
+        local: &mut AutoCommit,
+        relay_heads: Option<&[ChangeHash]>,
+    ) -> Result<(), ClientError> {
+        let id = id.into();
+        let doc = match relay_heads {
+            Some(heads) if !heads.is_empty() => {
+                local.fork_at(heads).map_err(|e| ClientError::Sync {
+                    doc: id.clone(),
+                    source: SyncError::Apply(e.to_string()),
+                })?
+            }
+            _ => AutoCommit::new(),
+        };
+        self.add_doc(id.clone(), doc, None);
+        if let Some(entry) = self.docs.get_mut(&id) {
+            entry.pull_only = true;
+        }
+        Ok(())
     }
 
     /// The document, e.g. to save it after changes arrived.
@@ -115,6 +147,9 @@ impl ClientSession {
         let Some(entry) = self.docs.get_mut(id) else {
             return Ok(Vec::new());
         };
+        if entry.pull_only {
+            return Ok(Vec::new());
+        }
         entry.doc.merge(newer).map_err(|e| ClientError::Sync {
             doc: id.to_string(),
             source: SyncError::Apply(e.to_string()),

@@ -103,6 +103,17 @@ impl Home {
     /// flush. A document new to this home is checked to be a workspace this build can read before
     /// anything is stored. Returns the merged document and how many changes were new.
     pub fn absorb(&self, id: &str, incoming: &mut AutoCommit) -> Result<(AutoCommit, usize)> {
+        let (doc, new) = self.absorb_changes(id, incoming)?;
+        Ok((doc, new.len()))
+    }
+
+    /// [`Home::absorb`], returning the hashes of the changes that were new to this home (in
+    /// causal order), so a watcher can say who changed what.
+    pub fn absorb_changes(
+        &self,
+        id: &str,
+        incoming: &mut AutoCommit,
+    ) -> Result<(AutoCommit, Vec<ChangeHash>)> {
         let (mut doc, mut state) = match docstore::load(self.store.as_ref(), id)? {
             Some(found) => found,
             None => {
@@ -115,8 +126,12 @@ impl Home {
         };
         // The save below records this device's actor in the tip, which the quick path needs.
         doc.set_actor(self.actor.clone());
-        let new = doc.get_changes_added(incoming).len();
-        if new > 0 {
+        let new: Vec<ChangeHash> = doc
+            .get_changes_added(incoming)
+            .iter()
+            .map(|c| c.hash())
+            .collect();
+        if !new.is_empty() {
             doc.merge(incoming)?;
             crate::model::check_schema(&doc, id)?;
             docstore::save(self.store.as_ref(), id, &mut doc, &mut state)?;
