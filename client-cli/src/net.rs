@@ -25,6 +25,26 @@ pub const MAX_MESSAGE_BYTES: usize = 256 << 20;
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
+/// The relay turned the token away (401 or 403). Retrying cannot help until the token changes,
+/// so `sync --watch` stops retrying such a relay rather than asking again forever.
+#[derive(Debug)]
+pub struct TokenRefused {
+    pub url: String,
+    pub status: String,
+}
+
+impl std::fmt::Display for TokenRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the relay at {} refused the token ({}); ask your partner for a new invite",
+            self.url, self.status
+        )
+    }
+}
+
+impl std::error::Error for TokenRefused {}
+
 /// An open connection to a relay.
 pub struct Connection {
     ws: WebSocketStream<Box<dyn Io>>,
@@ -109,7 +129,11 @@ impl Connection {
                     if status == http::StatusCode::UNAUTHORIZED
                         || status == http::StatusCode::FORBIDDEN
                     {
-                        bail!("the relay at {url} refused the token ({status}); ask your partner for a new invite");
+                        return Err(TokenRefused {
+                            url: url.to_string(),
+                            status: status.to_string(),
+                        }
+                        .into());
                     }
                     bail!(
                         "the relay at {url} answered {status} instead of accepting the connection"

@@ -183,11 +183,19 @@ fn mentor_and_mentee_converge_through_a_token_protected_relay_after_offline_edit
 fn relay_restarts_and_crashes_lose_nothing_it_acknowledged() {
     let (mut relay, token, ana, ben) = pair_on_relay();
 
-    // A graceful restart between syncs: the port changes, the data stays.
+    // A graceful restart between syncs: the port changes, the data stays. A new address is
+    // another relay as far as a device can tell, so each sync moves the workspace there.
     ana.add(&["goal", "add", "Before the restart"]);
     ana.ok(&["sync"]);
     relay.restart();
-    ben.ok(&["sync", "--server", &relay.url(), "--token", &token]);
+    ben.ok(&[
+        "sync",
+        "--server",
+        &relay.url(),
+        "--token",
+        &token,
+        "--move",
+    ]);
     assert!(
         has_goal(&ben, "Before the restart"),
         "{:?}",
@@ -197,7 +205,14 @@ fn relay_restarts_and_crashes_lose_nothing_it_acknowledged() {
     ben.add(&["goal", "add", "From Ben, before another restart"]);
     ben.ok(&["sync"]);
     relay.restart();
-    ana.ok(&["sync", "--server", &relay.url(), "--token", &token]);
+    ana.ok(&[
+        "sync",
+        "--server",
+        &relay.url(),
+        "--token",
+        &token,
+        "--move",
+    ]);
     assert!(has_goal(&ana, "From Ben, before another restart"));
 
     // SIGKILL right after `tandem sync` said the relay has it: acknowledged means durable.
@@ -211,7 +226,14 @@ fn relay_restarts_and_crashes_lose_nothing_it_acknowledged() {
     relay.crash_and_restart();
     // Ben fetches from the restarted relay; Ana does not sync first, so only what the relay
     // stored before the crash can reach him.
-    ben.ok(&["sync", "--server", &relay.url(), "--token", &token]);
+    ben.ok(&[
+        "sync",
+        "--server",
+        &relay.url(),
+        "--token",
+        &token,
+        "--move",
+    ]);
     assert!(
         has_goal(&ben, "Acknowledged before the crash"),
         "lost in the crash: {:?}\n{}",
@@ -223,7 +245,14 @@ fn relay_restarts_and_crashes_lose_nothing_it_acknowledged() {
         notes.to_string().contains("A note the relay must keep"),
         "{notes}"
     );
-    ana.ok(&["sync", "--server", &relay.url(), "--token", &token]);
+    ana.ok(&[
+        "sync",
+        "--server",
+        &relay.url(),
+        "--token",
+        &token,
+        "--move",
+    ]);
     assert_eq!(ana.export_json(), ben.export_json());
 }
 

@@ -7,15 +7,17 @@
 //! never waits on a relay.
 
 use crate::context::Context;
-use crate::net::Connection;
+use crate::net::{Connection, TokenRefused};
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::Args;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
-use tandem_core::automerge::AutoCommit;
+use tandem_core::automerge::{AutoCommit, ChangeHash, PatchAction, Prop, ReadDoc, ROOT};
+use tandem_core::model::fields::get_string;
 use tandem_core::model::time::{display_instant, Stored};
+use tandem_core::model::{Kind, Workspace};
 use tandem_core::protocol::Message;
 use tandem_core::store::{Home, RelaySettings};
 use tandem_core::sync::ClientSession;
@@ -33,7 +35,13 @@ pub struct SyncArgs {
     /// system's; remembered with the relay.
     #[arg(long, value_name = "FILE")]
     ca_file: Option<PathBuf>,
-    /// Stay connected and sync continuously; reconnects with backoff.
+    /// Move the current workspace (or the one named with -w) to the --server relay although it
+    /// syncs with another: from now on it syncs with the new relay only, and the old relay keeps
+    /// the copy it has.
+    #[arg(long = "move", requires = "server")]
+    move_workspace: bool,
+    /// Stay connected and sync every workspace with its relay continuously (one connection per
+    /// relay), picking up workspaces created or joined meanwhile; reconnects with backoff.
     #[arg(long)]
     watch: bool,
     /// Give up on an unresponsive relay after this many seconds.
@@ -47,6 +55,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
         server: args.server,
         token: args.token,
         ca_file: ca_file_flag(args.ca_file)?,
+        move_workspace: args.move_workspace,
     };
     if args.watch {
         watch(ctx, &flags)
@@ -68,8 +77,11 @@ pub struct WorkspaceSync {
     pub sent: usize,
     /// Changes that arrived from the relay.
     pub received: usize,
-    /// Whether the relay confirmed it holds everything this device had.
+    /// Whether the relay confirmed it holds everything this device had (for a followed
+    /// workspace: everything this device took from the relay).
     pub relay_has_everything: bool,
+    /// Followed read-only (an observer's): synced pull-only, nothing was sent.
+    pub follow_only: bool,
 }
 
 /// The outcome of a one-shot sync with one relay.
@@ -118,6 +130,8 @@ pub struct RelayFlags {
     pub server: Option<String>,
     pub token: Option<String>,
     pub ca_file: Option<PathBuf>,
+    /// `--move`: the current workspace may leave the relay it syncs with for `server`.
+    pub move_workspace: bool,
 }
 
 /// The `--ca-file` as it is remembered: absolute (later commands may run elsewhere), UTF-8,
@@ -133,54 +147,122 @@ pub fn ca_file_flag(path: Option<PathBuf>) -> Result<Option<PathBuf>> {
     Ok(Some(path))
 }
 
-/// Group the home's workspaces by the relay they sync with.
+/// Group the workspaces to sync by the relay (URL, token and CA) they sync with.
+///
+/// Without `--server` every workspace (or the one named with `-w`) syncs with its own relay. With
+/// `--server URL` only the current workspace (or the one named with `-w`) and the workspaces not
+/// yet bound to any relay go to URL, with the workspaces already bound to it; a workspace bound to
+/// another relay is never sent elsewhere unless `--move` names it, so one program's plans never
+/// reach another program's relay by accident.
+///
+/// A `--token` or `--ca-file` replaces the settings of the current (or `-w`) workspace's relay,
+/// and of every workspace that shared exactly those settings; other relays never see them.
 fn plan_sync(ctx: &Context, home: &Home, flags: &RelayFlags) -> Result<RelayGroups> {
-    let (server, token) = (flags.server.as_deref(), flags.token.as_deref());
-    let selected: Vec<String> = match &ctx.selector {
-        Some(sel) => vec![home.resolve(Some(sel))?],
-        None => home.workspaces()?.into_iter().map(|w| w.id).collect(),
-    };
-    if selected.is_empty() {
+    let all = home.workspaces()?;
+    if all.is_empty() {
         bail!("no workspace to sync yet: create one with `tandem init` or join one with `tandem join CODE`");
     }
+    let target = match &ctx.selector {
+        Some(sel) => Some(home.resolve(Some(sel))?),
+        None => home.resolve(None).ok(),
+    };
+    let target_relay = match &target {
+        Some(id) => home.relay(id)?,
+        None => None,
+    };
+    let replaces = |existing: &RelaySettings, id: &str| {
+        target.as_deref() == Some(id) || target_relay.as_ref() == Some(existing)
+    };
     let mut groups = RelayGroups::new();
-    for id in selected {
-        let settings = match server {
-            Some(url) => {
-                let existing = home.relay(&id)?.filter(|e| e.url == url);
-                let token = token
-                    .map(str::to_string)
-                    .or_else(|| existing.as_ref().and_then(|e| e.token.clone()));
-                let ca_file = flags
-                    .ca_file
-                    .clone()
-                    .or_else(|| existing.and_then(|e| e.ca_file));
-                // Remembered only once a sync with it succeeds (see `remember`), so a mistyped
-                // address never replaces a working relay and its token.
-                RelaySettings {
-                    url: url.to_string(),
-                    token,
-                    ca_file,
-                }
+    let Some(url) = flags.server.as_deref() else {
+        if (flags.token.is_some() || flags.ca_file.is_some()) && target.is_none() {
+            bail!("several workspaces and none is current: name the one the token is for with -w");
+        }
+        for w in &all {
+            if ctx.selector.is_some() && target.as_deref() != Some(w.id.as_str()) {
+                continue;
             }
-            None => match home.relay(&id)? {
-                Some(s) => RelaySettings {
-                    token: token.map(str::to_string).or(s.token),
-                    ca_file: flags.ca_file.clone().or(s.ca_file),
-                    url: s.url,
-                },
-                None => {
-                    if ctx.selector.is_some() {
-                        bail!("this workspace has no relay yet: run `tandem sync --server ws://HOST:PORT` once");
-                    }
+            let Some(existing) = home.relay(&w.id)? else {
+                if ctx.selector.is_some() {
+                    bail!(
+                        "“{}” has no relay yet: run `tandem sync --server ws://HOST:PORT` once",
+                        w.title
+                    );
+                }
+                continue;
+            };
+            let settings = if replaces(&existing, &w.id) {
+                RelaySettings {
+                    token: flags.token.clone().or(existing.token),
+                    ca_file: flags.ca_file.clone().or(existing.ca_file),
+                    url: existing.url,
+                }
+            } else {
+                existing
+            };
+            groups.entry(settings).or_default().push(w.id.clone());
+        }
+        if groups.is_empty() {
+            bail!("no workspace has a relay yet: run `tandem sync --server ws://HOST:PORT` once");
+        }
+        return Ok(groups);
+    };
+    if flags.move_workspace && target.is_none() {
+        bail!("several workspaces and none is current: name the one to move with -w");
+    }
+    for w in &all {
+        let is_target = target.as_deref() == Some(w.id.as_str());
+        let existing = home.relay(&w.id)?;
+        let settings = match existing {
+            // Remembered only once a sync with it succeeds (see `remember`), so a mistyped
+            // address never replaces a working relay and its token.
+            None => RelaySettings {
+                url: url.to_string(),
+                token: flags.token.clone(),
+                ca_file: flags.ca_file.clone(),
+            },
+            Some(e) if e.url == url => {
+                if ctx.selector.is_some() && !is_target {
                     continue;
                 }
-            },
+                if replaces(&e, &w.id) {
+                    RelaySettings {
+                        token: flags.token.clone().or(e.token),
+                        ca_file: flags.ca_file.clone().or(e.ca_file),
+                        url: e.url,
+                    }
+                } else {
+                    e
+                }
+            }
+            Some(e) if is_target => {
+                if !flags.move_workspace {
+                    bail!(
+                        "“{}” syncs with relay {}; pass --move to move it to {url}",
+                        w.title,
+                        e.url
+                    );
+                }
+                if !ctx.quiet && !ctx.json {
+                    eprintln!(
+                        "Moving “{}” from {} to {url}: this device syncs it with {url} from now on, and {} keeps the copy it has.",
+                        w.title, e.url, e.url
+                    );
+                }
+                // The old relay's token and CA belong to the old relay and are never sent here.
+                RelaySettings {
+                    url: url.to_string(),
+                    token: flags.token.clone(),
+                    ca_file: flags.ca_file.clone(),
+                }
+            }
+            // Bound to another relay and not named: it stays there and is not synced now.
+            Some(_) => continue,
         };
-        groups.entry(settings).or_default().push(id);
+        groups.entry(settings).or_default().push(w.id.clone());
     }
     if groups.is_empty() {
-        bail!("no workspace has a relay yet: run `tandem sync --server ws://HOST:PORT` once");
+        bail!("no workspace to sync with {url}");
     }
     Ok(groups)
 }
@@ -199,7 +281,18 @@ fn remember(ctx: &Context, ids: &[String], relay: &RelaySettings) -> Result<()> 
 /// Everything a sync needs from the store, read in one short visit.
 struct Loaded {
     storage_id: String,
-    docs: Vec<(String, String, AutoCommit, usize)>,
+    docs: Vec<LoadedDoc>,
+}
+
+/// One workspace as a sync starts.
+struct LoadedDoc {
+    id: String,
+    title: String,
+    doc: AutoCommit,
+    /// Changes no relay is known to hold.
+    unsynced: usize,
+    /// Followed as an observer: synced pull-only.
+    follow_only: bool,
 }
 
 fn load_for_sync(home: &Home, ids: &[String]) -> Result<Loaded> {
@@ -209,7 +302,13 @@ fn load_for_sync(home: &Home, ids: &[String]) -> Result<Loaded> {
         let mut opened = home.open_workspace(id, tandem_core::jiff::Timestamp::now())?;
         let unsynced = home.unsynced_changes(&mut opened)?;
         let title = opened.ws.title();
-        docs.push((id.clone(), title, opened.ws.into_doc(), unsynced));
+        docs.push(LoadedDoc {
+            id: id.clone(),
+            title,
+            doc: opened.ws.into_doc(),
+            unsynced,
+            follow_only: home.is_read_only(id)?,
+        });
     }
     Ok(Loaded { storage_id, docs })
 }
@@ -248,18 +347,25 @@ pub(super) async fn handshake(
 }
 
 /// Add documents with their persisted sync states (if the relay is the one they were saved for).
-fn add_docs(
-    home: &Home,
-    session: &mut ClientSession,
-    docs: Vec<(String, AutoCommit)>,
-) -> Result<()> {
+/// A followed workspace is added pull-only, from what the relay is known to hold, so an
+/// observer's device never pushes (its token is read-only and the relay would refuse the whole
+/// connection), even when it holds changes from a bundle that the relay lacks.
+fn add_docs(home: &Home, session: &mut ClientSession, docs: Vec<LoadedDoc>) -> Result<()> {
     let relay_storage = session.relay().and_then(|(_, s)| s.map(str::to_string));
-    for (id, doc) in docs {
+    for mut d in docs {
+        if d.follow_only {
+            let heads = match &relay_storage {
+                Some(s) => home.synced_heads(&d.id, s)?,
+                None => None,
+            };
+            session.add_pull_only_doc(d.id, &mut d.doc, heads.as_deref())?;
+            continue;
+        }
         let state = match &relay_storage {
-            Some(s) => home.sync_state(&id, s)?,
+            Some(s) => home.sync_state(&d.id, s)?,
             None => None,
         };
-        session.add_doc(id, doc, state);
+        session.add_doc(d.id, d.doc, state);
     }
     Ok(())
 }
@@ -305,8 +411,10 @@ fn persist(
         let Some(doc) = session.doc_mut(&p.id) else {
             continue;
         };
-        home.absorb(&p.id, doc)?;
-        received.insert(p.id.clone(), p.received);
+        // What was new to this home, not to the session: a followed workspace's session starts
+        // from the relay's part of the document.
+        let (_, new) = home.absorb(&p.id, doc)?;
+        received.insert(p.id.clone(), new);
         if let Some(storage) = &relay_storage {
             if let Some(state) = session.sync_state(&p.id) {
                 home.save_sync_state(&p.id, storage, state)?;
@@ -345,17 +453,16 @@ pub(super) fn sync(ctx: &Context, flags: &RelayFlags, timeout: Duration) -> Resu
             eprintln!("Syncing {} workspace(s) with {url} …", loaded.docs.len());
         }
         let mut session = ClientSession::new(peer_id(), Some(loaded.storage_id.clone()));
-        let meta: Vec<(String, String, usize)> = loaded
+        let meta: Vec<(String, String, usize, bool)> = loaded
             .docs
             .iter()
-            .map(|(id, t, _, u)| (id.clone(), t.clone(), *u))
+            .map(|d| {
+                let sent = if d.follow_only { 0 } else { d.unsynced };
+                (d.id.clone(), d.title.clone(), sent, d.follow_only)
+            })
             .collect();
-        let docs: Vec<(String, AutoCommit)> = loaded
-            .docs
-            .into_iter()
-            .map(|(id, _, d, _)| (id, d))
-            .collect();
-        let ids: Vec<String> = meta.iter().map(|(id, _, _)| id.clone()).collect();
+        let docs = loaded.docs;
+        let ids: Vec<String> = meta.iter().map(|(id, ..)| id.clone()).collect();
         let outcome = rt.block_on(async {
             let mut conn = handshake(&relay, &mut session, timeout).await?;
             remember(ctx, &ids, &relay)?;
@@ -378,9 +485,10 @@ pub(super) fn sync(ctx: &Context, flags: &RelayFlags, timeout: Duration) -> Resu
         }
         let workspaces = meta
             .into_iter()
-            .map(|(id, title, unsynced)| {
+            .map(|(id, title, unsynced, follow_only)| {
                 let p = progress.iter().find(|p| p.id == id);
                 WorkspaceSync {
+                    follow_only,
                     received: received.get(&id).copied().unwrap_or(0),
                     relay_has_everything: p.is_some_and(|p| p.relay_has_everything),
                     sent: unsynced,
@@ -404,6 +512,13 @@ pub(super) fn sync(ctx: &Context, flags: &RelayFlags, timeout: Duration) -> Resu
     } else if !ctx.quiet {
         for r in &reports {
             for w in &r.workspaces {
+                if w.follow_only {
+                    println!(
+                        "“{}”: received {} change(s), followed read-only",
+                        w.title, w.received
+                    );
+                    continue;
+                }
                 let state = if w.relay_has_everything {
                     "on the relay"
                 } else {
@@ -475,47 +590,151 @@ fn marker_mtime(ctx: &Context) -> Option<SystemTime> {
         .ok()
 }
 
-/// `tandem sync --watch`: stay connected, reconnect with backoff, sync both ways continuously.
+/// A workspace being watched: its id and title.
+type Watched = Vec<(String, String)>;
+
+/// How often the watch looks again at the home's workspaces even without a change marker.
+const RESCAN: Duration = Duration::from_secs(5);
+
+/// `tandem sync --watch`: every workspace (or the one named with `-w`) stays synced with its own
+/// relay, one connection per relay, each reconnecting with backoff on its own. Workspaces created
+/// or joined while it runs are picked up when the home changes. A relay that turns the token
+/// away is reported once and left alone until the token changes, while the others go on.
 fn watch(ctx: &Context, flags: &RelayFlags) -> Result<()> {
-    let (relay, ids) = {
-        let home = ctx.home()?;
-        let groups = plan_sync(ctx, &home, flags)?;
-        if groups.len() > 1 {
-            bail!("workspaces here sync with different relays; watch one with -w NAME");
-        }
-        groups.into_iter().next().expect("non-empty")
+    if flags.server.is_some() || flags.token.is_some() || flags.ca_file.is_some() {
+        // Bind (and remember) what the flags say first, exactly as a one-shot sync does; the
+        // watch below then finds every binding in the home.
+        sync(ctx, flags, Duration::from_secs(30))?;
+    }
+    let only = match &ctx.selector {
+        Some(sel) => Some(ctx.home()?.resolve(Some(sel))?),
+        None => None,
     };
     let rt = runtime()?;
     rt.block_on(async {
-        let mut backoff = Duration::from_millis(500);
+        let (refused_tx, mut refused_rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut running: BTreeMap<RelaySettings, (Watched, tokio::task::JoinHandle<()>)> =
+            BTreeMap::new();
+        let mut refused: std::collections::BTreeSet<RelaySettings> = Default::default();
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        let mut last_marker = None;
+        let mut last_scan: Option<Instant> = None;
+        let mut waiting_said = false;
         loop {
-            let started = Instant::now();
-            let result = tokio::select! {
-                r = watch_once(ctx, &relay, &ids) => r,
-                _ = tokio::signal::ctrl_c() => {
-                    ctx.say("Stopped watching.");
-                    return Ok(());
-                }
-            };
-            if let Err(e) = result {
-                eprintln!("tandem: {e:#}");
-            }
-            if started.elapsed() > Duration::from_secs(30) {
-                backoff = Duration::from_millis(500);
-            }
-            if !ctx.quiet {
-                eprintln!("Reconnecting in {:.1}s …", backoff.as_secs_f32());
-            }
             tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
                 _ = tokio::signal::ctrl_c() => {
+                    for (_, (_, task)) in std::mem::take(&mut running) {
+                        task.abort();
+                    }
                     ctx.say("Stopped watching.");
                     return Ok(());
                 }
+                Some(relay) = refused_rx.recv() => {
+                    running.remove(&relay);
+                    refused.insert(relay);
+                }
+                _ = tick.tick() => {
+                    let marker = marker_mtime(ctx);
+                    let due = last_scan.is_none_or(|t| t.elapsed() >= RESCAN);
+                    if marker == last_marker && !due {
+                        continue;
+                    }
+                    last_marker = marker;
+                    last_scan = Some(Instant::now());
+                    let groups = match watched_groups(ctx, only.as_deref()) {
+                        Ok(g) => g,
+                        Err(e) => {
+                            eprintln!("tandem: {e:#}");
+                            continue;
+                        }
+                    };
+                    // Stop what changed or went away, then start what is new.
+                    running.retain(|relay, (watched, task)| {
+                        let keep = groups.get(relay) == Some(watched) && !task.is_finished();
+                        if !keep {
+                            task.abort();
+                        }
+                        keep
+                    });
+                    for (relay, watched) in groups {
+                        if running.contains_key(&relay) || refused.contains(&relay) {
+                            continue;
+                        }
+                        let task = tokio::spawn(watch_relay(
+                            ctx.clone(),
+                            relay.clone(),
+                            watched.clone(),
+                            refused_tx.clone(),
+                        ));
+                        running.insert(relay, (watched, task));
+                    }
+                    if running.is_empty() && refused.is_empty() && !waiting_said && !ctx.quiet {
+                        eprintln!("No workspace has a relay yet; waiting for one (`tandem sync --server URL` or `tandem join`). Press Ctrl-C to stop.");
+                        waiting_said = true;
+                    }
+                }
             }
-            backoff = (backoff * 2).min(Duration::from_secs(30));
         }
     })
+}
+
+/// The workspaces to watch, grouped by the relay they sync with.
+fn watched_groups(ctx: &Context, only: Option<&str>) -> Result<BTreeMap<RelaySettings, Watched>> {
+    let home = ctx.home()?;
+    let mut groups: BTreeMap<RelaySettings, Watched> = BTreeMap::new();
+    for w in home.workspaces()? {
+        if only.is_some_and(|id| id != w.id) {
+            continue;
+        }
+        if let Some(relay) = home.relay(&w.id)? {
+            groups.entry(relay).or_default().push((w.id, w.title));
+        }
+    }
+    Ok(groups)
+}
+
+/// Whether an error is the relay turning the token away.
+fn token_refused(e: &anyhow::Error) -> bool {
+    e.chain()
+        .any(|c| c.downcast_ref::<TokenRefused>().is_some())
+}
+
+/// Keep one relay's workspaces synced until the task is stopped or the relay refuses the token.
+async fn watch_relay(
+    ctx: Context,
+    relay: RelaySettings,
+    watched: Watched,
+    refused: tokio::sync::mpsc::UnboundedSender<RelaySettings>,
+) {
+    let ids: Vec<String> = watched.iter().map(|(id, _)| id.clone()).collect();
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let started = Instant::now();
+        if let Err(e) = watch_once(&ctx, &relay, &ids).await {
+            if token_refused(&e) {
+                let titles: Vec<String> = watched.iter().map(|(_, t)| format!("“{t}”")).collect();
+                eprintln!(
+                    "tandem: {e:#}; stopped syncing {} with it (other relays go on)",
+                    titles.join(", ")
+                );
+                let _ = refused.send(relay);
+                return;
+            }
+            eprintln!("tandem: {e:#}");
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            backoff = Duration::from_millis(500);
+        }
+        if !ctx.quiet {
+            eprintln!(
+                "Reconnecting to {} in {:.1}s …",
+                relay.url,
+                backoff.as_secs_f32()
+            );
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
 }
 
 async fn watch_once(ctx: &Context, relay: &RelaySettings, ids: &[String]) -> Result<()> {
@@ -529,15 +748,7 @@ async fn watch_once(ctx: &Context, relay: &RelaySettings, ids: &[String]) -> Res
     remember(ctx, ids, relay)?;
     {
         let home = ctx.home()?;
-        add_docs(
-            &home,
-            &mut session,
-            loaded
-                .docs
-                .into_iter()
-                .map(|(id, _, d, _)| (id, d))
-                .collect(),
-        )?;
+        add_docs(&home, &mut session, loaded.docs)?;
     }
     conn.send_all(session.start()).await?;
     if !ctx.quiet {
@@ -552,7 +763,7 @@ async fn watch_once(ctx: &Context, relay: &RelaySettings, ids: &[String]) -> Res
     loop {
         tokio::select! {
             msg = conn.recv() => {
-                let Some(msg) = msg? else { bail!("the relay closed the connection") };
+                let Some(msg) = msg? else { bail!("the relay at {url} closed the connection") };
                 let replies = session.receive(msg)?;
                 conn.send_all(replies).await?;
                 remote_pending = true;
@@ -563,7 +774,7 @@ async fn watch_once(ctx: &Context, relay: &RelaySettings, ids: &[String]) -> Res
                 if local || remote_pending {
                     last_marker = marker;
                     remote_pending = false;
-                    let out = reconcile(ctx, &mut session, ids).await?;
+                    let out = reconcile(ctx, &mut session, ids)?;
                     conn.send_all(out).await?;
                 }
             }
@@ -571,12 +782,9 @@ async fn watch_once(ctx: &Context, relay: &RelaySettings, ids: &[String]) -> Res
     }
 }
 
-/// Merge what arrived into the store, and what the store gained locally into the session.
-async fn reconcile(
-    ctx: &Context,
-    session: &mut ClientSession,
-    ids: &[String],
-) -> Result<Vec<Message>> {
+/// Merge what arrived into the store, and what the store gained locally into the session
+/// (never for a followed workspace, which syncs pull-only). Says who changed what.
+fn reconcile(ctx: &Context, session: &mut ClientSession, ids: &[String]) -> Result<Vec<Message>> {
     let home = ctx.home()?;
     let relay_storage = session.relay().and_then(|(_, s)| s.map(str::to_string));
     let mut out = Vec::new();
@@ -584,10 +792,18 @@ async fn reconcile(
         let Some(doc) = session.doc_mut(id) else {
             continue;
         };
-        let (mut latest, received) = home.absorb(id, doc)?;
-        if received > 0 && !ctx.quiet {
-            eprintln!("Received {received} change(s).");
-        }
+        let (latest, received) = home.absorb_changes(id, doc)?;
+        let mut latest = if received.is_empty() {
+            latest
+        } else {
+            let (lines, latest) = describe_changes(latest, id, &received)?;
+            if !ctx.quiet {
+                for line in lines {
+                    println!("{line}");
+                }
+            }
+            latest
+        };
         out.extend(session.local_update(id, &mut latest)?);
         if let Some(storage) = &relay_storage {
             if let Some(state) = session.sync_state(id) {
@@ -598,10 +814,161 @@ async fn reconcile(
                 .iter()
                 .any(|p| &p.id == id && p.relay_has_everything)
             {
-                let heads = latest.get_heads();
+                // The session's heads, not the home's: a followed workspace's session holds only
+                // what the relay holds.
+                let heads = session
+                    .doc_mut(id)
+                    .map(|d| d.get_heads())
+                    .unwrap_or_default();
                 home.record_sync(id, storage, &heads, tandem_core::jiff::Timestamp::now())?;
             }
         }
     }
     Ok(out)
+}
+
+// ----- saying who changed what -----
+
+/// At most this many changes are looked at one by one; beyond it only counts are reported.
+const DESCRIBE_AT_MOST: usize = 200;
+/// At most this many items are named per person; the rest are counted.
+const ITEMS_PER_PERSON: usize = 5;
+
+/// One-line text for the terminal: control characters (terminal escapes, newlines) are shown
+/// escaped rather than acted on.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| -> Vec<char> {
+            if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// What one person did to one item, in the order first seen.
+struct Touched {
+    kind: Kind,
+    item: String,
+    added: bool,
+}
+
+/// Lines like "Ben changed goal 'Ship a Rust CLI' in 'Ana & Ben'" for changes that just arrived,
+/// read from the history: each change's actor names a participant's device, and the paths the
+/// change touched (`goals/<id>/…`) name the item. What cannot be told is counted instead ("Ben
+/// made 3 changes in 'Ana & Ben'"). Returns the document back.
+fn describe_changes(
+    doc: AutoCommit,
+    id: &str,
+    new: &[ChangeHash],
+) -> Result<(Vec<String>, AutoCommit)> {
+    let mut ws = Workspace::open(doc, id, tandem_core::jiff::Timestamp::now())?;
+    let title = one_line(&ws.title());
+    let names: BTreeMap<String, String> = ws
+        .participants()
+        .into_iter()
+        .flat_map(|p| {
+            let name = p.name.clone();
+            p.devices.into_iter().map(move |d| (d, name.clone()))
+        })
+        .collect();
+    let doc = ws.doc_mut();
+    // Per person, in the order they appear: the items touched and the changes that touched none.
+    let mut people: Vec<(String, Vec<Touched>, usize)> = Vec::new();
+    for (n, hash) in new.iter().enumerate() {
+        let Some(change) = doc.get_change_by_hash(hash) else {
+            continue;
+        };
+        let actor = change.actor_id().to_hex_string();
+        let person = names
+            .get(&actor)
+            .map(|n| one_line(n))
+            .unwrap_or_else(|| format!("device {}", &actor[..actor.len().min(8)]));
+        let slot = match people.iter().position(|(p, ..)| *p == person) {
+            Some(i) => i,
+            None => {
+                people.push((person, Vec::new(), 0));
+                people.len() - 1
+            }
+        };
+        let touched = if n < DESCRIBE_AT_MOST {
+            touched_items(doc, change.deps(), *hash)
+        } else {
+            Vec::new()
+        };
+        if touched.is_empty() {
+            people[slot].2 += 1;
+        }
+        for t in touched {
+            let items = &mut people[slot].1;
+            match items
+                .iter_mut()
+                .find(|i| i.kind == t.kind && i.item == t.item)
+            {
+                Some(seen) => seen.added |= t.added,
+                None => items.push(t),
+            }
+        }
+    }
+    let mut lines = Vec::new();
+    for (person, items, untold) in &people {
+        for t in items.iter().take(ITEMS_PER_PERSON) {
+            let verb = if t.added { "added" } else { "changed" };
+            let noun = t.kind.noun();
+            lines.push(match item_title(doc, t.kind, &t.item) {
+                Some(item) => format!("{person} {verb} {noun} '{}' in '{title}'", one_line(&item)),
+                None => format!("{person} {verb} a {noun} in '{title}'"),
+            });
+        }
+        let more = items.len().saturating_sub(ITEMS_PER_PERSON);
+        if more > 0 {
+            lines.push(format!("{person} changed {more} more item(s) in '{title}'"));
+        }
+        if *untold > 0 && items.is_empty() {
+            let s = if *untold == 1 { "" } else { "s" };
+            lines.push(format!("{person} made {untold} change{s} in '{title}'"));
+        }
+    }
+    Ok((lines, ws.into_doc()))
+}
+
+/// The items one change touched, from the paths of what it did.
+fn touched_items(doc: &mut AutoCommit, deps: &[ChangeHash], hash: ChangeHash) -> Vec<Touched> {
+    let mut found: Vec<Touched> = Vec::new();
+    for patch in doc.diff(deps, &[hash]) {
+        let collection = |prop: &Prop| match prop {
+            Prop::Map(key) => Kind::ALL.into_iter().find(|k| k.collection() == key),
+            Prop::Seq(_) => None,
+        };
+        let hit = match patch.path.as_slice() {
+            // Something inside an item: goals/<id>/…
+            [(_, first), (_, Prop::Map(item)), ..] => {
+                collection(first).map(|k| (k, item.clone(), false))
+            }
+            // The item itself put into its collection: a new item.
+            [(_, first)] => match (&patch.action, collection(first)) {
+                (PatchAction::PutMap { key, .. }, Some(k)) => Some((k, key.clone(), true)),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some((kind, item, added)) = hit {
+            match found.iter_mut().find(|t| t.kind == kind && t.item == item) {
+                Some(t) => t.added |= added,
+                None => found.push(Touched { kind, item, added }),
+            }
+        }
+    }
+    found
+}
+
+/// An item's title (a check-in's time when it has none), if the item is there.
+fn item_title(doc: &AutoCommit, kind: Kind, item: &str) -> Option<String> {
+    let (_, items) = doc.get(ROOT, kind.collection()).ok()??;
+    let (_, obj) = doc.get(&items, item).ok()??;
+    get_string(doc, &obj, "title")
+        .or_else(|| get_string(doc, &obj, "at"))
+        .filter(|t| !t.trim().is_empty())
 }
