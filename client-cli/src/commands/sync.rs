@@ -178,6 +178,9 @@ fn plan_sync(ctx: &Context, home: &Home, flags: &RelayFlags) -> Result<RelayGrou
         if (flags.token.is_some() || flags.ca_file.is_some()) && target.is_none() {
             bail!("several workspaces and none is current: name the one the token is for with -w");
         }
+        if (flags.token.is_some() || flags.ca_file.is_some()) && target_relay.is_none() {
+            bail!("this workspace has no relay yet: pass --server URL with the token or CA file");
+        }
         for w in &all {
             if ctx.selector.is_some() && target.as_deref() != Some(w.id.as_str()) {
                 continue;
@@ -238,15 +241,17 @@ fn plan_sync(ctx: &Context, home: &Home, flags: &RelayFlags) -> Result<RelayGrou
             Some(e) if is_target => {
                 if !flags.move_workspace {
                     bail!(
-                        "“{}” syncs with relay {}; pass --move to move it to {url}",
-                        w.title,
+                        "'{}' syncs with relay {}; pass --move to move it to {url}",
+                        one_line(&w.title),
                         e.url
                     );
                 }
                 if !ctx.quiet && !ctx.json {
                     eprintln!(
-                        "Moving “{}” from {} to {url}: this device syncs it with {url} from now on, and {} keeps the copy it has.",
-                        w.title, e.url, e.url
+                        "Moving '{}' from {} to {url}: this device syncs it with {url} from now on, and {} keeps the copy it has.",
+                        one_line(&w.title),
+                        e.url,
+                        e.url
                     );
                 }
                 // The old relay's token and CA belong to the old relay and are never sent here.
