@@ -259,3 +259,79 @@ impl ClientSession {
             .all(|d| d.sync.peer_has_everything(&mut d.doc))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::sync::SyncDoc;
+    use automerge::transaction::Transactable;
+    use automerge::{ReadDoc, ROOT};
+
+    /// Plays a relay's side for one document: applies the client's sync messages to `relay`
+    /// and answers, until neither side has anything more to say. Returns every change the
+    /// client sent.
+    fn exchange(session: &mut ClientSession, relay: &mut AutoCommit, id: &str) -> usize {
+        let mut state = sync::State::new();
+        let mut sent = 0;
+        let mut outgoing = session.start();
+        for _ in 0..20 {
+            let mut replies = Vec::new();
+            for m in outgoing.drain(..) {
+                let Message::Sync { data, .. } = m else {
+                    continue;
+                };
+                let msg = sync::Message::decode(&data).unwrap();
+                sent += msg.changes.len();
+                relay.sync().receive_sync_message(&mut state, msg).unwrap();
+            }
+            if let Some(answer) = relay.sync().generate_sync_message(&mut state) {
+                replies.extend(
+                    session
+                        .receive(Message::Sync {
+                            sender_id: "relay".into(),
+                            target_id: "client".into(),
+                            document_id: id.into(),
+                            data: answer.encode(),
+                        })
+                        .unwrap(),
+                );
+            }
+            if replies.is_empty() {
+                break;
+            }
+            outgoing = replies;
+        }
+        sent
+    }
+
+    #[test]
+    fn a_followed_document_pulls_what_the_relay_has_and_never_pushes_its_own() {
+        let id = "4NMNnkMhL8jXrdJ9jamS58PAVdXu";
+        // The relay and this device share the first change; the device also holds a change
+        // the relay lacks (someone's unsynced work from a bundle), the relay one from Ben.
+        let mut local = AutoCommit::new();
+        local.put(ROOT, "title", "Ana & Ben").unwrap();
+        local.commit();
+        let shared = local.get_heads();
+        let mut relay = local.fork();
+        local.put(ROOT, "from_bundle", "not on the relay").unwrap();
+        local.commit();
+        relay.put(ROOT, "from_ben", "on the relay").unwrap();
+        relay.commit();
+
+        let mut session = ClientSession::new("client", Some("home".into()));
+        session
+            .receive(Message::peer("relay", "client", None))
+            .unwrap();
+        session
+            .add_pull_only_doc(id, &mut local, Some(&shared))
+            .unwrap();
+        assert_eq!(exchange(&mut session, &mut relay, id), 0, "nothing pushed");
+        assert!(relay.get(ROOT, "from_bundle").unwrap().is_none());
+        let pulled = session.doc_mut(id).unwrap();
+        assert!(pulled.get(ROOT, "from_ben").unwrap().is_some());
+        // A newer local version is not taken into the session either.
+        assert!(session.local_update(id, &mut local).unwrap().is_empty());
+        assert!(session.settled());
+    }
+}
