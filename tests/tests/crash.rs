@@ -389,7 +389,16 @@ fn the_relay_killed_during_heavy_sync_keeps_every_acknowledged_goal() {
                     continue; // several goals per sync now and then
                 }
                 let server = url.lock().unwrap().clone();
-                let out = home.run(&["-q", "sync", "--server", &server, "--timeout", "10"]);
+                // The relay comes back on a new port: --move follows it there.
+                let out = home.run(&[
+                    "-q",
+                    "sync",
+                    "--server",
+                    &server,
+                    "--move",
+                    "--timeout",
+                    "10",
+                ]);
                 let stderr = String::from_utf8_lossy(&out.stderr);
                 assert!(!stderr.contains("panicked"), "sync panicked:\n{stderr}");
                 if out.status.success() {
@@ -489,9 +498,10 @@ fn the_relay_killed_during_heavy_sync_keeps_every_acknowledged_goal() {
         relay.log()
     );
 
-    // And once every writer syncs again, everyone has every goal.
+    // And once every writer syncs again (following the relay to its latest port), everyone has
+    // every goal.
     for home in &homes {
-        home.ok(&["-q", "sync", "--server", &relay.url()]);
+        home.ok(&["-q", "sync", "--server", &relay.url(), "--move"]);
     }
     late.ok(&["-q", "sync"]);
     let have = goal_titles(&late, None);

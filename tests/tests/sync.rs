@@ -481,7 +481,9 @@ fn a_failed_sync_to_a_wrong_address_does_not_forget_the_token() {
     let ana = Home::new();
     ana.init("Ana & Ben", "Ana", "mentor");
     ana.ok(&["-q", "sync", "--server", &relay.url(), "--token", &token]);
-    failed_sync(&ana, &["--server", &dead_url(), "--timeout", "5"]);
+    // --move, so the sync really tries the wrong address (without it, it is refused at once).
+    let line = failed_sync(&ana, &["--server", &dead_url(), "--move", "--timeout", "5"]);
+    assert!(line.contains("cannot reach"), "{line}");
     ana.ok(&["-q", "sync", "--server", &relay.url()]);
 }
 
