@@ -8,6 +8,7 @@
 
 use crate::context::Context;
 use crate::net::{Connection, TokenRefused};
+use crate::render::line;
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::Args;
 use serde::Serialize;
@@ -242,14 +243,14 @@ fn plan_sync(ctx: &Context, home: &Home, flags: &RelayFlags) -> Result<RelayGrou
                 if !flags.move_workspace {
                     bail!(
                         "'{}' syncs with relay {}; pass --move to move it to {url}",
-                        one_line(&w.title),
+                        line(&w.title),
                         e.url
                     );
                 }
                 if !ctx.quiet && !ctx.json {
                     eprintln!(
                         "Moving '{}' from {} to {url}: this device syncs it with {url} from now on, and {} keeps the copy it has.",
-                        one_line(&w.title),
+                        line(&w.title),
                         e.url,
                         e.url
                     );
@@ -520,7 +521,8 @@ pub(super) fn sync(ctx: &Context, flags: &RelayFlags, timeout: Duration) -> Resu
                 if w.follow_only {
                     println!(
                         "“{}”: received {} change(s), followed read-only",
-                        w.title, w.received
+                        line(&w.title),
+                        w.received
                     );
                     continue;
                 }
@@ -531,7 +533,9 @@ pub(super) fn sync(ctx: &Context, flags: &RelayFlags, timeout: Duration) -> Resu
                 };
                 println!(
                     "“{}”: sent {} change(s), received {}, {state}",
-                    w.title, w.sent, w.received
+                    line(&w.title),
+                    w.sent,
+                    w.received
                 );
             }
             println!("Synced with {} in {} ms.", r.relay, r.elapsed_ms);
@@ -578,7 +582,7 @@ pub fn status(ctx: &Context) -> Result<()> {
             .as_deref()
             .map(|t| display_instant(&Stored::from_stored(t), &ctx.zone))
             .unwrap_or_else(|| "never".into());
-        println!("{}  {}", r.id, r.title);
+        println!("{}  {}", r.id, line(&r.title));
         println!(
             "  relay: {relay}\n  last sync: {last}\n  changes not yet on the relay: {}",
             r.unsynced_changes
@@ -717,7 +721,10 @@ async fn watch_relay(
         let started = Instant::now();
         if let Err(e) = watch_once(&ctx, &relay, &ids).await {
             if token_refused(&e) {
-                let titles: Vec<String> = watched.iter().map(|(_, t)| format!("“{t}”")).collect();
+                let titles: Vec<String> = watched
+                    .iter()
+                    .map(|(_, t)| format!("'{}'", line(t)))
+                    .collect();
                 eprintln!(
                     "tandem: {e:#}; stopped syncing {} with it (other relays go on)",
                     titles.join(", ")
@@ -839,20 +846,6 @@ const DESCRIBE_AT_MOST: usize = 200;
 /// At most this many items are named per person; the rest are counted.
 const ITEMS_PER_PERSON: usize = 5;
 
-/// One-line text for the terminal: control characters (terminal escapes, newlines) are shown
-/// escaped rather than acted on.
-fn one_line(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| -> Vec<char> {
-            if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
-}
-
 /// What one person did to one item, in the order first seen.
 struct Touched {
     kind: Kind,
@@ -870,7 +863,7 @@ fn describe_changes(
     new: &[ChangeHash],
 ) -> Result<(Vec<String>, AutoCommit)> {
     let mut ws = Workspace::open(doc, id, tandem_core::jiff::Timestamp::now())?;
-    let title = one_line(&ws.title());
+    let title = line(&ws.title());
     let names: BTreeMap<String, String> = ws
         .participants()
         .into_iter()
@@ -889,7 +882,7 @@ fn describe_changes(
         let actor = change.actor_id().to_hex_string();
         let person = names
             .get(&actor)
-            .map(|n| one_line(n))
+            .map(|n| line(n))
             .unwrap_or_else(|| format!("device {}", &actor[..actor.len().min(8)]));
         let slot = match people.iter().position(|(p, ..)| *p == person) {
             Some(i) => i,
@@ -923,7 +916,7 @@ fn describe_changes(
             let verb = if t.added { "added" } else { "changed" };
             let noun = t.kind.noun();
             lines.push(match item_title(doc, t.kind, &t.item) {
-                Some(item) => format!("{person} {verb} {noun} '{}' in '{title}'", one_line(&item)),
+                Some(item) => format!("{person} {verb} {noun} '{}' in '{title}'", line(&item)),
                 None => format!("{person} {verb} a {noun} in '{title}'"),
             });
         }
