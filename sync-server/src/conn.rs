@@ -1,5 +1,8 @@
 //! One websocket connection, from its upgrade to its close.
 //!
+//! (This file runs a little past 600 lines: the upgrade check, the reader and the writer are
+//! the three halves of one connection's lifetime and share its close rules.)
+//!
 //! Read this if you change what a connection may send or how it is closed. [`crate::http`]
 //! hands every websocket upgrade request to [`upgrade`], which checks the handshake headers
 //! and the token (`?token=`, `Authorization: Bearer`, or the web app's cookie) *before* answering:

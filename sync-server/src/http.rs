@@ -1,5 +1,8 @@
 //! The relay's HTTP side: every connection starts here.
 //!
+//! (This file runs a little past 600 lines: each route's handler is short, and the limits that
+//! bound every request are easier to check when they sit beside the routes they protect.)
+//!
 //! Read this if you add a route or change a limit. Each accepted connection (plain, or already
 //! wrapped in TLS by the accept loop) is served by hyper's HTTP/1.1 connection with the limits
 //! below. A websocket upgrade goes to [`crate::conn::upgrade`], which checks the token *before*

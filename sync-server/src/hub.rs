@@ -1,5 +1,9 @@
 //! The hubs: the threads that own the sync engine, one per shard of documents.
 //!
+//! (This file runs past 600 lines on purpose: the hub loop, the router that shards events and
+//! the flusher that releases a batch only once it is on disk share one durability invariant, and
+//! keeping them together keeps that invariant readable in one place.)
+//!
 //! Read this if you change how messages flow between connections. Every connection task sends
 //! what it decoded through the [`HubRouter`]: a message to the hub of its document's shard
 //! (documents are spread by a hash of their id over `hub_threads` hubs, each with its own

@@ -1,5 +1,8 @@
 //! The mentoring pair's shared development plan as an automerge document.
 //!
+//! (This file runs a little past 600 lines: it holds what every kind shares — the root, schema
+//! checks, id resolution, archiving and the snapshot — while each kind has a file of its own.)
+//!
 //! Read this to learn the document's shape; it is the contract with every other client (see
 //! docs/model.md, which describes every field). The root holds:
 //!

@@ -1,4 +1,8 @@
 //! The relay's side of the protocol: many peers, many documents.
+//!
+//! (This file runs past 600 lines on purpose: peers, documents, access and the batch that holds
+//! messages back until they are durable are one state machine whose invariants span all of them;
+//! its tests are below it.)
 
 use super::peer::{DocSync, SyncError};
 use crate::protocol::{DocumentId, Message, PeerMetadata, PROTOCOL_VERSION};
