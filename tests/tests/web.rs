@@ -165,6 +165,40 @@ fn the_join_page_says_clearly_when_a_code_is_not_valid() {
 }
 
 #[test]
+fn an_invite_link_joins_a_browser_and_a_used_or_revoked_one_is_refused_clearly() {
+    scenario("invite", &setup(), serde_json::json!({}));
+}
+
+#[test]
+fn an_expired_invite_link_is_refused_clearly() {
+    let s = setup();
+    // The shortest time an invite may last is a minute; the wait happens before this test takes
+    // its turn with the browser, so the other browser tests run meanwhile.
+    let made = s
+        .ana
+        .json(&["invite", "--role", "mentee", "--expires", "1m"]);
+    let link = made["link"]
+        .as_str()
+        .expect("the invite has a link")
+        .to_string();
+    let code = made["code"]
+        .as_str()
+        .expect("the invite has a code")
+        .to_string();
+    std::thread::sleep(Duration::from_secs(62));
+    scenario("expired", &s, serde_json::json!({ "link": link }));
+    assert!(
+        !s.relay.stderr().contains(&code),
+        "an invite code reached the relay's log"
+    );
+}
+
+#[test]
+fn an_observers_invite_link_gives_a_read_only_app() {
+    scenario("observer", &setup(), serde_json::json!({}));
+}
+
+#[test]
 fn every_field_edited_in_a_browser_reads_back_in_the_cli() {
     scenario("edit", &setup(), serde_json::json!({}));
 }

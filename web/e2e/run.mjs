@@ -91,6 +91,38 @@ async function introduce(page, name, role = "mentee") {
   await page.getByText(`You are ${name}`).waitFor({ timeout: WAIT });
 }
 
+/** Open an invite link, type `name` and join; returns once the plan is shown. */
+async function joinWith(page, link, name) {
+  // The token the code is exchanged for must never appear in an address the browser asks for.
+  const urls = [];
+  let token;
+  page.on("request", (r) => urls.push(r.url()));
+  page.on("websocket", (ws) => urls.push(ws.url()));
+  page.on("response", async (r) => {
+    if (r.url().endsWith("/v1/invites/redeem") && r.ok()) token = (await r.json()).token;
+  });
+  await page.goto(link);
+  await page.getByLabel("Your name").fill(name);
+  await page.getByRole("button", { name: "Join" }).click();
+  await page.getByRole("navigation", { name: "Sections" }).waitFor({ timeout: WAIT });
+  assert.match(page.url(), /#\/w\/[^/]+\/plan$/);
+  assert.ok(token, "the relay's answer to the code carried no token");
+  page.on("request", (r) => r.url().includes(token) && problems.push(`the token appeared in ${r.url()}`));
+  for (const url of urls) if (url.includes(token)) problems.push(`the token appeared in ${url}`);
+}
+
+/** An invite link that no longer works, opened in a browser of its own: the clear message. */
+async function refused(link) {
+  const { page } = await person(null);
+  await page.goto(link);
+  await page.getByLabel("Your name").fill("Dana");
+  await page.getByRole("button", { name: "Join" }).click();
+  const alert = page.getByRole("alert");
+  await alert.waitFor({ timeout: WAIT });
+  assert.match(await alert.innerText(), /not valid or has expired/);
+  assert.equal(page.url(), link);
+}
+
 async function go(page, label) {
   await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: label, exact: true }).click();
 }
@@ -272,6 +304,63 @@ const scenarios = {
     assert.match(await alert.innerText(), /not valid or has expired/);
     assert.match(page.url(), /\/j\/ZZZZ-ZZZZ-ZZZZ$/);
     return "a bad invite code gives a clear message";
+  },
+
+  /**
+   * The invite link flow: Ana's `tandem invite` link opens in a browser, Ben names himself and
+   * joins, sees the plan and adds to it, and Ana's CLI sees his goal and him as mentee. The
+   * same link again (used), and a revoked one, give the clear message and nothing else.
+   */
+  async invite() {
+    const made = cliJson(["invite", "--role", "mentee"]);
+    assert.match(made.link, /^http:\/\/127\.0\.0\.1:\d+\/j\/[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/, made.link);
+    const ben = await person(null);
+    await joinWith(ben.page, made.link, "Ben");
+    await ben.page.getByText("You are Ben (mentee)").waitFor({ timeout: WAIT });
+    await go(ben.page, "Goals");
+    await ben.page.getByRole("article", { name: "Goal: Ship a Rust CLI" }).waitFor({ timeout: WAIT });
+    await addGoal(ben.page, "Goal from Ben's browser");
+    await eventually("Ana's CLI sees Ben and his goal", () => {
+      sync();
+      assert.ok(titles(cliJson(["goal", "list"])).includes("Goal from Ben's browser"));
+      const people = cliJson(["participant", "list"]);
+      assert.ok(people.some((p) => p.name === "Ben" && p.role === "mentee"), JSON.stringify(people));
+    });
+    assert.match(cli(["log"]), /Ben.*added goal .*Goal from Ben's browser/);
+
+    // The code was for one use: opened again, in another browser, it says so and goes no further.
+    await refused(made.link);
+
+    // A revoked code reads the same.
+    const revoked = cliJson(["invite", "--role", "mentee"]);
+    cli(["-q", "invite", "revoke", revoked.id]);
+    await refused(revoked.link);
+    return "an invite link joined Ben, whose goal reached the CLI; used and revoked codes were refused clearly";
+  },
+
+  /** An invite link whose time is up (made by the test a minute before) is refused clearly. */
+  async expired() {
+    await refused(config.link);
+    return "an expired invite code gives a clear message";
+  },
+
+  /** An observer's invite link gives a read-only app. */
+  async observer() {
+    const made = cliJson(["invite", "--role", "observer"]);
+    const { page } = await person(null);
+    await joinWith(page, made.link, "Cleo");
+    await page.getByText("Read-only").first().waitFor({ timeout: WAIT });
+    await go(page, "Goals");
+    await page.getByRole("article", { name: "Goal: Ship a Rust CLI" }).waitFor({ timeout: WAIT });
+    assert.equal(await page.getByRole("button", { name: "Add goal" }).count(), 0);
+    assert.equal(await page.getByRole("button", { name: /^(Edit|Archive)/ }).count(), 0);
+    assert.equal(await page.getByRole("form", { name: "New goal" }).count(), 0);
+    assert.equal(await page.getByRole("form", { name: "Who are you?" }).count(), 0);
+    // An observer reads only: the browser wrote nothing, not even a participant.
+    sync();
+    const people = cliJson(["participant", "list"]);
+    assert.ok(!people.some((p) => p.name === "Cleo"), JSON.stringify(people));
+    return "an observer's invite link shows the plan with no way to change it";
   },
 
   /** Every field edited, items completed, archived and restored; the CLI reads it all. */
