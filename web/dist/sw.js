@@ -5,8 +5,8 @@
 // The build fills in VERSION and ASSETS (see vite.config.ts); a new build has a new version,
 // so the browser installs it and the old cache is dropped.
 
-const VERSION = "3983b1a8274ee079";
-const ASSETS = ["/assets/automerge-LjMxZKTS.wasm","/assets/index-C-HpTzkF.css","/assets/index-CVr7GuJ0.js"];
+const VERSION = "4a63df8e698a1034";
+const ASSETS = ["/assets/automerge-LjMxZKTS.wasm","/assets/index-C-HpTzkF.css","/assets/index-mzNjcxn5.js"];
 const CACHE = `tandem-${VERSION}`;
 
 self.addEventListener("install", (event) => {

@@ -92,7 +92,7 @@ async function introduce(page, name, role = "mentee") {
 }
 
 /** Open an invite link, type `name` and join; returns once the plan is shown. */
-async function joinWith(page, link, name) {
+async function joinWith(page, link, name, { takenName } = {}) {
   // The token the code is exchanged for must never appear in an address the browser asks for.
   const urls = [];
   let token;
@@ -102,6 +102,15 @@ async function joinWith(page, link, name) {
     if (r.url().endsWith("/v1/invites/redeem") && r.ok()) token = (await r.json()).token;
   });
   await page.goto(link);
+  if (takenName) {
+    // Typing someone else's name never makes this browser that person; the code stays usable
+    // on this page for another name.
+    await page.getByLabel("Your name").fill(takenName);
+    await page.getByRole("button", { name: "Join" }).click();
+    const alert = page.getByRole("alert");
+    await alert.waitFor({ timeout: WAIT });
+    assert.match(await alert.innerText(), new RegExp(`“${takenName}” already takes part`));
+  }
   await page.getByLabel("Your name").fill(name);
   await page.getByRole("button", { name: "Join" }).click();
   await page.getByRole("navigation", { name: "Sections" }).waitFor({ timeout: WAIT });
@@ -315,7 +324,7 @@ const scenarios = {
     const made = cliJson(["invite", "--role", "mentee"]);
     assert.match(made.link, /^http:\/\/127\.0\.0\.1:\d+\/j\/[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/, made.link);
     const ben = await person(null);
-    await joinWith(ben.page, made.link, "Ben");
+    await joinWith(ben.page, made.link, "Ben", { takenName: "Ana" });
     await ben.page.getByText("You are Ben (mentee)").waitFor({ timeout: WAIT });
     await go(ben.page, "Goals");
     await ben.page.getByRole("article", { name: "Goal: Ship a Rust CLI" }).waitFor({ timeout: WAIT });
@@ -325,6 +334,8 @@ const scenarios = {
       assert.ok(titles(cliJson(["goal", "list"])).includes("Goal from Ben's browser"));
       const people = cliJson(["participant", "list"]);
       assert.ok(people.some((p) => p.name === "Ben" && p.role === "mentee"), JSON.stringify(people));
+      assert.equal(people.filter((p) => p.name === "Ana").length, 1, JSON.stringify(people));
+      assert.ok(people.some((p) => p.name === "Ana" && p.role === "mentor"), JSON.stringify(people));
     });
     assert.match(cli(["log"]), /Ben.*added goal .*Goal from Ben's browser/);
 

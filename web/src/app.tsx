@@ -20,6 +20,7 @@ import {
   remember,
   startSession,
   type Membership,
+  type Redeemed,
   type SyncState,
 } from "./session";
 import { Actions, CheckIns, Conflicts, Goals, History, Names, Notes, People, Plan, PrivateNotes, Resources, SyncBadge, type Ctx } from "./screens";
@@ -98,12 +99,16 @@ function JoinPage({ code, onJoined }: { code: string; onJoined: () => void }) {
   const [name, setName] = useState("");
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
+  // A code works once, so what the relay answered is kept: when the name turns out to be taken,
+  // the person picks another and joins without needing a new invite.
+  const [answer, setAnswer] = useState<Redeemed>();
   const join = async () => {
     setBusy(true);
     setError(undefined);
     try {
       if (!name.trim()) throw new JoinError("please type your name");
-      const redeemed = await redeem(code);
+      const redeemed = answer ?? (await redeem(code));
+      setAnswer(redeemed);
       const info = await startSession(redeemed.token);
       const access = redeemed.role === "observer" || info.access === "read" ? "read" : "write";
       const m: Membership = { workspace: redeemed.workspace, access, me: redeemed.participant ?? undefined };
@@ -144,9 +149,11 @@ function JoinPage({ code, onJoined }: { code: string; onJoined: () => void }) {
 }
 
 /**
- * Make this browser a participant of the workspace: the one the invite names, the existing one
- * of the same name (this browser becomes another of their devices), or a new one. A read-only
- * person is not written into the document at all.
+ * Make this browser a participant of the workspace: the one a device invite names, or a new one
+ * with the invite's role. A name another participant holds is refused, as the CLI refuses it:
+ * a person's next device joins as them only through a device invite they made, so nobody can
+ * take over someone else's identity by typing their name. A read-only person is not written into
+ * the document at all.
  */
 async function becomeParticipant(m: Membership, name: string, role: string): Promise<void> {
   const handle = await theSession().workspace(m.workspace);
@@ -155,7 +162,12 @@ async function becomeParticipant(m: Membership, name: string, role: string): Pro
   if (m.access === "read") return;
   const people = M.readParticipants(handle.doc());
   const writer: M.Writer = { actor: actorOf(handle) };
-  const existing = m.me ? people.find((p) => p.id === m.me) : M.participantNamed(people, name);
+  const taken = m.me ? undefined : M.participantNamed(people, name);
+  if (taken)
+    throw new JoinError(
+      `“${taken.name}” already takes part in this plan: choose another name, or ask ${taken.name} for a device invite (tandem invite --device)`,
+    );
+  const existing = m.me ? people.find((p) => p.id === m.me) : undefined;
   if (existing) {
     m.me = existing.id;
     commit(handle, { me: existing.id, actor: writer.actor }, { message: "added a device", apply: () => {} });
