@@ -202,6 +202,37 @@ fn inviter(ctx: &Context) -> Result<Inviter> {
     })
 }
 
+impl Inviter {
+    /// Ask the workspace's relay to list or revoke its invites, with this device's token.
+    fn manage_invites(&self, method: &str, path: &str) -> Result<(u16, serde_json::Value)> {
+        http_json(
+            method,
+            &self.relay.url,
+            path,
+            self.relay.token.as_deref(),
+            self.relay.ca_file.as_deref(),
+            None,
+            Duration::from_secs(10),
+        )
+    }
+}
+
+/// Why the relay turned a request down, as its JSON error says.
+fn relay_reason(body: &serde_json::Value) -> &str {
+    body.get("error")
+        .and_then(|e| e.as_str())
+        .unwrap_or("no reason given")
+}
+
+/// The error for a list or revoke of invites the relay did not do, whether the token lacks the
+/// right or the relay answered otherwise.
+fn management_refused(status: u16, body: &serde_json::Value) -> anyhow::Error {
+    match status {
+        401 | 403 => anyhow!("your token may not manage invites to this workspace"),
+        other => anyhow!("the relay answered {other}: {}", relay_reason(body)),
+    }
+}
+
 /// An invite as made: what `invite` prints.
 struct Made {
     inviter: Inviter,
@@ -365,9 +396,7 @@ fn make_invite(ctx: &Context, role: Role, uses: u32, expires: u64, device: bool)
         (_, None) => None,
         (other, Some(_)) => bail!(
             "the relay answered {other} to the invite: {}",
-            body.get("error")
-                .and_then(|e| e.as_str())
-                .unwrap_or("no reason given")
+            relay_reason(&body)
         ),
     };
     Ok(Made {
@@ -380,27 +409,14 @@ fn make_invite(ctx: &Context, role: Role, uses: u32, expires: u64, device: bool)
 
 fn list(ctx: &Context) -> Result<()> {
     let inviter = inviter(ctx)?;
-    let (status, body) = http_json(
-        "GET",
-        &inviter.relay.url,
-        &format!("/v1/invites?workspace={}", inviter.id),
-        inviter.relay.token.as_deref(),
-        inviter.relay.ca_file.as_deref(),
-        None,
-        Duration::from_secs(10),
-    )?;
+    let path = format!("/v1/invites?workspace={}", inviter.id);
+    let (status, body) = inviter.manage_invites("GET", &path)?;
     let invites: Vec<OpenInvite> = match status {
         200 => {
             serde_json::from_value(body).context("the relay's list of invites is not readable")?
         }
         409 => bail!("this relay makes no invites (it is open)"),
-        401 | 403 => bail!("your token may not manage invites to this workspace"),
-        other => bail!(
-            "the relay answered {other}: {}",
-            body.get("error")
-                .and_then(|e| e.as_str())
-                .unwrap_or("no reason given")
-        ),
+        other => return Err(management_refused(other, &body)),
     };
     if ctx.json {
         return ctx.print_json(&invites);
@@ -430,15 +446,7 @@ fn revoke(ctx: &Context, id: &str) -> Result<()> {
     if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         bail!("'{id}' is not an invite id (see `tandem invite list`)");
     }
-    let (status, body) = http_json(
-        "DELETE",
-        &inviter.relay.url,
-        &format!("/v1/invites/{id}"),
-        inviter.relay.token.as_deref(),
-        inviter.relay.ca_file.as_deref(),
-        None,
-        Duration::from_secs(10),
-    )?;
+    let (status, body) = inviter.manage_invites("DELETE", &format!("/v1/invites/{id}"))?;
     match status {
         204 => {
             if !ctx.quiet && !ctx.json {
@@ -450,13 +458,7 @@ fn revoke(ctx: &Context, id: &str) -> Result<()> {
             "no open invite to “{}” has the id {id} (see `tandem invite list`)",
             inviter.title
         ),
-        401 | 403 => bail!("your token may not manage invites to this workspace"),
-        other => bail!(
-            "the relay answered {other}: {}",
-            body.get("error")
-                .and_then(|e| e.as_str())
-                .unwrap_or("no reason given")
-        ),
+        other => Err(management_refused(other, &body)),
     }
 }
 
