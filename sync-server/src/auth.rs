@@ -7,7 +7,7 @@
 //! I/O or an await, so async tasks may call [`Auth::authorize`] directly; file reads and writes
 //! happen on blocking threads.
 
-use crate::invites::{InviteEntry, InviteRole, Redeemed};
+use crate::invites::{InviteEntry, NewInvite, Redeemed};
 use crate::tokens::{self, Fingerprint, Role, TokenEntry, TokenError, TokenFile};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -214,31 +214,16 @@ impl Auth {
         result
     }
 
-    /// Create an invite to `workspace` if `bearer` may: returns the code (shown once) and its
-    /// entry. Blocking (file I/O).
-    #[allow(clippy::too_many_arguments)]
+    /// Create `invite` if `bearer` may invite to its workspace: returns the code (shown once) and
+    /// its entry. Blocking (file I/O).
     pub fn create_invite(
         &self,
         bearer: Option<&str>,
-        workspace: &str,
-        role: InviteRole,
-        uses: u32,
-        expires_in_secs: u64,
-        participant: Option<&str>,
-        label: &str,
+        invite: NewInvite,
     ) -> Result<(String, InviteEntry), InviteError> {
         self.edit(|file| {
-            let parent = Self::inviter(file, bearer, workspace)?;
-            Ok(file.add_invite(
-                workspace,
-                role,
-                uses,
-                expires_in_secs,
-                participant,
-                label,
-                &parent.id,
-                Timestamp::now(),
-            ))
+            let parent = Self::inviter(file, bearer, &invite.workspace)?;
+            Ok(file.add_invite(invite, &parent.id, Timestamp::now()))
         })
     }
 
@@ -296,6 +281,7 @@ impl Auth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::invites::InviteRole;
     use crate::tokens::Scope;
 
     const DOC: &str = "4NMNnkMhL8jXrdJ9jamS58PAVdXu";
@@ -327,7 +313,15 @@ mod tests {
         workspace: &str,
         role: InviteRole,
     ) -> Result<String, InviteError> {
-        auth.create_invite(Some(bearer), workspace, role, 1, 3600, None, "")
+        let invite = NewInvite {
+            workspace: workspace.to_string(),
+            role,
+            uses: 1,
+            expires_in_secs: 3600,
+            participant: None,
+            label: String::new(),
+        };
+        auth.create_invite(Some(bearer), invite)
             .map(|(code, _)| code)
     }
 

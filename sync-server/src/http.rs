@@ -31,7 +31,7 @@
 
 use crate::auth::InviteError;
 use crate::conn::{self, ConnGuard};
-use crate::invites::{self, InviteRole};
+use crate::invites::{self, InviteRole, NewInvite};
 use crate::metrics::{Metrics, Refusal};
 use crate::tokens;
 use crate::Shared;
@@ -466,20 +466,16 @@ async fn create_invite(State(shared): State<Arc<Shared>>, request: Request) -> R
     // The label ends up in listings on people's terminals, so control characters (escape
     // sequences) are dropped.
     let label: String = request.label.chars().filter(|c| !c.is_control()).collect();
+    let invite = NewInvite {
+        workspace: workspace.clone(),
+        role,
+        uses,
+        expires_in_secs: expires,
+        participant,
+        label,
+    };
     let auth = shared.auth.clone();
-    let ws = workspace.clone();
-    let outcome = blocking(move || {
-        auth.create_invite(
-            bearer.as_deref(),
-            &ws,
-            role,
-            uses,
-            expires,
-            participant.as_deref(),
-            &label,
-        )
-    })
-    .await;
+    let outcome = blocking(move || auth.create_invite(bearer.as_deref(), invite)).await;
     match outcome {
         Ok((code, entry)) => {
             shared.metrics.invites_created.inc();

@@ -35,6 +35,18 @@ pub const MAX_EXPIRY_SECS: u64 = 90 * 24 * 3600;
 /// The most redemptions one invite may allow.
 pub const MAX_USES: u32 = 100;
 
+/// What an invite is asked for: the workspace it opens, the role it grants, how many times and
+/// for how long it can be redeemed, whose device it adds (if it adds one) and its maker's label.
+#[derive(Debug, Clone)]
+pub struct NewInvite {
+    pub workspace: String,
+    pub role: InviteRole,
+    pub uses: u32,
+    pub expires_in_secs: u64,
+    pub participant: Option<String>,
+    pub label: String,
+}
+
 /// The role a person takes in the workspace through an invite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -165,15 +177,9 @@ pub fn hash_code(code: &str) -> String {
 impl TokenFile {
     /// Add an invite; returns the code (shown once, never stored) and the entry. `created_by`
     /// is the id of the token that asked for it; `now` is the current time.
-    #[allow(clippy::too_many_arguments)]
     pub fn add_invite(
         &mut self,
-        workspace: &str,
-        role: InviteRole,
-        uses: u32,
-        expires_in_secs: u64,
-        participant: Option<&str>,
-        label: &str,
+        invite: NewInvite,
         created_by: &str,
         now: Timestamp,
     ) -> (String, InviteEntry) {
@@ -196,19 +202,19 @@ impl TokenFile {
         };
         let expires = now
             .checked_add(tandem_core::jiff::SignedDuration::from_secs(
-                expires_in_secs.min(MAX_EXPIRY_SECS) as i64,
+                invite.expires_in_secs.min(MAX_EXPIRY_SECS) as i64,
             ))
             .unwrap_or(now);
         let entry = InviteEntry {
             id,
             hash: hash_code(&code),
-            workspace: workspace.to_string(),
-            role,
-            uses_left: uses,
+            workspace: invite.workspace,
+            role: invite.role,
+            uses_left: invite.uses,
             created_at: stamp(now),
             expires_at: stamp(expires),
-            label: label.to_string(),
-            participant: participant.map(str::to_string),
+            label: invite.label,
+            participant: invite.participant,
             created_by: created_by.to_string(),
             revoked_at: None,
         };
@@ -289,6 +295,18 @@ mod tests {
 
     const DOC: &str = "4NMNnkMhL8jXrdJ9jamS58PAVdXu";
 
+    /// An unlabelled invite to `DOC` as `role`, for `uses` redemptions within `secs` seconds.
+    fn asked(role: InviteRole, uses: u32, secs: u64) -> NewInvite {
+        NewInvite {
+            workspace: DOC.to_string(),
+            role,
+            uses,
+            expires_in_secs: secs,
+            participant: None,
+            label: String::new(),
+        }
+    }
+
     fn at(s: &str) -> Timestamp {
         s.parse().unwrap()
     }
@@ -320,8 +338,7 @@ mod tests {
     fn an_invite_is_used_up_expires_and_can_be_revoked() {
         let t0 = at("2026-11-30T10:00:00Z");
         let mut file = TokenFile::default();
-        let (code, entry) =
-            file.add_invite(DOC, InviteRole::Observer, 2, 3600, None, "", "tok1", t0);
+        let (code, entry) = file.add_invite(asked(InviteRole::Observer, 2, 3600), "tok1", t0);
         assert!(!file.to_json().windows(12).any(|w| w == code.as_bytes()));
         let first = file.redeem(&group(&code).to_lowercase(), t0).unwrap();
         assert_eq!(first.workspace, DOC);
@@ -333,12 +350,12 @@ mod tests {
         assert!(file.redeem(&code, t0).is_none(), "used up");
         assert!(file.open_invites(DOC, t0).is_empty());
 
-        let (code, entry2) = file.add_invite(DOC, InviteRole::Mentee, 1, 60, None, "", "t", t0);
+        let (code, entry2) = file.add_invite(asked(InviteRole::Mentee, 1, 60), "t", t0);
         assert!(
             file.redeem(&code, at("2026-11-30T10:01:00Z")).is_none(),
             "expired"
         );
-        let (code, _) = file.add_invite(DOC, InviteRole::Mentee, 1, 60, None, "", "t", t0);
+        let (code, _) = file.add_invite(asked(InviteRole::Mentee, 1, 60), "t", t0);
         let id = file.invites.last().unwrap().id.clone();
         assert!(file.revoke_invite(&id, t0));
         assert!(file.redeem(&code, t0).is_none(), "revoked");
