@@ -23,7 +23,7 @@
 
 use crate::auth::Grant;
 use crate::http::{bearer, json_error};
-use crate::hub::{close_code, ConnHandle, ConnId, ConnState, HubEvent, Outbound};
+use crate::hub::{close_code, ConnHandle, ConnId, ConnState, HubEvent, Joining, Outbound};
 use crate::metrics::Refusal;
 use crate::Shared;
 use axum::body::Body;
@@ -439,13 +439,13 @@ impl Reader {
                 self.peer = Some(sender_id.clone());
             }
             let grant = self.grant.take().expect("granted before the first frame");
-            HubEvent::Join {
+            HubEvent::Join(Joining {
                 conn: self.conn,
                 message,
                 access: grant.access,
                 token_id: grant.token_id,
                 handle: self.handle.clone(),
-            }
+            })
         };
         self.shared.hub.send(event).await.is_ok()
     }

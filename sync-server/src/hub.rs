@@ -103,17 +103,22 @@ impl ConnHandle {
     }
 }
 
+/// A connection's first message, which should be `join`, with what its handshake granted. Every
+/// shard gets a copy, so that each keeps its own register of peers.
+#[derive(Debug, Clone)]
+pub(crate) struct Joining {
+    pub conn: ConnId,
+    pub message: Message,
+    pub access: Access,
+    pub token_id: Option<String>,
+    pub handle: ConnHandle,
+}
+
 /// What connection tasks (and timers) tell the hub.
 #[derive(Debug)]
 pub(crate) enum HubEvent {
     /// A connection's first message, which should be `join`.
-    Join {
-        conn: ConnId,
-        message: Message,
-        access: Access,
-        token_id: Option<String>,
-        handle: ConnHandle,
-    },
+    Join(Joining),
     /// A later message from a joined connection.
     Message { conn: ConnId, message: Message },
     /// The connection is gone (or going); forget its peer.
@@ -131,7 +136,7 @@ pub(crate) enum HubEvent {
 impl HubEvent {
     fn conn(&self) -> Option<ConnId> {
         match self {
-            HubEvent::Join { conn, .. }
+            HubEvent::Join(Joining { conn, .. })
             | HubEvent::Message { conn, .. }
             | HubEvent::Closed { conn } => Some(*conn),
             _ => None,
@@ -234,22 +239,10 @@ impl HubRouter {
                     .await
                     .map_err(|_| HubGone)
             }
-            HubEvent::Join {
-                conn,
-                message,
-                access,
-                token_id,
-                handle,
-            } => {
+            HubEvent::Join(joining) => {
                 let _order = self.membership.lock().await;
                 for shard in self.shards.iter() {
-                    let event = HubEvent::Join {
-                        conn,
-                        message: message.clone(),
-                        access: access.clone(),
-                        token_id: token_id.clone(),
-                        handle: handle.clone(),
-                    };
+                    let event = HubEvent::Join(joining.clone());
                     shard.send(event).await.map_err(|_| HubGone)?;
                 }
                 Ok(())
@@ -458,7 +451,7 @@ impl Hub {
                 // A connection that is not registered yet is only reachable through its join
                 // event, which the handler consumes; keep a way to close it.
                 let joining = match &event {
-                    HubEvent::Join { handle, .. } => Some(handle.clone()),
+                    HubEvent::Join(joining) => Some(joining.handle.clone()),
                     _ => None,
                 };
                 let outcome = catch_unwind(AssertUnwindSafe(|| self.handle(event)));
@@ -482,15 +475,9 @@ impl Hub {
 
     fn handle(&mut self, event: HubEvent) {
         match event {
-            HubEvent::Join {
-                conn,
-                message,
-                access,
-                token_id,
-                handle,
-            } => {
+            HubEvent::Join(joining) => {
                 let said = self.pending.len();
-                self.on_join(conn, message, access, token_id, handle);
+                self.on_join(joining);
                 self.keep_quiet_unless_primary(said);
             }
             HubEvent::Message { conn, message } => {
@@ -536,14 +523,14 @@ impl Hub {
         }
     }
 
-    fn on_join(
-        &mut self,
-        conn: ConnId,
-        message: Message,
-        access: Access,
-        token_id: Option<String>,
-        handle: ConnHandle,
-    ) {
+    fn on_join(&mut self, joining: Joining) {
+        let Joining {
+            conn,
+            message,
+            access,
+            token_id,
+            handle,
+        } = joining;
         // The token may have been revoked between the handshake and this first message.
         if let Some(id) = &token_id {
             if !self.auth.is_active(id) {
