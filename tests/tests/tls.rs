@@ -38,6 +38,35 @@ fn has_goal(home: &Home, title: &str) -> bool {
     goal_titles(home).iter().any(|t| t == title)
 }
 
+/// Sync Ana's home to the TLS `relay` with `token`, trusting `ca_file`, then invite Ben, who
+/// joins as her mentee trusting the same file; returns Ben's home. The invite goes over
+/// https:// with the CA Ana's home remembered for the workspace.
+fn sync_and_invite_mentee(ana: &Home, relay: &Relay, token: &str, ca_file: &Path) -> Home {
+    ana.ok(&[
+        "sync",
+        "--server",
+        &relay.url(),
+        "--token",
+        token,
+        "--ca-file",
+        path_str(ca_file),
+    ]);
+    let code = ana
+        .ok(&["-q", "invite", "--role", "mentee"])
+        .trim()
+        .to_string();
+    let ben = Home::new();
+    ben.ok(&[
+        "join",
+        &code,
+        "--name",
+        "Ben",
+        "--ca-file",
+        path_str(ca_file),
+    ]);
+    ben
+}
+
 #[test]
 fn two_homes_sync_through_a_wss_relay_with_a_private_ca() {
     let dir = tempfile::tempdir().unwrap();
@@ -51,29 +80,7 @@ fn two_homes_sync_through_a_wss_relay_with_a_private_ca() {
     let ana = Home::new();
     ana.init("Ana & Ben", "Ana", "mentor");
     ana.add(&["goal", "add", "Ship a Rust CLI"]);
-    ana.ok(&[
-        "sync",
-        "--server",
-        &relay.url(),
-        "--token",
-        &token,
-        "--ca-file",
-        path_str(&ca_file),
-    ]);
-    // The invite goes over https:// with the CA remembered for the workspace.
-    let code = ana
-        .ok(&["-q", "invite", "--role", "mentee"])
-        .trim()
-        .to_string();
-    let ben = Home::new();
-    ben.ok(&[
-        "join",
-        &code,
-        "--name",
-        "Ben",
-        "--ca-file",
-        path_str(&ca_file),
-    ]);
+    let ben = sync_and_invite_mentee(&ana, &relay, &token, &ca_file);
     assert!(has_goal(&ben, "Ship a Rust CLI"));
 
     // From here on neither passes the CA again: it is remembered with the relay.
@@ -160,28 +167,7 @@ fn a_certificate_renewed_with_sighup_keeps_connected_clients_and_serves_new_ones
 
     let ana = Home::new();
     ana.init("Ana & Ben", "Ana", "mentor");
-    ana.ok(&[
-        "sync",
-        "--server",
-        &relay.url(),
-        "--token",
-        &token,
-        "--ca-file",
-        path_str(&old_ca_file),
-    ]);
-    let code = ana
-        .ok(&["-q", "invite", "--role", "mentee"])
-        .trim()
-        .to_string();
-    let ben = Home::new();
-    ben.ok(&[
-        "join",
-        &code,
-        "--name",
-        "Ben",
-        "--ca-file",
-        path_str(&old_ca_file),
-    ]);
+    let ben = sync_and_invite_mentee(&ana, &relay, &token, &old_ca_file);
     let mut watch_ana = ana.spawn(&["sync", "--watch"]);
     let mut watch_ben = ben.spawn(&["sync", "--watch"]);
     ana.add(&["goal", "add", "Before the renewal"]);
