@@ -38,6 +38,15 @@ fn has_goal(home: &Home, title: &str) -> bool {
     goal_titles(home).iter().any(|t| t == title)
 }
 
+/// Whether a goal titled `title` shows up in `home` within ten seconds, carried there by a
+/// `sync --watch`.
+fn goal_arrives(home: &Home, title: &str) -> bool {
+    poll(Duration::from_secs(10), || {
+        has_goal(home, title).then_some(())
+    })
+    .is_some()
+}
+
 /// Sync Ana's home to the TLS `relay` with `token`, trusting `ca_file`, then invite Ben, who
 /// joins as her mentee trusting the same file; returns Ben's home. The invite goes over
 /// https:// with the CA Ana's home remembered for the workspace.
@@ -172,12 +181,7 @@ fn a_certificate_renewed_with_sighup_keeps_connected_clients_and_serves_new_ones
     let mut watch_ben = ben.spawn(&["sync", "--watch"]);
     ana.add(&["goal", "add", "Before the renewal"]);
     assert!(
-        poll(Duration::from_secs(10), || has_goal(
-            &ben,
-            "Before the renewal"
-        )
-        .then_some(()))
-        .is_some(),
+        goal_arrives(&ben, "Before the renewal"),
         "{}\n{}",
         watch_ana.log(),
         watch_ben.log()
@@ -201,12 +205,7 @@ fn a_certificate_renewed_with_sighup_keeps_connected_clients_and_serves_new_ones
     // The watchers, connected with the old certificate, keep carrying changes.
     ana.add(&["goal", "add", "After the renewal"]);
     assert!(
-        poll(Duration::from_secs(10), || has_goal(
-            &ben,
-            "After the renewal"
-        )
-        .then_some(()))
-        .is_some(),
+        goal_arrives(&ben, "After the renewal"),
         "{}\n{}",
         watch_ana.log(),
         watch_ben.log()
