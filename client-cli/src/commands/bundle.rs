@@ -64,7 +64,7 @@ pub fn run(ctx: &Context, cmd: BundleCommand) -> Result<()> {
                 return ctx.print_json(&Written {
                     bytes: bytes.len(),
                     file: &file,
-                    id: &id,
+                    id: &id.to_string(),
                     title: &bundle.title,
                 });
             }

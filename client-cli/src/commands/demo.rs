@@ -132,7 +132,9 @@ impl Person {
         let home = self.home()?;
         let ws = home.resolve(None)?;
         let opened = home.open_workspace(&ws, tandem_core::jiff::Timestamp::now())?;
-        Ok(serde_json::to_string(&opened.ws.snapshot(opened.id()))?)
+        Ok(serde_json::to_string(
+            &opened.ws.snapshot(&opened.id().to_string()),
+        )?)
     }
 }
 

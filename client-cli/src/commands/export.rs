@@ -38,7 +38,7 @@ pub fn run(ctx: &Context, args: ExportArgs) -> Result<()> {
     let ExportArgs { format, output } = args;
     let home = ctx.home()?;
     let o = ctx.workspace(&home)?;
-    let snapshot = o.ws.snapshot(o.id());
+    let snapshot = o.ws.snapshot(&o.id().to_string());
     drop(home);
     let text = match format {
         ExportFormat::Json => serde_json::to_string_pretty(&snapshot)? + "\n",

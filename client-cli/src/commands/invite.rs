@@ -195,7 +195,7 @@ fn inviter(ctx: &Context) -> Result<Inviter> {
     let relay = home.relay(&id)?.ok_or_else(|| anyhow!("this workspace has no relay yet: run `tandem sync --server ws://HOST:PORT` first, so your partner can fetch it"))?;
     let me = opened.ws.me().and_then(|me| opened.ws.participant(me));
     Ok(Inviter {
-        id,
+        id: id.to_string(),
         title: opened.ws.title(),
         relay,
         me,
@@ -551,7 +551,11 @@ pub fn join(ctx: &Context, args: JoinArgs) -> Result<()> {
     }
     let ca_file = ca_file_flag(args.ca_file.clone())?;
     let ticket = ticket(&args, ca_file)?;
-    let ws_id = ticket.workspace.clone();
+    // The session speaks the relay's text ids; the home takes the id parsed once, here.
+    let ws_key = ticket.workspace.clone();
+    let ws_id: DocumentId = ws_key.parse().with_context(|| {
+        format!("the invite names workspace “{ws_key}”, which is not a document id")
+    })?;
     let (storage_id, attached) = {
         let home = ctx.home()?;
         (home.storage_id()?, home.load_doc(&ws_id)?.is_some())
@@ -561,14 +565,14 @@ pub fn join(ctx: &Context, args: JoinArgs) -> Result<()> {
         let mut session = ClientSession::new(peer_id(), Some(storage_id));
         let outcome = rt.block_on(async {
             let mut conn = handshake(&ticket.relay, &mut session, timeout).await?;
-            session.add_doc(ws_id.clone(), AutoCommit::new(), None);
-            let result = fetch(&mut conn, &mut session, &ws_id, timeout).await;
+            session.add_doc(ws_key.clone(), AutoCommit::new(), None);
+            let result = fetch(&mut conn, &mut session, &ws_key, timeout).await;
             conn.close().await;
             result
         });
         outcome?;
         let home = ctx.home()?;
-        let doc = session.doc_mut(&ws_id).expect("added above");
+        let doc = session.doc_mut(&ws_key).expect("added above");
         home.absorb(&ws_id, doc)
             .context("cannot open the workspace the relay sent")?;
     }
@@ -629,7 +633,7 @@ pub fn join(ctx: &Context, args: JoinArgs) -> Result<()> {
         (Some(pid), name)
     };
     drop(opened);
-    home.switch(&ws_id)?;
+    home.switch(&ws_key)?;
     drop(home);
     if !ctx.quiet && !ctx.json {
         let role = ticket.role.as_str();
@@ -647,14 +651,14 @@ pub fn join(ctx: &Context, args: JoinArgs) -> Result<()> {
         let quiet = Context {
             json: false,
             quiet: true,
-            ..ctx.clone_for(Some(ws_id.clone()))
+            ..ctx.clone_for(Some(ws_key.clone()))
         };
         sync(&quiet, &RelayFlags::default(), timeout)
             .context("joined, but the first sync failed; run `tandem sync` later")?;
     }
     if ctx.json {
         ctx.print_json(&Joined {
-            id: &ws_id,
+            id: &ws_key,
             participant: pid.as_deref(),
             role: ticket.role.as_str(),
             title: &title,

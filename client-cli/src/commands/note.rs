@@ -12,6 +12,7 @@ use std::io::Read;
 use tandem_core::model::draft::Draft;
 use tandem_core::model::time::display_instant;
 use tandem_core::model::{first_line, short, ItemId, Kind, NewNote, Note, NoteChanges, Workspace};
+use tandem_core::protocol::DocumentId;
 use tandem_core::store::Home;
 
 #[derive(Debug, Subcommand)]
@@ -87,7 +88,7 @@ fn resolve_note(
     home: &Home,
     ctx: &Context,
     shared: &Workspace,
-    ws_id: &str,
+    ws_id: &DocumentId,
     prefix: &str,
 ) -> Result<(bool, ItemId)> {
     let in_shared = shared.resolve(Kind::Note, prefix);

@@ -225,7 +225,7 @@ pub fn archive(ctx: &Context, kind: Kind, prefix: &str, archived: bool) -> Resul
         }
     })?;
     let verb = if archived { "Archived" } else { "Restored" };
-    let snapshot = o.ws.snapshot(o.id());
+    let snapshot = o.ws.snapshot(&o.id().to_string());
     let found = Found {
         ctx,
         verb,
@@ -275,7 +275,7 @@ pub fn edit_outside(
         };
         let (item_id, text) = load(&opened.ws)?;
         let base = opened.ws.doc_mut().get_heads();
-        (ws_id, opened.id().to_string(), item_id, base, text)
+        (ws_id, *opened.id(), item_id, base, text)
     };
     let edited = editor::edit(ctx.editor.as_deref(), &text, "the text was")?;
     if edited == text {

@@ -51,7 +51,7 @@ pub fn init(ctx: &Context, args: InitArgs) -> Result<()> {
     let opened = home.create_workspace(&title, &name, role, ctx.now)?;
     if ctx.json {
         return ctx.print_json(&Created {
-            id: opened.id(),
+            id: &opened.id().to_string(),
             participant: opened.ws.me(),
             title: opened.ws.title(),
             url: format!("automerge:{}", opened.id()),
@@ -82,7 +82,7 @@ pub fn list(ctx: &Context) -> Result<()> {
     }
     for w in all {
         let mark = if w.current { "*" } else { " " };
-        println!("{mark} {}  {}", line(&w.id), line(&w.title));
+        println!("{mark} {}  {}", line(&w.id.to_string()), line(&w.title));
     }
     Ok(())
 }
@@ -95,10 +95,14 @@ pub fn switch(ctx: &Context, args: SwitchArgs) -> Result<()> {
     if ctx.json {
         return ctx.print_json(&Switched {
             current: true,
-            id,
+            id: id.to_string(),
             title,
         });
     }
-    ctx.say(format!("Switched to “{}” ({})", line(&title), line(&id)));
+    ctx.say(format!(
+        "Switched to “{}” ({})",
+        line(&title),
+        line(&id.to_string())
+    ));
     Ok(())
 }

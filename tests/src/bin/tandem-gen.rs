@@ -1225,7 +1225,7 @@ fn main() -> Result<()> {
         + c.changes_applied;
     let (snapshots, incrementals, stored_bytes) = store_stats(&g.home)?
         .into_iter()
-        .find(|s| s.0 == g.opened.id())
+        .find(|s| s.0 == g.opened.id().to_string())
         .map(|s| (s.1, s.2, s.3))
         .unwrap_or_default();
     let chunks = snapshots + incrementals;

@@ -19,11 +19,18 @@ use tandem_core::automerge::{AutoCommit, ChangeHash, PatchAction, Prop, ReadDoc,
 use tandem_core::model::fields::get_string;
 use tandem_core::model::time::{display_instant, Stored};
 use tandem_core::model::{Kind, Workspace};
-use tandem_core::protocol::Message;
+use tandem_core::protocol::{DocumentId, Message};
 use tandem_core::store::{Home, RelaySettings};
 use tandem_core::sync::ClientSession;
 
 mod watch;
+
+/// The home's id of a workspace the session names. The session keeps ids as the relay writes
+/// them, so a text id is parsed here, where it crosses into the home.
+fn doc_id(id: &str) -> Result<DocumentId> {
+    id.parse()
+        .with_context(|| format!("“{id}” is not a workspace's document id"))
+}
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
@@ -173,8 +180,8 @@ fn plan_sync(ctx: &Context, home: &Home, flags: &RelayFlags) -> Result<RelayGrou
         Some(id) => home.relay(id)?,
         None => None,
     };
-    let replaces = |existing: &RelaySettings, id: &str| {
-        target.as_deref() == Some(id) || target_relay.as_ref() == Some(existing)
+    let replaces = |existing: &RelaySettings, id: &DocumentId| {
+        target.as_ref() == Some(id) || target_relay.as_ref() == Some(existing)
     };
     let mut groups = RelayGroups::new();
     let Some(url) = flags.server.as_deref() else {
@@ -185,7 +192,7 @@ fn plan_sync(ctx: &Context, home: &Home, flags: &RelayFlags) -> Result<RelayGrou
             bail!("this workspace has no relay yet: pass --server URL with the token or CA file");
         }
         for w in &all {
-            if ctx.selector.is_some() && target.as_deref() != Some(w.id.as_str()) {
+            if ctx.selector.is_some() && target.as_ref() != Some(&w.id) {
                 continue;
             }
             let Some(existing) = home.relay(&w.id)? else {
@@ -206,7 +213,7 @@ fn plan_sync(ctx: &Context, home: &Home, flags: &RelayFlags) -> Result<RelayGrou
             } else {
                 existing
             };
-            groups.entry(settings).or_default().push(w.id.clone());
+            groups.entry(settings).or_default().push(w.id.to_string());
         }
         if groups.is_empty() {
             bail!("no workspace has a relay yet: run `tandem sync --server ws://HOST:PORT` once");
@@ -217,7 +224,7 @@ fn plan_sync(ctx: &Context, home: &Home, flags: &RelayFlags) -> Result<RelayGrou
         bail!("several workspaces and none is current: name the one to move with -w");
     }
     for w in &all {
-        let is_target = target.as_deref() == Some(w.id.as_str());
+        let is_target = target.as_ref() == Some(&w.id);
         let existing = home.relay(&w.id)?;
         let settings = match existing {
             // Remembered only once a sync with it succeeds (see `remember`), so a mistyped
@@ -267,7 +274,7 @@ fn plan_sync(ctx: &Context, home: &Home, flags: &RelayFlags) -> Result<RelayGrou
             // Bound to another relay and not named: it stays there and is not synced now.
             Some(_) => continue,
         };
-        groups.entry(settings).or_default().push(w.id.clone());
+        groups.entry(settings).or_default().push(w.id.to_string());
     }
     if groups.is_empty() {
         bail!("no workspace to sync with {url}");
@@ -279,6 +286,7 @@ fn plan_sync(ctx: &Context, home: &Home, flags: &RelayFlags) -> Result<RelayGrou
 fn remember(ctx: &Context, ids: &[String], relay: &RelaySettings) -> Result<()> {
     let home = ctx.home()?;
     for id in ids {
+        let id = &doc_id(id)?;
         if home.relay(id)?.as_ref() != Some(relay) {
             home.set_relay(id, relay)?;
         }
@@ -307,7 +315,8 @@ fn load_for_sync(home: &Home, ids: &[String]) -> Result<Loaded> {
     let storage_id = home.storage_id()?;
     let mut docs = Vec::new();
     for id in ids {
-        let mut opened = home.open_workspace(id, tandem_core::jiff::Timestamp::now())?;
+        let doc = doc_id(id)?;
+        let mut opened = home.open_workspace(&doc, tandem_core::jiff::Timestamp::now())?;
         let unsynced = home.unsynced_changes(&mut opened)?;
         let title = opened.ws.title();
         docs.push(LoadedDoc {
@@ -315,7 +324,7 @@ fn load_for_sync(home: &Home, ids: &[String]) -> Result<Loaded> {
             title,
             doc: opened.ws.into_doc(),
             unsynced,
-            follow_only: home.is_read_only(id)?,
+            follow_only: home.is_read_only(&doc)?,
         });
     }
     Ok(Loaded { storage_id, docs })
@@ -363,7 +372,7 @@ fn add_docs(home: &Home, session: &mut ClientSession, docs: Vec<LoadedDoc>) -> R
     for mut d in docs {
         if d.follow_only {
             let heads = match &relay_storage {
-                Some(s) => home.synced_heads(&d.id, s)?,
+                Some(s) => home.synced_heads(&doc_id(&d.id)?, s)?,
                 None => None,
             };
             session.add_pull_only_doc(d.id, &mut d.doc, heads.as_deref())?;
@@ -421,7 +430,7 @@ fn persist(
         };
         // What was new to this home, not to the session: a followed workspace's session starts
         // from the relay's part of the document.
-        let (_, new) = home.absorb(&p.id, doc)?;
+        let (_, new) = home.absorb(&doc_id(&p.id)?, doc)?;
         received.insert(p.id.clone(), new);
         if let Some(storage) = &relay_storage {
             if let Some(state) = session.sync_state(&p.id) {
@@ -432,7 +441,7 @@ fn persist(
                     .doc_mut(&p.id)
                     .map(|d| d.get_heads())
                     .unwrap_or_default();
-                home.record_sync(&p.id, storage, &heads, now)?;
+                home.record_sync(&doc_id(&p.id)?, storage, &heads, now)?;
             }
         }
     }
@@ -552,7 +561,7 @@ pub(super) fn sync(ctx: &Context, flags: &RelayFlags, timeout: Duration) -> Resu
 /// `tandem status`: where each workspace stands with its relay, without touching the network.
 pub fn status(ctx: &Context) -> Result<()> {
     let home = ctx.home()?;
-    let ids: Vec<String> = match &ctx.selector {
+    let ids: Vec<DocumentId> = match &ctx.selector {
         Some(sel) => vec![home.resolve(Some(sel))?],
         None => home.workspaces()?.into_iter().map(|w| w.id).collect(),
     };
@@ -565,7 +574,7 @@ pub fn status(ctx: &Context) -> Result<()> {
             relay: home.relay(&id)?.map(|r| r.url),
             last_sync: home.last_sync(&id)?,
             unsynced_changes: unsynced,
-            id,
+            id: id.to_string(),
         });
     }
     if ctx.json {

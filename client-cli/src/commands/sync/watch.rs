@@ -63,7 +63,7 @@ pub(super) fn watch(ctx: &Context, flags: &RelayFlags) -> Result<()> {
                     }
                     last_marker = marker;
                     last_scan = Some(Instant::now());
-                    let groups = match watched_groups(ctx, only.as_deref()) {
+                    let groups = match watched_groups(ctx, only.as_ref()) {
                         Ok(g) => g,
                         Err(e) => {
                             eprintln!("tandem: {e:#}");
@@ -101,15 +101,21 @@ pub(super) fn watch(ctx: &Context, flags: &RelayFlags) -> Result<()> {
 }
 
 /// The workspaces to watch, grouped by the relay they sync with.
-fn watched_groups(ctx: &Context, only: Option<&str>) -> Result<BTreeMap<RelaySettings, Watched>> {
+fn watched_groups(
+    ctx: &Context,
+    only: Option<&DocumentId>,
+) -> Result<BTreeMap<RelaySettings, Watched>> {
     let home = ctx.home()?;
     let mut groups: BTreeMap<RelaySettings, Watched> = BTreeMap::new();
     for w in home.workspaces()? {
-        if only.is_some_and(|id| id != w.id) {
+        if only.is_some_and(|id| *id != w.id) {
             continue;
         }
         if let Some(relay) = home.relay(&w.id)? {
-            groups.entry(relay).or_default().push((w.id, w.title));
+            groups
+                .entry(relay)
+                .or_default()
+                .push((w.id.to_string(), w.title));
         }
     }
     Ok(groups)
@@ -217,7 +223,7 @@ fn reconcile(ctx: &Context, session: &mut ClientSession, ids: &[String]) -> Resu
         let Some(doc) = session.doc_mut(id) else {
             continue;
         };
-        let (latest, received) = home.absorb_changes(id, doc)?;
+        let (latest, received) = home.absorb_changes(&super::doc_id(id)?, doc)?;
         let mut latest = if received.is_empty() {
             latest
         } else {
@@ -245,7 +251,12 @@ fn reconcile(ctx: &Context, session: &mut ClientSession, ids: &[String]) -> Resu
                     .doc_mut(id)
                     .map(|d| d.get_heads())
                     .unwrap_or_default();
-                home.record_sync(id, storage, &heads, tandem_core::jiff::Timestamp::now())?;
+                home.record_sync(
+                    &super::doc_id(id)?,
+                    storage,
+                    &heads,
+                    tandem_core::jiff::Timestamp::now(),
+                )?;
             }
         }
     }

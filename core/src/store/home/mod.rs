@@ -17,6 +17,7 @@ pub use sync_records::RelaySettings;
 
 use crate::model::draft::Draft;
 use crate::model::{Role, Workspace};
+use crate::protocol::DocumentId;
 use crate::store::docstore::{self, DocState};
 use crate::store::quick::{ObjRef, QuickContext};
 use crate::store::Bundle;
@@ -24,13 +25,22 @@ use crate::store::{DocRef, Storage, StorageKey};
 use crate::{Error, Result};
 use automerge::{ActorId, AutoCommit};
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use std::sync::Arc;
+
+/// Writes a document id in its text form, so the JSON shows the same string `-w` accepts.
+fn id_as_text<S: Serializer>(
+    id: &DocumentId,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serializer.collect_str(id)
+}
 
 /// A workspace as listed by `tandem workspaces`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct WorkspaceInfo {
-    pub id: String,
+    #[serde(serialize_with = "id_as_text")]
+    pub id: DocumentId,
     /// The `automerge:` URL any automerge-repo client can open on a relay.
     pub url: String,
     pub title: String,
@@ -44,8 +54,10 @@ pub struct WorkspaceInfo {
 pub struct Opened {
     /// Which document this is.
     pub doc: DocRef,
+    /// The document's id.
+    id: DocumentId,
     /// The id the document is stored under (`doc` as text), kept so it is written once.
-    id: String,
+    key: String,
     /// The document, wrapped in the mentoring model.
     pub ws: Workspace,
     state: DocState,
@@ -54,7 +66,8 @@ pub struct Opened {
 /// What importing a bundle did.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ImportReport {
-    pub workspace: String,
+    #[serde(serialize_with = "id_as_text")]
+    pub workspace: DocumentId,
     pub title: String,
     /// Changes in the bundle this home did not have.
     pub new_changes: usize,
@@ -97,7 +110,8 @@ pub fn new_document_id() -> String {
 impl Opened {
     fn new(doc: DocRef, ws: Workspace, state: DocState) -> Self {
         Self {
-            id: doc.to_string(),
+            id: doc.document_id(),
+            key: doc.to_string(),
             doc,
             ws,
             state,
@@ -106,7 +120,7 @@ impl Opened {
 
     /// The id the document is stored under: the workspace's document id, which is also what
     /// `tandem workspaces` shows and `-w` accepts.
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> &DocumentId {
         &self.id
     }
 }
@@ -147,7 +161,7 @@ impl Home {
         let (ws, pid) = Workspace::create(title, name, role, self.actor.clone(), now)?;
         let doc_ref = DocRef::Workspace(crate::protocol::DocumentId::random());
         let mut opened = Opened::new(doc_ref, ws, DocState::new());
-        let id = opened.id.clone();
+        let id = opened.key.clone();
         self.store.put(&key(&["ws", &id, "me"])?, pid.as_bytes())?;
         self.store.put(&key(&["home", "current"])?, id.as_bytes())?;
         self.save(&mut opened)?;
@@ -157,25 +171,30 @@ impl Home {
     /// Every workspace in this home, by title.
     pub fn workspaces(&self) -> Result<Vec<WorkspaceInfo>> {
         let current = get_text(self.store.as_ref(), &key(&["home", "current"])?)?;
-        let mut ids: Vec<String> = Vec::new();
+        // The id is parsed once here, where it leaves the store's listing; keys that are not a
+        // workspace's document id (private notes, anything else) are not workspaces.
+        let mut ids: Vec<(String, DocumentId)> = Vec::new();
         for (k, _) in self.store.scan_prefix(&key(&["ws"])?.children())? {
             let k = String::from_utf8_lossy(&k);
-            let shared = |id: &&str| DocRef::from_stored(id).is_some_and(|d| !d.is_private());
-            if let Some(id) = k.split('/').nth(1).filter(shared) {
-                if ids.last().map(String::as_str) != Some(id) {
-                    ids.push(id.to_string());
-                }
+            let Some(text) = k.split('/').nth(1) else {
+                continue;
+            };
+            if ids.last().map(|(t, _)| t.as_str()) == Some(text) {
+                continue;
+            }
+            if let Some(DocRef::Workspace(id)) = DocRef::from_stored(text) {
+                ids.push((text.to_string(), id));
             }
         }
         ids.dedup();
         let mut out = Vec::new();
-        for id in ids {
+        for (text, id) in ids {
             out.push(WorkspaceInfo {
-                url: format!("automerge:{id}"),
-                title: get_text(self.store.as_ref(), &key(&["ws", &id, "title"])?)?
+                url: format!("automerge:{text}"),
+                title: get_text(self.store.as_ref(), &key(&["ws", &text, "title"])?)?
                     .unwrap_or_default(),
-                current: current.as_deref() == Some(id.as_str()),
-                participant: get_text(self.store.as_ref(), &key(&["ws", &id, "me"])?)?,
+                current: current.as_deref() == Some(text.as_str()),
+                participant: get_text(self.store.as_ref(), &key(&["ws", &text, "me"])?)?,
                 id,
             });
         }
@@ -186,15 +205,15 @@ impl Home {
     /// Find a workspace by id, `automerge:` URL, title, id prefix or title prefix (titles in any
     /// case); `None` means the current one. An exact id, then an exact title, wins over prefixes;
     /// a selector that matches several workspaces is an error that lists them.
-    pub fn resolve(&self, selector: Option<&str>) -> Result<String> {
+    pub fn resolve(&self, selector: Option<&str>) -> Result<DocumentId> {
         let all = self.workspaces()?;
         let Some(selector) = selector else {
             if let Some(current) = all.iter().find(|w| w.current) {
-                return Ok(current.id.clone());
+                return Ok(current.id);
             }
             return match all.as_slice() {
                 [] => Err(Error::NoWorkspace),
-                [only] => Ok(only.id.clone()),
+                [only] => Ok(only.id),
                 _ => Err(Error::Invalid(
                     "several workspaces and none is current: choose one with `tandem switch`"
                         .into(),
@@ -203,8 +222,8 @@ impl Home {
         };
         let sel = selector.trim();
         let sel = sel.strip_prefix("automerge:").unwrap_or(sel);
-        if let Some(w) = all.iter().find(|w| w.id == sel) {
-            return Ok(w.id.clone());
+        if let Some(w) = all.iter().find(|w| w.id.to_string() == sel) {
+            return Ok(w.id);
         }
         let lower = sel.to_lowercase();
         let by_title: Vec<&WorkspaceInfo> = all
@@ -215,14 +234,15 @@ impl Home {
             all.iter()
                 .filter(|w| {
                     !sel.is_empty()
-                        && (w.id.starts_with(sel) || w.title.to_lowercase().starts_with(&lower))
+                        && (w.id.to_string().starts_with(sel)
+                            || w.title.to_lowercase().starts_with(&lower))
                 })
                 .collect()
         } else {
             by_title
         };
         match matches.as_slice() {
-            [one] => Ok(one.id.clone()),
+            [one] => Ok(one.id),
             [] => Err(Error::UnknownWorkspace(selector.to_string())),
             several => Err(Error::AmbiguousWorkspace {
                 prefix: selector.to_string(),
@@ -235,23 +255,23 @@ impl Home {
     }
 
     /// Make a workspace the current one.
-    pub fn switch(&self, selector: &str) -> Result<String> {
+    pub fn switch(&self, selector: &str) -> Result<DocumentId> {
         let id = self.resolve(Some(selector))?;
-        self.store.put(&key(&["home", "current"])?, id.as_bytes())?;
+        self.store
+            .put(&key(&["home", "current"])?, id.to_string().as_bytes())?;
         self.store.flush()?;
         Ok(id)
     }
 
     /// Open a workspace of this home.
-    pub fn open_workspace(&self, id: &str, now: Timestamp) -> Result<Opened> {
-        let unknown = || Error::UnknownWorkspace(id.into());
-        let doc_ref = DocRef::from_stored(id)
-            .filter(|d| !d.is_private())
-            .ok_or_else(unknown)?;
-        let (doc, state) = docstore::load(self.store.as_ref(), id)?.ok_or_else(unknown)?;
-        let mut ws = Workspace::open(doc, id, now)?;
+    pub fn open_workspace(&self, id: &DocumentId, now: Timestamp) -> Result<Opened> {
+        let doc_ref = DocRef::Workspace(*id);
+        let id = doc_ref.to_string();
+        let unknown = || Error::UnknownWorkspace(id.clone());
+        let (doc, state) = docstore::load(self.store.as_ref(), &id)?.ok_or_else(unknown)?;
+        let mut ws = Workspace::open(doc, &id, now)?;
         ws.doc_mut().set_actor(self.actor.clone());
-        ws.act_as(get_text(self.store.as_ref(), &key(&["ws", id, "me"])?)?);
+        ws.act_as(get_text(self.store.as_ref(), &key(&["ws", &id, "me"])?)?);
         Ok(Opened::new(doc_ref, ws, state))
     }
 
@@ -284,13 +304,13 @@ impl Home {
             }
         }
         let doc = opened.ws.doc_mut();
-        let wrote = docstore::save(self.store.as_ref(), &opened.id, doc, &mut opened.state)?;
+        let wrote = docstore::save(self.store.as_ref(), &opened.key, doc, &mut opened.state)?;
         if opened.doc.is_private() {
             // Private notes are bookkept under their workspace, never as a workspace of their own.
             return self.store.flush();
         }
-        self.refresh_quick_caches(&opened.id, &opened.ws)?;
-        let title_key = key(&["ws", &opened.id, "title"])?;
+        self.refresh_quick_caches(&opened.key, &opened.ws)?;
+        let title_key = key(&["ws", &opened.key, "title"])?;
         let title = opened.ws.title();
         if wrote || get_text(self.store.as_ref(), &title_key)?.as_deref() != Some(title.as_str()) {
             self.store.put(&title_key, title.as_bytes())?;
@@ -348,10 +368,12 @@ impl Home {
     /// then loads the workspace and adds the item the ordinary way.
     pub fn quick_add(
         &self,
-        workspace: &str,
+        workspace: &DocumentId,
         now: Timestamp,
         draft: impl FnOnce(&[(String, String)]) -> Result<Draft>,
     ) -> Result<Option<serde_json::Value>> {
+        let read_only = self.is_read_only(workspace)?;
+        let workspace = &workspace.to_string();
         let people: Option<Vec<(String, String)>> = self
             .store
             .get(&key(&["ws", workspace, "people"])?)?
@@ -361,7 +383,7 @@ impl Home {
         };
         // Input errors are reported even when the quick path would not apply.
         let draft = draft(&people)?;
-        if self.is_read_only(workspace)?
+        if read_only
             || self
                 .store
                 .get(&key(&["ws", workspace, "removed"])?)?
@@ -401,7 +423,8 @@ impl Home {
 
     /// The private notes document of a workspace, created on first use. It is stored like any
     /// document but never listed as a workspace and never synced.
-    pub fn open_private(&self, workspace: &str, now: Timestamp) -> Result<Opened> {
+    pub fn open_private(&self, workspace: &DocumentId, now: Timestamp) -> Result<Opened> {
+        let workspace = &workspace.to_string();
         let pointer = key(&["ws", workspace, "private"])?;
         let me = get_text(self.store.as_ref(), &key(&["ws", workspace, "me"])?)?;
         let stored = get_text(self.store.as_ref(), &pointer)?;
@@ -418,24 +441,24 @@ impl Home {
         let mut ws = Workspace::create_private(self.actor.clone(), now)?;
         ws.act_as(me);
         let mut opened = Opened::new(doc_ref, ws, DocState::new());
-        self.store.put(&pointer, opened.id.as_bytes())?;
+        self.store.put(&pointer, opened.key.as_bytes())?;
         // The pointer and the document land in the same flush, in `save`.
         let doc = opened.ws.doc_mut();
-        docstore::save(self.store.as_ref(), &opened.id, doc, &mut opened.state)?;
+        docstore::save(self.store.as_ref(), &opened.key, doc, &mut opened.state)?;
         self.store.flush()?;
         Ok(opened)
     }
 
     /// Whether a workspace has private notes, without creating them.
-    pub fn has_private(&self, workspace: &str) -> Result<bool> {
+    pub fn has_private(&self, workspace: &DocumentId) -> Result<bool> {
         Ok(self
             .store
-            .get(&key(&["ws", workspace, "private"])?)?
+            .get(&key(&["ws", &workspace.to_string(), "private"])?)?
             .is_some())
     }
 
     /// A bundle holding everything in the workspace.
-    pub fn export_bundle(&self, id: &str, now: Timestamp) -> Result<Bundle> {
+    pub fn export_bundle(&self, id: &DocumentId, now: Timestamp) -> Result<Bundle> {
         let mut opened = self.open_workspace(id, now)?;
         Ok(Bundle {
             workspace: id.to_string(),
@@ -463,9 +486,16 @@ impl Home {
                 "it holds private notes, which are never shared".into(),
             ));
         }
+        // The id is parsed once here, where it enters from the bundle. `Bundle::from_bytes`
+        // accepts only document ids, and private notes were refused above.
+        let Some(DocRef::Workspace(workspace)) = DocRef::from_stored(&bundle.workspace) else {
+            return Err(Error::BadBundle(
+                "its workspace id is not a document id".into(),
+            ));
+        };
         let exists = docstore::load(self.store.as_ref(), &bundle.workspace)?.is_some();
         let (mut opened, created, new_changes) = if exists {
-            let mut opened = self.open_workspace(&bundle.workspace, now)?;
+            let mut opened = self.open_workspace(&workspace, now)?;
             // Counted as "in the bundle but not here"; `get_changes(heads)` would count everything
             // whenever this home has heads the bundle lacks.
             let new_changes = opened.ws.doc_mut().get_changes_added(&mut incoming).len();
@@ -485,11 +515,7 @@ impl Home {
             let new_changes = incoming.get_changes_meta(&[]).len();
             incoming.set_actor(self.actor.clone());
             let ws = Workspace::open(incoming, &bundle.workspace, now)?;
-            // `Bundle::from_bytes` accepts only document ids, and private notes were refused above.
-            let doc_ref = DocRef::from_stored(&bundle.workspace)
-                .filter(|d| !d.is_private())
-                .ok_or_else(|| Error::BadBundle("its workspace id is not a document id".into()))?;
-            let opened = Opened::new(doc_ref, ws, DocState::new());
+            let opened = Opened::new(DocRef::Workspace(workspace), ws, DocState::new());
             (opened, true, new_changes)
         };
         let mut joined_as = None;
@@ -508,17 +534,17 @@ impl Home {
                 None => opened.ws.add_participant(name, role, &self.actor)?,
             };
             self.store
-                .put(&key(&["ws", &opened.id, "me"])?, pid.as_bytes())?;
+                .put(&key(&["ws", &opened.key, "me"])?, pid.as_bytes())?;
             if get_text(self.store.as_ref(), &key(&["home", "current"])?)?.is_none() {
                 self.store
-                    .put(&key(&["home", "current"])?, opened.id.as_bytes())?;
+                    .put(&key(&["home", "current"])?, opened.key.as_bytes())?;
             }
             opened.ws.act_as(Some(pid.clone()));
             joined_as = Some(pid);
         }
         self.save(&mut opened)?;
         Ok(ImportReport {
-            workspace: opened.id.clone(),
+            workspace: opened.id,
             title: opened.ws.title(),
             new_changes,
             created,
@@ -527,7 +553,8 @@ impl Home {
     }
 
     /// Record which participant this device is in a workspace (after joining it).
-    pub fn set_me(&self, workspace: &str, participant: &str) -> Result<()> {
+    pub fn set_me(&self, workspace: &DocumentId, participant: &str) -> Result<()> {
+        let workspace = &workspace.to_string();
         self.store
             .put(&key(&["ws", workspace, "me"])?, participant.as_bytes())?;
         if get_text(self.store.as_ref(), &key(&["home", "current"])?)?.is_none() {
@@ -538,8 +565,8 @@ impl Home {
     }
 
     /// Mark a workspace as followed read-only (an observer's), or not.
-    pub fn set_read_only(&self, workspace: &str, read_only: bool) -> Result<()> {
-        let k = key(&["ws", workspace, "read-only"])?;
+    pub fn set_read_only(&self, workspace: &DocumentId, read_only: bool) -> Result<()> {
+        let k = key(&["ws", &workspace.to_string(), "read-only"])?;
         if read_only {
             self.store.put(&k, b"1")?;
         } else {
@@ -550,10 +577,10 @@ impl Home {
 
     /// Whether this device follows the workspace read-only; such a workspace refuses local
     /// changes, since the relay would refuse them anyway and they could never be shared.
-    pub fn is_read_only(&self, workspace: &str) -> Result<bool> {
+    pub fn is_read_only(&self, workspace: &DocumentId) -> Result<bool> {
         Ok(self
             .store
-            .get(&key(&["ws", workspace, "read-only"])?)?
+            .get(&key(&["ws", &workspace.to_string(), "read-only"])?)?
             .is_some())
     }
 }
@@ -569,7 +596,7 @@ mod tests {
     }
 
     /// A home with a workspace big enough that an added goal is appended, not compacted.
-    fn home_with_workspace() -> (Home, String) {
+    fn home_with_workspace() -> (Home, DocumentId) {
         let home = Home::open(Arc::new(MemoryStorage::default())).unwrap();
         let mut opened = home
             .create_workspace("Ana & Ben", "Ana", Role::Mentor, now())
@@ -588,7 +615,7 @@ mod tests {
         (home, opened.id)
     }
 
-    fn quick_goal(home: &Home, id: &str, title: &str) -> Option<crate::model::Goal> {
+    fn quick_goal(home: &Home, id: &DocumentId, title: &str) -> Option<crate::model::Goal> {
         let goal = new_goal(title);
         let json = home
             .quick_add(id, now(), |people| Draft::goal(&goal, people))
@@ -698,7 +725,7 @@ mod tests {
                 .expect("quick path");
             let item_id = preview["id"].as_str().unwrap().to_string();
             let opened = home.open_workspace(&id, now()).unwrap();
-            let stored = serde_json::to_value(opened.ws.snapshot(&id)).unwrap();
+            let stored = serde_json::to_value(opened.ws.snapshot(&id.to_string())).unwrap();
             let found = ["goals", "actions", "notes", "resources", "checkins"]
                 .iter()
                 .flat_map(|k| stored[k].as_array().cloned().unwrap_or_default())
@@ -725,7 +752,7 @@ mod tests {
         partner.merge(opened.ws.doc_mut()).unwrap();
         let title = opened.ws.goal(&ids[2]).unwrap().title;
         assert_eq!(title, "g2");
-        let merged = Workspace::open(partner, &id, now()).unwrap();
+        let merged = Workspace::open(partner, &id.to_string(), now()).unwrap();
         assert_eq!(merged.goals().len(), 5);
         assert!(opened.ws.resolve(Kind::Goal, &ids[4][..6]).is_ok());
     }
@@ -753,7 +780,7 @@ mod tests {
             .create_workspace("Tiny", "Ana", Role::Mentor, now())
             .unwrap();
         // A tiny document is due for compaction at every save, so the ordinary path runs.
-        assert!(quick_goal(&home, &opened.id, "g").is_none());
+        assert!(quick_goal(&home, opened.id(), "g").is_none());
         // Bad input is still refused in one line. (A due date is a real date by its type now, so
         // the bad input is a blank title.)
         let (home, id) = home_with_workspace();

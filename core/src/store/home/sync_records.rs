@@ -7,6 +7,7 @@
 
 use super::{get_text, key, Home, Opened};
 use crate::model::Workspace;
+use crate::protocol::DocumentId;
 use crate::store::docstore::{self, DocState};
 use crate::Result;
 use automerge::{AutoCommit, ChangeHash};
@@ -41,7 +42,8 @@ impl Home {
     }
 
     /// The relay a workspace syncs with, if one was set.
-    pub fn relay(&self, workspace: &str) -> Result<Option<RelaySettings>> {
+    pub fn relay(&self, workspace: &DocumentId) -> Result<Option<RelaySettings>> {
+        let workspace = &workspace.to_string();
         let Some(url) = get_text(self.store.as_ref(), &key(&["ws", workspace, "relay"])?)? else {
             return Ok(None);
         };
@@ -58,7 +60,8 @@ impl Home {
     }
 
     /// Remember the relay (and token) a workspace syncs with.
-    pub fn set_relay(&self, workspace: &str, relay: &RelaySettings) -> Result<()> {
+    pub fn set_relay(&self, workspace: &DocumentId, relay: &RelaySettings) -> Result<()> {
+        let workspace = &workspace.to_string();
         self.store
             .put(&key(&["ws", workspace, "relay"])?, relay.url.as_bytes())?;
         let token_key = key(&["ws", workspace, "relay-token"])?;
@@ -75,34 +78,41 @@ impl Home {
     }
 
     /// When the workspace last completed a sync (RFC 3339), if ever.
-    pub fn last_sync(&self, workspace: &str) -> Result<Option<String>> {
-        get_text(self.store.as_ref(), &key(&["ws", workspace, "last-sync"])?)
+    pub fn last_sync(&self, workspace: &DocumentId) -> Result<Option<String>> {
+        get_text(
+            self.store.as_ref(),
+            &key(&["ws", &workspace.to_string(), "last-sync"])?,
+        )
     }
 
     /// Record a completed sync: when, and the heads the relay (by storage id) now holds.
     pub fn record_sync(
         &self,
-        workspace: &str,
+        workspace: &DocumentId,
         relay_storage_id: &str,
         heads: &[ChangeHash],
         at: Timestamp,
     ) -> Result<()> {
         self.store.put(
-            &key(&["ws", workspace, "last-sync"])?,
+            &key(&["ws", &workspace.to_string(), "last-sync"])?,
             crate::model::time::format_instant(at).as_bytes(),
         )?;
         self.set_synced_heads(workspace, relay_storage_id, heads)
     }
 
     /// The stored document of a workspace, as automerge sees it (for sync).
-    pub fn load_doc(&self, id: &str) -> Result<Option<AutoCommit>> {
-        Ok(docstore::load(self.store.as_ref(), id)?.map(|(doc, _)| doc))
+    pub fn load_doc(&self, id: &DocumentId) -> Result<Option<AutoCommit>> {
+        Ok(docstore::load(self.store.as_ref(), &id.to_string())?.map(|(doc, _)| doc))
     }
 
     /// Merge a workspace document that arrived from elsewhere (a relay) into the stored one, and
     /// flush. A document new to this home is checked to be a workspace this build can read before
     /// anything is stored. Returns the merged document and how many changes were new.
-    pub fn absorb(&self, id: &str, incoming: &mut AutoCommit) -> Result<(AutoCommit, usize)> {
+    pub fn absorb(
+        &self,
+        id: &DocumentId,
+        incoming: &mut AutoCommit,
+    ) -> Result<(AutoCommit, usize)> {
         let (doc, new) = self.absorb_changes(id, incoming)?;
         Ok((doc, new.len()))
     }
@@ -111,9 +121,10 @@ impl Home {
     /// causal order), so a watcher can say who changed what.
     pub fn absorb_changes(
         &self,
-        id: &str,
+        id: &DocumentId,
         incoming: &mut AutoCommit,
     ) -> Result<(AutoCommit, Vec<ChangeHash>)> {
+        let id = &id.to_string();
         let (mut doc, mut state) = match docstore::load(self.store.as_ref(), id)? {
             Some(found) => found,
             None => {
@@ -167,18 +178,27 @@ impl Home {
     }
 
     /// Record that a relay holds the workspace up to `heads`.
-    pub fn set_synced_heads(&self, id: &str, relay: &str, heads: &[ChangeHash]) -> Result<()> {
+    pub fn set_synced_heads(
+        &self,
+        id: &DocumentId,
+        relay: &str,
+        heads: &[ChangeHash],
+    ) -> Result<()> {
         let value: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
         self.store.put(
-            &key(&["ws", id, "synced", relay])?,
+            &key(&["ws", &id.to_string(), "synced", relay])?,
             value.join(",").as_bytes(),
         )?;
         self.store.flush()
     }
 
     /// The heads a relay was last known to hold, if this workspace was ever synced with it.
-    pub fn synced_heads(&self, id: &str, relay: &str) -> Result<Option<Vec<ChangeHash>>> {
-        let Some(text) = get_text(self.store.as_ref(), &key(&["ws", id, "synced", relay])?)? else {
+    pub fn synced_heads(&self, id: &DocumentId, relay: &str) -> Result<Option<Vec<ChangeHash>>> {
+        let Some(text) = get_text(
+            self.store.as_ref(),
+            &key(&["ws", &id.to_string(), "synced", relay])?,
+        )?
+        else {
             return Ok(None);
         };
         Ok(Some(
@@ -191,7 +211,7 @@ impl Home {
 
     /// How many changes of the workspace no relay is known to hold.
     pub fn unsynced_changes(&self, opened: &mut Opened) -> Result<usize> {
-        let prefix = key(&["ws", &opened.id, "synced"])?.children();
+        let prefix = key(&["ws", &opened.key, "synced"])?.children();
         let mut best: Option<usize> = None;
         for (_, v) in self.store.scan_prefix(&prefix)? {
             let heads: Vec<ChangeHash> = String::from_utf8_lossy(&v)
@@ -217,7 +237,9 @@ mod tests {
     #[test]
     fn a_relay_is_remembered_with_its_token_and_private_ca() {
         let home = Home::open(Arc::new(MemoryStorage::default())).unwrap();
-        let id = "4NMNnkMhL8jXrdJ9jamS58PAVdXu";
+        let id = &"4NMNnkMhL8jXrdJ9jamS58PAVdXu"
+            .parse::<DocumentId>()
+            .unwrap();
         assert_eq!(home.relay(id).unwrap(), None);
         let relay = RelaySettings {
             url: "wss://relay.example".into(),
