@@ -129,7 +129,7 @@ pub(crate) enum HubEvent {
     Tick,
     /// Save everything, flush, close what is left and stop.
     Shutdown {
-        done: oneshot::Sender<Result<(), String>>,
+        done: oneshot::Sender<Result<(), SaveError>>,
     },
 }
 
@@ -216,6 +216,18 @@ pub(crate) struct HubRouter {
 #[derive(Debug)]
 pub(crate) struct HubGone;
 
+/// Why the hubs could not save everything when the relay shut down. The storage error is kept
+/// whole, so the log line and the binary's exit message name its cause.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SaveError {
+    /// Writing or flushing the documents failed.
+    #[error("saving the documents failed")]
+    Storage(#[source] tandem_core::Error),
+    /// A hub thread ended before it reported that it had saved.
+    #[error("a hub stopped while saving")]
+    HubStopped,
+}
+
 impl HubRouter {
     fn shard_of(&self, document_id: Option<&str>) -> usize {
         use std::hash::{Hash, Hasher};
@@ -286,7 +298,7 @@ impl HubRouter {
                         match one.await {
                             Ok(Ok(())) => {}
                             Ok(Err(e)) => result = Err(e),
-                            Err(_) => result = Err("a hub stopped while saving".to_string()),
+                            Err(_) => result = Err(SaveError::HubStopped),
                         }
                     }
                     let _ = done.send(result);
@@ -740,7 +752,7 @@ impl Hub {
         }
     }
 
-    fn shut_down(mut self) -> Result<(), String> {
+    fn shut_down(mut self) -> Result<(), SaveError> {
         for (conn, c) in std::mem::take(&mut self.conns) {
             self.pending.push((
                 conn,
@@ -755,10 +767,10 @@ impl Hub {
         let pending = std::mem::take(&mut self.pending);
         deliver(pending);
         self.peers.clear();
-        let result = self.relay.shutdown().map_err(|e| e.chain().to_string());
+        let result = self.relay.shutdown().map_err(SaveError::Storage);
         match &result {
             Ok(()) => info!("relay stopped; everything is saved"),
-            Err(e) => error!("relay stopped, but saving failed: {e}"),
+            Err(e) => error!("relay stopped, but {}", tandem_core::Chain(e)),
         }
         result
     }

@@ -310,15 +310,13 @@ pub async fn run(
         anyhow::bail!("the hub stopped unexpectedly");
     }
     drop(hub_tx);
-    let result = saved
-        .await
-        .unwrap_or_else(|_| Err("the hub stopped while saving".into()));
+    let result = saved.await.unwrap_or(Err(hub::SaveError::HubStopped));
     tokio::task::spawn_blocking(move || hub_thread.join())
         .await
         .ok()
         .and_then(Result::ok)
         .context("the hub thread panicked")?;
-    result.map_err(|e| anyhow::anyhow!("saving on shutdown failed: {e}"))
+    result.context("saving on shutdown failed")
 }
 
 /// Accept connections forever (until cancelled by shutdown). A permit from the connection
