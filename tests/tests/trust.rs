@@ -168,6 +168,17 @@ fn invites_are_short_single_use_expiring_and_revocable() {
     assert!(ana.json(&["invite", "list"]).as_array().unwrap().is_empty());
     let (_, again) = cleo.fails(&["join", two["link"].as_str().unwrap(), "--name", "Cleo"]);
     assert_eq!(again, err, "a revoked code looks like a spent one");
+
+    // The expiry is told in the inviter's own time, labelled with its zone, not in UTC.
+    let told = ana
+        .call()
+        .env("TZ", "Asia/Tokyo")
+        .run(&["invite", "--role", "mentee"]);
+    let told = String::from_utf8_lossy(&told.stdout).to_string();
+    assert!(told.contains(" JST."), "{told}");
+    let listed = ana.call().env("TZ", "Asia/Tokyo").run(&["invite", "list"]);
+    let listed = String::from_utf8_lossy(&listed.stdout).to_string();
+    assert!(listed.contains(" JST "), "{listed}");
 }
 
 #[test]

@@ -12,6 +12,8 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tandem_core::automerge::AutoCommit;
+use tandem_core::jiff::Timestamp;
+use tandem_core::model::time::{display_instant, Stored};
 use tandem_core::model::Role;
 use tandem_core::protocol::{DocumentId, Message};
 use tandem_core::store::RelaySettings;
@@ -302,7 +304,7 @@ pub fn invite(ctx: &Context, args: InviteArgs) -> Result<()> {
                 .as_ref()
                 .and_then(|a| a.get("uses")?.as_u64())
                 .unwrap_or(1);
-            let expires = made.field("expires_at").unwrap_or("?");
+            let expires = local_time(ctx, made.field("expires_at").unwrap_or("?"));
             let times = if uses == 1 {
                 "once".to_string()
             } else {
@@ -435,10 +437,19 @@ fn list(ctx: &Context) -> Result<()> {
         let label = crate::render::line(&i.label);
         println!(
             "{}  {who:<9} {} use(s) left, until {}  {label}",
-            i.id, i.uses_left, i.expires_at
+            i.id,
+            i.uses_left,
+            local_time(ctx, &i.expires_at)
         );
     }
     Ok(())
+}
+
+/// An instant the relay wrote (RFC 3339, in UTC) as this person's local time, labelled with
+/// its zone; an answer that does not parse is shown as it came, made safe for the terminal.
+fn local_time(ctx: &Context, at: &str) -> String {
+    let at = Stored::<Timestamp>::from_stored(at);
+    crate::render::line(&display_instant(&at, &ctx.zone))
 }
 
 fn revoke(ctx: &Context, id: &str) -> Result<()> {
