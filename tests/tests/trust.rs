@@ -58,13 +58,17 @@ fn identity_is_not_a_name() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("“Ana” is already a participant"), "{err}");
     assert!(err.contains("tandem invite --device"), "{err}");
-    // ...so he joins under his own name, as a mentee (the refused join spent the code, so
-    // Ana makes another).
-    let link = invite(&ana, &["--role", "mentee"])["link"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    ben.ok(&["join", &link, "--name", "Ben"]);
+    assert!(err.contains("the same code works again"), "{err}");
+    // ...so he joins under his own name, as a mentee, with the same single-use code: the
+    // refused join redeemed it, and this device kept what it bought.
+    let joined = ben.ok(&["join", &link, "--name", "Ben"]);
+    assert!(
+        joined.contains("Joined “Ana & Ben” as Ben (mentee)"),
+        "{joined}"
+    );
+    // The code was still redeemed only once: nobody else can use it.
+    let (_, err) = Home::new().fails(&["join", &link, "--name", "Cleo"]);
+    assert!(err.contains("not valid or has expired"), "{err}");
     ana.ok(&["-q", "sync"]);
     assert_eq!(
         people(&ana),

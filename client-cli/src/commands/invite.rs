@@ -16,8 +16,9 @@ use tandem_core::jiff::Timestamp;
 use tandem_core::model::time::{display_instant, Stored};
 use tandem_core::model::Role;
 use tandem_core::protocol::{DocumentId, Message};
-use tandem_core::store::RelaySettings;
+use tandem_core::store::{RedeemedInvite, RelaySettings};
 use tandem_core::sync::ClientSession;
+use tandem_server::invites::{canonical_code, hash_code};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -479,10 +480,19 @@ struct Ticket {
     workspace: String,
     role: Role,
     participant: Option<String>,
+    /// Whether this finishes a join an earlier try began with the same code.
+    resumed: bool,
 }
 
-/// Turn what the person typed into a ticket, redeeming a code at its relay.
-fn ticket(args: &JoinArgs, ca_file: Option<PathBuf>) -> Result<Ticket> {
+/// Turn what the person typed into a ticket, redeeming a code at its relay. Along with it comes
+/// the code's hash when the input was a code: a redeemed code is kept in the home under it until
+/// the join finishes (see [`RedeemedInvite`]), and a code kept from an earlier try is not
+/// redeemed again.
+fn ticket(
+    ctx: &Context,
+    args: &JoinArgs,
+    ca_file: Option<PathBuf>,
+) -> Result<(Ticket, Option<String>)> {
     let input = args.invite.trim();
     let relay = |url: String, token: Option<String>| RelaySettings {
         url,
@@ -499,21 +509,25 @@ fn ticket(args: &JoinArgs, ca_file: Option<PathBuf>) -> Result<Ticket> {
             .parse()
             .map_err(|_| anyhow!("'{input}' is not an automerge: URL of a document"))?;
         // There is no invite to say otherwise, so the joiner takes part as a mentee.
-        return Ok(Ticket {
+        let ticket = Ticket {
             relay: relay(server, args.token.clone()),
             workspace: doc.to_string(),
             role: Role::Mentee,
             participant: None,
-        });
+            resumed: false,
+        };
+        return Ok((ticket, None));
     }
     if input.starts_with(LEGACY_PREFIX) {
         let legacy = decode_legacy(input)?;
-        return Ok(Ticket {
+        let ticket = Ticket {
             relay: relay(legacy.r, legacy.t),
             workspace: legacy.w,
             role: legacy.o.parse()?,
             participant: None,
-        });
+            resumed: false,
+        };
+        return Ok((ticket, None));
     }
     let (server, code) = match parse_link(input) {
         Some((server, code)) => (server, code),
@@ -524,6 +538,23 @@ fn ticket(args: &JoinArgs, ca_file: Option<PathBuf>) -> Result<Ticket> {
             (server, input.to_string())
         }
     };
+    let code_hash = canonical_code(&code).map(|c| hash_code(&c));
+    if let Some(hash) = &code_hash {
+        if let Some(kept) = ctx.home()?.redeemed(hash)? {
+            let ticket = Ticket {
+                relay: RelaySettings {
+                    url: kept.url,
+                    token: Some(kept.token),
+                    ca_file: kept.ca_file.or(ca_file),
+                },
+                workspace: kept.workspace,
+                role: kept.role.parse()?,
+                participant: kept.participant,
+                resumed: true,
+            };
+            return Ok((ticket, code_hash));
+        }
+    }
     let (status, body) = post_json(
         &server,
         "/v1/invites/redeem",
@@ -547,12 +578,25 @@ fn ticket(args: &JoinArgs, ca_file: Option<PathBuf>) -> Result<Ticket> {
     else {
         bail!("the relay's answer to the invite code is missing the token or the workspace");
     };
-    Ok(Ticket {
-        relay: relay(server, Some(token)),
-        workspace,
+    let ticket = Ticket {
+        relay: relay(server, Some(token.clone())),
+        workspace: workspace.clone(),
         role: role.parse()?,
         participant: text("participant"),
-    })
+        resumed: false,
+    };
+    if let Some(hash) = &code_hash {
+        let kept = RedeemedInvite {
+            workspace,
+            url: ticket.relay.url.clone(),
+            token,
+            ca_file: ticket.relay.ca_file.clone(),
+            role,
+            participant: ticket.participant.clone(),
+        };
+        ctx.home()?.remember_redeemed(hash, &kept)?;
+    }
+    Ok((ticket, code_hash))
 }
 
 pub fn join(ctx: &Context, args: JoinArgs) -> Result<()> {
@@ -561,17 +605,20 @@ pub fn join(ctx: &Context, args: JoinArgs) -> Result<()> {
         bail!("the name must not be empty");
     }
     let ca_file = ca_file_flag(args.ca_file.clone())?;
-    let ticket = ticket(&args, ca_file)?;
+    let (ticket, code_hash) = ticket(ctx, &args, ca_file)?;
     // The session speaks the relay's text ids; the home takes the id parsed once, here.
     let ws_key = ticket.workspace.clone();
     let ws_id: DocumentId = ws_key.parse().with_context(|| {
         format!("the invite names workspace “{ws_key}”, which is not a document id")
     })?;
-    let (storage_id, attached) = {
+    let (storage_id, held) = {
         let home = ctx.home()?;
         (home.storage_id()?, home.load_doc(&ws_id)?.is_some())
     };
-    if !attached {
+    // A copy fetched by an unfinished try with the same code is this join's own, not one the
+    // device held before.
+    let attached = held && !ticket.resumed;
+    if !held {
         let rt = runtime()?;
         let mut session = ClientSession::new(peer_id(), Some(storage_id));
         let outcome = rt.block_on(async {
@@ -627,7 +674,7 @@ pub fn join(ctx: &Context, args: JoinArgs) -> Result<()> {
                 })?;
                 if let Some(holder) = opened.ws.name_holder(name, None) {
                     bail!(
-                        "“{}” is already a participant of “{title}” ({}); join with another --name. To use a second device as {}, run `tandem invite --device` on the first one",
+                        "“{}” is already a participant of “{title}” ({}); join with another --name (this device keeps the invite, so the same code works again). To use a second device as {}, run `tandem invite --device` on the first one",
                         holder.name,
                         holder.role,
                         holder.name
@@ -644,6 +691,10 @@ pub fn join(ctx: &Context, args: JoinArgs) -> Result<()> {
         (Some(pid), name)
     };
     drop(opened);
+    // The join is complete, so a code kept from an unfinished try has served its purpose.
+    if let Some(hash) = &code_hash {
+        home.forget_redeemed(hash)?;
+    }
     home.switch(&ws_key)?;
     drop(home);
     if !ctx.quiet && !ctx.json {

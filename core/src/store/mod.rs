@@ -36,7 +36,9 @@ mod sled_backend;
 
 pub use bundle::Bundle;
 pub use doc_ref::DocRef;
-pub use home::{new_document_id, Home, ImportReport, Opened, RelaySettings, WorkspaceInfo};
+pub use home::{
+    new_document_id, Home, ImportReport, Opened, RedeemedInvite, RelaySettings, WorkspaceInfo,
+};
 pub use key::StorageKey;
 pub use memory::MemoryStorage;
 pub use sled_backend::{SledStorage, DEFAULT_LOCK_WAIT};

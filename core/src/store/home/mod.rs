@@ -13,7 +13,7 @@
 
 mod sync_records;
 
-pub use sync_records::RelaySettings;
+pub use sync_records::{RedeemedInvite, RelaySettings};
 
 use crate::model::draft::Draft;
 use crate::model::{Role, Workspace};

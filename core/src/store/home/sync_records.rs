@@ -12,7 +12,27 @@ use crate::store::docstore::{self, DocState};
 use crate::Result;
 use automerge::{AutoCommit, ChangeHash};
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// An invite this device redeemed whose join has not finished yet — the name it asked for was
+/// taken, or the first fetch failed. Redeeming spends a single-use code at the relay, so the
+/// ticket it bought is kept here, by the code's hash, and the same `tandem join CODE` later
+/// finishes with it instead of asking the relay again. The token is a secret like a relay's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedeemedInvite {
+    /// The workspace's document id, as the relay wrote it.
+    pub workspace: String,
+    /// The relay's websocket URL.
+    pub url: String,
+    /// The token the relay minted for this device.
+    pub token: String,
+    /// The CA file given for the relay, if any.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// The role the invite gives.
+    pub role: String,
+    /// The participant a device invite joins as.
+    pub participant: Option<String>,
+}
 
 /// Where a workspace syncs.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -74,6 +94,29 @@ impl Home {
             Some(path) => self.store.put(&ca_key, path.as_bytes())?,
             None => self.store.delete(&ca_key)?,
         }
+        self.store.flush()
+    }
+
+    /// Keep a redeemed invite until its join finishes; `code_hash` names the code without
+    /// holding it.
+    pub fn remember_redeemed(&self, code_hash: &str, invite: &RedeemedInvite) -> Result<()> {
+        let json = serde_json::to_vec(invite).expect("a redeemed invite serializes");
+        self.store.put(&key(&["joins", code_hash])?, &json)?;
+        self.store.flush()
+    }
+
+    /// The redeemed invite kept for a code, if its join never finished. A record that does not
+    /// read is treated as absent, so the code is simply redeemed again.
+    pub fn redeemed(&self, code_hash: &str) -> Result<Option<RedeemedInvite>> {
+        Ok(self
+            .store
+            .get(&key(&["joins", code_hash])?)?
+            .and_then(|v| serde_json::from_slice(&v).ok()))
+    }
+
+    /// Drop the redeemed invite of a finished join.
+    pub fn forget_redeemed(&self, code_hash: &str) -> Result<()> {
+        self.store.delete(&key(&["joins", code_hash])?)?;
         self.store.flush()
     }
 
