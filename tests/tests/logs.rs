@@ -45,7 +45,7 @@ fn exercise_tokens(relay: &mut Relay) -> Vec<String> {
     );
     let ben = Home::new();
     ben.ok(&["join", &link, "--name", "Ben"]);
-    let second = ana.json(&["invite", "--role", "observer"]);
+    let second = ana.json(&["invite", "--role", "observer", "--name", "Olga"]);
     let second_code = text(&second, "code").to_string();
     let invited = redeem(relay, &second_code);
     let watcher = Home::new();

@@ -238,11 +238,15 @@ fn an_observer_holding_unsynced_changes_from_a_bundle_keeps_receiving_updates() 
     ana.init("Ana & Ben", "Ana", "mentor");
     ana.add(&["goal", "add", "Ship a Rust CLI"]);
     ana.ok(&["sync", "--server", &relay.url(), "--token", &token]);
-    let invite = |role: &str| ana.ok(&["-q", "invite", "--role", role]).trim().to_string();
+    let invite = |args: &[&str]| {
+        let mut all = vec!["-q", "invite"];
+        all.extend_from_slice(args);
+        ana.ok(&all).trim().to_string()
+    };
     let cora = Home::new();
-    cora.ok(&["join", &invite("observer"), "--name", "Cora"]);
+    cora.ok(&["join", &invite(&["--role", "observer", "--name", "Cora"])]);
     let ben = Home::new();
-    ben.ok(&["join", &invite("mentee"), "--name", "Ben"]);
+    ben.ok(&["join", &invite(&["--role", "mentee"]), "--name", "Ben"]);
 
     // Ana hands Cora a bundle holding a goal she has not synced yet.
     ana.add(&["goal", "add", "Not on the relay yet"]);

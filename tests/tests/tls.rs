@@ -223,7 +223,7 @@ fn a_certificate_renewed_with_sighup_keeps_connected_clients_and_serves_new_ones
 
     // New connections get the new certificate: the old CA no longer verifies it, for an invite
     // over https:// as for a websocket.
-    let (code, stderr) = ana.fails(&["-q", "invite", "--role", "observer"]);
+    let (code, stderr) = ana.fails(&["-q", "invite", "--role", "observer", "--name", "Olga"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.trim_end().lines().count() == 1 && stderr.contains("unknown certificate authority"),

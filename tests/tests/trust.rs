@@ -130,6 +130,57 @@ fn identity_is_not_a_name() {
 }
 
 #[test]
+fn observers_are_listed_by_the_mentor_who_invites_them() {
+    let (_relay, ana, _) = ana_on_relay();
+    // An observer's invite names the observer: they cannot write their own entry.
+    let (code, err) = ana.fails(&["invite", "--role", "observer"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--name"), "{err}");
+    let (_, err) = ana.fails(&["invite", "--role", "mentee", "--name", "Ben"]);
+    assert!(err.contains("--name names an observer"), "{err}");
+    let (_, err) = ana.fails(&["invite", "--role", "observer", "--name", "ANA"]);
+    assert!(err.contains("“Ana” is already a participant"), "{err}");
+
+    let made = invite(&ana, &["--role", "observer", "--name", "Cora"]);
+    assert_eq!(made["role"], "observer");
+    assert!(made["participant"].is_string(), "{made}");
+    // Cora is listed at once, with no device, and the log says who invited her.
+    assert_eq!(
+        people(&ana),
+        vec![
+            ("Ana".into(), "mentor".into(), 1),
+            ("Cora".into(), "observer".into(), 0)
+        ]
+    );
+    let log = ana.ok(&["log"]);
+    assert!(log.contains("invited Cora as observer"), "{log}");
+
+    // She joins as herself, read-only, without typing a name; partners see her.
+    let cora = Home::new();
+    let joined = cora.ok(&["join", made["link"].as_str().unwrap()]);
+    assert!(joined.contains("as Cora (observer)"), "{joined}");
+    assert!(cora.ok(&["participant", "list"]).contains("Cora (you)"));
+    let ben = Home::new();
+    let link = invite(&ana, &["--role", "mentee"])["link"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ben.ok(&["join", &link, "--name", "Ben"]);
+    let listed = ben.ok(&["participant", "list"]);
+    assert!(
+        listed.contains("Cora") && listed.contains("observer"),
+        "{listed}"
+    );
+    // Nobody else can take her name.
+    let link = invite(&ana, &["--role", "mentee"])["link"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, err) = Home::new().fails(&["join", &link, "--name", "cora"]);
+    assert!(err.contains("“Cora” is already a participant"), "{err}");
+}
+
+#[test]
 fn invites_are_short_single_use_expiring_and_revocable() {
     let (relay, ana, ws) = ana_on_relay();
     let made = invite(&ana, &["--role", "mentee"]);
@@ -160,7 +211,16 @@ fn invites_are_short_single_use_expiring_and_revocable() {
     // Listed, then revoked: a revoked code is refused exactly like a spent one.
     let two = invite(
         &ana,
-        &["--role", "observer", "--uses", "2", "--expires", "2h"],
+        &[
+            "--role",
+            "observer",
+            "--name",
+            "Olga",
+            "--uses",
+            "2",
+            "--expires",
+            "2h",
+        ],
     );
     let listed = ana.json(&["invite", "list"]);
     let listed = listed.as_array().unwrap();

@@ -357,7 +357,7 @@ const scenarios = {
 
   /** An observer's invite link gives a read-only app. */
   async observer() {
-    const made = cliJson(["invite", "--role", "observer"]);
+    const made = cliJson(["invite", "--role", "observer", "--name", "Cleo"]);
     const { page } = await person(null);
     await joinWith(page, made.link, "Cleo");
     await page.getByText("Read-only").first().waitFor({ timeout: WAIT });
@@ -367,10 +367,14 @@ const scenarios = {
     assert.equal(await page.getByRole("button", { name: /^(Edit|Archive)/ }).count(), 0);
     assert.equal(await page.getByRole("form", { name: "New goal" }).count(), 0);
     assert.equal(await page.getByRole("form", { name: "Who are you?" }).count(), 0);
-    // An observer reads only: the browser wrote nothing, not even a participant.
+    // An observer reads only: the mentor listed Cleo when inviting her, and the browser wrote
+    // nothing, not even a device of hers.
     sync();
     const people = cliJson(["participant", "list"]);
-    assert.ok(!people.some((p) => p.name === "Cleo"), JSON.stringify(people));
+    const cleo = people.filter((p) => p.name === "Cleo");
+    assert.equal(cleo.length, 1, JSON.stringify(people));
+    assert.equal(cleo[0].role, "observer");
+    assert.deepEqual(cleo[0].devices, [], JSON.stringify(people));
     return "an observer's invite link shows the plan with no way to change it";
   },
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use tandem_core::automerge::AutoCommit;
 use tandem_core::jiff::Timestamp;
 use tandem_core::model::time::{display_instant, Stored};
-use tandem_core::model::Role;
+use tandem_core::model::{new_item_id, Role};
 use tandem_core::protocol::{DocumentId, Message};
 use tandem_core::store::{RedeemedInvite, RelaySettings};
 use tandem_core::sync::ClientSession;
@@ -37,6 +37,10 @@ pub struct InviteArgs {
     /// An invite for another device of yours: it joins as you, with your role.
     #[arg(long, conflicts_with = "role")]
     device: bool,
+    /// The observer's name, as partners will see it; required with --role observer. An
+    /// observer cannot write to the plan, so the mentor who invites them lists them.
+    #[arg(long, value_name = "NAME", required_if_eq("role", "observer"))]
+    name: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -241,6 +245,8 @@ struct Made {
     inviter: Inviter,
     role: Role,
     participant: Option<String>,
+    /// The name of the observer this invite is for, listed as a participant by the inviter.
+    observer: Option<String>,
     /// The relay's answer, or `None` for a relay that makes no invites.
     answer: Option<serde_json::Value>,
 }
@@ -269,7 +275,7 @@ pub fn invite(ctx: &Context, args: InviteArgs) -> Result<()> {
         Some(InviteAction::Revoke { id }) => return revoke(ctx, &id),
         None => {}
     }
-    let made = make_invite(ctx, args.role, args.uses, args.expires, args.device)?;
+    let made = make_invite(ctx, &args)?;
     let role = made.role.as_str();
     if ctx.json {
         return ctx.print_json(&Invited {
@@ -294,10 +300,10 @@ pub fn invite(ctx: &Context, args: InviteArgs) -> Result<()> {
     let title = &made.inviter.title;
     match (made.field("code"), made.field("link")) {
         (Some(code), Some(link)) => {
-            let who = if made.participant.is_some() {
-                "another device of yours".to_string()
-            } else {
-                format!("a {role}")
+            let who = match (&made.observer, &made.participant) {
+                (Some(name), _) => format!("{} (observer)", crate::render::line(name)),
+                (None, Some(_)) => "another device of yours".to_string(),
+                (None, None) => format!("a {role}"),
             };
             println!("Invite to “{title}” for {who}:\n\n  {code}\n\n  {link}\n");
             let uses = made
@@ -312,7 +318,11 @@ pub fn invite(ctx: &Context, args: InviteArgs) -> Result<()> {
                 format!("{uses} times")
             };
             println!("It works {times}, until {expires}.");
-            if made.participant.is_some() {
+            if let Some(name) = &made.observer {
+                let name = crate::render::line(name);
+                println!("{name} runs:  tandem join {link}");
+                println!("{name} is listed as an observer of “{title}” now; they can read the plan and never change it.");
+            } else if made.participant.is_some() {
                 println!("On the other device:  tandem join {link}");
             } else {
                 println!("Your partner runs:  tandem join {link} --name THEIR-NAME");
@@ -336,11 +346,21 @@ pub fn invite(ctx: &Context, args: InviteArgs) -> Result<()> {
 
 /// The `tandem join` arguments for an invite to `role` (for `tandem demo`).
 pub fn invite_join_args(ctx: &Context, role: Role) -> Result<Vec<String>> {
-    Ok(make_invite(ctx, role, 1, 7 * 86_400, false)?.join_args())
+    let args = InviteArgs {
+        action: None,
+        role,
+        uses: 1,
+        expires: 7 * 86_400,
+        device: false,
+        name: None,
+    };
+    Ok(make_invite(ctx, &args)?.join_args())
 }
 
-/// Ask the relay for an invite code, after checking that this device may make it.
-fn make_invite(ctx: &Context, role: Role, uses: u32, expires: u64, device: bool) -> Result<Made> {
+/// Ask the relay for an invite code, after checking that this device may make it. An
+/// observer's invite also lists the observer as a participant, by the name the inviter gave.
+fn make_invite(ctx: &Context, args: &InviteArgs) -> Result<Made> {
+    let (role, uses, expires, device) = (args.role.clone(), args.uses, args.expires, args.device);
     let inviter = inviter(ctx)?;
     let my_role = inviter.me.as_ref().map(|p| p.role.clone());
     if inviter.me.as_ref().is_some_and(|p| p.is_removed()) {
@@ -349,6 +369,30 @@ fn make_invite(ctx: &Context, role: Role, uses: u32, expires: u64, device: bool)
             inviter.title
         );
     }
+    // The observer's participant id is chosen here, so that the invite can carry it and the
+    // observer's devices know who they are.
+    let observer = match (&role, device, args.name.as_deref().map(str::trim)) {
+        (Role::Observer, false, Some(name)) => {
+            if name.is_empty() {
+                bail!("the observer's name must not be empty");
+            }
+            let home = ctx.home()?;
+            let opened = ctx.workspace(&home)?;
+            if let Some(holder) = opened.ws.name_holder(name, None) {
+                bail!(
+                    "“{}” is already a participant of “{}” ({}); give the observer another --name",
+                    holder.name,
+                    inviter.title,
+                    holder.role
+                );
+            }
+            Some((new_item_id().to_string(), name.to_string()))
+        }
+        (_, _, Some(_)) => bail!(
+            "--name names an observer; mentors and mentees give their own name when they join"
+        ),
+        _ => None,
+    };
     let (role, participant) = if device {
         let me = inviter.me.as_ref().ok_or_else(|| {
             anyhow!(
@@ -358,7 +402,7 @@ fn make_invite(ctx: &Context, role: Role, uses: u32, expires: u64, device: bool)
         })?;
         (me.role.clone(), Some(me.id.clone()))
     } else {
-        (role, None)
+        (role, observer.as_ref().map(|(pid, _)| pid.clone()))
     };
     if role == Role::Mentor && !device && my_role != Some(Role::Mentor) {
         bail!("only mentors can invite mentors; invite as mentee or observer instead");
@@ -366,12 +410,13 @@ fn make_invite(ctx: &Context, role: Role, uses: u32, expires: u64, device: bool)
     if my_role == Some(Role::Observer) && !device {
         bail!("observers cannot invite anyone to “{}”", inviter.title);
     }
-    let label = match &participant {
-        Some(_) => format!(
+    let label = match (&observer, &participant) {
+        (Some((_, name)), _) => format!("observer {name}"),
+        (None, Some(_)) => format!(
             "a device of {}",
             inviter.me.as_ref().map_or("?", |p| p.name.as_str())
         ),
-        None => format!("invite as {}", role.as_str()),
+        (None, None) => format!("invite as {}", role.as_str()),
     };
     let (status, body) = post_json(
         &inviter.relay.url,
@@ -402,10 +447,34 @@ fn make_invite(ctx: &Context, role: Role, uses: u32, expires: u64, device: bool)
             relay_reason(&body)
         ),
     };
+    // The relay made the invite: now the observer is listed, and the listing is pushed so it is
+    // there when they join. On a relay that makes no invites nobody could join as them, so
+    // nothing is written.
+    let observer = match (observer, &answer) {
+        (Some((pid, name)), Some(_)) => {
+            {
+                let home = ctx.home()?;
+                let mut opened = ctx.workspace(&home)?;
+                opened.ws.add_observer(&pid, &name)?;
+                home.save(&mut opened)?;
+            }
+            let quiet = Context {
+                json: false,
+                quiet: true,
+                ..ctx.clone_for(Some(inviter.id.clone()))
+            };
+            if let Err(e) = sync(&quiet, &RelayFlags::default(), Duration::from_secs(30)) {
+                eprintln!("warning: {name} is listed on this device, but the listing did not reach the relay ({e:#}); run `tandem sync` before they join");
+            }
+            Some(name)
+        }
+        _ => None,
+    };
     Ok(Made {
         inviter,
         role,
         participant,
+        observer,
         answer,
     })
 }
@@ -643,12 +712,21 @@ pub fn join(ctx: &Context, args: JoinArgs) -> Result<()> {
     let title = opened.ws.title();
     let (pid, shown_name) = if ticket.role == Role::Observer {
         // An observer's token is read-only, so the relay would refuse any change from this
-        // device, including its own participant record; the workspace is followed read-only.
+        // device; the workspace is followed read-only. The mentor who invited them listed
+        // them already, under the participant id the invite carries, and this device is them.
         home.set_read_only(&ws_id, true)?;
-        (
-            None,
-            args.name.clone().unwrap_or_else(|| "an observer".into()),
-        )
+        let listed = ticket
+            .participant
+            .as_deref()
+            .and_then(|p| opened.ws.participant(p));
+        if let Some(me) = &listed {
+            home.set_me(&ws_id, &me.id)?;
+        }
+        let name = listed
+            .map(|p| p.name)
+            .or_else(|| args.name.clone())
+            .unwrap_or_else(|| "an observer".into());
+        (None, name)
     } else {
         home.set_read_only(&ws_id, false)?;
         let mine = opened.ws.me().and_then(|me| opened.ws.participant(me));

@@ -57,21 +57,35 @@ impl Workspace {
         role: &Role,
         actor: &ActorId,
     ) -> Result<String> {
-        let participants = ensure_map(&mut self.doc, &ROOT, "participants")?;
         // A participant id has the form of an item id, but is not an item: it stays a string.
         let pid = new_item_id().to_string();
+        self.put_entry(&pid, name, role, Some(actor))?;
+        Ok(pid)
+    }
+
+    /// Write participant `pid`'s entry, with its first device when it has one.
+    fn put_entry(
+        &mut self,
+        pid: &str,
+        name: &str,
+        role: &Role,
+        actor: Option<&ActorId>,
+    ) -> Result<()> {
+        let participants = ensure_map(&mut self.doc, &ROOT, "participants")?;
         let at = self.stamp();
         let p = self
             .doc
-            .put_object(&participants, pid.as_str(), automerge::ObjType::Map)?;
+            .put_object(&participants, pid, automerge::ObjType::Map)?;
         self.doc.put(&p, "name", name)?;
         self.doc.put(&p, "role", role.as_str())?;
         self.doc.put(&p, "created_at", at.as_str())?;
         let devices = self
             .doc
             .put_object(&p, "devices", automerge::ObjType::Map)?;
-        self.doc.put(&devices, actor.to_hex_string(), at.as_str())?;
-        Ok(pid)
+        if let Some(actor) = actor {
+            self.doc.put(&devices, actor.to_hex_string(), at.as_str())?;
+        }
+        Ok(())
     }
 
     /// Add a participant whose first device is `actor`; returns the new participant id.
@@ -86,6 +100,28 @@ impl Workspace {
         let pid = self.put_participant(&name, &role, actor)?;
         self.commit(format!("{name} joined as {role}"));
         Ok(pid)
+    }
+
+    /// List an observer the inviter names, under the participant id their invite carries.
+    ///
+    /// An observer follows the plan read-only: the relay refuses every change from their
+    /// devices, so they cannot write their own entry as mentors and mentees do when they join.
+    /// The mentor who invites them writes it instead, with no devices, so partners see who
+    /// follows their plan and the log says when they were invited.
+    pub fn add_observer(&mut self, pid: &str, name: &str) -> Result<()> {
+        let name = non_empty("name", name)?;
+        if let Some(holder) = self.name_holder(&name, None) {
+            return Err(Error::Invalid(format!(
+                "“{}” is already a participant ({}); choose another name",
+                holder.name, holder.role
+            )));
+        }
+        if self.participant(pid).is_some() {
+            return Err(Error::Invalid(format!("participant {pid} already exists")));
+        }
+        self.put_entry(pid, &name, &Role::Observer, None)?;
+        self.commit(format!("invited {name} as observer"));
+        Ok(())
     }
 
     /// Record another device of an existing participant.
@@ -293,6 +329,26 @@ mod tests {
         let devices = doc.put_object(&p, "devices", ObjType::Map).unwrap();
         doc.put(&devices, device, at).unwrap();
         doc.commit();
+    }
+
+    #[test]
+    fn an_observer_is_listed_by_the_mentor_who_invites_them() {
+        let (mut ana, _) = pair();
+        let pid = crate::model::new_item_id().to_string();
+        ana.add_observer(&pid, "Cora").unwrap();
+        let cora = ana.participant(&pid).unwrap();
+        assert_eq!((cora.name.as_str(), &cora.role), ("Cora", &Role::Observer));
+        assert!(cora.devices.is_empty());
+        // Names stay unique, and an id is taken once.
+        assert!(ana
+            .add_observer(&crate::model::new_item_id().to_string(), "ana")
+            .is_err());
+        assert!(ana.add_observer(&pid, "Cleo").is_err());
+        let said: Vec<String> = ana.history(None).into_iter().map(|h| h.message).collect();
+        assert!(
+            said.iter().any(|m| m == "invited Cora as observer"),
+            "{said:?}"
+        );
     }
 
     #[test]
