@@ -341,7 +341,7 @@ mod tests {
         assert!(cora.devices.is_empty());
         // Names stay unique, and an id is taken once.
         assert!(ana
-            .add_observer(&crate::model::new_item_id().to_string(), "ana")
+            .add_observer(crate::model::new_item_id().as_ref(), "ana")
             .is_err());
         assert!(ana.add_observer(&pid, "Cleo").is_err());
         let said: Vec<String> = ana.history(None).into_iter().map(|h| h.message).collect();
