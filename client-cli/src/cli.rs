@@ -28,9 +28,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "TANDEM_HOME", value_name = "DIR")]
     pub home: Option<PathBuf>,
 
-    /// The workspace to act on, by title, id or id prefix [default: the current one].
-    #[arg(short, long, global = true, value_name = "NAME|ID")]
-    pub workspace: Option<String>,
+    /// The workspace to act on, by title, id or id prefix [default: the current one]; `sync`
+    /// takes it more than once, to name several.
+    #[arg(short, long, global = true, value_name = "NAME|ID", action = clap::ArgAction::Append)]
+    pub workspace: Vec<String>,
 
     /// Print machine-readable JSON.
     #[arg(long, global = true)]
@@ -191,7 +192,7 @@ mod tests {
     fn global_flags_work_after_the_subcommand() {
         let cli = Cli::try_parse_from(["tandem", "goal", "list", "--json", "-w", "ana"]).unwrap();
         assert!(cli.json);
-        assert_eq!(cli.workspace.as_deref(), Some("ana"));
+        assert_eq!(cli.workspace, ["ana"]);
     }
 
     #[test]

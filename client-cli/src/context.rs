@@ -21,6 +21,9 @@ const LOCK_NOTICE: Duration = Duration::from_secs(1);
 pub struct Context {
     pub home_dir: PathBuf,
     pub selector: Option<String>,
+    /// Every workspace named with `-w`; only `sync` takes more than one (`selector` is the
+    /// first).
+    pub selectors: Vec<String>,
     pub json: bool,
     pub quiet: bool,
     /// How long opening the home waits for another tandem process to release it.
@@ -50,7 +53,8 @@ impl Context {
         use std::io::IsTerminal;
         Ok(Self {
             home_dir,
-            selector: cli.workspace.clone(),
+            selector: cli.workspace.first().cloned(),
+            selectors: cli.workspace.clone(),
             json: cli.json,
             quiet: cli.quiet,
             lock_wait: Duration::from_secs(cli.wait),
@@ -67,6 +71,7 @@ impl Context {
     /// The same settings aimed at one workspace.
     pub fn clone_for(&self, workspace: Option<String>) -> Self {
         Self {
+            selectors: workspace.iter().cloned().collect(),
             selector: workspace,
             ..self.clone()
         }

@@ -19,6 +19,14 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };
+    if cli.workspace.len() > 1 && !matches!(cli.command, cli::Command::Sync(_)) {
+        use clap::CommandFactory;
+        let err = cli::Cli::command().error(
+            ErrorKind::ArgumentConflict,
+            "-w names one workspace here; only `tandem sync` takes several",
+        );
+        return usage_error(err);
+    }
     let json = cli.json;
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -127,6 +127,29 @@ fn sync_with_another_server_binds_only_the_current_workspace_and_move_moves_it()
     assert!(stderr.contains("Moving"), "{stderr}");
     assert_eq!(relay_of(&ana, &first), b.url());
     assert!(fully_synced(&ana, &first));
+
+    // -w names several workspaces for one sync; a third, on another relay, is left alone.
+    let c = Relay::start_open();
+    let third = ana.init("Program C", "Ana", "mentor");
+    ana.ok(&["-q", "sync", "--server", &c.url()]);
+    ana.add(&["-w", "Program A", "goal", "add", "More for A"]);
+    ana.add(&["-w", "Program B", "goal", "add", "More for B"]);
+    ana.add(&["-w", "Program C", "goal", "add", "More for C"]);
+    let report = ana.json(&["-w", "Program A", "-w", "Program B", "sync"]);
+    assert_eq!(
+        synced_by_relay(&report),
+        vec![(b.url(), vec![first.clone(), second.clone()])],
+        "{report}"
+    );
+    assert!(fully_synced(&ana, &first) && fully_synced(&ana, &second));
+    assert!(!fully_synced(&ana, &third));
+    // Elsewhere, -w names one workspace.
+    let (code, stderr) = ana.fails(&["-w", "Program A", "-w", "Program B", "goal", "list"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("only `tandem sync` takes several"),
+        "{stderr}"
+    );
 }
 
 #[test]

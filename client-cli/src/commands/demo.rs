@@ -375,6 +375,7 @@ fn invite_code(ctx: &Context, ana: &Person) -> Result<Vec<String>> {
     let actx = Context {
         home_dir: ana.home.clone(),
         selector: None,
+        selectors: Vec::new(),
         json: false,
         quiet: true,
         ..ctx.clone()

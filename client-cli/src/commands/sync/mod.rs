@@ -159,44 +159,53 @@ pub fn ca_file_flag(path: Option<PathBuf>) -> Result<Option<PathBuf>> {
 
 /// Group the workspaces to sync by the relay (URL, token and CA) they sync with.
 ///
-/// Without `--server` every workspace (or the one named with `-w`) syncs with its own relay. With
-/// `--server URL` only the current workspace (or the one named with `-w`) and the workspaces not
+/// Without `--server` every workspace (or the ones named with `-w`) syncs with its own relay. With
+/// `--server URL` only the current workspace (or the ones named with `-w`) and the workspaces not
 /// yet bound to any relay go to URL, with the workspaces already bound to it; a workspace bound to
 /// another relay is never sent elsewhere unless `--move` names it, so one program's plans never
 /// reach another program's relay by accident.
 ///
-/// A `--token` or `--ca-file` replaces the settings of the current (or `-w`) workspace's relay,
+/// A `--token` or `--ca-file` replaces the settings of the current (or `-w`) workspaces' relays,
 /// and of every workspace that shared exactly those settings; other relays never see them.
 fn plan_sync(ctx: &Context, home: &Home, flags: &RelayFlags) -> Result<RelayGroups> {
     let all = home.workspaces()?;
     if all.is_empty() {
         bail!("no workspace to sync yet: create one with `tandem init` or join one with `tandem join CODE`");
     }
-    let target = match &ctx.selector {
-        Some(sel) => Some(home.resolve(Some(sel))?),
-        None => home.resolve(None).ok(),
+    // The workspaces named with `-w`, else the current one (if any).
+    let named = !ctx.selectors.is_empty();
+    let targets: Vec<DocumentId> = if named {
+        ctx.selectors
+            .iter()
+            .map(|sel| home.resolve(Some(sel)))
+            .collect::<std::result::Result<_, _>>()?
+    } else {
+        home.resolve(None).ok().into_iter().collect()
     };
-    let target_relay = match &target {
-        Some(id) => home.relay(id)?,
-        None => None,
-    };
+    let mut target_relays = Vec::new();
+    for id in &targets {
+        if let Some(relay) = home.relay(id)? {
+            target_relays.push(relay);
+        }
+    }
+    let is_target = |id: &DocumentId| targets.contains(id);
     let replaces = |existing: &RelaySettings, id: &DocumentId| {
-        target.as_ref() == Some(id) || target_relay.as_ref() == Some(existing)
+        is_target(id) || target_relays.contains(existing)
     };
     let mut groups = RelayGroups::new();
     let Some(url) = flags.server.as_deref() else {
-        if (flags.token.is_some() || flags.ca_file.is_some()) && target.is_none() {
+        if (flags.token.is_some() || flags.ca_file.is_some()) && targets.is_empty() {
             bail!("several workspaces and none is current: name the one the token is for with -w");
         }
-        if (flags.token.is_some() || flags.ca_file.is_some()) && target_relay.is_none() {
+        if (flags.token.is_some() || flags.ca_file.is_some()) && target_relays.is_empty() {
             bail!("this workspace has no relay yet: pass --server URL with the token or CA file");
         }
         for w in &all {
-            if ctx.selector.is_some() && target.as_ref() != Some(&w.id) {
+            if named && !is_target(&w.id) {
                 continue;
             }
             let Some(existing) = home.relay(&w.id)? else {
-                if ctx.selector.is_some() {
+                if named {
                     bail!(
                         "“{}” has no relay yet: run `tandem sync --server ws://HOST:PORT` once",
                         w.title
@@ -220,11 +229,11 @@ fn plan_sync(ctx: &Context, home: &Home, flags: &RelayFlags) -> Result<RelayGrou
         }
         return Ok(groups);
     };
-    if flags.move_workspace && target.is_none() {
+    if flags.move_workspace && targets.is_empty() {
         bail!("several workspaces and none is current: name the one to move with -w");
     }
     for w in &all {
-        let is_target = target.as_ref() == Some(&w.id);
+        let is_target = is_target(&w.id);
         let existing = home.relay(&w.id)?;
         let settings = match existing {
             // Remembered only once a sync with it succeeds (see `remember`), so a mistyped
@@ -235,7 +244,7 @@ fn plan_sync(ctx: &Context, home: &Home, flags: &RelayFlags) -> Result<RelayGrou
                 ca_file: flags.ca_file.clone(),
             },
             Some(e) if e.url == url => {
-                if ctx.selector.is_some() && !is_target {
+                if named && !is_target {
                     continue;
                 }
                 if replaces(&e, &w.id) {

@@ -28,9 +28,13 @@ pub(super) fn watch(ctx: &Context, flags: &RelayFlags) -> Result<()> {
         // watch below then finds every binding in the home.
         sync(ctx, flags, Duration::from_secs(30))?;
     }
-    let only = match &ctx.selector {
-        Some(sel) => Some(ctx.home()?.resolve(Some(sel))?),
-        None => None,
+    // The workspaces named with `-w`, if any: then only those are watched.
+    let only: Option<Vec<DocumentId>> = if ctx.selectors.is_empty() {
+        None
+    } else {
+        let home = ctx.home()?;
+        let ids = ctx.selectors.iter().map(|sel| home.resolve(Some(sel)));
+        Some(ids.collect::<std::result::Result<_, _>>()?)
     };
     let rt = runtime()?;
     rt.block_on(async {
@@ -63,7 +67,7 @@ pub(super) fn watch(ctx: &Context, flags: &RelayFlags) -> Result<()> {
                     }
                     last_marker = marker;
                     last_scan = Some(Instant::now());
-                    let groups = match watched_groups(ctx, only.as_ref()) {
+                    let groups = match watched_groups(ctx, only.as_deref()) {
                         Ok(g) => g,
                         Err(e) => {
                             eprintln!("tandem: {e:#}");
@@ -103,12 +107,12 @@ pub(super) fn watch(ctx: &Context, flags: &RelayFlags) -> Result<()> {
 /// The workspaces to watch, grouped by the relay they sync with.
 fn watched_groups(
     ctx: &Context,
-    only: Option<&DocumentId>,
+    only: Option<&[DocumentId]>,
 ) -> Result<BTreeMap<RelaySettings, Watched>> {
     let home = ctx.home()?;
     let mut groups: BTreeMap<RelaySettings, Watched> = BTreeMap::new();
     for w in home.workspaces()? {
-        if only.is_some_and(|id| *id != w.id) {
+        if only.is_some_and(|ids| !ids.contains(&w.id)) {
             continue;
         }
         if let Some(relay) = home.relay(&w.id)? {
