@@ -108,9 +108,40 @@ fn identity_is_not_a_name() {
     ana.ok(&["-q", "sync"]);
     let (_, err) = ben.fails(&["participant", "remove", "Ana"]);
     assert!(err.contains("only mentors"), "{err}");
+    ben.add(&["goal", "add", "Seen by Ana before the removal"]);
+    ben.ok(&["-q", "sync"]);
+    ana.ok(&["-q", "sync"]);
+    // Offline, before the removal reaches him, Ben writes more.
+    ben.add(&["goal", "add", "Written after the removal"]);
     ana.ok(&["participant", "remove", "Benjamin"]);
     ana.ok(&["-q", "sync"]);
     ben.ok(&["-q", "sync"]);
+    // Every tandem client refuses what he wrote after the removal, and keeps the rest: Ana's,
+    // and a new device's that gets the workspace from the relay.
+    ana.ok(&["-q", "sync"]);
+    let cleo = Home::new();
+    let link = invite(&ana, &["--role", "mentee"])["link"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cleo.ok(&["join", &link, "--name", "Cleo"]);
+    for home in [&ana, &cleo, &ben] {
+        let goals = home.ok(&["goal", "list"]);
+        assert!(goals.contains("Seen by Ana before the removal"), "{goals}");
+        assert!(!goals.contains("Written after the removal"), "{goals}");
+    }
+    assert!(ana.ok(&["participant", "list"]).contains(
+        "1 change(s) that removed participants' devices made after their removal are refused"
+    ));
+    // Ana builds on what she is shown, and that reaches everyone.
+    ana.add(&["goal", "add", "After Ben left"]);
+    ana.ok(&["-q", "sync"]);
+    cleo.ok(&["-q", "sync"]);
+    let goals = cleo.ok(&["goal", "list"]);
+    assert!(
+        goals.contains("After Ben left") && !goals.contains("Written after the removal"),
+        "{goals}"
+    );
     let goal = ben.json(&["goal", "list"])[0]["id"]
         .as_str()
         .unwrap()

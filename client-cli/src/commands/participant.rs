@@ -74,6 +74,12 @@ pub fn run(ctx: &Context, cmd: ParticipantCommand) -> Result<()> {
                     p.devices.len()
                 );
             }
+            let refused = opened.ws.refused_changes();
+            if refused > 0 {
+                println!(
+                    "{refused} change(s) that removed participants' devices made after their removal are refused: kept in the document, never shown or built on."
+                );
+            }
             Ok(())
         }
         ParticipantCommand::Rename { who, name } => {
@@ -101,7 +107,7 @@ pub fn run(ctx: &Context, cmd: ParticipantCommand) -> Result<()> {
             home.save(&mut opened)?;
             if !ctx.quiet && !ctx.json {
                 println!(
-                    "Removed {} from “{}”; their devices' later changes are refused once this is synced.",
+                    "Removed {} from “{}”; what they wrote before stays, and whatever their devices write from now on is refused by every tandem client.",
                     target.name,
                     opened.ws.title()
                 );

@@ -274,7 +274,8 @@ pub fn edit_outside(
             home.open_workspace(&ws_id, ctx.now)?
         };
         let (item_id, text) = load(&opened.ws)?;
-        let base = opened.ws.doc_mut().get_heads();
+        // The heads of what the person was shown, so the edit applies to that.
+        let base = opened.ws.heads();
         (ws_id, *opened.id(), item_id, base, text)
     };
     let edited = editor::edit(ctx.editor.as_deref(), &text, "the text was")?;

@@ -50,6 +50,7 @@ mod history;
 mod milestone;
 mod note;
 mod participant;
+mod removal;
 mod resource;
 
 pub use action::{Action, ActionChanges, NewAction};
@@ -176,6 +177,8 @@ pub struct Workspace {
     now: Timestamp,
     /// Participant names by id, built on first use and dropped whenever the document changes.
     names: std::cell::RefCell<Option<std::collections::HashMap<String, String>>>,
+    /// The whole document, when `doc` is a view that leaves refused changes out.
+    shared: Option<removal::Shared>,
 }
 
 impl Workspace {
@@ -195,6 +198,7 @@ impl Workspace {
             me: None,
             now,
             names: Default::default(),
+            shared: None,
         };
         let at = ws.stamp();
         ws.doc.put(ROOT, "schema", SCHEMA_VERSION as i64)?;
@@ -222,6 +226,7 @@ impl Workspace {
             me: None,
             now,
             names: Default::default(),
+            shared: None,
         };
         ws.doc.put(ROOT, "schema", SCHEMA_VERSION as i64)?;
         ws.doc.put(ROOT, "kind", PRIVATE_KIND)?;
@@ -231,19 +236,25 @@ impl Workspace {
     }
 
     /// Wrap a loaded document, checking that it is a workspace this build understands.
+    ///
+    /// When removed participants' devices wrote after their removal, the workspace shows and
+    /// builds on everything but those changes (see [`removal`]).
     pub fn open(doc: AutoCommit, doc_id: &str, now: Timestamp) -> Result<Self> {
         check_schema(&doc, doc_id)?;
+        let (doc, shared) = Self::screen(doc)?;
         Ok(Self {
             doc,
             me: None,
             now,
             names: Default::default(),
+            shared,
         })
     }
 
     /// Set who is acting, by participant id.
     pub fn act_as(&mut self, participant: Option<String>) {
         self.me = participant;
+        self.record_stand_in();
     }
 
     /// The participant acting on this device, if known.
@@ -251,20 +262,37 @@ impl Workspace {
         self.me.as_deref()
     }
 
-    /// The underlying automerge document.
+    /// The document as this workspace shows it: without refused changes, if there are any
+    /// (see [`removal`]).
     pub fn doc(&self) -> &AutoCommit {
         &self.doc
     }
 
-    /// The underlying automerge document, mutably (for sync and storage).
+    /// The whole shared document, mutably (for sync and storage), holding every change made
+    /// through this workspace. Refused changes are in it too: peers must hold the same changes.
     pub fn doc_mut(&mut self) -> &mut AutoCommit {
         self.names.take();
-        &mut self.doc
+        self.copy_view_changes()
+            .expect("changes made on the view apply to the document it was forked from");
+        match &mut self.shared {
+            Some(shared) => &mut shared.doc,
+            None => &mut self.doc,
+        }
     }
 
-    /// Give back the document.
-    pub fn into_doc(self) -> AutoCommit {
-        self.doc
+    /// Give back the whole shared document (see [`Workspace::doc_mut`]).
+    pub fn into_doc(mut self) -> AutoCommit {
+        self.copy_view_changes()
+            .expect("changes made on the view apply to the document it was forked from");
+        match self.shared {
+            Some(shared) => shared.doc,
+            None => self.doc,
+        }
+    }
+
+    /// The heads of the document as this workspace shows it.
+    pub fn heads(&mut self) -> Vec<automerge::ChangeHash> {
+        self.doc.get_heads()
     }
 
     /// The instant this workspace handle treats as now.
@@ -306,6 +334,7 @@ impl Workspace {
             me: self.me.clone(),
             now: self.now,
             names: Default::default(),
+            shared: None,
         };
         edit(&mut branch)?;
         let branch_actor = branch.doc.get_actor().clone();
@@ -361,6 +390,7 @@ impl Workspace {
             me,
             now,
             names: Default::default(),
+            shared: None,
         };
         let participants = ensure_map(&mut scratch.doc, &ROOT, "participants")?;
         for (id, name) in people {

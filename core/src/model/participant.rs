@@ -250,10 +250,14 @@ impl Workspace {
             kind: "participant",
             prefix: id.to_string(),
         })?;
+        // What the mentor has seen of the removed person's work stays; whatever else their
+        // devices write is refused (see `removal.rs`).
+        let seen = super::removal::format_heads(&self.doc.get_heads());
         let participants = ensure_map(&mut self.doc, &ROOT, "participants")?;
         let p = get_map(&self.doc, &participants, id).expect("found above");
         let at = self.stamp();
         self.doc.put(&p, "removed_at", at.as_str())?;
+        self.doc.put(&p, super::removal::REMOVED_SEEN, seen)?;
         self.commit(format!("removed {}", old.name));
         Ok(())
     }

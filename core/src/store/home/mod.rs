@@ -270,7 +270,7 @@ impl Home {
         let unknown = || Error::UnknownWorkspace(id.clone());
         let (doc, state) = docstore::load(self.store.as_ref(), &id)?.ok_or_else(unknown)?;
         let mut ws = Workspace::open(doc, &id, now)?;
-        ws.doc_mut().set_actor(self.actor.clone());
+        ws.set_actor(self.actor.clone());
         ws.act_as(get_text(self.store.as_ref(), &key(&["ws", &id, "me"])?)?);
         Ok(Opened::new(doc_ref, ws, state))
     }
@@ -285,12 +285,14 @@ impl Home {
                 .is_some_and(|p| p.is_removed());
         if !opened.doc.is_private() && (removed || self.is_read_only(&opened.id)?) {
             let saved = opened.state.saved_heads().to_vec();
+            // This device's changes, made as itself or as a stand-in (see `Workspace::set_actor`).
+            let stand_in = opened.ws.actor().clone();
             let mine = opened
                 .ws
                 .doc_mut()
                 .get_changes_meta(&saved)
                 .iter()
-                .any(|c| *c.actor == self.actor);
+                .any(|c| *c.actor == self.actor || *c.actor == stand_in);
             if mine && removed {
                 return Err(Error::Invalid(format!(
                     "a mentor removed you from “{}”: this device can no longer change it",
@@ -348,11 +350,14 @@ impl Home {
             }
         }
         // Whether a mentor removed this device's participant: the quick path then steps aside,
-        // so that the ordinary path refuses the change (see `save`).
+        // so that the ordinary path refuses the change (see `save`). It steps aside too while the
+        // workspace refuses a removed participant's changes, since it would build on the stored
+        // heads, refused changes included, where the ordinary path builds on the view.
         let me = get_text(self.store.as_ref(), &key(&["ws", id, "me"])?)?;
         let removed = me
             .and_then(|me| ws.participant(&me))
-            .is_some_and(|p| p.is_removed());
+            .is_some_and(|p| p.is_removed())
+            || ws.refused_changes() > 0;
         let k = key(&["ws", id, "removed"])?;
         match (removed, self.store.get(&k)?.is_some()) {
             (true, false) => self.store.put(&k, b"1")?,
@@ -432,7 +437,7 @@ impl Home {
             let id = doc_ref.to_string();
             if let Some((doc, state)) = docstore::load(self.store.as_ref(), &id)? {
                 let mut ws = Workspace::open(doc, &id, now)?;
-                ws.doc_mut().set_actor(self.actor.clone());
+                ws.set_actor(self.actor.clone());
                 ws.act_as(me);
                 return Ok(Opened::new(doc_ref, ws, state));
             }
