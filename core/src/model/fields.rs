@@ -155,6 +155,21 @@ pub fn get_map(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<ObjId> {
     }
 }
 
+/// Every map stored under `key`, the winning one first. Two devices that each create a missing
+/// map at the same key make a conflict with two maps; reading the collections that older
+/// documents lack (surveys, kudos, career steps, settings) through all of them keeps what either
+/// device added.
+pub fn get_all_maps(doc: &AutoCommit, obj: &ObjId, key: &str) -> Vec<ObjId> {
+    let winner = get_map(doc, obj, key);
+    let mut all: Vec<ObjId> = winner.iter().cloned().collect();
+    for (value, id) in doc.get_all(obj, key).unwrap_or_default() {
+        if matches!(value, Value::Object(ObjType::Map)) && Some(&id) != winner.as_ref() {
+            all.push(id);
+        }
+    }
+    all
+}
+
 /// The map under `key`, created if it is missing.
 pub fn ensure_map(doc: &mut AutoCommit, obj: &ObjId, key: &str) -> Result<ObjId> {
     match get_map(doc, obj, key) {

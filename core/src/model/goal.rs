@@ -1,13 +1,14 @@
 //! Goals: what the mentee wants to reach, with a status, an owner, a due date and milestones.
 
-use super::draft::{Draft, Field};
-use super::fields::{get_stored, get_string};
+use super::draft::{self, Draft, Field};
+use super::fields::{get_stored, get_string, set_opt_str};
 use super::time::Stored;
 use super::{non_empty, Kind, Meta, Milestone, Workspace};
 use crate::model::ItemId;
 use crate::Result;
 use automerge::ObjId;
 use jiff::civil::Date;
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 open_enum! {
@@ -31,6 +32,10 @@ pub struct Goal {
     pub owner: Option<String>,
     pub due: Option<Stored<Date>>,
     pub milestones: Vec<Milestone>,
+    /// When the goal was marked done; absent while it is not done, and for goals marked done by
+    /// a tandem that did not record it.
+    #[serde(default)]
+    pub done_at: Option<Stored<Timestamp>>,
     #[serde(flatten)]
     pub meta: Meta,
 }
@@ -94,7 +99,7 @@ impl Workspace {
         if let Some(d) = changes.description {
             fields.push(Field::Text("description", d));
         }
-        if let Some(s) = changes.status {
+        if let Some(s) = &changes.status {
             fields.push(Field::Str("status", Some(s.as_str().to_string())));
         }
         if let Some(d) = changes.due {
@@ -103,12 +108,24 @@ impl Workspace {
         if let Some(o) = owner {
             fields.push(Field::Str("owner", Some(o)));
         }
-        self.update_item(
+        // The moment a goal is done is recorded in the same change as its status, so a win is
+        // dated by when it happened; any other status clears it.
+        if let Some(status) = &changes.status {
+            draft::check_fields(Kind::Goal.noun(), &fields)?;
+            let obj = self.item(Kind::Goal, id)?;
+            let done_at = (*status == GoalStatus::Done).then(|| self.stamp());
+            set_opt_str(&mut self.doc, &obj, "done_at", done_at.as_deref())?;
+        }
+        let result = self.update_item(
             Kind::Goal,
             id,
             &fields,
             "--title, --description, --status, --due, --owner",
-        )
+        );
+        if result.is_err() {
+            self.doc.rollback();
+        }
+        result
     }
 
     fn read_goal(&self, id: &str, obj: &ObjId) -> Goal {
@@ -124,6 +141,7 @@ impl Workspace {
             owner,
             due: get_stored(&self.doc, obj, "due"),
             milestones,
+            done_at: get_stored(&self.doc, obj, "done_at"),
             meta: self.meta(obj),
         }
     }

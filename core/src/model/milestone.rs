@@ -1,7 +1,7 @@
 //! Milestones: the steps of a goal, kept in a map inside the goal.
 
 use super::draft::Draft;
-use super::fields::{ensure_map, get_bool, get_map, get_stored, get_string, keys};
+use super::fields::{ensure_map, get_bool, get_map, get_stored, get_string, keys, set_opt_str};
 use super::time::Stored;
 use super::{first_line, new_item_id, non_empty, resolve_prefix, Field, Kind, Meta, Workspace};
 use crate::model::ItemId;
@@ -9,6 +9,7 @@ use crate::{Error, Result};
 use automerge::transaction::Transactable;
 use automerge::ObjId;
 use jiff::civil::Date;
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// A step towards a goal.
@@ -18,6 +19,10 @@ pub struct Milestone {
     pub title: String,
     pub due: Option<Stored<Date>>,
     pub done: bool,
+    /// When the milestone was marked done; absent while it is not, and for milestones marked
+    /// done by a tandem that did not record it.
+    #[serde(default)]
+    pub done_at: Option<Stored<Timestamp>>,
     #[serde(flatten)]
     pub meta: Meta,
 }
@@ -94,6 +99,11 @@ impl Workspace {
         milestone: &ItemId,
         done: bool,
     ) -> Result<()> {
+        // Recorded in the same change as the flag (which `flag_milestone` commits), so the win
+        // is dated by when it happened.
+        let (m, _) = self.milestone_obj(goal, milestone)?;
+        let done_at = done.then(|| self.stamp());
+        set_opt_str(&mut self.doc, &m, "done_at", done_at.as_deref())?;
         self.flag_milestone(goal, milestone, "done", done, ["completed", "reopened"])
     }
 
@@ -160,6 +170,7 @@ impl Workspace {
                             title: get_string(&self.doc, &m, "title").unwrap_or_default(),
                             due: get_stored(&self.doc, &m, "due"),
                             done: get_bool(&self.doc, &m, "done"),
+                            done_at: get_stored(&self.doc, &m, "done_at"),
                             meta: self.meta(&m),
                             id: ItemId::from_stored(mid),
                         })

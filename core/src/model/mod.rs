@@ -14,6 +14,10 @@
 //! checkins:  { <id>: { at, agenda: Text, notes: Text, meeting_link?, ratings: { <pid>: { rating, comment: Text, at } }, .. } }
 //! actions:   { <id>: { title, owner?, due?, done, done_at?, goal?, checkin?, .. } }
 //! resources: { <id>: { title, url, note: Text, .. } }
+//! settings:  { checkin_rhythm_days, survey_rhythm_days }
+//! surveys:   { "<pid>:<period>": { participant, period, progress, relationship, recommend, comment: Text, at, .. } }
+//! kudos:     { <id>: { from, to, text: Text, goal?, .. } }
+//! career_steps: { <id>: { participant, date, role_before, role_after, note: Text, .. } }
 //! ```
 //!
 //! Fields marked Text are prose, merged character by character; every other string is a scalar,
@@ -29,9 +33,10 @@
 //! The files follow the document. This one holds [`Workspace`] itself and what every kind of item
 //! shares: creating and opening a workspace, the schema check, ids, archiving and snapshots. Each
 //! kind has a file of its own (`goal.rs`, `milestone.rs`, `note.rs`, `checkin.rs`, `action.rs`,
-//! `resource.rs`, `participant.rs`) with its read view, its write input and an `impl Workspace`
+//! `resource.rs`, `participant.rs`, `survey.rs`, `kudos.rs`, `career.rs`) with its read view, its write input and an `impl Workspace`
 //! block of its methods; `conflicts.rs` and `history.rs` read concurrent values and change history
-//! the same way. [`draft`] describes new items, [`fields`] reads and writes single fields, and
+//! the same way; `rhythm.rs` holds the settings and when the next check-in is due, and `wins.rs`
+//! derives the pair's wins. [`draft`] describes new items, [`fields`] reads and writes single fields, and
 //! [`time`] reads and writes dates and instants.
 
 #[macro_use]
@@ -43,26 +48,36 @@ mod ids;
 pub mod time;
 
 mod action;
+mod career;
 mod checkin;
 mod conflicts;
 mod goal;
 mod history;
+mod kudos;
 mod milestone;
 mod note;
 mod participant;
 mod removal;
 mod resource;
+pub mod rhythm;
+pub mod survey;
+mod wins;
 
 pub use action::{Action, ActionChanges, NewAction};
+pub use career::{CareerStep, NewCareerStep};
 pub use checkin::{CheckIn, CheckInChanges, Rating};
 pub use conflicts::{Conflict, ConflictOn, ConflictValue};
 pub use goal::{Goal, GoalChanges, GoalStatus, NewGoal};
 pub use history::HistoryEntry;
 pub use ids::ItemId;
+pub use kudos::{Kudos, NewKudos};
 pub use milestone::{Milestone, MilestoneChanges};
 pub use note::{NewNote, Note, NoteChanges};
 pub use participant::{resolve_owner_among, Participant, Role};
 pub use resource::{Resource, ResourceChanges};
+pub use rhythm::{Rhythm, Settings, SettingsChanges};
+pub use survey::{NewSurvey, SurveyAnswer};
+pub use wins::{Win, WinKind};
 
 use crate::model::draft::{Draft, Field};
 use crate::model::fields::{
@@ -165,6 +180,15 @@ pub struct Snapshot {
     pub checkins: Vec<CheckIn>,
     pub actions: Vec<Action>,
     pub resources: Vec<Resource>,
+    /// The collections below came later; a snapshot written before them still reads.
+    #[serde(default)]
+    pub settings: Settings,
+    #[serde(default)]
+    pub surveys: Vec<SurveyAnswer>,
+    #[serde(default)]
+    pub kudos: Vec<Kudos>,
+    #[serde(default)]
+    pub career_steps: Vec<CareerStep>,
 }
 
 /// The shared plan of one mentoring pair (or the private notes beside it).
@@ -209,8 +233,18 @@ impl Workspace {
             ws.doc
                 .put_object(ROOT, kind.collection(), automerge::ObjType::Map)?;
         }
-        ws.doc
-            .put_object(ROOT, "participants", automerge::ObjType::Map)?;
+        // Made at once, so that two people adding the first survey answer or kudos offline add
+        // them to one map rather than each making one.
+        for collection in [
+            "participants",
+            "settings",
+            "surveys",
+            "kudos",
+            "career_steps",
+        ] {
+            ws.doc
+                .put_object(ROOT, collection, automerge::ObjType::Map)?;
+        }
         let pid = ws.put_participant(&name, &role, &actor)?;
         ws.doc.put(ROOT, "created_by", pid.as_str())?;
         ws.me = Some(pid.clone());
@@ -602,6 +636,10 @@ impl Workspace {
             checkins: self.checkins(),
             actions: self.actions(),
             resources: self.resources(),
+            settings: self.settings(),
+            surveys: self.surveys(),
+            kudos: self.kudos(),
+            career_steps: self.career_steps(),
         }
     }
 
@@ -625,7 +663,16 @@ macro_rules! has_meta {
         }
     )*};
 }
-has_meta!(Goal, Note, CheckIn, Action, Resource);
+has_meta!(
+    Goal,
+    Note,
+    CheckIn,
+    Action,
+    Resource,
+    Kudos,
+    CareerStep,
+    SurveyAnswer
+);
 
 fn schema_of(doc: &AutoCommit) -> Option<u64> {
     get_int(doc, &ROOT, "schema").and_then(|s| u64::try_from(s).ok())
