@@ -5,9 +5,10 @@
 
 use crate::commands::{
     action::ActionCommand, bundle::BundleCommand, checkin::CheckInCommand, demo::DemoArgs,
-    export::ExportArgs, goal::GoalCommand, invite::InviteArgs, invite::JoinArgs, log::LogArgs,
-    milestone::MilestoneCommand, note::NoteCommand, participant::ParticipantCommand,
-    resource::ResourceCommand, sync::SyncArgs, workspaces::InitArgs, workspaces::SwitchArgs,
+    export::ExportArgs, goal::GoalCommand, invite::InviteArgs, invite::JoinArgs, kudos::KudosArgs,
+    log::LogArgs, milestone::MilestoneCommand, note::NoteCommand, participant::ParticipantCommand,
+    plan::PlanArgs, progress::ProgressCommand, resource::ResourceCommand, rhythm::RhythmArgs,
+    survey::SurveyArgs, sync::SyncArgs, workspaces::InitArgs, workspaces::SwitchArgs,
 };
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -82,8 +83,17 @@ pub enum Command {
     /// Links, books and other resources.
     #[command(subcommand)]
     Resource(ResourceCommand),
-    /// The one screen a pair looks at: goals, actions, check-ins, sync state.
-    Plan,
+    /// The one screen a pair looks at: goals, actions, check-ins, wins, sync state.
+    Plan(PlanArgs),
+    /// How often the pair meets and answers the pulse survey: show, or set (mentors only).
+    Rhythm(RhythmArgs),
+    /// Answer the pulse survey (three questions from 1 to 5), or list the answers with --show.
+    Survey(SurveyArgs),
+    /// Give kudos to the other person, optionally for a goal.
+    Kudos(KudosArgs),
+    /// Career steps: a promotion, a new role, a new job.
+    #[command(subcommand)]
+    Progress(ProgressCommand),
     /// Who changed what, and when.
     Log(LogArgs),
     /// Fields two people set concurrently, with both values.
@@ -122,10 +132,14 @@ impl Command {
             Command::Resource(cmd) => cmd.writes(),
             Command::Bundle(cmd) => cmd.writes(),
             Command::Participant(cmd) => cmd.writes(),
+            Command::Rhythm(args) => args.writes(),
+            Command::Survey(args) => args.writes(),
+            Command::Kudos(_) => true,
+            Command::Progress(cmd) => cmd.writes(),
             // What a sync merges came from a relay, so a watch has nothing new to send; the demo
             // works in homes of its own.
             Command::Workspaces
-            | Command::Plan
+            | Command::Plan(_)
             | Command::Log(_)
             | Command::Conflicts
             | Command::Export(_)
@@ -258,7 +272,61 @@ mod tests {
         assert!(!writes(&["goal", "list"]));
         assert!(!writes(&["checkin", "show", "c"]));
         assert!(!writes(&["plan"]));
+        assert!(!writes(&["plan", "--all"]));
+        assert!(!writes(&["rhythm"]));
+        assert!(writes(&["rhythm", "--checkins", "7"]));
+        assert!(writes(&[
+            "survey",
+            "--progress",
+            "4",
+            "--relationship",
+            "5",
+            "--recommend",
+            "3"
+        ]));
+        assert!(!writes(&["survey", "--show"]));
+        assert!(writes(&["kudos", "Ben", "Great demo"]));
+        assert!(writes(&[
+            "progress",
+            "add",
+            "--date",
+            "2026-11-01",
+            "--from",
+            "a",
+            "--to",
+            "b"
+        ]));
+        assert!(!writes(&["progress", "list"]));
         assert!(!writes(&["sync"]));
         assert!(!writes(&["bundle", "export", "f"]));
+    }
+
+    #[test]
+    fn survey_answers_and_rhythms_out_of_range_are_usage_errors_naming_the_range() {
+        let parse = |args: &[&str]| {
+            let mut argv = vec!["tandem"];
+            argv.extend_from_slice(args);
+            Cli::try_parse_from(argv)
+        };
+        let err = parse(&[
+            "survey",
+            "--progress",
+            "6",
+            "--relationship",
+            "5",
+            "--recommend",
+            "3",
+        ])
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("from 1 to 5"), "{err}");
+        // All three answers or none.
+        let err = parse(&["survey", "--progress", "4"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let err = parse(&["rhythm", "--checkins", "0"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("from 1 to 365"), "{err}");
+        let err = parse(&["checkin", "add", "--repeat", "--at", "2026-12-01 10:00"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
     }
 }

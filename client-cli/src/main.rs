@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod context;
 mod editor;
+mod ics;
 mod net;
 mod render;
 mod tls;
@@ -31,6 +32,12 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
+            // A command may find its flags incomplete only once it runs (`tandem survey` without
+            // a terminal to ask in); that is a usage error like those clap reports.
+            let err = match err.downcast::<clap::Error>() {
+                Ok(usage) => return usage_error(usage),
+                Err(err) => err,
+            };
             // One line, with the chain of causes, so scripts and people both get the reason.
             let message = format!("{err:#}");
             if json {

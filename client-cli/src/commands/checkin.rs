@@ -27,6 +27,10 @@ pub enum CheckInCommand {
         /// Where to meet online: the video call's address.
         #[arg(long, value_name = "URL")]
         link: Option<String>,
+        /// Schedule the next check-in one check-in rhythm after the latest (see `tandem
+        /// rhythm`), at the same time of day and with its meeting link.
+        #[arg(long, conflicts_with = "at")]
+        repeat: bool,
     },
     /// List check-ins.
     List {
@@ -105,7 +109,15 @@ struct CheckInDetail {
 pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
     let p = paint(ctx);
     match cmd {
-        CheckInCommand::Add { at, agenda, link } => {
+        CheckInCommand::Add {
+            at,
+            agenda,
+            link,
+            repeat,
+        } => {
+            if repeat {
+                return add_repeat(ctx, agenda, link);
+            }
             let at = match at {
                 Some(when) => when.resolve(&ctx.zone)?,
                 None => ctx.now,
@@ -255,4 +267,25 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
         CheckInCommand::Archive { id } => archive(ctx, Kind::CheckIn, &id, true),
         CheckInCommand::Restore { id } => archive(ctx, Kind::CheckIn, &id, false),
     }
+}
+
+/// `checkin add --repeat`: the next check-in one rhythm after the latest, carrying its link
+/// unless another is given.
+fn add_repeat(ctx: &Context, agenda: Option<String>, link: Option<String>) -> Result<()> {
+    let (_, o, id) = write(ctx, |ws| {
+        let next = super::rhythm::repeat_after(ws, ctx.now, &ctx.zone)?;
+        let link = link.or(next.link);
+        ws.insert(&Draft::checkin(
+            next.at,
+            agenda.as_deref().unwrap_or_default(),
+            link.as_deref(),
+        )?)
+    })?;
+    let c = o.ws.checkin(&id)?;
+    let label = format!(
+        "{} {}",
+        display_instant(&c.at, &ctx.zone),
+        first_line(&c.agenda, 40)
+    );
+    report(ctx, "Added", "check-in", &c.id, label.trim(), &c)
 }

@@ -1,4 +1,5 @@
-//! `tandem export`: the whole workspace as Markdown or JSON.
+//! `tandem export`: the whole workspace as Markdown or JSON, or its check-ins as an iCalendar
+//! file.
 
 use crate::context::Context;
 use crate::render::{line, shown};
@@ -7,12 +8,14 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use tandem_core::jiff::SignedDuration;
 use tandem_core::model::time::display_instant;
-use tandem_core::model::{first_line, Snapshot};
+use tandem_core::model::{first_line, Snapshot, Win, WinKind};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The file format: Markdown for people, JSON for programs.
+    /// The file format: Markdown for people, JSON for programs, ics (the check-ins) for
+    /// calendars.
     #[arg(long, value_enum, default_value_t = ExportFormat::Md)]
     format: ExportFormat,
     /// Write to this file instead of standard output.
@@ -24,6 +27,7 @@ pub struct ExportArgs {
 pub enum ExportFormat {
     Md,
     Json,
+    Ics,
 }
 
 /// What `export --output FILE --json` prints.
@@ -39,12 +43,18 @@ pub fn run(ctx: &Context, args: ExportArgs) -> Result<()> {
     let home = ctx.home()?;
     let o = ctx.workspace(&home)?;
     let snapshot = o.ws.snapshot(&o.id().to_string());
+    let wins = o.ws.wins(ctx.now);
     drop(home);
     let text = match format {
         ExportFormat::Json => serde_json::to_string_pretty(&snapshot)? + "\n",
         // Markdown is read on a terminal as often as in an editor, so it is escaped like every
         // text output; JSON keeps the strings as stored.
-        ExportFormat::Md => markdown(&shown(snapshot.clone()), ctx),
+        ExportFormat::Md => {
+            let mut md = markdown(&shown(snapshot.clone()), ctx);
+            measures_markdown(&mut md, &shown(snapshot.clone()), &shown(wins), ctx);
+            md
+        }
+        ExportFormat::Ics => calendar(&snapshot, ctx),
     };
     match output {
         Some(path) => {
@@ -172,4 +182,93 @@ fn markdown(s: &Snapshot, ctx: &Context) -> String {
         let _ = writeln!(md, "- [{}]({}){note}", r.title, r.url);
     }
     md
+}
+
+/// The check-ins not archived as an iCalendar file: one hour each, named after the workspace,
+/// with the agenda and the meeting link.
+fn calendar(s: &Snapshot, ctx: &Context) -> String {
+    let summary = format!("Check-in: {}", s.title);
+    let events: Vec<crate::ics::Event> = s
+        .checkins
+        .iter()
+        .filter(|c| !c.meta.archived)
+        .filter_map(|c| {
+            let start = *c.at.valid()?;
+            Some(crate::ics::Event {
+                uid: format!("{}@tandem", c.id.as_str()),
+                start,
+                end: start.checked_add(SignedDuration::from_hours(1)).ok()?,
+                summary: &summary,
+                description: &c.agenda,
+                url: c.meeting_link.as_deref(),
+            })
+        })
+        .collect();
+    crate::ics::calendar(&events, ctx.now)
+}
+
+/// A win in a Markdown list.
+fn win_item(w: &Win, ctx: &Context) -> String {
+    let what = match w.kind {
+        WinKind::GoalDone => format!("Goal done: {}", w.title),
+        WinKind::MilestoneDone => format!("Milestone done: {}", w.title),
+        WinKind::CheckinStreak => format!(
+            "{} check-ins in a row, each within the rhythm",
+            w.count.unwrap_or_default()
+        ),
+        WinKind::Kudos => format!(
+            "Kudos from {} to {}: {}",
+            w.from.as_deref().unwrap_or_default(),
+            w.to.as_deref().unwrap_or_default(),
+            first_line(&w.title, 80)
+        ),
+    };
+    match &w.at {
+        Some(at) => format!("- {what} ({})", display_instant(at, &ctx.zone)),
+        None => format!("- {what}"),
+    }
+}
+
+/// The sections that measure how the pair is doing: wins, kudos, career steps, pulse surveys.
+fn measures_markdown(md: &mut String, s: &Snapshot, wins: &[Win], ctx: &Context) {
+    let _ = writeln!(md, "\n## Wins\n");
+    for w in wins {
+        let _ = writeln!(md, "{}", win_item(w, ctx));
+    }
+    let _ = writeln!(md, "\n## Kudos\n");
+    for k in s.kudos.iter().filter(|k| !k.meta.archived) {
+        let _ = writeln!(
+            md,
+            "- {} → {}: {}",
+            k.from_name,
+            k.to_name,
+            k.text.trim_end()
+        );
+    }
+    let _ = writeln!(md, "\n## Career steps\n");
+    for c in s.career_steps.iter().filter(|c| !c.meta.archived) {
+        let note = if c.note.trim().is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", c.note.trim_end())
+        };
+        let _ = writeln!(
+            md,
+            "- {} {}: {} → {}{note}",
+            c.date, c.name, c.role_before, c.role_after
+        );
+    }
+    let _ = writeln!(md, "\n## Pulse surveys\n");
+    for a in s.surveys.iter().filter(|a| !a.meta.archived) {
+        let comment = if a.comment.trim().is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", a.comment.trim_end())
+        };
+        let _ = writeln!(
+            md,
+            "- period {} {}: progress {}, relationship {}, recommend {}{comment}",
+            a.period, a.name, a.progress, a.relationship, a.recommend
+        );
+    }
 }

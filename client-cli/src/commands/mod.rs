@@ -11,13 +11,18 @@ pub mod demo;
 pub mod export;
 pub mod goal;
 pub mod invite;
+pub mod kudos;
 pub mod log;
 pub mod milestone;
 pub mod note;
+mod overview;
 pub mod participant;
 pub mod plan;
+pub mod progress;
 pub mod resource;
+pub mod rhythm;
 mod shared;
+pub mod survey;
 pub mod sync;
 pub mod workspaces;
 
@@ -54,7 +59,11 @@ fn dispatch(ctx: &Context, command: Command) -> Result<()> {
         Command::CheckIn(cmd) => checkin::run(ctx, cmd),
         Command::Action(cmd) => action::run(ctx, cmd),
         Command::Resource(cmd) => resource::run(ctx, cmd),
-        Command::Plan => plan::run(ctx),
+        Command::Plan(args) => plan::run(ctx, args),
+        Command::Rhythm(args) => rhythm::run(ctx, args),
+        Command::Survey(args) => survey::run(ctx, args),
+        Command::Kudos(args) => kudos::run(ctx, args),
+        Command::Progress(cmd) => progress::run(ctx, cmd),
         Command::Log(args) => log::run(ctx, args),
         Command::Conflicts => conflicts::run(ctx),
         Command::Export(args) => export::run(ctx, args),

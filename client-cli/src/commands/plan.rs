@@ -5,13 +5,26 @@ use crate::context::Context;
 use crate::render::{fit, line, progress_bar, shown};
 use anyhow::Result;
 use serde::Serialize;
+use tandem_core::model::survey::today_in_utc;
 use tandem_core::model::time::display_instant;
-use tandem_core::model::{first_line, short, Action, CheckIn, Goal, GoalStatus, Participant};
+use tandem_core::model::{
+    first_line, short, Action, CareerStep, CheckIn, Goal, GoalStatus, Participant, Rhythm, Win,
+};
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Every workspace on this device, one line each: when the next check-in is due, overdue
+    /// actions, whether a pulse survey is due.
+    #[arg(long)]
+    all: bool,
+}
 
 /// The plan as `--json` prints it. The fields are in alphabetical order, the order in which
 /// `--json` has always printed them.
 #[derive(Serialize)]
 struct Plan {
+    /// Career steps not archived, earliest first.
+    career_steps: Vec<CareerStep>,
     /// How many fields hold values two people set concurrently.
     conflicts: usize,
     /// Goals neither archived nor dropped.
@@ -24,12 +37,21 @@ struct Plan {
     /// The open action items past their due date, the longest overdue first.
     overdue_actions: Vec<Action>,
     participants: Vec<Participant>,
+    /// When the next check-in is due by the pair's rhythm, and how late it is.
+    rhythm: Rhythm,
+    /// Whether the pulse survey is due for this device's participant.
+    survey_due: bool,
     title: String,
     /// Changes on this device that no relay has confirmed yet.
     unsynced_changes: usize,
+    /// The recent wins, newest first.
+    wins: Vec<Win>,
 }
 
-pub fn run(ctx: &Context) -> Result<()> {
+pub fn run(ctx: &Context, args: PlanArgs) -> Result<()> {
+    if args.all {
+        return super::overview::run(ctx);
+    }
     let p = paint(ctx);
     let home = ctx.home()?;
     let mut o = ctx.workspace(&home)?;
@@ -71,7 +93,11 @@ pub fn run(ctx: &Context) -> Result<()> {
     // The longest overdue first: those are the ones to talk about.
     overdue.sort_by(|a, b| (&a.due, &a.id).cmp(&(&b.due, &b.id)));
 
+    let survey_due =
+        o.ws.me()
+            .is_some_and(|me| o.ws.survey_due(me, today_in_utc(now)));
     let plan = Plan {
+        career_steps: super::overview::live_career_steps(&o.ws),
         conflicts,
         goals,
         id: o.id().to_string(),
@@ -80,13 +106,17 @@ pub fn run(ctx: &Context) -> Result<()> {
         open_actions: actions,
         overdue_actions: overdue,
         participants,
+        rhythm: o.ws.rhythm(now),
+        survey_due,
         title: o.ws.title(),
         unsynced_changes: unsynced,
+        wins: o.ws.recent_wins(now),
     };
     if ctx.json {
         return ctx.print_json(&plan);
     }
     let Plan {
+        career_steps,
         conflicts,
         goals,
         id,
@@ -95,8 +125,11 @@ pub fn run(ctx: &Context) -> Result<()> {
         open_actions: actions,
         overdue_actions: overdue,
         participants,
+        rhythm,
+        survey_due,
         title,
         unsynced_changes: unsynced,
+        wins,
     } = plan;
     let (goals, last, next, actions, overdue, participants) = (
         shown(goals),
@@ -249,6 +282,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         ),
         None => println!("  next: not scheduled — tandem checkin add --at \"YYYY-MM-DD HH:MM\""),
     }
+    super::overview::print_measures(ctx, &rhythm, survey_due, wins, career_steps);
 
     println!("\n{}", p.bold("Sync"));
     if unsynced == 0 {
