@@ -1,0 +1,439 @@
+//! End-to-end tests of measuring how a mentoring pair is doing, with the real `tandem` binary in
+//! temporary homes: the rhythm of check-ins and pulse surveys, `checkin add --repeat`, the pulse
+//! survey (due, answered, merged across two homes), kudos and career steps in `plan` and
+//! `export`, `plan --all`, and the iCalendar export.
+//!
+//! The clock is pinned with TANDEM_NOW (the workspace is made at [`tandem_tests::NOW`]); a
+//! command run "later" overrides it.
+
+use serde_json::Value;
+use tandem_tests::{path_str, Home};
+
+// ----- helpers -----
+
+/// A mentor, Ana, and a mentee, Ben, who joined her workspace from a bundle.
+fn pair() -> (Home, Home) {
+    let (ana, ben) = (Home::new(), Home::new());
+    ana.init("Ana & Ben", "Ana", "mentor");
+    let bundle = ana.bundle("join.tandem");
+    ben.ok(&[
+        "bundle",
+        "import",
+        path_str(&bundle),
+        "--name",
+        "Ben",
+        "--role",
+        "mentee",
+    ]);
+    (ana, ben)
+}
+
+/// Both homes export a bundle, then each imports the other's.
+fn exchange(a: &Home, b: &Home) {
+    let (from_a, from_b) = (a.bundle("out.tandem"), b.bundle("out.tandem"));
+    b.ok(&["bundle", "import", path_str(&from_a)]);
+    a.ok(&["bundle", "import", path_str(&from_b)]);
+}
+
+/// `tandem --json ARGS` at the instant `at`.
+fn json_at(home: &Home, at: &str, args: &[&str]) -> Value {
+    home.call().env("TANDEM_NOW", at).json(args)
+}
+
+/// `tandem ARGS` at the instant `at`, which must succeed; its standard output.
+fn ok_at(home: &Home, at: &str, args: &[&str]) -> String {
+    home.call().env("TANDEM_NOW", at).ok(args)
+}
+
+/// A user error: exit code 1 and one line on stderr starting `tandem: `.
+fn user_error(home: &Home, args: &[&str]) -> String {
+    let (code, stderr) = home.fails(args);
+    assert_eq!(code, 1, "`tandem {}`: {stderr}", args.join(" "));
+    let line = stderr.trim_end();
+    assert!(
+        line.starts_with("tandem: ") && line.lines().count() == 1,
+        "{stderr}"
+    );
+    line.to_string()
+}
+
+/// A usage error: exit code 2 and clap's explanation on stderr.
+fn usage_error(home: &Home, args: &[&str]) -> String {
+    let (code, stderr) = home.fails(args);
+    assert_eq!(code, 2, "`tandem {}`: {stderr}", args.join(" "));
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
+/// 31 days after the workspace was made: the first survey period.
+const A_MONTH_LATER: &str = "2026-12-29T10:00:00Z";
+
+const ANSWERS: [&str; 6] = ["--progress", "4", "--relationship", "5", "--recommend", "3"];
+
+// ----- the rhythm -----
+
+#[test]
+fn the_rhythm_defaults_to_two_weeks_and_a_month_and_only_a_mentor_sets_it() {
+    let (ana, ben) = pair();
+    let rhythm = ana.json(&["rhythm"]);
+    assert_eq!(
+        rhythm,
+        serde_json::json!({"checkin_rhythm_days": 14, "survey_rhythm_days": 30})
+    );
+    let refused = user_error(&ben, &["rhythm", "--checkins", "7"]);
+    assert!(refused.contains("only mentors"), "{refused}");
+    assert_eq!(ben.json(&["rhythm"])["checkin_rhythm_days"], 14);
+    let set = ana.json(&["rhythm", "--checkins", "7", "--surveys", "60"]);
+    assert_eq!(
+        set,
+        serde_json::json!({"checkin_rhythm_days": 7, "survey_rhythm_days": 60})
+    );
+    for bad in ["0", "366", "often"] {
+        let err = usage_error(&ana, &["rhythm", "--checkins", bad]);
+        assert!(err.contains("from 1 to 365"), "{err}");
+    }
+    exchange(&ana, &ben);
+    assert_eq!(ben.json(&["rhythm"]), set);
+    // The plan says when the next check-in is due: a rhythm after the workspace was made.
+    let plan = ana.json(&["plan"]);
+    assert_eq!(plan["rhythm"]["checkin_rhythm_days"], 7);
+    assert_eq!(plan["rhythm"]["next_checkin_due"], "2026-12-05T10:00:00Z");
+    assert_eq!(plan["rhythm"]["overdue_days"], 0);
+    let text = ana.ok(&["plan"]);
+    assert!(
+        text.contains("Next check-in due Sat 5 Dec (in 7 days)"),
+        "{text}"
+    );
+    let late = json_at(&ana, "2026-12-09T12:00:00Z", &["plan"]);
+    assert_eq!(late["rhythm"]["overdue_days"], 4);
+    let text = ok_at(&ana, "2026-12-09T12:00:00Z", &["plan"]);
+    assert!(text.contains("Check-in overdue by 4 days"), "{text}");
+}
+
+#[test]
+fn checkin_add_repeat_schedules_the_next_one_a_rhythm_after_the_latest() {
+    let (ana, _ben) = pair();
+    // With no check-in yet, the next is a rhythm from now.
+    let first = ana.json(&["checkin", "add", "--repeat"]);
+    assert_eq!(first["at"], "2026-12-12T10:00:00Z");
+    ana.ok(&["checkin", "archive", first["id"].as_str().unwrap()]);
+    ana.ok(&[
+        "checkin",
+        "add",
+        "--at",
+        "2026-11-20T15:30:00Z",
+        "--link",
+        "https://meet.example/ana-ben",
+    ]);
+    let next = ana.json(&["checkin", "add", "--repeat", "--agenda", "Follow-up"]);
+    assert_eq!(next["at"], "2026-12-04T15:30:00Z");
+    assert_eq!(next["meeting_link"], "https://meet.example/ana-ben");
+    assert_eq!(next["agenda"], "Follow-up");
+    assert_eq!(next["id"].as_str().unwrap().len(), 16);
+    ana.ok(&["rhythm", "--checkins", "7"]);
+    let after = ana.json(&["checkin", "add", "--repeat"]);
+    assert_eq!(after["at"], "2026-12-11T15:30:00Z");
+    usage_error(
+        &ana,
+        &["checkin", "add", "--repeat", "--at", "2026-12-01 10:00"],
+    );
+}
+
+// ----- the pulse survey -----
+
+#[test]
+fn a_survey_is_due_after_a_rhythm_and_not_once_answered() {
+    let (ana, _ben) = pair();
+    // Not due in the first period.
+    assert_eq!(ana.json(&["plan"])["survey_due"], false);
+    assert!(!ana.ok(&["plan"]).contains("Pulse survey due"));
+    let plan = json_at(&ana, A_MONTH_LATER, &["plan"]);
+    assert_eq!(plan["survey_due"], true);
+    let text = ok_at(&ana, A_MONTH_LATER, &["plan"]);
+    assert!(
+        text.contains("Pulse survey due — run `tandem survey`"),
+        "{text}"
+    );
+    let mut args = vec!["survey"];
+    args.extend_from_slice(&ANSWERS);
+    args.extend_from_slice(&["--comment", "a good month"]);
+    let answer = json_at(&ana, A_MONTH_LATER, &args);
+    assert_eq!(answer["period"], 1);
+    assert_eq!(answer["progress"], 4);
+    assert_eq!(answer["comment"], "a good month");
+    assert!(answer["id"].as_str().unwrap().ends_with(":1"), "{answer}");
+    assert_eq!(json_at(&ana, A_MONTH_LATER, &["plan"])["survey_due"], false);
+    // Answering again in the same period rewrites the one answer.
+    let mut again = vec!["survey", "--progress", "2", "--relationship", "5"];
+    again.extend_from_slice(&["--recommend", "4"]);
+    json_at(&ana, A_MONTH_LATER, &again);
+    let shown = json_at(&ana, A_MONTH_LATER, &["survey", "--show"]);
+    assert_eq!(shown.as_array().unwrap().len(), 1, "{shown}");
+    assert_eq!(shown[0]["progress"], 2);
+    // The next period asks again.
+    assert_eq!(
+        json_at(&ana, "2027-01-28T10:00:00Z", &["plan"])["survey_due"],
+        true
+    );
+}
+
+#[test]
+fn survey_answers_out_of_range_or_incomplete_are_usage_errors() {
+    let (ana, _ben) = pair();
+    let err = usage_error(
+        &ana,
+        &[
+            "survey",
+            "--progress",
+            "6",
+            "--relationship",
+            "5",
+            "--recommend",
+            "3",
+        ],
+    );
+    assert!(err.contains("from 1 to 5"), "{err}");
+    usage_error(&ana, &["survey", "--progress", "0"]);
+    usage_error(&ana, &["survey", "--progress", "4", "--relationship", "4"]);
+    // Without flags and without a terminal there is no one to ask.
+    let err = usage_error(&ana, &["survey"]);
+    assert!(err.contains("--progress"), "{err}");
+    let (code, stderr) = ana.fails(&["--json", "survey"]);
+    assert_eq!(code, 2);
+    let error: Value = serde_json::from_str(stderr.trim()).unwrap();
+    assert_eq!(error["code"], "usage");
+}
+
+#[test]
+fn two_people_answering_the_same_period_in_two_homes_keep_both_answers() {
+    let (ana, ben) = pair();
+    let mut args = vec!["survey"];
+    args.extend_from_slice(&ANSWERS);
+    json_at(&ana, A_MONTH_LATER, &args);
+    let mut bens = vec!["survey", "--progress", "5", "--relationship", "4"];
+    bens.extend_from_slice(&["--recommend", "5", "--comment", "learning a lot"]);
+    json_at(&ben, A_MONTH_LATER, &bens);
+    exchange(&ana, &ben);
+    for home in [&ana, &ben] {
+        let answers = json_at(home, A_MONTH_LATER, &["survey", "--show"]);
+        let names: Vec<&str> = answers
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["Ana", "Ben"], "{answers}");
+        assert_eq!(answers[1]["comment"], "learning a lot");
+        assert_eq!(json_at(home, A_MONTH_LATER, &["plan"])["survey_due"], false);
+    }
+    let text = ok_at(&ana, A_MONTH_LATER, &["survey", "--show"]);
+    assert!(text.contains("learning a lot"), "{text}");
+}
+
+// ----- wins, kudos and career steps -----
+
+#[test]
+fn kudos_goals_done_and_career_steps_show_in_plan_and_export() {
+    let (ana, ben) = pair();
+    let goal = ana.add(&["goal", "add", "Give a conference talk"]);
+    exchange(&ana, &ben);
+    let kudos = ben.json(&[
+        "kudos",
+        "ana",
+        "Thanks for the review, it helped",
+        "--goal",
+        &goal[..6],
+    ]);
+    assert_eq!(kudos["from_name"], "Ben");
+    assert_eq!(kudos["to_name"], "Ana");
+    assert_eq!(kudos["goal"], goal.as_str());
+    assert_eq!(kudos["id"].as_str().unwrap().len(), 16);
+    let err = user_error(&ben, &["kudos", "Zed", "hi"]);
+    assert!(err.contains("participant"), "{err}");
+    let step = ben.json(&[
+        "progress",
+        "add",
+        "--date",
+        "2026-11-20",
+        "--from",
+        "Junior developer",
+        "--to",
+        "Developer",
+        "--note",
+        "after the review",
+    ]);
+    assert_eq!(step["name"], "Ben");
+    assert_eq!(step["role_after"], "Developer");
+    let steps = ben.json(&["progress", "list"]);
+    assert_eq!(steps.as_array().unwrap().len(), 1);
+    usage_error(
+        &ben,
+        &[
+            "progress", "add", "--date", "soon", "--from", "a", "--to", "b",
+        ],
+    );
+    exchange(&ana, &ben);
+    ana.ok(&["goal", "set", &goal, "--status", "done"]);
+
+    let plan = ana.json(&["plan"]);
+    let kinds: Vec<&str> = plan["wins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"goal_done"), "{kinds:?}");
+    assert!(kinds.contains(&"kudos"), "{kinds:?}");
+    assert_eq!(plan["career_steps"][0]["role_before"], "Junior developer");
+    let text = ana.ok(&["plan"]);
+    assert!(text.contains("Goal done: Give a conference talk"), "{text}");
+    assert!(
+        text.contains("Kudos from Ben to Ana: Thanks for the review"),
+        "{text}"
+    );
+    assert!(text.contains("Ben: Junior developer → Developer"), "{text}");
+
+    let md = ana.ok(&["export", "--format", "md"]);
+    for expected in [
+        "## Wins",
+        "Goal done: Give a conference talk",
+        "## Kudos",
+        "Ben → Ana: Thanks for the review, it helped",
+        "## Career steps",
+        "2026-11-20 Ben: Junior developer → Developer — after the review",
+        "## Pulse surveys",
+    ] {
+        assert!(md.contains(expected), "missing {expected:?} in:\n{md}");
+    }
+    // The JSON export carries the new collections.
+    let json = ana.export_json();
+    assert_eq!(json["kudos"].as_array().unwrap().len(), 1);
+    assert_eq!(json["career_steps"].as_array().unwrap().len(), 1);
+    assert_eq!(json["settings"]["checkin_rhythm_days"], 14);
+}
+
+// ----- plan --all -----
+
+#[test]
+fn plan_all_lists_every_workspace_on_the_device() {
+    let home = Home::new();
+    home.init("Ana & Ben", "Ana", "mentor");
+    home.add(&["action", "add", "Send the slides", "--due", "2026-11-01"]);
+    home.init("Ana & Cleo", "Ana", "mentor");
+    let all = home.json(&["plan", "--all"]);
+    let rows = all.as_array().expect("an array");
+    assert_eq!(rows.len(), 2, "{all}");
+    let row = |title: &str| {
+        rows.iter()
+            .find(|r| r["title"] == title)
+            .unwrap_or_else(|| panic!("no {title} in {all}"))
+    };
+    assert_eq!(row("Ana & Ben")["overdue_actions"], 1);
+    assert_eq!(row("Ana & Cleo")["overdue_actions"], 0);
+    assert_eq!(row("Ana & Cleo")["current"], true);
+    assert_eq!(row("Ana & Ben")["next_checkin_due"], "2026-12-12T10:00:00Z");
+    assert_eq!(row("Ana & Ben")["survey_due"], false);
+    let later = json_at(&home, A_MONTH_LATER, &["plan", "--all"]);
+    for r in later.as_array().unwrap() {
+        assert_eq!(r["survey_due"], true);
+        assert_eq!(r["overdue_days"], 17);
+    }
+    let text = ok_at(&home, A_MONTH_LATER, &["plan", "--all"]);
+    assert!(
+        text.contains("Ana & Ben") && text.contains("Ana & Cleo"),
+        "{text}"
+    );
+    assert!(text.contains("1 overdue action"), "{text}");
+    assert!(text.contains("pulse survey due"), "{text}");
+}
+
+// ----- iCalendar -----
+
+/// The content lines of an iCalendar text, unfolded: every line ends in CRLF and is at most 75
+/// octets; a line starting with a space continues the one before.
+fn unfold(ics: &str) -> Vec<String> {
+    assert!(ics.ends_with("\r\n"), "{ics:?}");
+    let mut lines: Vec<String> = Vec::new();
+    for raw in ics.trim_end_matches("\r\n").split("\r\n") {
+        assert!(raw.len() <= 75, "{} octets: {raw:?}", raw.len());
+        assert!(!raw.contains('\n'), "a bare line feed in {raw:?}");
+        match raw.strip_prefix(' ') {
+            Some(rest) => lines.last_mut().expect("a first line").push_str(rest),
+            None => lines.push(raw.to_string()),
+        }
+    }
+    lines
+}
+
+/// A text value with RFC 5545's escapes undone.
+fn unescape(value: &str) -> String {
+    let mut out = String::new();
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') | Some('N') => out.push('\n'),
+                Some(other) => out.push(other),
+                None => {}
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_ics_export_is_a_calendar_of_check_ins_with_escaped_folded_text() {
+    let (ana, _ben) = pair();
+    let agenda = format!(
+        "Goals, plans; and the talk\nThen: {}",
+        "the long review of every milestone ".repeat(4)
+    );
+    let c = ana.json(&[
+        "checkin",
+        "add",
+        "--at",
+        "2026-12-01T14:00:00Z",
+        "--agenda",
+        &agenda,
+        "--link",
+        "https://meet.example/ana-ben",
+    ]);
+    let archived = ana.add(&["checkin", "add", "--at", "2026-12-08T14:00:00Z"]);
+    ana.ok(&["checkin", "archive", &archived]);
+    let ics = ana.ok(&["export", "--format", "ics"]);
+    let lines = unfold(&ics);
+    assert_eq!(lines.first().unwrap(), "BEGIN:VCALENDAR");
+    assert_eq!(lines.last().unwrap(), "END:VCALENDAR");
+    assert!(lines.contains(&"VERSION:2.0".to_string()));
+    assert!(lines.iter().any(|l| l.starts_with("PRODID:")));
+    let begins = lines.iter().filter(|l| *l == "BEGIN:VEVENT").count();
+    let ends = lines.iter().filter(|l| *l == "END:VEVENT").count();
+    assert_eq!((begins, ends), (1, 1), "the archived check-in is left out");
+    let value = |name: &str| {
+        let prefix = format!("{name}:");
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no {name} in {lines:#?}"))
+            .to_string()
+    };
+    assert_eq!(
+        value("UID"),
+        format!("{}@tandem", c["id"].as_str().unwrap())
+    );
+    assert_eq!(value("DTSTART"), "20261201T140000Z");
+    assert_eq!(value("DTEND"), "20261201T150000Z");
+    assert_eq!(value("SUMMARY"), "Check-in: Ana & Ben");
+    assert_eq!(value("URL"), "https://meet.example/ana-ben");
+    assert_eq!(value("LOCATION"), "https://meet.example/ana-ben");
+    let description = value("DESCRIPTION");
+    assert!(
+        description.starts_with("Goals\\, plans\\; and the talk\\nThen:"),
+        "{description}"
+    );
+    assert_eq!(unescape(&description), agenda);
+    // The description was long enough to fold.
+    assert!(ics.contains("\r\n "), "{ics}");
+}
