@@ -12,6 +12,8 @@
 //!   document ids.
 //! - [`sync`]: the sans-IO sync engine: one document with one peer, the relay's side and the
 //!   client's.
+//! - [`program`]: the coordinators' view of many pairs: content-free facts read from a workspace,
+//!   and the figures a program report shows.
 //!
 //! `model` and `protocol` stand alone; `store` builds on both, and `sync` on `protocol` and
 //! `store`. The binaries (`tandem`, `tandem-server`) add the terminal and the sockets.
@@ -29,6 +31,7 @@
 
 mod error;
 pub mod model;
+pub mod program;
 pub mod protocol;
 pub mod store;
 pub mod sync;
