@@ -8,7 +8,7 @@
 //! happen on blocking threads.
 
 use crate::invites::{InviteEntry, NewInvite, Redeemed};
-use crate::tokens::{self, Fingerprint, Role, TokenEntry, TokenError, TokenFile};
+use crate::tokens::{self, Fingerprint, Role, Scope, TokenEntry, TokenError, TokenFile};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tandem_core::jiff::Timestamp;
@@ -39,6 +39,8 @@ struct State {
 #[derive(Debug, Clone)]
 pub(crate) struct Grant {
     pub token_id: Option<String>,
+    /// The token's role; an open relay grants everyone `Write`.
+    pub role: Role,
     pub access: Access,
 }
 
@@ -59,6 +61,18 @@ impl Denied {
         }
     }
 }
+
+/// Why the program report was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ProgramDenied {
+    /// 401: no valid token.
+    Token(Denied),
+    /// 403: a valid token, but a read or write one.
+    NotProgram,
+}
+
+/// What a program token is told when it asks for anything about invites.
+pub(crate) const PROGRAM_NO_INVITES: &str = "a program token cannot manage invites";
 
 /// Why an invite was refused, mapped to an HTTP status by the caller.
 #[derive(Debug)]
@@ -141,6 +155,7 @@ impl Auth {
         if self.open {
             return Ok(Grant {
                 token_id: None,
+                role: Role::Write,
                 access: Access::full(),
             });
         }
@@ -149,6 +164,7 @@ impl Auth {
         match state.file.lookup(token) {
             Some(entry) if entry.is_active() => Ok(Grant {
                 token_id: Some(entry.id.clone()),
+                role: entry.role,
                 access: entry.access(),
             }),
             Some(entry) => Err(Denied::Revoked {
@@ -156,6 +172,40 @@ impl Auth {
             }),
             None => Err(Denied::Unknown),
         }
+    }
+
+    /// The workspaces whose program report `token` may read: a program token's scope. An open
+    /// relay shows every workspace to everyone, as it shows them every document.
+    pub fn program_scope(&self, token: Option<&str>) -> Result<Scope, ProgramDenied> {
+        if self.open {
+            return Ok(Scope::All);
+        }
+        let token = token
+            .filter(|t| !t.is_empty())
+            .ok_or(ProgramDenied::Token(Denied::Missing))?;
+        let state = self.lock();
+        match state.file.lookup(token) {
+            Some(entry) if entry.is_active() && entry.role == Role::Program => {
+                Ok(entry.workspaces.clone())
+            }
+            Some(entry) if entry.is_active() => Err(ProgramDenied::NotProgram),
+            Some(entry) => Err(ProgramDenied::Token(Denied::Revoked {
+                id: entry.id.clone(),
+            })),
+            None => Err(ProgramDenied::Token(Denied::Unknown)),
+        }
+    }
+
+    /// Whether `token` is an active program token, which may not manage invites whatever it
+    /// asks for.
+    pub fn is_program(&self, token: Option<&str>) -> bool {
+        !self.open
+            && token.is_some_and(|t| {
+                self.lock()
+                    .file
+                    .verify(t)
+                    .is_some_and(|e| e.role == Role::Program)
+            })
     }
 
     /// Whether the token `id` still works.
@@ -178,10 +228,14 @@ impl Auth {
             Some(_) => return Err(InviteError::Unauthorized("token revoked".into())),
             None => return Err(InviteError::Unauthorized("unknown token".into())),
         };
-        if parent.role != Role::Write {
-            return Err(InviteError::Forbidden(
-                "a read-only token cannot manage invites".into(),
-            ));
+        match parent.role {
+            Role::Write => {}
+            Role::Read => {
+                return Err(InviteError::Forbidden(
+                    "a read-only token cannot manage invites".into(),
+                ))
+            }
+            Role::Program => return Err(InviteError::Forbidden(PROGRAM_NO_INVITES.into())),
         }
         if !parent.workspaces.includes(workspace) {
             return Err(InviteError::Forbidden(
@@ -356,6 +410,41 @@ mod tests {
             invite(&open, &writer, DOC, InviteRole::Mentee),
             Err(InviteError::Open)
         ));
+    }
+
+    #[test]
+    fn only_program_tokens_read_the_program_and_never_invite() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(tokens::FILE_NAME);
+        let scope = Scope::docs(&[DOC]).unwrap();
+        let (program, _) = tokens::create(&path, Role::Program, scope.clone(), "p", None).unwrap();
+        let (writer, _) = tokens::create(&path, Role::Write, Scope::All, "w", None).unwrap();
+        let auth = Auth::load(&path, false).unwrap();
+        assert_eq!(auth.program_scope(Some(&program)), Ok(scope));
+        assert_eq!(
+            auth.program_scope(Some(&writer)),
+            Err(ProgramDenied::NotProgram)
+        );
+        assert_eq!(
+            auth.program_scope(None),
+            Err(ProgramDenied::Token(Denied::Missing))
+        );
+        assert_eq!(
+            auth.program_scope(Some("tdm_nope")),
+            Err(ProgramDenied::Token(Denied::Unknown))
+        );
+        assert!(auth.is_program(Some(&program)));
+        assert!(!auth.is_program(Some(&writer)));
+        assert!(matches!(
+            invite(&auth, &program, DOC, InviteRole::Observer),
+            Err(InviteError::Forbidden(_))
+        ));
+        let grant = auth.authorize(Some(&program)).unwrap();
+        assert_eq!(grant.role, Role::Program);
+        assert_eq!(grant.access.docs, Some(Default::default()));
+        let open = Auth::load(&path, true).unwrap();
+        assert_eq!(open.program_scope(None), Ok(Scope::All));
+        assert!(!open.is_program(Some(&program)));
     }
 
     #[test]

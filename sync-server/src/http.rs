@@ -19,6 +19,10 @@
 //!   /v1/invites/{id}` revokes one; `POST /v1/invites/redeem` (no token) exchanges a code for a
 //!   token scoped to its workspace, at most [`REDEEM_PER_MINUTE`] attempts a minute per client
 //!   address. On an `--open` relay, which mints no tokens, they answer `409 open_relay`.
+//! - `GET /v1/program` (Bearer: a program token, or the web app's session cookie holding one):
+//!   the coordinators' report of the workspaces in the token's scope, in numbers only
+//!   (`docs/program.md`, [`crate::program`]); `401` without a valid token, `403` for a read or
+//!   write token. A program token is refused (`403 forbidden`) by every invite route.
 //! - anything else: `404`, and `405` for a known path with the wrong method.
 //!
 //! Errors are JSON (`{"error": "...", "code": "..."}`). Keep-alive is off: one request per plain connection,
@@ -29,7 +33,7 @@
 //! (`413`) and must arrive within [`BODY_TIMEOUT`] (`408`); a whole plain exchange may take
 //! [`HTTP_TIMEOUT`]. So a slow or hostile client holds a few KiB for a few seconds.
 
-use crate::auth::InviteError;
+use crate::auth::{InviteError, ProgramDenied, PROGRAM_NO_INVITES};
 use crate::conn::{self, ConnGuard};
 use crate::invites::{self, InviteRole, NewInvite};
 use crate::metrics::{Metrics, Refusal};
@@ -144,6 +148,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
                 .fallback(wrong_method("use GET or POST")),
         )
         .route(
+            "/v1/program",
+            get(program_report).fallback(wrong_method("use GET")),
+        )
+        .route(
             "/v1/invites/redeem",
             post(redeem_invite).fallback(wrong_method("use POST")),
         )
@@ -239,6 +247,56 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// `GET /v1/program`: the report of the program token's workspaces, made off the async
+/// runtime (it may load documents from storage).
+async fn program_report(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let token = bearer(&headers).or_else(|| crate::web::cookie_token(&headers));
+    // A token the operator created a moment ago is honoured at once.
+    shared.refresh_tokens().await;
+    let scope = match shared.auth.program_scope(token.as_deref()) {
+        Ok(scope) => scope,
+        Err(ProgramDenied::Token(denied)) => {
+            shared.metrics.refused(Refusal::Token);
+            tracing::info!("program report refused: {}", denied.reason());
+            return json_error(StatusCode::UNAUTHORIZED, &denied.reason());
+        }
+        Err(ProgramDenied::NotProgram) => {
+            return json_error(
+                StatusCode::FORBIDDEN,
+                "only a program token may read the program report",
+            )
+        }
+    };
+    let view = shared.program.clone();
+    let now = tandem_core::jiff::Timestamp::now();
+    match tokio::task::spawn_blocking(move || view.report(&scope, now)).await {
+        Ok(Ok(report)) => json_ok(serde_json::to_value(&report).expect("the report serialises")),
+        Ok(Err(e)) => {
+            tracing::error!("program report failed: {}", tandem_core::Chain(&e));
+            json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the relay could not read its documents",
+            )
+        }
+        Err(e) => {
+            tracing::error!("program report failed: {e}");
+            json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the relay could not make the report",
+            )
+        }
+    }
+}
+
+/// The answer to a program token on an invite route, which it may never use. Checked before
+/// anything else about the request, so the answer is the same whatever was asked.
+fn refuse_program(shared: &Shared, bearer: Option<&str>) -> Option<Response> {
+    shared
+        .auth
+        .is_program(bearer)
+        .then(|| json_error(StatusCode::FORBIDDEN, PROGRAM_NO_INVITES))
 }
 
 /// How many redemption attempts one client address may make a minute.
@@ -422,6 +480,9 @@ async fn create_invite(State(shared): State<Arc<Shared>>, request: Request) -> R
         tracing::info!("invite refused: {}", denied.reason());
         return json_error(StatusCode::UNAUTHORIZED, &denied.reason());
     }
+    if let Some(refused) = refuse_program(&shared, bearer.as_deref()) {
+        return refused;
+    }
     let body = match read_body(body).await {
         Ok(body) => body,
         Err(response) => return response,
@@ -505,6 +566,9 @@ async fn list_invites(State(shared): State<Arc<Shared>>, request: Request) -> Re
     if shared.auth.is_open() {
         return invite_error(&shared, InviteError::Open);
     }
+    if let Some(refused) = refuse_program(&shared, bearer.as_deref()) {
+        return refused;
+    }
     let query = request.uri().query().unwrap_or("");
     let workspace = query
         .split('&')
@@ -546,6 +610,9 @@ async fn revoke_invite(
     headers: HeaderMap,
 ) -> Response {
     let bearer = bearer(&headers);
+    if let Some(refused) = refuse_program(&shared, bearer.as_deref()) {
+        return refused;
+    }
     let auth = shared.auth.clone();
     let handle = id.clone();
     match blocking(move || auth.revoke_invite(bearer.as_deref(), &handle)).await {
@@ -565,6 +632,11 @@ async fn redeem_invite(State(shared): State<Arc<Shared>>, request: Request) -> R
     let (parts, body) = request.into_parts();
     if shared.auth.is_open() {
         return invite_error(&shared, InviteError::Open);
+    }
+    // Redeeming needs no token, but one who presents a program token is refused like on every
+    // other invite route.
+    if let Some(refused) = refuse_program(&shared, bearer(&parts.headers).as_deref()) {
+        return refused;
     }
     let ip = parts
         .extensions

@@ -32,6 +32,9 @@
 //! - `http.rs`: every connection starts as HTTP/1.1 on hyper, with limits on the request head;
 //!   `GET /`, `GET /health`, `GET /metrics` and the invite routes under `/v1/invites` are axum
 //!   routes, anything else is `404`.
+//!   `GET /v1/program` answers a program token with the coordinators' report.
+//! - `program.rs`: that report, read from the stored documents beside the hubs, with the
+//!   content-free facts of each workspace cached by its heads.
 //! - `invites.rs`: invite codes, stored as hashes beside the tokens they are redeemed for.
 //! - `metrics.rs`: the counters behind `/metrics`, in the Prometheus text format.
 //! - `conn.rs`: one websocket: the upgrade with the token check, the reader (decoding, rate
@@ -69,6 +72,7 @@ mod http;
 mod hub;
 pub mod invites;
 mod metrics;
+mod program;
 mod tls;
 pub mod tokens;
 mod web;
@@ -190,6 +194,8 @@ pub(crate) struct Shared {
     relay_peer_id: String,
     /// Invite redemptions per client address.
     redeem_limit: http::RateLimit,
+    /// The program report and its cache of facts (`GET /v1/program`).
+    program: Arc<program::ProgramView>,
 }
 
 impl Shared {
@@ -239,7 +245,10 @@ pub async fn run(
         .context("opening the store")?
         .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
     let peer_id = format!("tandem-relay-{:08x}", rand::random::<u32>());
-    let relay = Relay::new(Arc::new(storage), peer_id.clone()).context("starting the relay")?;
+    let storage: Arc<dyn tandem_core::store::Storage> = Arc::new(storage);
+    let relay = Relay::new(storage.clone(), peer_id.clone()).context("starting the relay")?;
+    // The program report reads the stored documents beside the hubs, never through them.
+    let program = Arc::new(program::ProgramView::new(storage, config.hub_threads));
     let auth = Arc::new(
         auth::Auth::load(&config.tokens_path(), config.open).context("loading the tokens")?,
     );
@@ -280,6 +289,7 @@ pub async fn run(
         started,
         relay_peer_id: peer_id,
         redeem_limit: http::RateLimit::new(http::REDEEM_PER_MINUTE),
+        program,
         config,
     });
 

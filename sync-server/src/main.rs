@@ -306,6 +306,19 @@ mod tests {
         assert!(
             Cli::try_parse_from(["tandem-server", "token", "create", "--role", "read"]).is_err()
         );
+        let cli = Cli::try_parse_from([
+            "tandem-server",
+            "token",
+            "create",
+            "--all",
+            "--role",
+            "program",
+        ])
+        .unwrap();
+        let Some(Command::Token(token_cmd::TokenCommand::Create(args))) = cli.command else {
+            panic!("expected token create");
+        };
+        assert!(matches!(args.role, token_cmd::RoleArg::Program));
         assert!(Cli::try_parse_from(["tandem-server", "token", "revoke", "abc"]).is_ok());
         assert!(Cli::try_parse_from(["tandem-server", "token", "list", "--json"]).is_ok());
     }

@@ -28,13 +28,15 @@ pub(crate) enum TokenCommand {
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("scope").required(true).args(["workspace", "all"])))]
 pub(crate) struct CreateArgs {
-    /// A workspace (automerge document id or `automerge:` URL) the token opens; repeatable.
+    /// A workspace (automerge document id or `automerge:` URL) the token opens, or for a
+    /// program token reports on; repeatable.
     #[arg(long)]
     pub workspace: Vec<String>,
-    /// Open every workspace on the relay, including ones created later.
+    /// Every workspace on the relay, including ones created later.
     #[arg(long)]
     pub all: bool,
-    /// What the token may do.
+    /// What the token may do: read or write its workspaces through sync, or (program) read
+    /// only the coordinators' report of them at /v1/program, which holds no content.
     #[arg(long, value_enum)]
     pub role: RoleArg,
     /// Who or what the token is for.
@@ -44,8 +46,12 @@ pub(crate) struct CreateArgs {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum RoleArg {
+    /// Receive the workspaces; changes are refused.
     Read,
+    /// Receive the workspaces and send changes.
     Write,
+    /// A coordinator's: no workspace through sync, only the program report.
+    Program,
 }
 
 impl From<RoleArg> for Role {
@@ -53,6 +59,7 @@ impl From<RoleArg> for Role {
         match role {
             RoleArg::Read => Role::Read,
             RoleArg::Write => Role::Write,
+            RoleArg::Program => Role::Program,
         }
     }
 }
@@ -86,13 +93,13 @@ pub(crate) fn run(command: &TokenCommand, path: &Path) -> anyhow::Result<()> {
                 eprintln!("no tokens yet; create one with `tandem-server token create`");
             } else {
                 println!(
-                    "{:<8}  {:<5}  {:<8}  {:<20}  {:<20}  WORKSPACES",
+                    "{:<8}  {:<7}  {:<8}  {:<20}  {:<20}  WORKSPACES",
                     "ID", "ROLE", "STATUS", "CREATED", "LABEL"
                 );
                 for e in &file.tokens {
                     let status = if e.is_active() { "active" } else { "revoked" };
                     println!(
-                        "{:<8}  {:<5}  {:<8}  {:<20}  {:<20}  {}",
+                        "{:<8}  {:<7}  {:<8}  {:<20}  {:<20}  {}",
                         e.id,
                         e.role.to_string(),
                         status,

@@ -3,8 +3,10 @@
 //! Read this if you operate a relay or change how its connections are authorised. A token is a
 //! secret string (`tdm_` + base58 of 24 random bytes) that a client presents when it connects.
 //! The relay never stores the token itself, only the hex SHA-256 of it, so a copy of the file
-//! does not let anyone connect. Each entry has a role (read or write), the workspaces (document
-//! ids) it opens or `"*"` for all of them, and an optional revocation time.
+//! does not let anyone connect. Each entry has a role (read, write, or program), the workspaces
+//! (document ids) it opens or `"*"` for all of them, and an optional revocation time. A program
+//! token is a coordinator's: it opens no document through sync at all and only reads the
+//! content-free report of its workspaces at `GET /v1/program` (docs/program.md).
 //!
 //! The file lives outside sled on purpose: sled locks its directory for as long as the relay
 //! runs, and the operator's `tandem-server token create|list|revoke` commands must work while
@@ -91,8 +93,8 @@ pub enum TokenError {
     /// A workspace given for a scope is not a document id.
     #[error("'{0}' is not a workspace id (expected an automerge document id such as 4NMNnkMhL8jXrdJ9jamS58PAVdXu)")]
     BadWorkspace(String),
-    /// A role other than read or write.
-    #[error("unknown role '{0}': expected read or write")]
+    /// A role other than read, write or program.
+    #[error("unknown role '{0}': expected read, write or program")]
     BadRole(String),
 }
 
@@ -104,6 +106,9 @@ pub enum Role {
     Read,
     /// Receive documents and send changes.
     Write,
+    /// A program coordinator's: no document through sync, only the program report of the
+    /// workspaces in scope (`GET /v1/program`), which holds no content.
+    Program,
 }
 
 impl fmt::Display for Role {
@@ -111,6 +116,7 @@ impl fmt::Display for Role {
         f.write_str(match self {
             Role::Read => "read",
             Role::Write => "write",
+            Role::Program => "program",
         })
     }
 }
@@ -121,6 +127,7 @@ impl FromStr for Role {
         match s {
             "read" => Ok(Role::Read),
             "write" => Ok(Role::Write),
+            "program" => Ok(Role::Program),
             other => Err(TokenError::BadRole(other.to_string())),
         }
     }
@@ -237,8 +244,16 @@ impl TokenEntry {
         self.revoked_at.is_none()
     }
 
-    /// What a connection holding this token may do.
+    /// What a connection holding this token may do. A program token's scope names the
+    /// workspaces of its report, not documents to sync: through sync it opens none, so the relay
+    /// answers `doc-unavailable` to everything it asks for.
     pub fn access(&self) -> Access {
+        if self.role == Role::Program {
+            return Access {
+                docs: Some(HashSet::new()),
+                write: false,
+            };
+        }
         Access {
             docs: match &self.workspaces {
                 Scope::All => None,
@@ -556,6 +571,28 @@ mod tests {
             .to_json()
             .windows(token.len())
             .any(|w| w == token.as_bytes()));
+    }
+
+    #[test]
+    fn a_program_token_opens_no_document_through_sync() {
+        let mut file = TokenFile::default();
+        let (token, _) = file.mint(Role::Program, Scope::All, "coordinator", None, "t0");
+        let entry = file.verify(&token).unwrap();
+        assert_eq!(entry.role, Role::Program);
+        assert_eq!(
+            entry.access(),
+            Access {
+                docs: Some(HashSet::new()),
+                write: false
+            }
+        );
+        let json = String::from_utf8(file.to_json()).unwrap();
+        assert!(json.contains("\"role\": \"program\""), "{json}");
+        assert_eq!("program".parse::<Role>().unwrap(), Role::Program);
+        assert!(matches!(
+            "admin".parse::<Role>(),
+            Err(TokenError::BadRole(_))
+        ));
     }
 
     #[test]

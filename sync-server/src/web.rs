@@ -220,7 +220,12 @@ fn grant_body(shared: &Shared, token: Option<&str>) -> Result<serde_json::Value,
         w.sort();
     }
     Ok(serde_json::json!({
-        "access": if grant.access.write { "write" } else { "read" },
+        // A program token opens no workspace through sync; the app shows it the program report.
+        "access": match grant.role {
+            crate::tokens::Role::Program => "program",
+            _ if grant.access.write => "write",
+            _ => "read",
+        },
         "workspaces": workspaces,
         "open": shared.auth.is_open(),
     }))
