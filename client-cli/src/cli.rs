@@ -7,8 +7,9 @@ use crate::commands::{
     action::ActionCommand, bundle::BundleCommand, checkin::CheckInCommand, demo::DemoArgs,
     export::ExportArgs, goal::GoalCommand, invite::InviteArgs, invite::JoinArgs, kudos::KudosArgs,
     log::LogArgs, milestone::MilestoneCommand, note::NoteCommand, participant::ParticipantCommand,
-    plan::PlanArgs, progress::ProgressCommand, resource::ResourceCommand, rhythm::RhythmArgs,
-    survey::SurveyArgs, sync::SyncArgs, workspaces::InitArgs, workspaces::SwitchArgs,
+    plan::PlanArgs, program::ProgramArgs, progress::ProgressCommand, resource::ResourceCommand,
+    rhythm::RhythmArgs, survey::SurveyArgs, sync::SyncArgs, workspaces::InitArgs,
+    workspaces::SwitchArgs,
 };
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -116,6 +117,8 @@ pub enum Command {
     /// The people of this workspace: list, rename, remove.
     #[command(subcommand)]
     Participant(ParticipantCommand),
+    /// For coordinators: how every pair of a program is doing, from a relay, in numbers only.
+    Program(ProgramArgs),
 }
 
 impl Command {
@@ -146,7 +149,8 @@ impl Command {
             | Command::Sync(_)
             | Command::Status
             | Command::Invite(_)
-            | Command::Demo(_) => false,
+            | Command::Demo(_)
+            | Command::Program(_) => false,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The client's network edge: a websocket to a relay, carrying protocol messages, and the one
-//! HTTP call the CLI makes (minting an invite).
+//! The client's network edge: a websocket to a relay, carrying protocol messages, and the
+//! relay's HTTP routes the CLI calls (invites, the program report).
 //!
 //! Everything protocol-shaped is decided by `tandem_core::sync::ClientSession`; this module only
 //! moves its messages over a socket, with timeouts and errors a person can act on. `wss://` and
@@ -217,9 +217,12 @@ pub fn post_json(
     http_json("POST", url, path, token, ca_file, Some(body), timeout)
 }
 
+/// The largest answer [`http_json`] reads: invites and sessions are a few hundred bytes.
+const SMALL_ANSWER: u64 = 1 << 20;
+
 /// One HTTP request to the relay at `url` (a `ws://` or `wss://` URL, reached over `http://` or
 /// `https://`): `method` with an optional JSON body; returns the status and the JSON answer
-/// (`null` when the answer is not JSON).
+/// (`null` when the answer is not JSON or larger than 1 MiB).
 pub fn http_json(
     method: &str,
     url: &str,
@@ -228,6 +231,40 @@ pub fn http_json(
     ca_file: Option<&Path>,
     body: Option<&serde_json::Value>,
     timeout: Duration,
+) -> Result<(u16, serde_json::Value)> {
+    exchange(
+        method,
+        url,
+        path,
+        token,
+        ca_file,
+        body,
+        (timeout, SMALL_ANSWER),
+    )
+}
+
+/// `GET path` on the relay at `url`, like [`http_json`], for an answer of up to `limit` bytes,
+/// such as a program report, which grows with the number of pairs.
+pub fn get_json_up_to(
+    url: &str,
+    path: &str,
+    token: Option<&str>,
+    ca_file: Option<&Path>,
+    timeout: Duration,
+    limit: u64,
+) -> Result<(u16, serde_json::Value)> {
+    exchange("GET", url, path, token, ca_file, None, (timeout, limit))
+}
+
+/// The request of [`http_json`], bounded by `(timeout, largest answer in bytes)`.
+fn exchange(
+    method: &str,
+    url: &str,
+    path: &str,
+    token: Option<&str>,
+    ca_file: Option<&Path>,
+    body: Option<&serde_json::Value>,
+    (timeout, limit): (Duration, u64),
 ) -> Result<(u16, serde_json::Value)> {
     let uri: http::Uri = url
         .parse()
@@ -298,7 +335,7 @@ pub fn http_json(
     let json = response
         .body_mut()
         .with_config()
-        .limit(1 << 20)
+        .limit(limit)
         .read_json()
         .unwrap_or(serde_json::Value::Null);
     Ok((status, json))

@@ -18,6 +18,7 @@ pub mod note;
 mod overview;
 pub mod participant;
 pub mod plan;
+pub mod program;
 pub mod progress;
 pub mod resource;
 pub mod rhythm;
@@ -74,5 +75,6 @@ fn dispatch(ctx: &Context, command: Command) -> Result<()> {
         Command::Invite(args) => invite::invite(ctx, args),
         Command::Join(args) => invite::join(ctx, args),
         Command::Participant(cmd) => participant::run(ctx, cmd),
+        Command::Program(args) => program::run(ctx, args),
     }
 }
