@@ -4,6 +4,8 @@
 //! would, so this crate only locates them and gives each test a private, reproducible home:
 //! a temporary directory, a pinned clock ([`NOW`]), the UTC time zone and no colours.
 
+pub mod program;
+
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
