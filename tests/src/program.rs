@@ -8,7 +8,10 @@
 //! was created, when it last changed) is set by reopening the document at another instant:
 //! [`Pair::at`].
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
+use std::time::Duration;
 use tandem_core::automerge::{ActorId, AutoCommit};
 use tandem_core::jiff::{SignedDuration, Timestamp};
 use tandem_core::model::{Role, Workspace};
@@ -70,4 +73,35 @@ pub fn store_docs(data: &Path, docs: Vec<(String, AutoCommit)>) {
         docstore::save(&storage, &id, &mut doc, &mut DocState::new()).expect("store a document");
     }
     storage.flush().expect("flush the relay's store");
+}
+
+/// One plain HTTP/1.1 request to the relay on `127.0.0.1:port`, with a bearer `token` if given;
+/// returns the status and the body.
+pub fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the relay");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("set a read timeout");
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send the request");
+    // The relay serves one request per plain connection and closes it, so the answer ends there.
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read the answer");
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {answer}"));
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
 }

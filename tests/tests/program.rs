@@ -8,8 +8,6 @@
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 use tandem_core::automerge::transaction::Transactable;
 use tandem_core::automerge::{AutoCommit, ROOT};
@@ -17,7 +15,7 @@ use tandem_core::jiff::Timestamp;
 use tandem_core::model::{GoalChanges, GoalStatus, Kind, NewAction, NewGoal, NewNote, Workspace};
 use tandem_core::protocol::{DocumentId, Message};
 use tandem_core::sync::ClientSession;
-use tandem_tests::program::{days, store_docs, Pair};
+use tandem_tests::program::{days, http, store_docs, Pair};
 use tandem_tests::{Home, Relay};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -198,35 +196,6 @@ fn program() -> Program {
         gil_hana: ids[3].clone(),
         other,
     }
-}
-
-/// One plain HTTP/1.1 request to the relay; returns the status and the body.
-fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status = answer
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line: {answer}"));
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
 
 fn json(body: &str) -> Value {
