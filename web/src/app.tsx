@@ -10,6 +10,7 @@ import type { DocHandle } from "@automerge/automerge-repo/slim";
 import * as M from "./model";
 import {
   JoinError,
+  automergeReady,
   Session,
   actorOf,
   commit,
@@ -23,7 +24,9 @@ import {
   type Redeemed,
   type SyncState,
 } from "./session";
-import { Actions, CheckIns, Conflicts, Goals, History, Names, Notes, People, Plan, PrivateNotes, Resources, SyncBadge, type Ctx } from "./screens";
+import { Actions, CheckIns, Conflicts, Goals, History, Names, Notes, People, Plan, PlanBody, PrivateNotes, Resources, SyncBadge, type Ctx } from "./screens";
+import { cachedPlan } from "./plan";
+import type { ComponentChildren } from "preact";
 import { Field, useDoc } from "./ui";
 
 const SCREENS = [
@@ -156,6 +159,7 @@ function JoinPage({ code, onJoined }: { code: string; onJoined: () => void }) {
  * the document at all.
  */
 async function becomeParticipant(m: Membership, name: string, role: string): Promise<void> {
+  await automergeReady;
   const handle = await theSession().workspace(m.workspace);
   const problem = M.openProblem(handle.doc());
   if (problem) throw new JoinError(problem);
@@ -185,13 +189,20 @@ function WorkspacePage({ id, screen }: { id: string; screen: string }) {
   const [sync, setSync] = useState<SyncState>("connecting");
   const [m, setM] = useState<Membership>(() => membership(id) ?? { workspace: id as Membership["workspace"], access: "write" });
   useEffect(() => {
-    const s = theSession();
-    setSync(s.state);
-    const off = s.onChange(() => setSync(s.state));
-    s.workspace(id).then(setHandle, (e) => setError(`This plan is not on this device yet and the relay does not have it (${String(e)}). Open your invite link while online.`));
+    let off = () => {};
+    let gone = false;
+    // automerge's WebAssembly is still compiling on a first paint; the plan kept from the last
+    // visit is already on screen meanwhile.
+    void automergeReady.then(() => {
+      if (gone) return;
+      const s = theSession();
+      setSync(s.state);
+      off = s.onChange(() => setSync(s.state));
+      s.workspace(id).then(setHandle, (e) => setError(`This plan is not on this device yet and the relay does not have it (${String(e)}). Open your invite link while online.`));
+    });
     // What the relay's cookie grants, when the relay can be reached; offline, the last answer holds.
-    void currentSession().then((info) => {
-      if (info === "denied") return s.deny();
+    void Promise.all([currentSession(), automergeReady]).then(([info]) => {
+      if (info === "denied") return theSession().deny();
       if (!info) return;
       const access = info.access === "read" ? "read" : m.access;
       if (access !== m.access) {
@@ -200,10 +211,15 @@ function WorkspacePage({ id, screen }: { id: string; screen: string }) {
         setM(next);
       }
     });
-    return off;
+    return () => {
+      gone = true;
+      off();
+    };
   }, [id]);
   const doc = useDoc(handle);
   const people = useMemo(() => (doc ? M.readParticipants(doc) : []), [doc]);
+  // The plan as this browser last showed it, to show while a large document loads.
+  const copy = useMemo(() => (screen === "plan" && !doc ? cachedPlan(id) : undefined), [id, screen, !doc]);
   if (error)
     return (
       <main class="narrow">
@@ -212,12 +228,21 @@ function WorkspacePage({ id, screen }: { id: string; screen: string }) {
         </p>
       </main>
     );
-  if (!handle || !doc)
+  if (!handle || !doc) {
+    if (copy) {
+      const me = copy.people.find((p) => p.id === m.me);
+      return (
+        <Frame id={id} screen="plan" title={copy.title} me={me} readOnly={m.access === "read" || me?.role === "observer"} sync={sync}>
+          <PlanBody view={copy} sync={sync} />
+        </Frame>
+      );
+    }
     return (
       <main class="narrow">
         <p role="status">Opening the plan…</p>
       </main>
     );
+  }
   const problem = M.openProblem(doc);
   if (problem)
     return (
@@ -242,21 +267,41 @@ function WorkspacePage({ id, screen }: { id: string; screen: string }) {
   const current = SCREENS.find(([key]) => key === screen) ?? SCREENS[0];
   const Screen = current[2];
   return (
+    <Frame id={id} screen={current[0]} title={M.workspaceTitle(doc)} me={me} readOnly={readOnly} sync={sync}>
+      {!me && !readOnly && <NameBanner handle={handle} m={m} onDone={setM} />}
+      <Names ctx={ctx} />
+      <Screen ctx={ctx} />
+    </Frame>
+  );
+}
+
+/** The workspace's title, who this person is, the sync state and the sections. */
+function Frame(props: {
+  id: string;
+  screen: string;
+  title: string;
+  me?: { name: string; role: string };
+  readOnly: boolean;
+  sync: SyncState;
+  children: ComponentChildren;
+}) {
+  const { id, me, readOnly } = props;
+  return (
     <>
       <header class="top">
         <div class="brand">
-          <h1>{M.workspaceTitle(doc) || "Untitled plan"}</h1>
+          <h1>{props.title || "Untitled plan"}</h1>
           <div class="who">
             {me ? `You are ${me.name} (${me.role})` : readOnly ? "Viewing" : ""}
             {readOnly && <span class="tag">Read-only</span>}
-            <SyncBadge state={sync} />
+            <SyncBadge state={props.sync} />
           </div>
         </div>
         <nav aria-label="Sections">
           <ul>
             {SCREENS.map(([key, label]) => (
               <li key={key}>
-                <a href={`#/w/${id}/${key}`} aria-current={key === current[0] ? "page" : undefined}>
+                <a href={`#/w/${id}/${key}`} aria-current={key === props.screen ? "page" : undefined}>
                   {label}
                 </a>
               </li>
@@ -264,11 +309,7 @@ function WorkspacePage({ id, screen }: { id: string; screen: string }) {
           </ul>
         </nav>
       </header>
-      <main>
-        {!me && !readOnly && <NameBanner handle={handle} m={m} onDone={setM} />}
-        <Names ctx={ctx} />
-        <Screen ctx={ctx} />
-      </main>
+      <main>{props.children}</main>
     </>
   );
 }

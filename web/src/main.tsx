@@ -1,9 +1,7 @@
-// The app's entry: load automerge's WebAssembly, register the service worker that keeps the app
-// usable offline, and render.
+// The app's entry: register the service worker that keeps the app usable offline, and render.
+// automerge's WebAssembly loads meanwhile (session.ts); whatever needs it waits for it.
 
 import { render } from "preact";
-import { initializeWasm } from "@automerge/automerge-repo/slim";
-import wasmUrl from "@automerge/automerge/automerge.wasm?url";
 import { App } from "./app";
 import "./style.css";
 
@@ -12,7 +10,6 @@ async function start(): Promise<void> {
     // Registration failing (a private window, say) only costs the offline mode.
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => undefined);
   }
-  await initializeWasm(wasmUrl);
   const root = document.getElementById("app")!;
   root.textContent = "";
   render(<App />, root);

@@ -5,10 +5,11 @@
 // carries what every screen needs. A read-only person sees the same screens without a single
 // control that would change the document.
 
-import { useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import type { DocHandle } from "@automerge/automerge-repo/slim";
 import * as M from "./model";
 import { commit, type Membership, type Session, type SyncState } from "./session";
+import { keepPlan, lastAndNext, planView, type PlanView } from "./plan";
 import { Area, ChangeTime, CollabText, Day, Field, Form, SafeLink, Select, When, useDoc } from "./ui";
 
 export interface Ctx {
@@ -62,18 +63,47 @@ export function Names({ ctx }: { ctx: Ctx }) {
 
 // ----- the plan -----
 
+/** How many goals or actions the plan lists before a "show all" button. */
+const PAGE = 50;
+
 export function Plan({ ctx }: { ctx: Ctx }) {
+  const view = useMemo(() => {
+    const start = performance.now();
+    const v = planView(ctx.doc);
+    // How long the plan took to derive from the document, for the benchmark (web/e2e/bench.mjs).
+    performance.mark("tandem:plan-derived", { detail: performance.now() - start });
+    return v;
+  }, [ctx.doc]);
+  const workspace = ctx.membership.workspace;
+  // Keep a copy for the next visit, shortly after the last change rather than on every keystroke.
+  useEffect(() => {
+    const t = setTimeout(() => keepPlan(workspace, ctx.doc, view), 300);
+    return () => clearTimeout(t);
+  }, [view, workspace]);
+  return <PlanBody view={view} sync={ctx.sync} ctx={ctx} />;
+}
+
+/**
+ * The plan from `view`. Without `ctx` it is the copy kept from the last visit, shown while the
+ * document loads: the same plan, with no control that would change it.
+ */
+export function PlanBody({ view, sync, ctx }: { view: PlanView; sync: SyncState; ctx?: Ctx }) {
   const today = M.localDate();
-  const goals = M.readGoals(ctx.doc).filter((g) => !g.archived);
-  const actions = M.readActions(ctx.doc).filter((a) => !a.archived && !a.done);
-  const overdue = actions.filter((a) => M.overdue(a, today));
-  const now = M.stamp();
-  const checkins = M.readCheckIns(ctx.doc).filter((c) => !c.archived && c.at);
-  const last = [...checkins].reverse().find((c) => c.at! <= now);
-  const next = checkins.find((c) => c.at! > now);
+  const { last, next } = lastAndNext(view);
+  const overdue = view.actions.filter((a) => a.due !== undefined && a.due < today);
+  const [goalCount, setGoalCount] = useState(PAGE);
+  const [actionCount, setActionCount] = useState(PAGE);
+  const live = ctx !== undefined;
+  // The moment the plan was first on screen, for the benchmark (web/e2e/bench.mjs).
+  useEffect(() => void performance.mark(live ? "tandem:plan-from-document" : "tandem:plan-from-copy"), [live]);
   return (
     <section aria-labelledby="plan-h">
       <h2 id="plan-h">Plan</h2>
+      {!live && (
+        <p class="muted" role="status">
+          Opening the plan… showing it as of your last visit.
+        </p>
+      )}
       <div class="cards">
         <div class="card">
           <h3>Check-ins</h3>
@@ -92,64 +122,76 @@ export function Plan({ ctx }: { ctx: Ctx }) {
         <div class="card">
           <h3>Actions</h3>
           <p>
-            {actions.length} open, <span class={overdue.length ? "overdue" : ""}>{overdue.length} overdue</span>
+            {view.actions.length} open, <span class={overdue.length ? "overdue" : ""}>{overdue.length} overdue</span>
           </p>
         </div>
         <div class="card">
           <h3>Sync</h3>
           <p>
-            <SyncBadge state={ctx.sync} />
+            <SyncBadge state={sync} />
           </p>
         </div>
       </div>
       <h3>Goals</h3>
-      {goals.length === 0 && <p class="muted">No goals yet. Add one under Goals.</p>}
+      {view.goals.length === 0 && <p class="muted">No goals yet. Add one under Goals.</p>}
       <ul class="list">
-        {goals.map((g) => {
-          const p = M.progress(g);
+        {view.goals.slice(0, goalCount).map((g) => (
+          <li key={g.id} class="item">
+            <div class="row">
+              <strong>{g.title}</strong>
+              <span class={`status status-${g.status}`}>{g.status}</span>
+            </div>
+            <div class="row muted">
+              {g.owner && <span>Owner: {g.owner}</span>}
+              {g.due && (
+                <span>
+                  Due <Day date={g.due} />
+                </span>
+              )}
+            </div>
+            <div class="row">
+              <progress max={Math.max(g.total, 1)} value={g.done} aria-label={`Milestones of ${g.title}`} />
+              <span>
+                {g.done}/{g.total} milestones
+              </span>
+            </div>
+          </li>
+        ))}
+      </ul>
+      <ShowMore shown={goalCount} total={view.goals.length} what="goals" onMore={() => setGoalCount(view.goals.length)} />
+      <h3>Open actions</h3>
+      {view.actions.length === 0 && <p class="muted">Nothing open.</p>}
+      <ul class="list">
+        {view.actions.slice(0, actionCount).map((a) => {
+          const late = a.due !== undefined && a.due < today;
           return (
-            <li key={g.id} class="item">
+            <li key={a.id} class={`item ${late ? "is-overdue" : ""}`}>
               <div class="row">
-                <strong>{g.title}</strong>
-                <span class={`status status-${g.status}`}>{g.status}</span>
-              </div>
-              <div class="row muted">
-                {g.owner && <span>Owner: {M.personName(ctx.people, g.owner)}</span>}
-                {g.due && (
-                  <span>
-                    Due <Day date={g.due} />
+                <span>{a.title}</span>
+                {a.due && (
+                  <span class={late ? "overdue" : "muted"}>
+                    {late ? "Overdue since " : "Due "}
+                    <Day date={a.due} />
                   </span>
                 )}
               </div>
-              <div class="row">
-                <progress max={Math.max(p.total, 1)} value={p.done} aria-label={`Milestones of ${g.title}`} />
-                <span>
-                  {p.done}/{p.total} milestones
-                </span>
-              </div>
+              {a.owner && <div class="muted">{a.owner}</div>}
             </li>
           );
         })}
       </ul>
-      <h3>Open actions</h3>
-      {actions.length === 0 && <p class="muted">Nothing open.</p>}
-      <ul class="list">
-        {actions.map((a) => (
-          <li key={a.id} class={`item ${M.overdue(a, today) ? "is-overdue" : ""}`}>
-            <div class="row">
-              <span>{a.title}</span>
-              {a.due && (
-                <span class={M.overdue(a, today) ? "overdue" : "muted"}>
-                  {M.overdue(a, today) ? "Overdue since " : "Due "}
-                  <Day date={a.due} />
-                </span>
-              )}
-            </div>
-            {a.owner && <div class="muted">{M.personName(ctx.people, a.owner)}</div>}
-          </li>
-        ))}
-      </ul>
+      <ShowMore shown={actionCount} total={view.actions.length} what="open actions" onMore={() => setActionCount(view.actions.length)} />
     </section>
+  );
+}
+
+/** A long list shows its first page; the rest is rendered only when asked for. */
+function ShowMore({ shown, total, what, onMore }: { shown: number; total: number; what: string; onMore: () => void }) {
+  if (total <= shown) return null;
+  return (
+    <button type="button" class="secondary" onClick={onMore}>
+      Show all {total} {what}
+    </button>
   );
 }
 

@@ -6,12 +6,20 @@
 // joining exchanges an invite code for a token, which the relay turns into an HttpOnly cookie
 // (`POST /v1/session`), and the websocket upgrade carries that cookie.
 
-import { Repo, type DocHandle, type AutomergeUrl, type DocumentId, isValidAutomergeUrl } from "@automerge/automerge-repo/slim";
+import { Repo, type DocHandle, type AutomergeUrl, type DocumentId, initializeWasm, isValidAutomergeUrl } from "@automerge/automerge-repo/slim";
+import wasmUrl from "@automerge/automerge/automerge.wasm?url";
 import { IndexedDBStorageAdapter } from "@automerge/automerge-repo-storage-indexeddb";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import { BroadcastChannelNetworkAdapter } from "@automerge/automerge-repo-network-broadcastchannel";
 import { next as A } from "@automerge/automerge/slim";
 import { newPrivateDoc, type Edit, type Stored, recordDevice, type Writer } from "./model";
+
+/**
+ * automerge's WebAssembly, fetched and compiled from the moment the app starts. The first screen
+ * renders without it (the plan kept from the last visit needs none); nothing touches a document
+ * before it is ready.
+ */
+export const automergeReady: Promise<void> = initializeWasm(wasmUrl).then(() => undefined);
 
 /** What this browser remembers about a workspace it has joined, in localStorage. */
 export interface Membership {
@@ -71,6 +79,10 @@ export class Session {
       network: [this.ws, new BroadcastChannelNetworkAdapter()],
       // Private notes are never announced nor given to anyone, not even another tab.
       shareConfig: { announce: isPrivate, access: isPrivate },
+    });
+    // How long automerge took to load a document from IndexedDB, for the benchmark (web/e2e/bench.mjs).
+    this.repo.on("doc-metrics", (e) => {
+      if (e.type === "doc-loaded") performance.mark("tandem:document-loaded", { detail: e.durationMillis });
     });
     this.ws.on("peer-candidate", () => this.set("online"));
     this.ws.on("peer-disconnected", () => this.set(navigator.onLine ? "connecting" : "offline"));
