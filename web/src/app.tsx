@@ -233,7 +233,7 @@ function WorkspacePage({ id, screen }: { id: string; screen: string }) {
       const me = copy.people.find((p) => p.id === m.me);
       return (
         <Frame id={id} screen="plan" title={copy.title} me={me} readOnly={m.access === "read" || me?.role === "observer"} sync={sync}>
-          <PlanBody view={copy} sync={sync} />
+          <PlanBody view={copy} sync={sync} me={m.me} />
         </Frame>
       );
     }

@@ -75,6 +75,8 @@ export interface Milestone extends Header {
   title: string;
   due?: string;
   done: boolean;
+  /** When it was marked done; absent for milestones done by an older client. */
+  doneAt?: string;
 }
 
 export interface Goal extends Header {
@@ -83,6 +85,8 @@ export interface Goal extends Header {
   status: string;
   owner?: string;
   due?: string;
+  /** When it was marked done; absent while it is not, and for goals done by an older client. */
+  doneAt?: string;
   milestones: Milestone[];
 }
 
@@ -140,6 +144,7 @@ export function readMilestones(v: Stored): Milestone[] {
     title: str(map(m).title) ?? "",
     due: str(map(m).due),
     done: bool(map(m).done),
+    doneAt: str(map(m).done_at),
   }));
   // By due date (those without one last), then creation.
   return out.sort(
@@ -161,6 +166,7 @@ export function readGoals(doc: WorkspaceDoc): Goal[] {
         status: str(g.status) ?? "open",
         owner: str(g.owner),
         due: str(g.due),
+        doneAt: str(g.done_at),
         milestones: readMilestones(g.milestones),
       };
     })
@@ -482,6 +488,9 @@ export function setGoal(people: Participant[], goal: Goal, c: GoalChanges): Edit
     if (!(GOAL_STATUSES as readonly string[]).includes(s))
       throw new Invalid(`status must be one of ${GOAL_STATUSES.join(", ")}`);
     writes.push(["status", s]);
+    // A goal marked done records when, so it can be counted as a win with its date; set to
+    // anything else, the date goes (docs/model.md, "Measuring success").
+    writes.push(["done_at", s === "done" ? stamp() : undefined]);
     parts.push(`status=${s}`);
   }
   if (c.due !== undefined && (c.due.trim() || undefined) !== goal.due) {
@@ -543,7 +552,12 @@ export function setMilestone(goal: Goal, m: Milestone, c: { title?: string; due?
       const t = doc.goals[goal.id].milestones[m.id];
       if (title !== undefined) t.title = scalar(title);
       if (c.due !== undefined) putOptional(t, "due", due);
-      if (c.done !== undefined) t.done = c.done;
+      if (c.done !== undefined) {
+        t.done = c.done;
+        // Written in the same change as the flag, so the win is dated by when it happened.
+        if (c.done) t.done_at = scalar(stamp());
+        else delete t.done_at;
+      }
       if (c.archived !== undefined) t.archived = c.archived;
     },
   };
@@ -794,6 +808,424 @@ export function newPrivateDoc(): Record<string, unknown> {
   return { schema: SCHEMA, kind: scalar(PRIVATE_KIND), notes: {} };
 }
 
+// ----- measuring success: rhythm, pulse surveys, kudos, career steps and wins -----
+//
+// docs/model.md, "Measuring success". The settings are whole numbers; survey answers are whole
+// numbers from 1 to 5 with a prose comment; kudos text and career-step notes are prose; the rest
+// are scalar strings. Wins are derived, never stored.
+
+export const DEFAULT_CHECKIN_RHYTHM_DAYS = 14;
+export const DEFAULT_SURVEY_RHYTHM_DAYS = 30;
+/** The rhythms a person may choose, in days. */
+export const RHYTHM_MIN_DAYS = 1;
+export const RHYTHM_MAX_DAYS = 365;
+/** How many recent wins the plan shows, and how far back it looks, in days. */
+export const RECENT_WINS = 5;
+export const RECENT_WIN_DAYS = 30;
+/** The fewest check-ins in a row, each within the rhythm of the one before, that make a streak. */
+export const STREAK_MIN = 3;
+
+const DAY_MS = 86_400_000;
+
+export interface Settings {
+  checkinRhythmDays: number;
+  surveyRhythmDays: number;
+}
+
+function rhythmIn(v: unknown, fallback: number): number {
+  const n = int(v);
+  return n !== undefined && n >= RHYTHM_MIN_DAYS && n <= RHYTHM_MAX_DAYS ? n : fallback;
+}
+
+/** The pair's rhythms; a missing or out-of-range value reads as its default. */
+export function readSettings(doc: WorkspaceDoc): Settings {
+  const s = map(doc?.settings);
+  return {
+    checkinRhythmDays: rhythmIn(s.checkin_rhythm_days, DEFAULT_CHECKIN_RHYTHM_DAYS),
+    surveyRhythmDays: rhythmIn(s.survey_rhythm_days, DEFAULT_SURVEY_RHYTHM_DAYS),
+  };
+}
+
+function checkRhythm(what: string, days: number): number {
+  if (!Number.isInteger(days) || days < RHYTHM_MIN_DAYS || days > RHYTHM_MAX_DAYS)
+    throw new Invalid(`the ${what} rhythm is a whole number of days from ${RHYTHM_MIN_DAYS} to ${RHYTHM_MAX_DAYS}`);
+  return days;
+}
+
+/** Whether the writer is a mentor of the workspace: only a mentor changes the rhythm. */
+export function isMentor(people: Participant[], w: Writer): boolean {
+  return people.some((p) => p.id === w.me && p.role === "mentor");
+}
+
+/** Change the rhythms; only those that differ from `now` are written. Mentors only. */
+export function setRhythm(people: Participant[], w: Writer, now: Settings, c: Partial<Settings>): Edit {
+  if (!isMentor(people, w)) throw new Invalid("only a mentor changes the rhythm");
+  const checkins = c.checkinRhythmDays !== undefined ? checkRhythm("check-in", c.checkinRhythmDays) : undefined;
+  const surveys = c.surveyRhythmDays !== undefined ? checkRhythm("survey", c.surveyRhythmDays) : undefined;
+  const what: string[] = [];
+  if (checkins !== undefined && checkins !== now.checkinRhythmDays) what.push(`check-ins every ${checkins} days`);
+  if (surveys !== undefined && surveys !== now.surveyRhythmDays) what.push(`pulse surveys every ${surveys} days`);
+  return {
+    message: what.length ? `set the rhythm: ${what.join(", ")}` : "",
+    apply: (doc) => {
+      if (!doc.settings || typeof doc.settings !== "object") doc.settings = {};
+      // JavaScript whole numbers are stored as signed integers, as the contract asks.
+      if (checkins !== undefined && checkins !== now.checkinRhythmDays) doc.settings.checkin_rhythm_days = checkins;
+      if (surveys !== undefined && surveys !== now.surveyRhythmDays) doc.settings.survey_rhythm_days = surveys;
+    },
+  };
+}
+
+/** When the workspace was created, as stored. */
+export function workspaceCreatedAt(doc: WorkspaceDoc): string | undefined {
+  return str(doc?.created_at);
+}
+
+function ms(instant: string | undefined): number | undefined {
+  if (!instant) return undefined;
+  const t = Date.parse(instant);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** Where the pair stands against its check-in rhythm at some moment. */
+export interface Rhythm {
+  checkinRhythmDays: number;
+  surveyRhythmDays: number;
+  /** The next planned check-in, or else when one is due by the rhythm. */
+  nextCheckinDue?: string;
+  /** Whole days past `nextCheckinDue`; 0 when it is not past. */
+  overdueDays: number;
+}
+
+/**
+ * The next check-in due: the next planned one when there is one, or else the last past one (or
+ * the workspace's creation, when there has been none) plus the rhythm. `times` are the instants
+ * of the check-ins that are not archived.
+ */
+export function rhythmAt(settings: Settings, createdAt: string | undefined, times: string[], now: Date = new Date()): Rhythm {
+  const t = now.getTime();
+  const all = times.map(ms).filter((x): x is number => x !== undefined);
+  const future = all.filter((x) => x > t);
+  const past = all.filter((x) => x <= t);
+  const next = future.length ? Math.min(...future) : undefined;
+  const from = past.length ? Math.max(...past) : ms(createdAt);
+  const due = next ?? (from === undefined ? undefined : from + settings.checkinRhythmDays * DAY_MS);
+  return {
+    ...settings,
+    nextCheckinDue: due === undefined ? undefined : stamp(new Date(due)),
+    overdueDays: due === undefined || t <= due ? 0 : Math.floor((t - due) / DAY_MS),
+  };
+}
+
+export function rhythm(doc: WorkspaceDoc, now: Date = new Date()): Rhythm {
+  const times = readCheckIns(doc)
+    .filter((c) => !c.archived && c.at)
+    .map((c) => c.at!);
+  return rhythmAt(readSettings(doc), workspaceCreatedAt(doc), times, now);
+}
+
+// ----- pulse surveys -----
+
+export interface Survey extends Header {
+  /** The entry's key, `"<participant id>:<period>"`; the id of the header is the same. */
+  participant: string;
+  period: number;
+  progress: number;
+  relationship: number;
+  recommend: number;
+  comment: string;
+  at?: string;
+}
+
+/** The survey questions, in the order they are asked, with the words people see. */
+export const SURVEY_QUESTIONS = [
+  ["progress", "Progress towards my goals"],
+  ["relationship", "The relationship helps me"],
+  ["recommend", "I would recommend this mentoring"],
+] as const;
+
+export function surveyKey(participant: string, period: number): string {
+  return `${participant}:${period}`;
+}
+
+/** Every survey answer, archived ones included, by period and then participant. */
+export function readSurveys(doc: WorkspaceDoc): Survey[] {
+  const out: Survey[] = [];
+  for (const [key, raw] of Object.entries(map(doc?.surveys))) {
+    const e = map(raw);
+    const split = key.lastIndexOf(":");
+    const participant = str(e.participant) ?? (split > 0 ? key.slice(0, split) : undefined);
+    const period = int(e.period) ?? (split > 0 ? Number.parseInt(key.slice(split + 1), 10) : undefined);
+    const progress = int(e.progress);
+    const relationship = int(e.relationship);
+    const recommend = int(e.recommend);
+    // An entry missing an answer (written by another client) is left out, as the CLI does.
+    if (participant === undefined || period === undefined || Number.isNaN(period)) continue;
+    if (progress === undefined || relationship === undefined || recommend === undefined) continue;
+    out.push({ ...header(key, e), participant, period, progress, relationship, recommend, comment: str(e.comment) ?? "", at: str(e.at) });
+  }
+  return out.sort((a, b) => a.period - b.period || a.participant.localeCompare(b.participant));
+}
+
+/** Whole days from the UTC date of `from` to the UTC date of `to`. */
+function utcDays(from: number, to: number): number {
+  return Math.floor(to / DAY_MS) - Math.floor(from / DAY_MS);
+}
+
+/** The survey period `now` falls in: whole survey rhythms since the workspace's creation (UTC dates). */
+export function surveyPeriodAt(createdAt: string | undefined, surveyRhythmDays: number, now: Date = new Date()): number {
+  const created = ms(createdAt);
+  if (created === undefined) return 0;
+  return Math.floor(Math.max(0, utcDays(created, now.getTime())) / Math.max(1, surveyRhythmDays));
+}
+
+export function surveyPeriod(doc: WorkspaceDoc, now: Date = new Date()): number {
+  return surveyPeriodAt(workspaceCreatedAt(doc), readSettings(doc).surveyRhythmDays, now);
+}
+
+/**
+ * Whether `me` is asked to answer the survey: a mentor or mentee (observers never are), at
+ * least one rhythm since the workspace began, and no answer of theirs for this period.
+ * `answered` holds the keys of the answers that are not archived.
+ */
+export function surveyDueAt(role: string | undefined, me: string | undefined, period: number, answered: string[]): boolean {
+  if (!me || (role !== "mentor" && role !== "mentee") || period < 1) return false;
+  return !answered.includes(surveyKey(me, period));
+}
+
+export function surveyDue(doc: WorkspaceDoc, people: Participant[], me: string | undefined, now: Date = new Date()): boolean {
+  const role = people.find((p) => p.id === me)?.role;
+  const answered = readSurveys(doc)
+    .filter((s) => !s.archived)
+    .map((s) => s.id);
+  return surveyDueAt(role, me, surveyPeriod(doc, now), answered);
+}
+
+export interface SurveyAnswers {
+  progress: number;
+  relationship: number;
+  recommend: number;
+  comment?: string;
+}
+
+function answer(question: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1 || v > 5) throw new Invalid(`answer “${question}” with a whole number from 1 to 5`);
+  return v;
+}
+
+/** The writer's answers for the current period; answering again in it rewrites them. */
+export function answerSurvey(doc: WorkspaceDoc, w: Writer, a: SurveyAnswers, now: Date = new Date()): Edit & { id: string } {
+  if (!w.me) throw new Invalid("only a participant of the workspace can answer the survey");
+  const progress = answer(SURVEY_QUESTIONS[0][1], a.progress);
+  const relationship = answer(SURVEY_QUESTIONS[1][1], a.relationship);
+  const recommend = answer(SURVEY_QUESTIONS[2][1], a.recommend);
+  const comment = prose("the comment", a.comment ?? "");
+  const me = w.me;
+  const period = surveyPeriod(doc, now);
+  const key = surveyKey(me, period);
+  return {
+    id: key,
+    message: `answered the pulse survey for period ${period}: ${progress}/${relationship}/${recommend}`,
+    apply: (d) => {
+      if (!d.surveys || typeof d.surveys !== "object") d.surveys = {};
+      if (!d.surveys[key] || typeof d.surveys[key] !== "object") {
+        d.surveys[key] = { participant: scalar(me), period, created_by: scalar(me), created_at: scalar(stamp(now)) };
+      }
+      const e = d.surveys[key];
+      e.progress = progress;
+      e.relationship = relationship;
+      e.recommend = recommend;
+      setProse(d, ["surveys", key, "comment"], comment);
+      e.at = scalar(stamp(now));
+      e.archived = false;
+    },
+  };
+}
+
+// ----- kudos -----
+
+export interface Kudos extends Header {
+  from?: string;
+  to?: string;
+  text: string;
+  goal?: string;
+}
+
+export function readKudos(doc: WorkspaceDoc): Kudos[] {
+  return Object.entries(map(doc?.kudos))
+    .map(([id, raw]) => {
+      const k = map(raw);
+      return { ...header(id, k), from: str(k.from), to: str(k.to), text: str(k.text) ?? "", goal: str(k.goal) };
+    })
+    .sort(byCreation);
+}
+
+/** Kudos from the writer to another participant (`to` is a participant id), maybe for a goal. */
+export function giveKudos(people: Participant[], w: Writer, to: string, text: string, goal?: string): Edit & { id: string } {
+  if (!w.me) throw new Invalid("only a participant of the workspace can give kudos");
+  const t = prose("the kudos", required("the kudos", text));
+  const who = people.find((p) => p.id === to);
+  if (!who) throw new Invalid("choose who the kudos are for");
+  if (who.id === w.me) throw new Invalid("kudos go to someone else in the workspace, not to yourself");
+  const id = newItemId();
+  const me = w.me;
+  return {
+    id,
+    message: `gave kudos ${short(id)} to ${who.name}: “${firstLine(t, 40)}”`,
+    apply: (doc) => {
+      const item: Record<string, unknown> = { ...itemHeader(w), from: scalar(me), to: scalar(who.id), text: t };
+      if (goal) item.goal = scalar(goal);
+      if (!doc.kudos || typeof doc.kudos !== "object") doc.kudos = {};
+      doc.kudos[id] = item;
+    },
+  };
+}
+
+// ----- career steps -----
+
+export interface CareerStep extends Header {
+  participant: string;
+  date: string;
+  roleBefore: string;
+  roleAfter: string;
+  note: string;
+}
+
+/** Every career step, archived ones included, by date and then creation. */
+export function readCareerSteps(doc: WorkspaceDoc): CareerStep[] {
+  return Object.entries(map(doc?.career_steps))
+    .map(([id, raw]) => {
+      const c = map(raw);
+      return {
+        ...header(id, c),
+        participant: str(c.participant) ?? "",
+        date: str(c.date) ?? "",
+        roleBefore: str(c.role_before) ?? "",
+        roleAfter: str(c.role_after) ?? "",
+        note: str(c.note) ?? "",
+      };
+    })
+    .sort((a, b) => a.date.localeCompare(b.date) || byCreation(a, b));
+}
+
+export interface NewCareerStep {
+  /** A participant id; the writer when absent. */
+  participant?: string;
+  date: string;
+  roleBefore: string;
+  roleAfter: string;
+  note?: string;
+}
+
+export function addCareerStep(people: Participant[], w: Writer, c: NewCareerStep): Edit & { id: string } {
+  const before = required("the role before", c.roleBefore);
+  const after = required("the role after", c.roleAfter);
+  const date = optionalDate(c.date);
+  if (!date) throw new Invalid("give the date of the step (YYYY-MM-DD)");
+  const note = prose("the note", c.note ?? "");
+  const who = people.find((p) => p.id === (c.participant || w.me));
+  if (!who) throw new Invalid("only a participant of the workspace can record a career step");
+  const id = newItemId();
+  return {
+    id,
+    message: `recorded career step ${short(id)} of ${who.name}: “${firstLine(before, 30)}” to “${firstLine(after, 30)}”`,
+    apply: (doc) => {
+      if (!doc.career_steps || typeof doc.career_steps !== "object") doc.career_steps = {};
+      doc.career_steps[id] = {
+        ...itemHeader(w),
+        participant: scalar(who.id),
+        date: scalar(date),
+        role_before: scalar(before),
+        role_after: scalar(after),
+        note,
+      };
+    },
+  };
+}
+
+/** Archive or restore kudos or a career step, like the other collections. */
+export function setMeasureArchived(kind: "kudos" | "career_steps" | "surveys", id: string, archived: boolean): Edit {
+  const label = kind === "kudos" ? "kudos" : kind === "surveys" ? "survey answer" : "career step";
+  return {
+    message: `${archived ? "archived" : "restored"} ${label} ${kind === "surveys" ? id : short(id)}`,
+    apply: (doc) => {
+      doc[kind][id].archived = archived;
+    },
+  };
+}
+
+// ----- wins -----
+
+export type WinKind = "goal_done" | "milestone_done" | "checkin_streak" | "kudos";
+
+export interface Win {
+  kind: WinKind;
+  /** The goal, milestone, kudos, or the last check-in of a streak. */
+  id: string;
+  /** When it happened; absent for a goal or milestone done before that was recorded. */
+  at?: string;
+  /** The goal's or milestone's title, or the kudos' text; empty for a streak. */
+  title: string;
+  goal?: string;
+  count?: number;
+  /** Who gave kudos and who received them, by name. */
+  from?: string;
+  to?: string;
+}
+
+/** Runs of at least STREAK_MIN past check-ins, each at most the rhythm after the one before. */
+function streaks(checkins: CheckIn[], rhythmDays: number, now: number): Win[] {
+  const past = checkins
+    .filter((c) => !c.archived)
+    .map((c) => ({ id: c.id, at: c.at, t: ms(c.at) }))
+    .filter((c): c is { id: string; at: string; t: number } => c.t !== undefined && c.t <= now)
+    .sort((a, b) => a.t - b.t || a.id.localeCompare(b.id));
+  const wins: Win[] = [];
+  let run: typeof past = [];
+  const close = () => {
+    if (run.length >= STREAK_MIN) {
+      const last = run[run.length - 1];
+      wins.push({ kind: "checkin_streak", id: last.id, at: last.at, title: "", count: run.length });
+    }
+    run = [];
+  };
+  for (const c of past) {
+    if (run.length && c.t - run[run.length - 1].t > rhythmDays * DAY_MS) close();
+    run.push(c);
+  }
+  close();
+  return wins;
+}
+
+/** Every win up to `now`, newest first; those without a date come last. */
+export function wins(doc: WorkspaceDoc, now: Date = new Date()): Win[] {
+  const people = readParticipants(doc);
+  const t = now.getTime();
+  const out: Win[] = [];
+  for (const g of readGoals(doc).filter((g) => !g.archived)) {
+    if (g.status === "done") out.push({ kind: "goal_done", id: g.id, at: g.doneAt, title: g.title });
+    for (const m of g.milestones.filter((m) => m.done && !m.archived))
+      out.push({ kind: "milestone_done", id: m.id, at: m.doneAt, title: m.title, goal: g.id });
+  }
+  out.push(...streaks(readCheckIns(doc), readSettings(doc).checkinRhythmDays, t));
+  for (const k of readKudos(doc).filter((k) => !k.archived))
+    out.push({ kind: "kudos", id: k.id, at: k.createdAt, title: k.text, goal: k.goal, from: personName(people, k.from), to: personName(people, k.to) });
+  const when = (w: Win) => ms(w.at);
+  return out
+    .filter((w) => (when(w) ?? -Infinity) <= t)
+    .sort((a, b) => {
+      const [x, y] = [when(a), when(b)];
+      if ((x === undefined) !== (y === undefined)) return x === undefined ? 1 : -1;
+      return (y ?? 0) - (x ?? 0) || b.id.localeCompare(a.id);
+    });
+}
+
+/** The wins of the last RECENT_WIN_DAYS days, newest first, at most RECENT_WINS. */
+export function recentWins(all: Win[], now: Date = new Date()): Win[] {
+  const since = now.getTime() - RECENT_WIN_DAYS * DAY_MS;
+  return all.filter((w) => (ms(w.at) ?? -Infinity) >= since && (ms(w.at) ?? Infinity) <= now.getTime()).slice(0, RECENT_WINS);
+}
+
 // ----- history and conflicts -----
 
 export interface HistoryEntry {
@@ -870,6 +1302,15 @@ export function conflicts(doc: Stored): Conflict[] {
           conflictsIn(doc, r, [kind, id, "ratings", pid], (f) => `${f} of a rating of check-in ${short(id)}`, out);
       }
     }
+  }
+  // The measures of success: the rhythm, and each kudos, career step and survey answer.
+  conflictsIn(doc, map(doc.settings), ["settings"], (f) => `${f} of the rhythm`, out);
+  for (const [kind, label] of [
+    ["kudos", "kudos"],
+    ["career_steps", "a career step"],
+    ["surveys", "a survey answer"],
+  ] as const) {
+    for (const [id, item] of Object.entries(map(doc[kind]))) conflictsIn(doc, map(item), [kind, id], (f) => `${f} of ${label} ${short(id)}`, out);
   }
   return out;
 }

@@ -12,7 +12,7 @@ import { next as A } from "@automerge/automerge/slim";
 import * as M from "./model";
 
 /** Bumped whenever the shape of `PlanView` changes, so an older copy is ignored, not misread. */
-const VERSION = 1;
+const VERSION = 2;
 const KEY = "tandem.plan.";
 
 export interface PlanGoal {
@@ -49,7 +49,21 @@ export interface PlanView {
    * tell the last and the next check-in at any later moment.
    */
   checkins: PlanCheckIn[];
+  settings: M.Settings;
+  /** When the workspace was created: the rhythm and the survey periods count from it. */
+  createdAt?: string;
+  /** The keys (`<participant>:<period>`) of the survey answers that are not archived. */
+  answered: string[];
+  /** The latest survey answers, newest period first. */
+  pulse: { participant: string; name: string; period: number; progress: number; relationship: number; recommend: number }[];
+  /** Dated wins, newest first (enough for the recent ones at any later moment). */
+  wins: M.Win[];
+  /** Career steps that are not archived, newest first. */
+  careerSteps: { id: string; name: string; date: string; roleBefore: string; roleAfter: string; note: string }[];
 }
+
+/** How many dated wins the view keeps; the plan shows the recent ones among them. */
+const KEPT_WINS = 50;
 
 /** The plan of a loaded document. */
 export function planView(doc: M.Stored, now: string = M.stamp()): PlanView {
@@ -57,6 +71,8 @@ export function planView(doc: M.Stored, now: string = M.stamp()): PlanView {
   const checkins = M.readCheckIns(doc).filter((c) => !c.archived && c.at);
   let first = checkins.findIndex((c) => c.at! > now);
   if (first < 0) first = checkins.length;
+  const surveys = M.readSurveys(doc).filter((s) => !s.archived);
+  const latest = surveys.reduce((n, s) => Math.max(n, s.period), 0);
   return {
     title: M.workspaceTitle(doc),
     people: people.map(({ id, name, role }) => ({ id, name, role })),
@@ -83,7 +99,39 @@ export function planView(doc: M.Stored, now: string = M.stamp()): PlanView {
         due: a.due,
       })),
     checkins: checkins.slice(Math.max(0, first - 1)).map((c) => ({ at: c.at!, meetingLink: c.meetingLink })),
+    settings: M.readSettings(doc),
+    createdAt: M.workspaceCreatedAt(doc),
+    answered: surveys.map((s) => s.id),
+    pulse: surveys
+      .filter((s) => s.period >= latest - 1)
+      .reverse()
+      .map((s) => ({
+        participant: s.participant,
+        name: M.personName(people, s.participant),
+        period: s.period,
+        progress: s.progress,
+        relationship: s.relationship,
+        recommend: s.recommend,
+      })),
+    wins: M.wins(doc, new Date(now))
+      .filter((w) => w.at !== undefined)
+      .slice(0, KEPT_WINS),
+    careerSteps: M.readCareerSteps(doc)
+      .filter((c) => !c.archived)
+      .reverse()
+      .map((c) => ({ id: c.id, name: M.personName(people, c.participant), date: c.date, roleBefore: c.roleBefore, roleAfter: c.roleAfter, note: c.note })),
   };
+}
+
+/** Where the pair stands against its rhythm at `now`. */
+export function rhythmOf(view: PlanView, now: Date = new Date()): M.Rhythm {
+  return M.rhythmAt(view.settings, view.createdAt, view.checkins.map((c) => c.at), now);
+}
+
+/** Whether the survey is due for participant `me` at `now`. */
+export function surveyDueOf(view: PlanView, me: string | undefined, now: Date = new Date()): boolean {
+  const role = view.people.find((p) => p.id === me)?.role;
+  return M.surveyDueAt(role, me, M.surveyPeriodAt(view.createdAt, view.settings.surveyRhythmDays, now), view.answered);
 }
 
 /** The last check-in before `now` and the next one after it. */

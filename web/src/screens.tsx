@@ -9,7 +9,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import type { DocHandle } from "@automerge/automerge-repo/slim";
 import * as M from "./model";
 import { commit, type Membership, type Session, type SyncState } from "./session";
-import { keepPlan, lastAndNext, planView, type PlanView } from "./plan";
+import { keepPlan, lastAndNext, planView, rhythmOf, surveyDueOf, type PlanView } from "./plan";
 import { Area, ChangeTime, CollabText, Day, Field, Form, SafeLink, Select, When, useDoc } from "./ui";
 
 export interface Ctx {
@@ -87,9 +87,13 @@ export function Plan({ ctx }: { ctx: Ctx }) {
  * The plan from `view`. Without `ctx` it is the copy kept from the last visit, shown while the
  * document loads: the same plan, with no control that would change it.
  */
-export function PlanBody({ view, sync, ctx }: { view: PlanView; sync: SyncState; ctx?: Ctx }) {
+export function PlanBody({ view, sync, ctx, me: copyMe }: { view: PlanView; sync: SyncState; ctx?: Ctx; me?: string }) {
   const today = M.localDate();
   const { last, next } = lastAndNext(view);
+  const rhythm = rhythmOf(view);
+  const me = ctx?.writer.me ?? copyMe;
+  const surveyDue = surveyDueOf(view, me);
+  const wins = M.recentWins(view.wins);
   const overdue = view.actions.filter((a) => a.due !== undefined && a.due < today);
   const [goalCount, setGoalCount] = useState(PAGE);
   const [actionCount, setActionCount] = useState(PAGE);
@@ -107,6 +111,7 @@ export function PlanBody({ view, sync, ctx }: { view: PlanView; sync: SyncState;
       <div class="cards">
         <div class="card">
           <h3>Check-ins</h3>
+          <RhythmLine rhythm={rhythm} />
           <p>
             Last: {last ? <When instant={last.at} /> : <span class="muted">none yet</span>}
           </p>
@@ -132,6 +137,8 @@ export function PlanBody({ view, sync, ctx }: { view: PlanView; sync: SyncState;
           </p>
         </div>
       </div>
+      {surveyDue && (ctx ? <SurveyForm ctx={ctx} /> : <p class="banner">Pulse survey due: it opens here in a moment.</p>)}
+      <Wins wins={wins} />
       <h3>Goals</h3>
       {view.goals.length === 0 && <p class="muted">No goals yet. Add one under Goals.</p>}
       <ul class="list">
@@ -181,7 +188,235 @@ export function PlanBody({ view, sync, ctx }: { view: PlanView; sync: SyncState;
         })}
       </ul>
       <ShowMore shown={actionCount} total={view.actions.length} what="open actions" onMore={() => setActionCount(view.actions.length)} />
+      <Pulse view={view} />
+      <CareerSteps view={view} />
+      {ctx && !ctx.readOnly && (
+        <div class="cards">
+          {ctx.writer.me && <KudosForm ctx={ctx} />}
+          {ctx.writer.me && <CareerStepForm ctx={ctx} />}
+          {M.isMentor(ctx.people, ctx.writer) && <RhythmForm ctx={ctx} settings={view.settings} />}
+        </div>
+      )}
     </section>
+  );
+}
+
+const dueDay = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short" });
+
+function days(n: number): string {
+  return `${n} day${n === 1 ? "" : "s"}`;
+}
+
+/** "Next check-in due Mon 14 Dec (in 3 days)", or how many days it is overdue. */
+function RhythmLine({ rhythm }: { rhythm: M.Rhythm }) {
+  if (!rhythm.nextCheckinDue) return null;
+  const due = new Date(rhythm.nextCheckinDue);
+  if (rhythm.overdueDays > 0)
+    return (
+      <p class="overdue">
+        Check-in overdue by {days(rhythm.overdueDays)} (due <time dateTime={rhythm.nextCheckinDue}>{dueDay.format(due)}</time>)
+      </p>
+    );
+  const ahead = Math.round((new Date(M.localDate(due)).getTime() - new Date(M.localDate()).getTime()) / 86_400_000);
+  return (
+    <p>
+      Next check-in due <time dateTime={rhythm.nextCheckinDue}>{dueDay.format(due)}</time> ({ahead <= 0 ? "today" : ahead === 1 ? "tomorrow" : `in ${days(ahead)}`})
+      <br />
+      <span class="muted">
+        Every {days(rhythm.checkinRhythmDays)}; pulse survey every {days(rhythm.surveyRhythmDays)}
+      </span>
+    </p>
+  );
+}
+
+function winWords(w: M.Win): string {
+  switch (w.kind) {
+    case "goal_done":
+      return `Goal done: ${w.title}`;
+    case "milestone_done":
+      return `Milestone done: ${w.title}`;
+    case "checkin_streak":
+      return `${w.count} check-ins in a row, each within the rhythm`;
+    case "kudos":
+      return `Kudos from ${w.from ?? "someone"} to ${w.to ?? "someone"}: ${w.title}`;
+  }
+}
+
+function Wins({ wins }: { wins: M.Win[] }) {
+  return (
+    <>
+      <h3>Recent wins</h3>
+      {wins.length === 0 ? (
+        <p class="muted">No wins in the last {M.RECENT_WIN_DAYS} days yet.</p>
+      ) : (
+        <ul class="list wins" aria-label="Recent wins">
+          {wins.map((w) => (
+            <li key={`${w.kind}:${w.id}`} class="item row">
+              <span class={`tag win-${w.kind}`}>{w.kind === "kudos" ? "Kudos" : w.kind === "checkin_streak" ? "Streak" : "Done"}</span>
+              <span class="win">{winWords(w)}</span>
+              {w.at && (
+                <span class="muted">
+                  <When instant={w.at} />
+                </span>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}
+
+function Pulse({ view }: { view: PlanView }) {
+  if (view.pulse.length === 0) return null;
+  return (
+    <>
+      <h3>Pulse</h3>
+      <ul class="list" aria-label="Pulse answers">
+        {view.pulse.map((p) => (
+          <li key={`${p.participant}:${p.period}`} class="item row">
+            <strong>{p.name}</strong>
+            <span class="muted">period {p.period}</span>
+            <span>
+              progress {p.progress}/5, relationship {p.relationship}/5, would recommend {p.recommend}/5
+            </span>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
+function CareerSteps({ view }: { view: PlanView }) {
+  return (
+    <>
+      <h3>Career steps</h3>
+      {view.careerSteps.length === 0 ? (
+        <p class="muted">No career steps recorded yet.</p>
+      ) : (
+        <ul class="list" aria-label="Career steps">
+          {view.careerSteps.map((c) => (
+            <li key={c.id} class="item">
+              <div class="row">
+                <strong>{c.name}</strong>
+                <span>
+                  {c.roleBefore} → {c.roleAfter}
+                </span>
+                <span class="muted">
+                  <Day date={c.date} />
+                </span>
+              </div>
+              {c.note && <div class="muted">{c.note}</div>}
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}
+
+const SCALE: [string, string][] = [["", "Choose…"], ...["1", "2", "3", "4", "5"].map((n): [string, string] => [n, `${n} of 5`])];
+
+/** The pulse survey: three questions from 1 to 5 and a comment, for the current period. */
+function SurveyForm({ ctx }: { ctx: Ctx }) {
+  const [a, setA] = useState<Record<string, string>>({});
+  const [comment, setComment] = useState("");
+  return (
+    <div class="banner">
+      <h3>Pulse survey due</h3>
+      <p>Three quick questions about how the mentoring is going; your partner sees your answers.</p>
+      <Form
+        label="Pulse survey"
+        submit="Send answers"
+        action={() => {
+          const n = (k: string) => Number(a[k] ?? "");
+          run(ctx, M.answerSurvey(ctx.doc, ctx.writer, { progress: n("progress"), relationship: n("relationship"), recommend: n("recommend"), comment }));
+          setA({});
+          setComment("");
+        }}
+      >
+        <div class="pair">
+          {M.SURVEY_QUESTIONS.map(([key, label]) => (
+            <Select key={key} label={label} value={a[key] ?? ""} options={SCALE} onChange={(v) => setA({ ...a, [key]: v })} />
+          ))}
+        </div>
+        <Field label="Comment" value={comment} onInput={setComment} />
+      </Form>
+    </div>
+  );
+}
+
+function KudosForm({ ctx }: { ctx: Ctx }) {
+  const others = ctx.people.filter((p) => p.id !== ctx.writer.me);
+  const [to, setTo] = useState("");
+  const [text, setText] = useState("");
+  const [goal, setGoal] = useState("");
+  const chosen = to || others[0]?.id || "";
+  if (others.length === 0) return null;
+  return (
+    <div class="card">
+      <h3>Kudos</h3>
+      <Form
+        label="New kudos"
+        submit="Give kudos"
+        action={() => {
+          run(ctx, M.giveKudos(ctx.people, ctx.writer, chosen, text, goal || undefined));
+          setText("");
+          setGoal("");
+        }}
+      >
+        <Select label="To" value={chosen} options={others.map((p): [string, string] => [p.id, p.name])} onChange={setTo} />
+        <Field label="Kudos" value={text} onInput={setText} required />
+        <Select label="For goal" value={goal} options={goalOptions(ctx)} onChange={setGoal} />
+      </Form>
+    </div>
+  );
+}
+
+function CareerStepForm({ ctx }: { ctx: Ctx }) {
+  const [who, setWho] = useState(ctx.writer.me ?? "");
+  const [date, setDate] = useState(M.localDate());
+  const [before, setBefore] = useState("");
+  const [after, setAfter] = useState("");
+  const [note, setNote] = useState("");
+  return (
+    <div class="card">
+      <h3>New career step</h3>
+      <Form
+        label="New career step"
+        submit="Add career step"
+        action={() => {
+          run(ctx, M.addCareerStep(ctx.people, ctx.writer, { participant: who, date, roleBefore: before, roleAfter: after, note }));
+          setBefore("");
+          setAfter("");
+          setNote("");
+        }}
+      >
+        <Select label="Who" value={who} options={ctx.people.filter((p) => p.role !== "observer").map((p): [string, string] => [p.id, p.name])} onChange={setWho} />
+        <Field label="Date" type="date" value={date} onInput={setDate} required />
+        <Field label="Role before" value={before} onInput={setBefore} required />
+        <Field label="Role after" value={after} onInput={setAfter} required />
+        <Field label="Note" value={note} onInput={setNote} />
+      </Form>
+    </div>
+  );
+}
+
+function RhythmForm({ ctx, settings }: { ctx: Ctx; settings: M.Settings }) {
+  const [checkins, setCheckins] = useState(String(settings.checkinRhythmDays));
+  const [surveys, setSurveys] = useState(String(settings.surveyRhythmDays));
+  return (
+    <div class="card">
+      <h3>Rhythm</h3>
+      <Form
+        label="Rhythm"
+        submit="Set rhythm"
+        action={() => run(ctx, M.setRhythm(ctx.people, ctx.writer, settings, { checkinRhythmDays: Number(checkins), surveyRhythmDays: Number(surveys) }))}
+      >
+        <Field label="Check-in every (days)" type="number" value={checkins} onInput={setCheckins} />
+        <Field label="Pulse survey every (days)" type="number" value={surveys} onInput={setSurveys} />
+      </Form>
+    </div>
   );
 }
 

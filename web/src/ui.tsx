@@ -59,7 +59,7 @@ export function Field(props: {
   label: string;
   value: string;
   onInput: (v: string) => void;
-  type?: "text" | "date" | "url" | "datetime-local";
+  type?: "text" | "date" | "url" | "datetime-local" | "number";
   required?: boolean;
   list?: string;
   placeholder?: string;
