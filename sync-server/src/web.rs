@@ -54,6 +54,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/", get(page))
         .route("/j/{code}", get(page))
+        .route("/program", get(page))
         .route("/sw.js", get(service_worker))
         .route("/assets/{file}", get(asset))
         .route(

@@ -5,8 +5,8 @@
 // The build fills in VERSION and ASSETS (see vite.config.ts); a new build has a new version,
 // so the browser installs it and the old cache is dropped.
 
-const VERSION = "0dee6c1aaa8b2281";
-const ASSETS = ["/assets/automerge-LjMxZKTS.wasm","/assets/index-C-HpTzkF.css","/assets/index-fAYKxkFZ.js"];
+const VERSION = "b15ab5c9554535f6";
+const ASSETS = ["/assets/automerge-LjMxZKTS.wasm","/assets/index-Dvdc8WT8.js","/assets/index-witjyaDF.css"];
 const CACHE = `tandem-${VERSION}`;
 
 self.addEventListener("install", (event) => {

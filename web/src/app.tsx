@@ -2,7 +2,7 @@
 // navigation, and joining: turning an invite code and a name into a participant.
 //
 // Routes live in the URL's fragment (`#/w/<document id>/<screen>`), which the browser never
-// sends to the server. The join page is `/j/<code>`; once the code is redeemed the address is
+// sends to the server. The coordinators' page is `/program`; the join page is `/j/<code>`; once the code is redeemed the address is
 // replaced, so the code does not stay in the history either.
 
 import { useEffect, useMemo, useState } from "preact/hooks";
@@ -26,6 +26,7 @@ import {
 } from "./session";
 import { Actions, CheckIns, Conflicts, Goals, History, Names, Notes, People, Plan, PlanBody, PrivateNotes, Resources, SyncBadge, type Ctx } from "./screens";
 import { cachedPlan } from "./plan";
+import { ProgramPage } from "./program";
 import type { ComponentChildren } from "preact";
 import { Field, useDoc } from "./ui";
 
@@ -42,9 +43,10 @@ const SCREENS = [
   ["private", "Private notes", PrivateNotes],
 ] as const;
 
-type Route = { page: "join"; code: string } | { page: "workspace"; id: string; screen: string } | { page: "welcome" };
+type Route = { page: "join"; code: string } | { page: "workspace"; id: string; screen: string } | { page: "welcome" } | { page: "program" };
 
 function route(): Route {
+  if (/^\/program\/?$/.test(location.pathname)) return { page: "program" };
   const join = /^\/j\/([^/]+)\/?$/.exec(location.pathname);
   if (join) return { page: "join", code: decodeURIComponent(join[1]) };
   const w = /^#\/w\/([^/]+)(?:\/([a-z]+))?/.exec(location.hash);
@@ -73,6 +75,7 @@ export function App() {
   }, []);
   if (r.page === "join") return <JoinPage code={r.code} onJoined={() => setR(route())} />;
   if (r.page === "welcome") return <Welcome />;
+  if (r.page === "program") return <ProgramPage />;
   return <WorkspacePage id={r.id} screen={r.screen} />;
 }
 
