@@ -9,6 +9,7 @@
 
 import { chromium } from "playwright-core";
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import assert from "node:assert/strict";
 
 const [scenario, configJson] = process.argv.slice(2);
@@ -145,6 +146,65 @@ async function addGoal(page, title) {
 }
 
 const titles = (list) => list.map((i) => i.title);
+
+/** The fixture's figures, as the program page must show them (web/e2e/program-fixture.json). */
+async function checkFixtureReport(page, width) {
+  await page.getByRole("heading", { name: "Pairs" }).waitFor({ timeout: WAIT });
+  await page.getByText("3 pairs, 2 at risk").waitFor({ timeout: WAIT });
+  const risky = page.getByRole("list", { name: "Pairs at risk" });
+  assert.equal(await risky.getByRole("listitem").count(), 2);
+  await risky.getByText(/pulse below 3 of 5/).waitFor({ timeout: WAIT });
+  await risky.getByText(/no check-in within twice the rhythm; no change for 30 days/).waitFor({ timeout: WAIT });
+  // At-risk pairs first, by title, then the rest.
+  const names = await page.getByRole("rowheader").allInnerTexts();
+  assert.deepEqual(names.map((n) => n.split("\n")[0].trim()), ["Ana & Ben", "Eve & Finn", "Cleo & Dan"]);
+  const ana = page.getByRole("row").filter({ has: page.getByRole("rowheader", { name: /Ana & Ben/ }) });
+  const cells = (await ana.getByRole("cell").allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim());
+  const want = ["3 of 6", "3 of 5", "4", "10 (rhythm 14 days)", "4.3 (+0.5)", "2.8 (−0.2)", "3 / 1", "1", "pulse below 3 of 5"];
+  assert.deepEqual(
+    cells.map((c) => c.replace(/^[^:]*: /, "")),
+    want,
+    `the figures of Ana & Ben: ${JSON.stringify(cells)}`,
+  );
+  const eve = page.getByRole("row").filter({ has: page.getByRole("rowheader", { name: /Eve & Finn/ }) });
+  const eveCells = (await eve.getByRole("cell").allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim().replace(/^[^:]*: /, ""));
+  assert.equal(eveCells[3], "none yet (rhythm 14 days)");
+  assert.equal(eveCells[4], "–");
+  // Four charts, each an image with a description a screen reader can read.
+  const charts = page.getByRole("img");
+  assert.equal(await charts.count(), 4);
+  const checkins = await page.getByRole("img", { name: /^Check-ins per month/ }).getAttribute("aria-label");
+  assert.match(checkins, /2026-06: 3, 2026-07: 4, 2026-08: 4, 2026-09: 4, 2026-10: 4, 2026-11: 5/);
+  await page.getByRole("img", { name: /Goal completion by pair/ }).getByText("75%").waitFor({ timeout: WAIT });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the program page is ${overflow}px wider than a ${width}px screen`);
+}
+
+/**
+ * What the CLI's own measures commands (`tandem survey`, `kudos`, `progress`, `rhythm`) make
+ * of the browser's answers, and what they write reaching the browser. Run when the config says
+ * the CLI has them (`measuresCli`).
+ */
+async function measuresInTheCli() {
+  sync();
+  const answers = cliJson(["survey", "--show"]);
+  const bens = answers.find((a) => a.name === "Ben");
+  assert.ok(bens, JSON.stringify(answers));
+  assert.deepEqual([bens.period, bens.progress, bens.relationship, bens.recommend, bens.comment], [1, 4, 5, 3, "Going well"]);
+  const plan = cliJson(["plan"]);
+  assert.ok(plan.wins.some((w) => w.kind === "kudos" && w.title === "Great code review" && w.from === "Ben" && w.to === "Ana"), JSON.stringify(plan.wins));
+  assert.ok(plan.wins.some((w) => w.kind === "milestone_done" && w.title === "Read the book" && w.at), JSON.stringify(plan.wins));
+  assert.ok(plan.career_steps.some((c) => c.role_before === "Junior developer" && c.role_after === "Developer" && c.date === "2026-11-02"), JSON.stringify(plan.career_steps));
+  assert.equal(plan.rhythm.checkin_rhythm_days, 30);
+  assert.equal(plan.survey_due, true, "Ana has not answered this period yet");
+  // And the other way: Ana answers and gives kudos in the CLI; Ben's browser shows both.
+  cli(["-q", "survey", "--progress", "5", "--relationship", "4", "--recommend", "5", "--comment", "From the terminal"]);
+  cli(["-q", "kudos", "Ben", "Thanks for the demo"]);
+  sync();
+  const page = pages[0];
+  await page.getByRole("list", { name: "Recent wins" }).getByText("Kudos from Ana to Ben: Thanks for the demo").waitFor({ timeout: WAIT });
+  await page.getByRole("list", { name: "Pulse answers" }).getByText("progress 5/5, relationship 4/5, would recommend 5/5").waitFor({ timeout: WAIT });
+}
 
 const scenarios = {
   /** Two browsers and the CLI edit one plan live and converge; user text is shown as text. */
@@ -540,6 +600,136 @@ const scenarios = {
     return "the demo's link opened the merged plan";
   },
 
+  /**
+   * Measuring success on the plan (the workspace began 40 days ago, no check-in yet): the rhythm
+   * says the check-in is overdue, the pulse survey is asked for and answered, kudos and a
+   * milestone done show as wins, a career step is listed, and a mentor changes the rhythm. The
+   * CLI then reads the document, so what the browser wrote is valid for the Rust model.
+   */
+  async measures() {
+    const ben = await person(config.write);
+    await openPlan(ben.page);
+    await introduce(ben.page, "Ben", "mentee");
+    const plan = ben.page;
+    // Created 40 days ago with the default 14-day rhythm and no check-in: due 26 days ago.
+    await plan.getByText(/Check-in overdue by 26 days/).waitFor({ timeout: WAIT });
+
+    const survey = plan.getByRole("form", { name: "Pulse survey" });
+    await survey.getByLabel("Progress towards my goals").selectOption("4");
+    await survey.getByLabel("The relationship helps me").selectOption("5");
+    await survey.getByLabel("I would recommend this mentoring").selectOption("3");
+    await survey.getByLabel("Comment").fill("Going well");
+    await survey.getByRole("button", { name: "Send answers" }).click();
+    await plan.getByRole("list", { name: "Pulse answers" }).getByText("progress 4/5, relationship 5/5, would recommend 3/5").waitFor({ timeout: WAIT });
+    assert.equal(await plan.getByRole("form", { name: "Pulse survey" }).count(), 0, "the survey is still asked for after answering it");
+
+    const kudos = plan.getByRole("form", { name: "New kudos" });
+    await kudos.getByLabel("To").selectOption({ label: "Ana" });
+    await kudos.getByLabel("Kudos", { exact: true }).fill("Great code review");
+    await kudos.getByRole("button", { name: "Give kudos" }).click();
+    const wins = plan.getByRole("list", { name: "Recent wins" });
+    await wins.getByText("Kudos from Ben to Ana: Great code review").waitFor({ timeout: WAIT });
+
+    const step = plan.getByRole("form", { name: "New career step" });
+    await step.getByLabel("Role before").fill("Junior developer");
+    await step.getByLabel("Role after").fill("Developer");
+    await step.getByLabel("Date").fill("2026-11-02");
+    await step.getByRole("button", { name: "Add career step" }).click();
+    await plan.getByRole("list", { name: "Career steps" }).getByText("Junior developer → Developer").waitFor({ timeout: WAIT });
+
+    // A milestone ticked off is a win, dated now.
+    await go(plan, "Goals");
+    const goal = plan.getByRole("article", { name: "Goal: Ship a Rust CLI" });
+    await goal.getByRole("checkbox").first().check();
+    await go(plan, "Plan");
+    await wins.getByText("Milestone done: Read the book").waitFor({ timeout: WAIT });
+
+    // Only a mentor sees the rhythm; a mentor's change reaches the mentee's plan.
+    assert.equal(await plan.getByRole("form", { name: "Rhythm" }).count(), 0, "a mentee was offered the rhythm");
+    const cleo = await person(config.write);
+    await openPlan(cleo.page);
+    await introduce(cleo.page, "Cleo", "mentor");
+    const rhythm = cleo.page.getByRole("form", { name: "Rhythm" });
+    await rhythm.getByLabel("Check-in every (days)").fill("30");
+    await rhythm.getByRole("button", { name: "Set rhythm" }).click();
+    await plan.getByText(/Check-in overdue by 10 days/).waitFor({ timeout: WAIT });
+
+    // The Rust model reads everything the browsers wrote: the document still validates and
+    // opens, with the milestone ticked off and every change named in the log.
+    await eventually("the CLI reads the browsers' measures", () => {
+      sync();
+      const doc = JSON.parse(cli(["export", "--format", "json"]));
+      const g = doc.goals.find((x) => x.title === "Ship a Rust CLI");
+      assert.ok(g.milestones.some((m) => m.title === "Read the book" && m.done), JSON.stringify(g));
+      const log = cli(["log"]);
+      assert.match(log, /Ben.*gave kudos .* to Ana/);
+      assert.match(log, /Ben.*answered the pulse survey for period 1: 4\/5\/3/);
+      assert.match(log, /Ben.*recorded career step .* of Ben/);
+      assert.match(log, /Cleo.*set the rhythm: check-ins every 30 days/);
+    });
+    if (config.measuresCli) await measuresInTheCli();
+    return `the rhythm, survey, kudos, career step and wins work in the browser${config.measuresCli ? " and in the CLI both ways" : ""}`;
+  },
+
+  /**
+   * The coordinators' page with a fixture report (web/e2e/program-fixture.json) served in place
+   * of the relay's `GET /v1/program`, so that the page is checked against the contract's JSON
+   * whatever relay runs. `program` below checks it against the relay's real report.
+   */
+  async programFixture() {
+    const fixture = readFileSync(new URL("./program-fixture.json", import.meta.url), "utf8");
+    for (const [width, height] of [
+      [1200, 900],
+      [360, 780],
+    ]) {
+      const { page } = await person(null, { width, height });
+      const token = "tdm_fixture_program_token";
+      page.on("request", (r) => r.url().includes(token) && problems.push(`the token appeared in ${r.url()}`));
+      await page.route("**/v1/program", (r) =>
+        r.fulfill({
+          status: r.request().headers()["authorization"] === `Bearer ${token}` ? 200 : 401,
+          contentType: "application/json",
+          body: r.request().headers()["authorization"] === `Bearer ${token}` ? fixture : '{"error":"no token"}',
+        }),
+      );
+      await page.goto(`${config.base}/program`);
+      // A wrong token is refused in words.
+      await page.getByLabel("Program token").fill("tdm_wrong");
+      await page.getByRole("button", { name: "Show program" }).click();
+      await page.getByRole("alert").getByText(/does not accept this token/).waitFor({ timeout: WAIT });
+      await page.getByLabel("Program token").fill(token);
+      await page.getByRole("button", { name: "Show program" }).click();
+      await checkFixtureReport(page, width);
+      if (config.out) await page.screenshot({ path: `${config.out}/web-program-${width === 360 ? "phone" : "desktop"}.png`, fullPage: true });
+    }
+    return "the program page shows the fixture's numbers, risks first, charts and all, at 1200 and 360 px";
+  },
+
+  /**
+   * The coordinators' page against the relay's own `GET /v1/program`, with a program token:
+   * the pairs, their numbers, and nothing anyone wrote.
+   */
+  async program() {
+    const { page } = await person(null);
+    page.on("request", (r) => r.url().includes(config.program) && problems.push(`the token appeared in ${r.url()}`));
+    await page.goto(`${config.base}/program`);
+    await page.getByLabel("Program token").fill(config.program);
+    await page.getByLabel(/Stay signed in/).check();
+    await page.getByRole("button", { name: "Show program" }).click();
+    const table = page.getByRole("table");
+    await table.waitFor({ timeout: WAIT });
+    const rows = table.getByRole("row");
+    // A header row and one a workspace: Ana & Ben, and the second pair the test made.
+    await eventually("both pairs are listed", async () => assert.equal(await rows.count(), 3));
+    await table.getByRole("rowheader", { name: /Ana & Ben/ }).waitFor({ timeout: WAIT });
+    const text = await page.locator("body").innerText();
+    // Titles of goals are content: never on this page.
+    assert.ok(!text.includes("Ship a Rust CLI"), "a goal's title reached the program page");
+    // Staying signed in: the report comes back after a reload with no token typed.
+    await page.reload();
+    await page.getByRole("table").waitFor({ timeout: WAIT });
+    return "the program page showed the relay's report, content-free, and stayed signed in";
+  },
   /** Screenshots of the plan at desktop and phone widths (docs/). */
   async screenshots() {
     const out = config.out;
@@ -549,7 +739,21 @@ const scenarios = {
     ]) {
       const p = await person(config.write, { width, height });
       await openPlan(p.page);
-      await introduce(p.page, "Ben");
+      if (width > 360) {
+        await introduce(p.page, "Ben");
+        // Kudos and a career step, so the plan shows its wins and steps as a pair would see them.
+        const kudos = p.page.getByRole("form", { name: "New kudos" });
+        await kudos.getByLabel("Kudos", { exact: true }).fill("Thanks for the patient parser review");
+        await kudos.getByRole("button", { name: "Give kudos" }).click();
+        const step = p.page.getByRole("form", { name: "New career step" });
+        await step.getByLabel("Role before").fill("Junior developer");
+        await step.getByLabel("Role after").fill("Developer");
+        await step.getByRole("button", { name: "Add career step" }).click();
+        await p.page.getByRole("list", { name: "Career steps" }).waitFor({ timeout: WAIT });
+      } else {
+        await introduce(p.page, "Cleo", "mentor");
+        await p.page.getByRole("list", { name: "Career steps" }).waitFor({ timeout: WAIT });
+      }
       await p.page.getByText("Synced with the relay").first().waitFor({ timeout: WAIT });
       const overflow = await p.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `the plan is ${overflow}px wider than a ${width}px screen`);
