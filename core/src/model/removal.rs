@@ -5,7 +5,8 @@
 //! hashes in hex, separated by spaces). Everything the removed person's devices wrote that the
 //! mentor had seen is part of that history and stays, shown and kept. A change of theirs that is
 //! *not* an ancestor of `removed_seen` — made after the removal, or made offline and never seen
-//! by the mentor — is refused by every tandem client.
+//! by the mentor — is refused by every tandem client, unless someone still taking part built on
+//! it: their work is never hidden, so what it rests on is kept with it.
 //!
 //! Automerge cannot drop a change: peers must hold the same changes to converge, and later changes
 //! may depend on it. So a refused change is still stored and synced; what tandem refuses is to
@@ -13,9 +14,8 @@
 //! works on a fork of the document at the heads of everything else (the "view"), keeping the whole
 //! document beside it as the shared one. Reads and edits go to the view; new changes made on the
 //! view depend only on accepted changes, and they are copied into the shared document whenever
-//! it is handed out to be saved or synced ([`Workspace::doc_mut`], [`Workspace::into_doc`]). A
-//! change that depends on a refused change is refused with it, since it cannot be shown without
-//! it; tandem clients never make such changes, because they never see the refused ones.
+//! it is handed out to be saved or synced ([`Workspace::doc_mut`], [`Workspace::into_doc`]).
+//! tandem clients never build on a refused change, since they never see one.
 //!
 //! See docs/model.md, section 4, for the rule in the document model's terms.
 
@@ -34,7 +34,7 @@ pub(super) struct Shared {
     /// How many changes the view leaves out.
     pub(super) refused: usize,
     /// The devices that made refused changes.
-    pub(super) refused_actors: HashSet<automerge::ActorId>,
+    pub(super) refused_actors: HashSet<ActorId>,
     /// Whether the view writes as a stand-in device (see [`Workspace::set_actor`]).
     pub(super) stand_in: bool,
 }
@@ -51,15 +51,14 @@ pub(super) fn format_heads(heads: &[ChangeHash]) -> String {
         .join(" ")
 }
 
-/// What to refuse in `doc`: the heads of everything else, and how many changes are left out.
-/// `None` when nothing is refused, which is the case for every workspace nobody was removed
-/// from, and is found without looking at any change.
-fn accepted_heads(
-    doc: &mut AutoCommit,
-) -> Option<(Vec<ChangeHash>, usize, HashSet<automerge::ActorId>)> {
+/// What to refuse in `doc`: the heads of everything else, how many changes are left out, and
+/// the devices that made them. `None` when nothing is refused, which is the case for every
+/// workspace nobody was removed from, and is found without looking at any change.
+fn accepted_heads(doc: &mut AutoCommit) -> Option<(Vec<ChangeHash>, usize, HashSet<ActorId>)> {
     let participants = get_map(doc, &ROOT, "participants")?;
-    // The devices of each removed participant, with the heads the mentor saw.
-    let mut removals: Vec<(HashSet<String>, Vec<ChangeHash>)> = Vec::new();
+    // The devices of the removed participants, and the heads the mentors saw removing them.
+    let mut devices: HashSet<String> = HashSet::new();
+    let mut floor: Vec<ChangeHash> = Vec::new();
     for id in keys(doc, &participants) {
         let Some(entry) = get_map(doc, &participants, &id) else {
             continue;
@@ -77,50 +76,50 @@ fn accepted_heads(
         let Some(seen) = seen else {
             continue;
         };
-        let devices = get_map(doc, &entry, "devices")
-            .map(|d| keys(doc, &d).into_iter().collect())
-            .unwrap_or_default();
-        removals.push((devices, seen));
-    }
-    if removals.is_empty() {
-        return None;
-    }
-    let mut refused: HashSet<ChangeHash> = HashSet::new();
-    let mut floor: Vec<ChangeHash> = Vec::new();
-    for (devices, seen) in &removals {
-        // Only changes the mentor had not seen are looked at: those after the removal.
-        // `get_changes_meta` lists them in causal order, without decoding their operations.
-        for change in doc.get_changes_meta(seen) {
-            let theirs = devices.contains(&change.actor.to_hex_string());
-            if theirs || change.deps.iter().any(|d| refused.contains(d)) {
-                refused.insert(change.hash);
-            }
+        if let Some(d) = get_map(doc, &entry, "devices") {
+            devices.extend(keys(doc, &d));
         }
-        floor.extend(seen.iter().copied());
+        floor.extend(seen);
     }
-    if refused.is_empty() {
+    if devices.is_empty() {
         return None;
     }
-    // A change made after one removal may build on a change another removal refused, and
-    // `get_changes_meta` of the first removal listed it before the second refused its parent:
-    // settle descendants once more over every change after the earliest removal seen.
-    let all_after: Vec<(ChangeHash, Vec<ChangeHash>, automerge::ActorId)> = doc
+    // Only changes no mentor had seen when removing someone are looked at. `get_changes_meta`
+    // lists them in causal order without decoding their operations.
+    let after: Vec<(ChangeHash, Vec<ChangeHash>, ActorId)> = doc
         .get_changes_meta(&floor)
         .into_iter()
         .map(|c| (c.hash, c.deps, c.actor.into_owned()))
         .collect();
-    let mut actors = HashSet::new();
-    for (hash, deps, actor) in &all_after {
-        if refused.contains(hash) || deps.iter().any(|d| refused.contains(d)) {
-            refused.insert(*hash);
-            actors.insert(actor.clone());
+    // Walking back from the newest: a change is kept when someone still taking part made it or
+    // a kept change builds on it. So nothing a participant writes is ever hidden, even when
+    // they built on a removed person's change (the web app, or a device that had not heard of
+    // the removal, may): that change is then kept as theirs to keep.
+    let mut kept: HashSet<ChangeHash> = HashSet::new();
+    for (hash, deps, actor) in after.iter().rev() {
+        if kept.contains(hash) || !devices.contains(&actor.to_hex_string()) {
+            kept.insert(*hash);
+            kept.extend(deps.iter().copied());
         }
     }
-    // The accepted changes are closed under ancestors; their heads are among the document's
-    // heads, the parents of refused changes, and the heads the mentors saw (an ancestor listed
-    // beside its descendant is harmless to `fork_at`).
+    let refused: HashSet<ChangeHash> = after
+        .iter()
+        .map(|(hash, _, _)| *hash)
+        .filter(|hash| !kept.contains(hash))
+        .collect();
+    if refused.is_empty() {
+        return None;
+    }
+    let actors = after
+        .iter()
+        .filter(|(hash, _, _)| refused.contains(hash))
+        .map(|(_, _, actor)| actor.clone())
+        .collect();
+    // No kept change builds on a refused one, so the kept changes are closed under ancestors;
+    // their heads are among the document's heads, the parents of refused changes and the heads
+    // the mentors saw (an ancestor listed beside its descendant is harmless to `fork_at`).
     let mut heads: Vec<ChangeHash> = doc.get_heads();
-    for (hash, deps, _) in &all_after {
+    for (hash, deps, _) in &after {
         if refused.contains(hash) {
             heads.extend(deps.iter().copied());
         }
@@ -315,6 +314,30 @@ mod tests {
             .any(|c| *c.actor == stand_in));
         let ws = Workspace::open(whole, "test", super::super::tests::now()).unwrap();
         assert!(!titles(&ws).contains(&"Written after the removal".to_string()));
+    }
+
+    #[test]
+    fn a_refused_change_someone_built_on_is_kept_with_their_work() {
+        use automerge::transaction::Transactable;
+        let (mut ana, mut ben) = pair();
+        let ana_actor = ana.doc().get_actor().clone();
+        let ben_id = ana.name_holder("Ben", None).unwrap().id;
+        ana.remove_participant(&ben_id).unwrap();
+        ben.add_goal(goal("Written after the removal")).unwrap();
+        // A client that does not screen (the web app, say) merges Ben's goal and writes after
+        // it, so its change depends on his.
+        let mut doc = ana.into_doc();
+        doc.merge(ben.doc_mut()).unwrap();
+        doc.put(automerge::ROOT, "title", "Ana & Ben, renamed")
+            .unwrap();
+        doc.commit();
+        let ana = reopen(
+            Workspace::open(doc, "test", super::super::tests::now()).unwrap(),
+            ana_actor,
+        );
+        assert_eq!(ana.refused_changes(), 0);
+        assert_eq!(ana.title(), "Ana & Ben, renamed");
+        assert_eq!(titles(&ana), ["Written after the removal"]);
     }
 
     #[test]
