@@ -48,7 +48,14 @@ impl Workspace {
             return Ok(p.clone());
         }
         let ids = people.iter().map(|p| p.id.clone()).collect();
-        let id = super::resolve_prefix("participant", &typed.to_ascii_lowercase(), ids)?;
+        let id = match super::resolve_prefix("participant", &typed.to_ascii_lowercase(), ids) {
+            Err(Error::UnknownId { .. }) => {
+                return Err(Error::Invalid(format!(
+                    "no participant is called “{typed}” (see `tandem participant list`)"
+                )))
+            }
+            other => other?,
+        };
         Ok(people
             .into_iter()
             .find(|p| p.id == id.as_str())
