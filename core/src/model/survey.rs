@@ -276,6 +276,25 @@ mod tests {
     }
 
     #[test]
+    fn answers_survive_when_an_older_document_had_no_surveys_map() {
+        let (mut ana, mut ben) = pair();
+        // A document made before surveys existed: each side creates the map offline.
+        ana.doc_mut().delete(ROOT, "surveys").unwrap();
+        ana.doc_mut().commit();
+        merge_both(&mut ana, &mut ben);
+        let later = date(2027, 1, 1);
+        ana.answer_survey(answers(4, 4, 4), later).unwrap();
+        ben.answer_survey(answers(5, 5, 5), later).unwrap();
+        merge_both(&mut ana, &mut ben);
+        // Two maps under one key, one of them the winner; both are read.
+        use automerge::ReadDoc;
+        assert_eq!(ana.doc().get_all(ROOT, "surveys").unwrap().len(), 2);
+        for ws in [&ana, &ben] {
+            assert_eq!(ws.surveys().len(), 2);
+        }
+    }
+
+    #[test]
     fn observers_are_never_asked() {
         let (mut ana, _) = pair();
         let actor = automerge::ActorId::random();

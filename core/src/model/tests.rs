@@ -248,3 +248,31 @@ mod convergence {
         }
     }
 }
+
+#[test]
+fn a_snapshot_from_before_surveys_kudos_and_career_steps_still_reads() {
+    let (mut ana, _) = pair();
+    let goal = ana
+        .add_goal(NewGoal {
+            title: "Ship it".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    ana.add_milestone(&goal, "Draft", None).unwrap();
+    let mut json = serde_json::to_value(ana.snapshot("d")).unwrap();
+    let root = json.as_object_mut().unwrap();
+    for key in ["settings", "surveys", "kudos", "career_steps"] {
+        root.remove(key).unwrap();
+    }
+    let g = root["goals"][0].as_object_mut().unwrap();
+    g.remove("done_at").unwrap();
+    g["milestones"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("done_at");
+    let back: Snapshot = serde_json::from_value(json).unwrap();
+    assert_eq!(back.settings, Settings::default());
+    assert!(back.surveys.is_empty() && back.kudos.is_empty() && back.career_steps.is_empty());
+    assert_eq!(back.goals[0].done_at, None);
+    assert_eq!(back.goals[0].milestones[0].done_at, None);
+}
