@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::certs::{connect_tls, TestCa};
+use common::certs::{connect_tls, TestCa, TrustsTestCa};
 use common::*;
 use std::time::Duration;
 use tandem_core::automerge::AutoCommit;
@@ -13,8 +13,8 @@ use tokio::net::TcpStream;
 
 /// An open relay serving TLS with a certificate from `ca`.
 async fn tls_server(dir: &std::path::Path, ca: &TestCa) -> (TestServer, TlsFiles) {
-    let cert = ca.issue(dir, "relay");
-    let files = TlsFiles::load(&cert.cert, &cert.key).unwrap();
+    let (cert, key) = ca.issue_loopback(dir, "relay");
+    let files = TlsFiles::load(&cert, &key).unwrap();
     let server = TestServer::start(ServerConfig {
         open: true,
         tls: Some(files.clone()),
@@ -113,9 +113,9 @@ async fn a_reloaded_certificate_serves_new_connections_and_keeps_the_old_ones() 
         .is_ok());
 
     // The renewal: new files in the same place, then a reload.
-    let renewed = new_ca.issue(dir.path(), "renewed");
-    std::fs::copy(&renewed.cert, &files.cert).unwrap();
-    std::fs::copy(&renewed.key, &files.key).unwrap();
+    let (renewed_cert, renewed_key) = new_ca.issue_loopback(dir.path(), "renewed");
+    std::fs::copy(&renewed_cert, &files.cert).unwrap();
+    std::fs::copy(&renewed_key, &files.key).unwrap();
     files.reload().unwrap();
     assert!(
         connect_tls(&server.url_tls(None), old_ca.client_config())

@@ -1,76 +1,23 @@
-//! Certificates made at test time: a private CA, and relay certificates it signs.
+//! Certificates made at test time, and TLS clients that trust them.
+//!
+//! The CA itself is the end-to-end tests' (`tests/tests/certs/mod.rs`), included here so that
+//! both test suites make certificates the same way; this file adds what only the relay's own
+//! tests need: rustls clients.
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-/// A certificate authority that exists only for one test.
-pub struct TestCa {
-    pub pem: String,
-    issuer: Issuer<'static, KeyPair>,
+#[path = "../../../tests/tests/certs/mod.rs"]
+mod ca;
+pub use ca::TestCa;
+
+/// A rustls client configuration that trusts a test CA only.
+pub trait TrustsTestCa {
+    fn client_config(&self) -> Arc<rustls::ClientConfig>;
 }
 
-/// A relay certificate and its key, as PEM files.
-pub struct RelayCert {
-    pub cert: PathBuf,
-    pub key: PathBuf,
-}
-
-impl TestCa {
-    pub fn new(name: &str) -> Self {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, format!("{name} test CA"));
-        let key = KeyPair::generate().unwrap();
-        let cert = params.self_signed(&key).unwrap();
-        Self {
-            pem: cert.pem(),
-            issuer: Issuer::new(params, key),
-        }
-    }
-
-    /// Write the CA certificate to `dir/ca.pem`.
-    pub fn write(&self, dir: &Path) -> PathBuf {
-        let path = dir.join("ca.pem");
-        std::fs::write(&path, &self.pem).unwrap();
-        path
-    }
-
-    /// A certificate for `names`, valid from `not_before` to `not_after` (years), written to
-    /// `dir/{stem}.pem` and `dir/{stem}.key`.
-    pub fn issue_dated(
-        &self,
-        dir: &Path,
-        stem: &str,
-        names: &[&str],
-        valid: (i32, i32),
-    ) -> RelayCert {
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let mut params = CertificateParams::new(names).unwrap();
-        params.distinguished_name.push(DnType::CommonName, stem);
-        params.not_before = rcgen::date_time_ymd(valid.0, 1, 1);
-        params.not_after = rcgen::date_time_ymd(valid.1, 1, 1);
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        let relay = RelayCert {
-            cert: dir.join(format!("{stem}.pem")),
-            key: dir.join(format!("{stem}.key")),
-        };
-        std::fs::write(&relay.cert, cert.pem()).unwrap();
-        std::fs::write(&relay.key, key.serialize_pem()).unwrap();
-        relay
-    }
-
-    /// A certificate for 127.0.0.1 and localhost, valid now.
-    pub fn issue(&self, dir: &Path, stem: &str) -> RelayCert {
-        self.issue_dated(dir, stem, &["127.0.0.1", "localhost"], (2020, 2100))
-    }
-
-    /// A client configuration that trusts this CA only.
-    pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+impl TrustsTestCa for TestCa {
+    fn client_config(&self) -> Arc<rustls::ClientConfig> {
         use rustls::pki_types::pem::PemObject as _;
         let mut roots = rustls::RootCertStore::empty();
         roots
