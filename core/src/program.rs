@@ -30,6 +30,7 @@
 //! # Ok::<(), tandem_core::Error>(())
 //! ```
 
+use crate::model::survey::SURVEY_SCALE;
 use crate::model::time::Stored;
 use crate::model::{fields, GoalStatus, Role, Workspace, WORKSPACE_KIND};
 use automerge::ROOT;
@@ -38,8 +39,6 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Span, Timestamp};
 use serde::{Deserialize, Serialize};
 
-/// The check-in rhythm of a workspace that has not set one, in days.
-pub const DEFAULT_CHECKIN_RHYTHM_DAYS: i64 = 14;
 /// The window of the averages and of `checkins_90d`, in days.
 const RECENT_DAYS: i64 = 90;
 /// Each half of the window a trend compares, in days.
@@ -279,6 +278,30 @@ impl PairFacts {
         }
         checkins.sort();
 
+        // An answer another client wrote outside the scale is left out rather than skew the mean.
+        let pulses = ws
+            .surveys()
+            .into_iter()
+            .filter(|s| !s.meta.archived)
+            .filter(|s| {
+                [s.progress, s.relationship, s.recommend]
+                    .iter()
+                    .all(|v| SURVEY_SCALE.contains(v))
+            })
+            .filter_map(|s| {
+                Some(Score {
+                    at: s.at.as_ref()?.valid().copied()?,
+                    value: s.score(),
+                })
+            })
+            .collect();
+        let career_steps = ws
+            .career_steps()
+            .into_iter()
+            .filter(|c| !c.meta.archived)
+            .filter_map(|c| c.date.valid().copied())
+            .collect();
+
         let open_actions = ws
             .actions()
             .into_iter()
@@ -292,18 +315,15 @@ impl PairFacts {
             id: id.to_string(),
             title: ws.title(),
             participants: participants.into_iter().map(|(_, p)| p).collect(),
-            created_at: fields::get_stored::<Timestamp>(ws.doc(), &ROOT, "created_at")
-                .as_ref()
-                .and_then(Stored::valid)
-                .copied(),
+            created_at: ws.created_at(),
             goals,
             milestones,
             checkins,
             ratings,
-            pulses: Vec::new(),
+            pulses,
             open_actions,
-            career_steps: Vec::new(),
-            checkin_rhythm_days: DEFAULT_CHECKIN_RHYTHM_DAYS,
+            career_steps,
+            checkin_rhythm_days: ws.settings().checkin_rhythm_days,
             last_activity,
         }
     }

@@ -1,7 +1,9 @@
 //! Every figure of the program report, with a pinned clock.
 
 use super::*;
-use crate::model::{Kind, NewAction, NewGoal, NewNote};
+use crate::model::{
+    Kind, NewAction, NewCareerStep, NewGoal, NewKudos, NewNote, NewSurvey, SettingsChanges,
+};
 use automerge::ActorId;
 
 const NOW: &str = "2026-11-29T22:00:00Z";
@@ -485,7 +487,7 @@ fn facts_count_what_is_not_archived_and_carry_no_content() {
     assert_eq!(ratings, [3.0, 4.0, 5.0]);
     assert_eq!(facts.open_actions.len(), 3);
     assert_eq!(facts.created_at, Some(created));
-    assert_eq!(facts.checkin_rhythm_days, DEFAULT_CHECKIN_RHYTHM_DAYS);
+    assert_eq!(facts.checkin_rhythm_days, 14, "the default rhythm");
     assert_eq!(facts.last_activity, Some(created));
     assert_eq!(
         facts.participants,
@@ -531,4 +533,84 @@ fn only_shared_workspaces_are_reported_on() {
     let private = Workspace::create_private(ActorId::random(), now()).unwrap();
     assert!(!is_workspace(private.doc()));
     assert!(!is_workspace(&automerge::AutoCommit::new()));
+}
+
+/// `ws` from now on acting as `who` at `t`.
+fn reopen(ws: Workspace, t: Timestamp, who: &str) -> Workspace {
+    let mut ws = Workspace::open(ws.into_doc(), "doc", t).unwrap();
+    ws.act_as(Some(who.to_string()));
+    ws
+}
+
+#[test]
+fn facts_read_the_rhythm_pulse_surveys_and_career_steps_without_their_words() {
+    let (ana, _) = pair(t("2026-09-01T09:00:00Z"));
+    let people = ana.participants();
+    let id = |name: &str| people.iter().find(|p| p.name == name).unwrap().id.clone();
+    let (ana_id, ben_id) = (id("Ana"), id("Ben"));
+
+    let mut ws = reopen(ana, t("2026-10-15T10:00:00Z"), &ana_id);
+    ws.set_settings(SettingsChanges {
+        checkin_rhythm_days: Some(7),
+        survey_rhythm_days: None,
+    })
+    .unwrap();
+    let survey = |p, r, c| NewSurvey {
+        progress: p,
+        relationship: r,
+        recommend: c,
+        comment: Some(SECRET.into()),
+    };
+    ws.answer_survey(survey(2, 2, 2), d("2026-10-15")).unwrap();
+    ws.give_kudos(NewKudos {
+        to: ben_id.clone(),
+        text: SECRET.into(),
+        goal: None,
+    })
+    .unwrap();
+    let step = |date: &str| NewCareerStep {
+        participant: Some(ben_id.clone()),
+        date: d(date),
+        role_before: SECRET.into(),
+        role_after: format!("{SECRET} senior"),
+        note: Some(SECRET.into()),
+    };
+    ws.add_career_step(step("2026-06-01")).unwrap();
+    ws.add_career_step(step("2025-01-01")).unwrap();
+    let gone = ws.add_career_step(step("2026-10-01")).unwrap();
+    ws.archive_career_step(&gone, true).unwrap();
+    let mut ws = reopen(ws, t("2026-11-20T10:00:00Z"), &ben_id);
+    ws.answer_survey(survey(4, 3, 2), d("2026-11-20")).unwrap();
+
+    let facts = PairFacts::extract(&mut ws, "doc");
+    assert_eq!(facts.checkin_rhythm_days, 7);
+    assert_eq!(
+        facts.pulses,
+        [
+            score(t("2026-10-15T10:00:00Z"), 2.0),
+            score(t("2026-11-20T10:00:00Z"), 3.0)
+        ]
+    );
+    assert_eq!(facts.career_steps, [d("2025-01-01"), d("2026-06-01")]);
+    assert_eq!(facts.last_activity, Some(t("2026-11-20T10:00:00Z")));
+    assert!(
+        !format!("{facts:?}").contains(SECRET),
+        "the facts hold content: {facts:?}"
+    );
+
+    let s = facts.summary(now());
+    assert_eq!(s.checkin_rhythm_days, 7);
+    assert_eq!(s.pulse_avg_90d, Some(2.5));
+    assert_eq!(s.pulse_trend, Some(1.0));
+    assert_eq!(
+        s.pulse_by_month,
+        vec![None, None, None, None, Some(2.0), Some(3.0)]
+    );
+    assert_eq!(s.career_steps_12m, 1);
+    assert_eq!(
+        s.risk_reasons,
+        [RiskReason::NoRecentCheckin, RiskReason::LowPulse]
+    );
+    let json = serde_json::to_string(&s).unwrap();
+    assert!(!json.contains(SECRET), "{json}");
 }
