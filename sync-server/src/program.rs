@@ -43,6 +43,9 @@ struct Cached {
 pub(crate) struct ProgramView {
     storage: Arc<dyn Storage>,
     cache: Mutex<HashMap<String, Cached>>,
+    /// Held for a whole report, so that a burst of requests (a dashboard opened in several tabs)
+    /// loads each changed document once: the second request waits, then finds the cache warm.
+    one_at_a_time: Mutex<()>,
     threads: usize,
 }
 
@@ -65,6 +68,7 @@ impl ProgramView {
         Self {
             storage,
             cache: Mutex::new(HashMap::new()),
+            one_at_a_time: Mutex::new(()),
             threads: threads.max(1),
         }
     }
@@ -78,6 +82,7 @@ impl ProgramView {
     /// The report of the workspaces in `scope` as of `now`. Blocking (storage reads and
     /// automerge work): call it off the async runtime.
     pub fn report(&self, scope: &Scope, now: Timestamp) -> Result<ProgramReport, ReportError> {
+        let _one_at_a_time = self.one_at_a_time.lock().unwrap_or_else(|e| e.into_inner());
         let started = Instant::now();
         let listed = self.list(scope)?;
         let mut facts = Vec::with_capacity(listed.len());
