@@ -12,7 +12,10 @@ use std::time::Duration;
 use tandem_core::automerge::transaction::Transactable;
 use tandem_core::automerge::{AutoCommit, ROOT};
 use tandem_core::jiff::Timestamp;
-use tandem_core::model::{GoalChanges, GoalStatus, Kind, NewAction, NewGoal, NewNote, Workspace};
+use tandem_core::model::{
+    GoalChanges, GoalStatus, Kind, NewAction, NewCareerStep, NewGoal, NewKudos, NewNote, NewSurvey,
+    SettingsChanges, Workspace,
+};
 use tandem_core::protocol::{DocumentId, Message};
 use tandem_core::sync::ClientSession;
 use tandem_tests::program::{days, http, store_docs, Pair};
@@ -60,6 +63,43 @@ fn fill_with_content(ws: &mut Workspace) -> tandem_core::model::ItemId {
     goal
 }
 
+fn date(t: Timestamp) -> tandem_core::jiff::civil::Date {
+    t.to_zoned_datetime(tandem_core::jiff::tz::TimeZone::UTC)
+        .date()
+}
+
+/// What the people of a pair say about each other and their careers, each holding the secret.
+fn kudos_and_career(ws: &mut Workspace, to: &str, step: Timestamp) {
+    ws.give_kudos(NewKudos {
+        to: to.to_string(),
+        text: format!("thanks {SECRET}"),
+        goal: None,
+    })
+    .unwrap();
+    ws.add_career_step(NewCareerStep {
+        participant: Some(to.to_string()),
+        date: date(step),
+        role_before: format!("junior {SECRET}"),
+        role_after: format!("senior {SECRET}"),
+        note: Some(format!("promoted {SECRET}")),
+    })
+    .unwrap();
+}
+
+/// The acting person's pulse survey, answered at the handle's time `at`.
+fn survey(ws: &mut Workspace, at: Timestamp, answers: [i64; 3]) {
+    ws.answer_survey(
+        NewSurvey {
+            progress: answers[0],
+            relationship: answers[1],
+            recommend: answers[2],
+            comment: Some(format!("feel {SECRET}")),
+        },
+        date(at),
+    )
+    .unwrap();
+}
+
 fn checkin(ws: &mut Workspace, at: Timestamp) -> tandem_core::model::ItemId {
     let id = ws.add_checkin(at, &format!("agenda {SECRET}")).unwrap();
     ws.edit_checkin_notes(&id, &format!("notes {SECRET}"))
@@ -78,10 +118,7 @@ fn checkin(ws: &mut Workspace, at: Timestamp) -> tandem_core::model::ItemId {
 fn action(ws: &mut Workspace, due: Option<Timestamp>) -> tandem_core::model::ItemId {
     ws.add_action(NewAction {
         title: format!("do {SECRET}"),
-        due: due.map(|t| {
-            t.to_zoned_datetime(tandem_core::jiff::tz::TimeZone::UTC)
-                .date()
-        }),
+        due: due.map(date),
         ..Default::default()
     })
     .unwrap()
@@ -98,11 +135,19 @@ fn set_status(ws: &mut Workspace, goal: &tandem_core::model::ItemId, status: Goa
     .unwrap();
 }
 
-/// Ana & Ben are doing well: regular check-ins rated higher lately, changes yesterday.
+/// Ana & Ben are doing well: regular check-ins rated higher lately, a good pulse, a promotion,
+/// changes yesterday.
 fn ana_ben(now: Timestamp) -> Pair {
     let mut p = Pair::new("Ana & Ben", "Ana", "Ben", days(now, -100));
     let (ana, ben) = (p.mentor.clone(), p.mentee.clone());
     let ws = p.at(days(now, -100), &ana);
+    ws.set_settings(SettingsChanges {
+        checkin_rhythm_days: Some(21),
+        survey_rhythm_days: None,
+    })
+    .unwrap();
+    kudos_and_career(ws, &ben, days(now, -30));
+    kudos_and_career(ws, &ben, days(now, -400));
     let first = fill_with_content(ws);
     for status in [GoalStatus::Active, GoalStatus::Done, GoalStatus::Dropped] {
         let g = fill_with_content(ws);
@@ -129,6 +174,8 @@ fn ana_ben(now: Timestamp) -> Pair {
         ws.rate_checkin(c, r, Some(&format!("said {SECRET}")))
             .unwrap();
     }
+    let ws = p.at(days(now, -60), &ana);
+    survey(ws, days(now, -60), [4, 4, 4]);
     action(ws, Some(days(now, -10)));
     action(ws, Some(days(now, 10)));
     action(ws, None);
@@ -139,6 +186,7 @@ fn ana_ben(now: Timestamp) -> Pair {
     let ws = p.at(days(now, -1), &ben);
     ws.rate_checkin(&c30, 5, Some(&format!("ben {SECRET}")))
         .unwrap();
+    survey(ws, days(now, -1), [5, 4, 3]);
     p
 }
 
@@ -150,14 +198,18 @@ fn cleo_dan(now: Timestamp) -> Pair {
     p
 }
 
-/// Eve & Finn keep working but last met five weeks ago.
+/// Eve & Finn keep working but last met five weeks ago, and their pulse is low.
 fn eve_finn(now: Timestamp) -> Pair {
     let mut p = Pair::new("Eve & Finn", "Eve", "Finn", days(now, -50));
-    let eve = p.mentor.clone();
+    let (eve, finn) = (p.mentor.clone(), p.mentee.clone());
     let ws = p.at(days(now, -50), &eve);
     checkin(ws, days(now, -35));
     let ws = p.at(days(now, -2), &eve);
     fill_with_content(ws);
+    kudos_and_career(ws, &finn, days(now, -3));
+    survey(ws, days(now, -2), [2, 2, 1]);
+    let ws = p.at(days(now, -2), &finn);
+    survey(ws, days(now, -2), [2, 3, 2]);
     p
 }
 
@@ -248,13 +300,17 @@ fn the_program_report_counts_every_pair_and_never_shows_content() {
         serde_json::json!({"done": 1, "total": 5})
     );
     assert_eq!(ana["checkins_90d"], 4);
-    assert_eq!(ana["checkin_rhythm_days"], 14);
+    assert_eq!(ana["checkin_rhythm_days"], 21);
     assert_eq!(ana["days_since_last_checkin"], 5);
     // Ratings 3, 4 | 5, 5, 4: the archived check-in's 1 never counts.
     assert_eq!(ana["rating_avg_90d"], 4.2);
     assert_eq!(ana["rating_trend"], 1.17);
-    assert!(ana["pulse_avg_90d"].is_null());
-    assert!(ana["pulse_trend"].is_null());
+    assert_eq!(ana["pulse_avg_90d"], 4.0);
+    assert_eq!(ana["pulse_trend"], 0.0);
+    assert_eq!(
+        ana["career_steps_12m"], 1,
+        "one step a month ago, one too old"
+    );
     assert_eq!(ana["actions"], serde_json::json!({"open": 3, "overdue": 1}));
     let by_month: i64 = ana["checkins_by_month"]
         .as_array()
@@ -279,10 +335,14 @@ fn the_program_report_counts_every_pair_and_never_shows_content() {
         serde_json::json!(["no_recent_checkin", "inactive"])
     );
     let eve = pair(&report, &p.eve_finn);
+    assert_eq!(eve["pulse_avg_90d"], 2.0);
+    assert!(eve["pulse_trend"].is_null(), "no earlier answers");
+    assert_eq!(eve["career_steps_12m"], 1);
+    assert_eq!(eve["checkin_rhythm_days"], 14);
     assert_eq!(eve["days_since_last_checkin"], 35);
     assert_eq!(
         eve["risk_reasons"],
-        serde_json::json!(["no_recent_checkin"])
+        serde_json::json!(["no_recent_checkin", "low_pulse"])
     );
     let gil = pair(&report, &p.gil_hana);
     assert_eq!(gil["at_risk"], false);
@@ -331,6 +391,10 @@ fn the_program_report_counts_every_pair_and_never_shows_content() {
         rows[1].ends_with(",true,no_recent_checkin;inactive"),
         "{csv}"
     );
+    assert!(
+        rows[2].ends_with(",true,no_recent_checkin;low_pulse"),
+        "{csv}"
+    );
     let table = home.ok(&["program", "--server", &url, "--token", &token]);
     assert!(table.starts_with("4 pairs, 2 at risk"), "{table}");
     let cleo_row = table.lines().find(|l| l.starts_with("Cleo & Dan")).unwrap();
@@ -340,7 +404,7 @@ fn the_program_report_counts_every_pair_and_never_shows_content() {
     );
     let eve_row = table.lines().find(|l| l.starts_with("Eve & Finn")).unwrap();
     assert!(
-        eve_row.contains("no check-in for 35 days (rhythm 14 days)"),
+        eve_row.contains("no check-in for 35 days (rhythm 14 days); low pulse (2.0 of 5)"),
         "{table}"
     );
     let rows: Vec<&str> = table.lines().filter(|l| l.contains(" & ")).collect();

@@ -6,8 +6,9 @@
 //!
 //! Writes `--workspaces` pairs' workspaces straight into a fresh relay data directory (as the
 //! relay would have stored them after the pairs synced: see `tandem_tests::program`), each with
-//! goals and milestones, `--checkins` rated check-ins over the last months and action items, a
-//! quarter of them quiet for two months so that the report has pairs at risk. Then, for each of
+//! goals and milestones, `--checkins` rated check-ins over the last months, action items and a
+//! pulse survey, a quarter of them quiet for two months so that the report has pairs at risk.
+//! Then, for each of
 //! `--cold-runs`, it starts `tandem-server` on that directory (the binary next to this one: build
 //! both with `cargo build --release -p tandem-server -p tandem-tests`), asks once for the report
 //! with a program token (*cold*: every document is loaded), then `--warm-runs` times more (*warm*:
@@ -110,13 +111,26 @@ fn pair(i: usize, now: Timestamp, checkins: i64, quiet: bool) -> Pair {
         }
     }
     if !quiet {
-        p.at(days(now, -1), &mentee)
-            .add_note(tandem_core::model::NewNote {
-                title: Some("Yesterday's thoughts".into()),
-                body: "A few lines after the last check-in.".into(),
-                ..Default::default()
-            })
-            .expect("add a note");
+        let ws = p.at(days(now, -1), &mentee);
+        let today = days(now, -1)
+            .to_zoned_datetime(tandem_core::jiff::tz::TimeZone::UTC)
+            .date();
+        ws.answer_survey(
+            tandem_core::model::NewSurvey {
+                progress: 2 + (i % 4) as i64,
+                relationship: 4,
+                recommend: 3,
+                comment: Some("Going well.".into()),
+            },
+            today,
+        )
+        .expect("answer the pulse survey");
+        ws.add_note(tandem_core::model::NewNote {
+            title: Some("Yesterday's thoughts".into()),
+            body: "A few lines after the last check-in.".into(),
+            ..Default::default()
+        })
+        .expect("add a note");
     }
     p
 }
