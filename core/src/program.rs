@@ -32,7 +32,7 @@
 
 use crate::model::survey::SURVEY_SCALE;
 use crate::model::time::Stored;
-use crate::model::{fields, GoalStatus, Role, Workspace, WORKSPACE_KIND};
+use crate::model::{fields, GoalStatus, Kind, Role, Workspace, WORKSPACE_KIND};
 use automerge::ROOT;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -243,38 +243,75 @@ impl PairFacts {
             .collect();
         participants.sort_by(|a, b| (a.0, &a.1.name).cmp(&(b.0, &b.1.name)));
 
+        // Goals, check-ins and action items are the big collections, so they are read field by
+        // field through `model::fields` (the readers the model's own views use), touching only
+        // the fields counted here: the model's views would also read every title, description,
+        // agenda and comment, only for them to be dropped, and that is most of the time a cold
+        // report takes.
+        let doc = ws.doc();
+        let live = |coll: &str| -> Vec<automerge::ObjId> {
+            let Some(map) = fields::get_map(doc, &ROOT, coll) else {
+                return Vec::new();
+            };
+            fields::keys(doc, &map)
+                .iter()
+                .filter_map(|id| fields::get_map(doc, &map, id))
+                .filter(|item| !fields::get_bool(doc, item, "archived"))
+                .collect()
+        };
+
         let mut goals = GoalCounts::default();
         let mut milestones = MilestoneCounts::default();
-        for goal in ws.goals().into_iter().filter(|g| !g.meta.archived) {
-            match goal.status {
+        for goal in live(Kind::Goal.collection()) {
+            let status = fields::get_string(doc, &goal, "status")
+                .map(|s| GoalStatus::from_stored(&s))
+                .unwrap_or_default();
+            match status {
                 GoalStatus::Open => goals.open += 1,
                 GoalStatus::Active => goals.active += 1,
                 GoalStatus::Done => goals.done += 1,
                 GoalStatus::Dropped => goals.dropped += 1,
                 GoalStatus::Unknown(_) => {}
             }
-            let (done, total) = goal.progress();
-            milestones.done += count(done);
-            milestones.total += count(total);
+            let Some(steps) = fields::get_map(doc, &goal, "milestones") else {
+                continue;
+            };
+            for id in fields::keys(doc, &steps) {
+                let Some(step) = fields::get_map(doc, &steps, &id) else {
+                    continue;
+                };
+                if !fields::get_bool(doc, &step, "archived") {
+                    milestones.total += 1;
+                    milestones.done += u32::from(fields::get_bool(doc, &step, "done"));
+                }
+            }
         }
 
         let mut checkins = Vec::new();
         let mut ratings = Vec::new();
-        for checkin in ws.checkins().into_iter().filter(|c| !c.meta.archived) {
-            let Some(at) = checkin.at.valid().copied() else {
+        for checkin in live(Kind::CheckIn.collection()) {
+            let Some(at) = fields::get_stored::<Timestamp>(doc, &checkin, "at")
+                .as_ref()
+                .and_then(Stored::valid)
+                .copied()
+            else {
                 continue;
             };
             checkins.push(at);
-            ratings.extend(
-                checkin
-                    .ratings
-                    .iter()
-                    .filter(|r| (1..=5).contains(&r.rating))
-                    .map(|r| Score {
+            let Some(rated) = fields::get_map(doc, &checkin, "ratings") else {
+                continue;
+            };
+            for who in fields::keys(doc, &rated) {
+                let rating = fields::get_map(doc, &rated, &who)
+                    .and_then(|r| fields::get_int(doc, &r, "rating"))
+                    .filter(|r| (1..=5).contains(r));
+                if let Some(rating) = rating {
+                    ratings.push(Score {
                         at,
-                        value: r.rating as f64,
-                    }),
-            );
+                        value: rating as f64,
+                    });
+                }
+            }
         }
         checkins.sort();
 
@@ -302,12 +339,14 @@ impl PairFacts {
             .filter_map(|c| c.date.valid().copied())
             .collect();
 
-        let open_actions = ws
-            .actions()
+        let open_actions = live(Kind::Action.collection())
             .into_iter()
-            .filter(|a| !a.meta.archived && !a.done)
+            .filter(|a| !fields::get_bool(doc, a, "done"))
             .map(|a| OpenAction {
-                due: a.due.as_ref().and_then(Stored::valid).copied(),
+                due: fields::get_stored::<Date>(doc, &a, "due")
+                    .as_ref()
+                    .and_then(Stored::valid)
+                    .copied(),
             })
             .collect();
 
