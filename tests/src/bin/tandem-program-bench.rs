@@ -8,11 +8,12 @@
 //! relay would have stored them after the pairs synced: see `tandem_tests::program`), each with
 //! goals and milestones, `--checkins` rated check-ins over the last months, action items and a
 //! pulse survey, a quarter of them quiet for two months so that the report has pairs at risk.
-//! Then, for each of
-//! `--cold-runs`, it starts `tandem-server` on that directory (the binary next to this one: build
-//! both with `cargo build --release -p tandem-server -p tandem-tests`), asks once for the report
-//! with a program token (*cold*: every document is loaded), then `--warm-runs` times more (*warm*:
-//! the relay's cache of facts by heads answers), and stops the relay. Prints each figure.
+//! Then, for each of `--cold-runs`, it starts `tandem-server` on that directory (the binary next
+//! to this one: build it with `cargo build --release -p tandem-server`, and this one with `cargo
+//! build --release -p tandem-tests --bin tandem-program-bench`), asks once for the report with a
+//! program token (*cold*: every document is loaded), then `--warm-runs` times more (*warm*: the
+//! relay's cache of facts by heads answers), and stops the relay. Prints each figure, with the
+//! CPU time the relay spent (from `/proc`), which a busy machine does not inflate.
 
 use anyhow::{bail, Context as _, Result};
 use clap::Parser;
@@ -189,6 +190,26 @@ fn start(server: &Path, data: &Path) -> Result<Server> {
     Ok(Server(child, port))
 }
 
+/// The CPU time the process `pid` has used so far, user and system, from `/proc` (Linux; `None`
+/// elsewhere). On a shared machine the wall time of a request depends on what else runs; the CPU
+/// time it costs the relay does not.
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let (user, system): (u64, u64) = (fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?);
+    let ticks = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse::<u64>().ok())
+        .unwrap_or(100);
+    Some(Duration::from_secs_f64(
+        (user + system) as f64 / ticks as f64,
+    ))
+}
+
 fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -235,9 +256,15 @@ fn main() -> Result<()> {
     let mut size = 0;
     for run in 0..args.cold_runs {
         let relay = start(&server, &data)?;
+        let pid = relay.0.id();
+        let cpu_before = cpu_time(pid);
         let t = Instant::now();
         let (status, body) = http(relay.1, "GET", "/v1/program", Some(&token), "");
         let cold = t.elapsed();
+        let cpu = cpu_time(pid)
+            .zip(cpu_before)
+            .map(|(after, before)| format!(", relay CPU {:.0} ms", millis(after - before)))
+            .unwrap_or_default();
         if status != 200 {
             bail!("the relay answered {status}: {body}");
         }
@@ -251,11 +278,12 @@ fn main() -> Result<()> {
         }
         size = body.len();
         println!(
-            "cold run {}: {:.0} ms ({pairs} pairs, {at_risk} at risk, {size} bytes)",
+            "cold run {}: {:.0} ms{cpu} ({pairs} pairs, {at_risk} at risk, {size} bytes)",
             run + 1,
             millis(cold)
         );
         colds.push(cold);
+        let cpu_before = cpu_time(pid);
         for _ in 0..args.warm_runs {
             let t = Instant::now();
             let (status, _) = http(relay.1, "GET", "/v1/program", Some(&token), "");
@@ -263,6 +291,12 @@ fn main() -> Result<()> {
             if status != 200 {
                 bail!("the relay answered {status}");
             }
+        }
+        if let (Some(after), Some(before)) = (cpu_time(pid), cpu_before) {
+            println!(
+                "  warm: relay CPU {:.1} ms a request",
+                millis(after - before) / args.warm_runs.max(1) as f64
+            );
         }
         drop(relay);
     }
