@@ -7,7 +7,7 @@
 use super::fields::{check_size, ensure_map, get_stored, get_string, set_str, set_text};
 use super::time::Stored;
 use super::{first_line, new_item_id, required, Meta, Workspace};
-use crate::model::draft::Draft;
+use crate::model::draft::{Draft, Field};
 use crate::model::ItemId;
 use crate::{Error, Result};
 use automerge::transaction::Transactable;
@@ -37,6 +37,15 @@ pub struct NewCareerStep {
     pub date: Date,
     pub role_before: String,
     pub role_after: String,
+    pub note: Option<String>,
+}
+
+/// Changes to a career step; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct CareerStepChanges {
+    pub date: Option<Date>,
+    pub role_before: Option<String>,
+    pub role_after: Option<String>,
     pub note: Option<String>,
 }
 
@@ -80,6 +89,48 @@ impl Workspace {
             first_line(&after, 30)
         ));
         Ok(id)
+    }
+
+    /// Change a career step's fields: the date and roles are replaced as a whole (two people
+    /// setting them at once is a conflict, shown until someone sets them again), the note merges
+    /// as a text diff.
+    pub fn set_career_step(&mut self, id: &ItemId, changes: CareerStepChanges) -> Result<()> {
+        let mut fields = Vec::new();
+        if let Some(d) = changes.date {
+            fields.push(Field::Str("date", Some(d.to_string())));
+        }
+        if let Some(r) = changes.role_before {
+            fields.push(Field::Str(
+                "role_before",
+                Some(required("role before", &r)?),
+            ));
+        }
+        if let Some(r) = changes.role_after {
+            fields.push(Field::Str("role_after", Some(required("role after", &r)?)));
+        }
+        if let Some(n) = changes.note {
+            fields.push(Field::Text("note", n));
+        }
+        let obj = self.item_in("career_steps", "career step", id)?;
+        let label = format!("career step {}", super::short(id));
+        self.update(
+            &obj,
+            "career step",
+            label,
+            &fields,
+            "--date, --from, --to, --note",
+        )
+    }
+
+    /// Resolve an id or unique id prefix of a career step to the full id.
+    pub fn resolve_career_step(&self, prefix: &str) -> Result<ItemId> {
+        self.resolve_in("career_steps", "career step", prefix)
+    }
+
+    /// One career step by full id.
+    pub fn career_step(&self, id: &ItemId) -> Result<CareerStep> {
+        let obj = self.item_in("career_steps", "career step", id)?;
+        Ok(self.read_career_step(id, &obj))
     }
 
     /// Archive a career step (or bring it back).
@@ -147,6 +198,34 @@ mod tests {
         big.note = Some("x".repeat(crate::model::fields::MAX_TEXT_BYTES + 1));
         let err = ana.add_career_step(big).unwrap_err();
         assert!(err.to_string().contains("career step note"), "{err}");
+        // Every field can be set again; a role cannot be emptied, and something must change.
+        assert_eq!(ana.resolve_career_step(&a[..5]).unwrap(), a);
+        assert!(ana.resolve_career_step("zz").is_err());
+        let changes = CareerStepChanges {
+            date: Some(date(2026, 12, 1)),
+            role_after: Some("Principal engineer".into()),
+            note: Some("after the offsite".into()),
+            ..Default::default()
+        };
+        ana.set_career_step(&a, changes).unwrap();
+        let read = ana.career_step(&a).unwrap();
+        assert_eq!(
+            (read.date.to_string(), read.role_before.as_str()),
+            ("2026-12-01".to_string(), "Lead")
+        );
+        assert_eq!(
+            (read.role_after.as_str(), read.note.as_str()),
+            ("Principal engineer", "after the offsite")
+        );
+        let blank = CareerStepChanges {
+            role_before: Some("  ".into()),
+            ..Default::default()
+        };
+        assert!(ana.set_career_step(&a, blank).is_err());
+        let err = ana
+            .set_career_step(&a, CareerStepChanges::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("--from"), "{err}");
         ana.archive_career_step(&a, true).unwrap();
         assert!(
             ana.career_steps()

@@ -7,7 +7,7 @@ use super::fields::{
     check_size, ensure_map, get_all_maps, get_map, get_string, keys, set_str, set_text,
 };
 use super::{first_line, new_item_id, required, Kind, Meta, Participant, Workspace};
-use crate::model::draft::Draft;
+use crate::model::draft::{Draft, Field};
 use crate::model::ItemId;
 use crate::{Error, Result};
 use automerge::transaction::Transactable;
@@ -35,6 +35,13 @@ pub struct Kudos {
 pub struct NewKudos {
     pub to: String,
     pub text: String,
+    pub goal: Option<ItemId>,
+}
+
+/// Changes to kudos; `None` leaves a field alone. `goal` is a full goal id.
+#[derive(Debug, Clone, Default)]
+pub struct KudosChanges {
+    pub text: Option<String>,
     pub goal: Option<ItemId>,
 }
 
@@ -107,9 +114,57 @@ impl Workspace {
         Ok(id)
     }
 
+    /// Change the words of kudos or the goal they are about: the text merges as a text diff,
+    /// the goal is replaced as a whole. Whether the person may (only the author may) is for
+    /// the caller to check.
+    pub fn set_kudos(&mut self, id: &ItemId, changes: KudosChanges) -> Result<()> {
+        let mut fields = Vec::new();
+        if let Some(t) = changes.text {
+            fields.push(Field::Text("text", required("kudos text", &t)?));
+        }
+        if let Some(goal) = changes.goal {
+            self.item(Kind::Goal, &goal)?;
+            fields.push(Field::Str("goal", Some(goal.to_string())));
+        }
+        let obj = self.item_in("kudos", "kudos", id)?;
+        let label = format!("kudos {}", super::short(id));
+        self.update(&obj, "kudos", label, &fields, "--text, --goal")
+    }
+
     /// Archive kudos (or bring them back).
     pub fn archive_kudos(&mut self, id: &ItemId, archived: bool) -> Result<()> {
         self.flag_in("kudos", "kudos", id, archived)
+    }
+
+    /// Resolve an id or unique id prefix of kudos to the full id, as [`Workspace::resolve`] does
+    /// for the older kinds.
+    pub fn resolve_kudos(&self, prefix: &str) -> Result<ItemId> {
+        self.resolve_in("kudos", "kudos", prefix)
+    }
+
+    /// Resolve an id or unique id prefix in the collection `collection` (one that is not a
+    /// [`Kind`]), across conflicting maps, naming it `noun` in errors.
+    pub(super) fn resolve_in(
+        &self,
+        collection: &str,
+        noun: &'static str,
+        prefix: &str,
+    ) -> Result<ItemId> {
+        let mut ids: Vec<String> = get_all_maps(&self.doc, &ROOT, collection)
+            .iter()
+            .flat_map(|m| keys(&self.doc, m))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        super::resolve_prefix(noun, &prefix.trim().to_ascii_lowercase(), ids)
+    }
+
+    /// The map of the item `id` in the collection `collection` (one that is not a [`Kind`]).
+    pub(super) fn item_in(&self, collection: &str, noun: &str, id: &ItemId) -> Result<ObjId> {
+        get_all_maps(&self.doc, &ROOT, collection)
+            .into_iter()
+            .find_map(|m| get_map(&self.doc, &m, id))
+            .ok_or_else(|| Error::Invalid(format!("no {noun} with id '{}'", id.as_str())))
     }
 
     /// Set the `archived` flag of the item `id` in the collection `collection` (one that is not
@@ -121,10 +176,7 @@ impl Workspace {
         id: &ItemId,
         archived: bool,
     ) -> Result<()> {
-        let obj = get_all_maps(&self.doc, &ROOT, collection)
-            .into_iter()
-            .find_map(|m| get_map(&self.doc, &m, id))
-            .ok_or_else(|| Error::Invalid(format!("no {noun} with id '{}'", id.as_str())))?;
+        let obj = self.item_in(collection, noun, id)?;
         self.doc.put(&obj, "archived", archived)?;
         let verb = if archived { "archived" } else { "restored" };
         self.commit(format!("{verb} {noun} {}", super::short(id)));

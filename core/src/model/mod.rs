@@ -64,13 +64,13 @@ pub mod survey;
 mod wins;
 
 pub use action::{Action, ActionChanges, NewAction};
-pub use career::{CareerStep, NewCareerStep};
+pub use career::{CareerStep, CareerStepChanges, NewCareerStep};
 pub use checkin::{CheckIn, CheckInChanges, Rating};
 pub use conflicts::{Conflict, ConflictOn, ConflictValue};
 pub use goal::{Goal, GoalChanges, GoalStatus, NewGoal};
 pub use history::HistoryEntry;
 pub use ids::ItemId;
-pub use kudos::{Kudos, NewKudos};
+pub use kudos::{Kudos, KudosChanges, NewKudos};
 pub use milestone::{Milestone, MilestoneChanges};
 pub use note::{NewNote, Note, NoteChanges};
 pub use participant::{resolve_owner_among, Participant, Role};

@@ -108,15 +108,22 @@ impl Workspace {
                 "nothing to change: give at least one of --checkins, --surveys".into(),
             ));
         }
-        let map = ensure_map(&mut self.doc, &ROOT, "settings")?;
-        let mut what = Vec::new();
-        if let Some(d) = checkins {
-            self.doc.put(&map, "checkin_rhythm_days", d)?;
-            what.push(format!("check-ins every {d} days"));
+        // Two devices that each created the settings made two maps; writing the rhythm into
+        // every one of them leaves them agreeing, which ends a conflict between them.
+        let mut maps = get_all_maps(&self.doc, &ROOT, "settings");
+        if maps.is_empty() {
+            maps.push(ensure_map(&mut self.doc, &ROOT, "settings")?);
         }
-        if let Some(d) = surveys {
-            self.doc.put(&map, "survey_rhythm_days", d)?;
-            what.push(format!("pulse surveys every {d} days"));
+        let mut what = Vec::new();
+        for (key, days, said) in [
+            ("checkin_rhythm_days", checkins, "check-ins"),
+            ("survey_rhythm_days", surveys, "pulse surveys"),
+        ] {
+            let Some(d) = days else { continue };
+            for map in &maps {
+                self.doc.put(map, key, d)?;
+            }
+            what.push(format!("{said} every {d} days"));
         }
         self.commit(format!("set the rhythm: {}", what.join(", ")));
         Ok(self.settings())

@@ -14,7 +14,7 @@ use super::time::{today as date_in, Stored};
 use super::{Meta, Role, Workspace};
 use crate::{Error, Result};
 use automerge::transaction::Transactable;
-use automerge::{ObjId, ROOT};
+use automerge::{ObjId, ObjType, ReadDoc, Value, ROOT};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -138,32 +138,40 @@ impl Workspace {
         })?;
         let period = self.survey_period(today);
         let key = survey_key(&me, period);
-        let surveys = ensure_map(&mut self.doc, &ROOT, "surveys")?;
         let stamp = self.stamp();
-        let entry = match get_map(&self.doc, &surveys, &key) {
-            Some(entry) => entry,
-            None => {
-                let entry = self
-                    .doc
-                    .put_object(&surveys, key.as_str(), automerge::ObjType::Map)?;
-                self.doc.put(&entry, "participant", me.as_str())?;
-                self.doc.put(&entry, "period", period)?;
-                self.doc.put(&entry, "created_by", me.as_str())?;
-                self.doc.put(&entry, "created_at", stamp.as_str())?;
-                entry
+        // The entry may exist more than once: two devices of the same person that answered this
+        // period offline each made it. Answering again writes every copy, so they agree again
+        // and the conflict between them ends.
+        let mut copies: Vec<ObjId> = Vec::new();
+        for map in get_all_maps(&self.doc, &ROOT, "surveys") {
+            for (value, id) in self.doc.get_all(&map, key.as_str())? {
+                if matches!(value, Value::Object(ObjType::Map)) && !copies.contains(&id) {
+                    copies.push(id);
+                }
             }
-        };
-        self.doc.put(&entry, "progress", progress)?;
-        self.doc.put(&entry, "relationship", relationship)?;
-        self.doc.put(&entry, "recommend", recommend)?;
-        set_text(
-            &mut self.doc,
-            &entry,
-            "comment",
-            answer.comment.as_deref().unwrap_or(""),
-        )?;
-        self.doc.put(&entry, "at", stamp.as_str())?;
-        self.doc.put(&entry, "archived", false)?;
+        }
+        if copies.is_empty() {
+            let surveys = ensure_map(&mut self.doc, &ROOT, "surveys")?;
+            let entry = self.doc.put_object(&surveys, key.as_str(), ObjType::Map)?;
+            self.doc.put(&entry, "participant", me.as_str())?;
+            self.doc.put(&entry, "period", period)?;
+            self.doc.put(&entry, "created_by", me.as_str())?;
+            self.doc.put(&entry, "created_at", stamp.as_str())?;
+            copies.push(entry);
+        }
+        for entry in &copies {
+            self.doc.put(entry, "progress", progress)?;
+            self.doc.put(entry, "relationship", relationship)?;
+            self.doc.put(entry, "recommend", recommend)?;
+            set_text(
+                &mut self.doc,
+                entry,
+                "comment",
+                answer.comment.as_deref().unwrap_or(""),
+            )?;
+            self.doc.put(entry, "at", stamp.as_str())?;
+            self.doc.put(entry, "archived", false)?;
+        }
         self.commit(format!(
             "answered the pulse survey for period {period}: {progress}/{relationship}/{recommend}"
         ));
