@@ -137,7 +137,7 @@ impl Command {
             Command::Participant(cmd) => cmd.writes(),
             Command::Rhythm(args) => args.writes(),
             Command::Survey(args) => args.writes(),
-            Command::Kudos(_) => true,
+            Command::Kudos(args) => args.writes(),
             Command::Progress(cmd) => cmd.writes(),
             // What a sync merges came from a relay, so a watch has nothing new to send; the demo
             // works in homes of its own.

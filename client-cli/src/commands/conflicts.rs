@@ -44,8 +44,10 @@ pub fn run(ctx: &Context) -> Result<()> {
             println!("    {} set {shown}{mark}", line(&v.author));
         }
     }
-    ctx.say(
-        p.dim("Setting a field again (e.g. tandem goal set ID --status …) resolves its conflict."),
-    );
+    ctx.say(p.dim(
+        "Setting a field again (e.g. tandem goal set ID --status …, tandem progress set ID \
+         --date …, tandem rhythm --checkins N, or answering tandem survey again) resolves its \
+         conflict.",
+    ));
     Ok(())
 }

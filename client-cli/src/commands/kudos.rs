@@ -1,25 +1,86 @@
 //! `tandem kudos NAME "TEXT"`: a few words of recognition for the other person, optionally for a
-//! goal. Kudos count among the pair's wins in `plan` and `export`.
+//! goal. Kudos count among the pair's wins in `plan` and `export`. `tandem kudos list`, `set`,
+//! `archive` and `restore` look after the ones given so far.
 
-use super::shared::{report, write};
+use super::shared::{listed_as_json, paint, read, report, row_marks, write};
 use crate::context::Context;
-use anyhow::Result;
-use clap::Args;
-use tandem_core::model::{Kind, NewKudos};
+use crate::render::{line, shown};
+use anyhow::{bail, Result};
+use clap::{Args, Subcommand};
+use tandem_core::model::{first_line, short, Kind, KudosChanges, NewKudos, Role, Workspace};
 
 #[derive(Debug, Args)]
+// `tandem kudos NAME TEXT` gives kudos; a first word naming a subcommand lists or archives them
+// instead (a participant called "list" is named by an id prefix).
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct KudosArgs {
+    #[command(subcommand)]
+    action: Option<KudosAction>,
     /// Who the kudos are for: a participant's name, or a prefix of their id.
-    name: String,
+    #[arg(required = true)]
+    name: Option<String>,
     /// What you recognise them for.
-    text: String,
+    #[arg(required = true)]
+    text: Option<String>,
     /// The goal the kudos are about, by id or id prefix.
     #[arg(long, value_name = "ID")]
     goal: Option<String>,
 }
 
+#[derive(Debug, Subcommand)]
+enum KudosAction {
+    /// List the kudos given so far.
+    List {
+        /// Include archived kudos.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Change the words of kudos you gave, or the goal they are about.
+    Set {
+        /// The kudos' id or id prefix.
+        id: String,
+        /// New words (the change merges as a text diff).
+        #[arg(long)]
+        text: Option<String>,
+        /// The goal the kudos are about, by id or id prefix.
+        #[arg(long, value_name = "ID")]
+        goal: Option<String>,
+    },
+    /// Archive kudos (they stay in history and can be restored; their author or a mentor only).
+    Archive {
+        /// The kudos' id or id prefix.
+        id: String,
+    },
+    /// Restore archived kudos (their author or a mentor only).
+    Restore {
+        /// The kudos' id or id prefix.
+        id: String,
+    },
+}
+
+impl KudosArgs {
+    /// Whether the command changes the workspace: all but `list` do.
+    pub fn writes(&self) -> bool {
+        !matches!(self.action, Some(KudosAction::List { .. }))
+    }
+}
+
 pub fn run(ctx: &Context, args: KudosArgs) -> Result<()> {
-    let KudosArgs { name, text, goal } = args;
+    match args.action {
+        Some(KudosAction::List { all }) => list(ctx, all),
+        Some(KudosAction::Set { id, text, goal }) => set(ctx, &id, text, goal),
+        Some(KudosAction::Archive { id }) => archive(ctx, &id, true),
+        Some(KudosAction::Restore { id }) => archive(ctx, &id, false),
+        None => {
+            let (Some(name), Some(text)) = (args.name, args.text) else {
+                bail!("say who the kudos are for and what for: tandem kudos NAME \"TEXT\"");
+            };
+            give(ctx, name, text, args.goal)
+        }
+    }
+}
+
+fn give(ctx: &Context, name: String, text: String, goal: Option<String>) -> Result<()> {
     let (_, o, id) = write(ctx, |ws| {
         let to = ws.find_participant(&name)?.id;
         let goal = goal.map(|g| ws.resolve(Kind::Goal, &g)).transpose()?;
@@ -33,9 +94,93 @@ pub fn run(ctx: &Context, args: KudosArgs) -> Result<()> {
     report(
         ctx,
         "Added",
-        &format!("kudos for {}", crate::render::line(&to)),
+        &format!("kudos for {}", line(&to)),
         &id,
         &text,
         &kudos,
     )
+}
+
+fn list(ctx: &Context, all: bool) -> Result<()> {
+    let p = paint(ctx);
+    let (_, o) = read(ctx)?;
+    let list: Vec<_> =
+        o.ws.kudos()
+            .into_iter()
+            .filter(|k| all || !k.meta.archived)
+            .collect();
+    if listed_as_json(
+        ctx,
+        &list,
+        "No kudos yet. Give some with: tandem kudos NAME \"TEXT\"",
+    )? {
+        return Ok(());
+    }
+    for k in shown(list) {
+        let goal = k
+            .goal
+            .as_ref()
+            .map(|g| format!(" {}", p.dim(&format!("(goal {})", short(g)))))
+            .unwrap_or_default();
+        println!(
+            "{}  {} → {}: {}{goal}{}",
+            p.cyan(short(&k.id)),
+            p.bold(&k.from_name),
+            p.bold(&k.to_name),
+            line(&first_line(&k.text, 60)),
+            row_marks(p, &k.meta)
+        );
+    }
+    Ok(())
+}
+
+/// Whether the acting participant is `owner` or a mentor still taking part.
+pub fn owner_or_mentor(ws: &Workspace, owner: &str) -> bool {
+    ws.me()
+        .and_then(|me| ws.participant(me))
+        .is_some_and(|p| !p.is_removed() && (p.id == owner || p.role == Role::Mentor))
+}
+
+fn set(ctx: &Context, prefix: &str, text: Option<String>, goal: Option<String>) -> Result<()> {
+    let home = ctx.home()?;
+    let mut o = ctx.workspace(&home)?;
+    let id = o.ws.resolve_kudos(prefix)?;
+    let from =
+        o.ws.kudos()
+            .into_iter()
+            .find(|k| k.id == id)
+            .map(|k| k.from)
+            .unwrap_or_default();
+    // Kudos are the author's own words, so nobody else rewords them (a mentor may archive them).
+    if o.ws.me() != Some(from.as_str()) {
+        bail!("only the kudos' author can change them");
+    }
+    let goal = goal.map(|g| o.ws.resolve(Kind::Goal, &g)).transpose()?;
+    o.ws.set_kudos(&id, KudosChanges { text, goal })?;
+    home.save(&mut o)?;
+    let kudos = o.ws.kudos().into_iter().find(|k| k.id == id);
+    let text = kudos.as_ref().map(|k| k.text.clone()).unwrap_or_default();
+    report(ctx, "Updated", "kudos", &id, &text, &kudos)
+}
+
+fn archive(ctx: &Context, prefix: &str, archived: bool) -> Result<()> {
+    let verb = if archived { "archive" } else { "restore" };
+    let home = ctx.home()?;
+    let mut o = ctx.workspace(&home)?;
+    let id = o.ws.resolve_kudos(prefix)?;
+    let from =
+        o.ws.kudos()
+            .into_iter()
+            .find(|k| k.id == id)
+            .map(|k| k.from)
+            .unwrap_or_default();
+    if !owner_or_mentor(&o.ws, &from) {
+        bail!("only the kudos' author or a mentor can {verb} them");
+    }
+    o.ws.archive_kudos(&id, archived)?;
+    home.save(&mut o)?;
+    let kudos = o.ws.kudos().into_iter().find(|k| k.id == id);
+    let text = kudos.as_ref().map(|k| k.text.clone()).unwrap_or_default();
+    let done = if archived { "Archived" } else { "Restored" };
+    report(ctx, done, "kudos", &id, &text, &kudos)
 }

@@ -1,14 +1,15 @@
 //! `tandem progress`: career steps, a participant's move from one role to another, which is
 //! what mentoring is for.
 
+use super::kudos::owner_or_mentor;
 use super::shared::{listed_as_json, paint, read, report, row_marks, write};
 use crate::cli::values;
 use crate::context::Context;
 use crate::render::{line, shown};
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Subcommand;
 use tandem_core::jiff::civil::Date;
-use tandem_core::model::{first_line, short, NewCareerStep};
+use tandem_core::model::{first_line, short, CareerStep, CareerStepChanges, NewCareerStep};
 
 #[derive(Debug, Subcommand)]
 pub enum ProgressCommand {
@@ -36,12 +37,40 @@ pub enum ProgressCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Change a career step's date, roles or note.
+    Set {
+        /// The career step's id or id prefix.
+        id: String,
+        /// A new date, YYYY-MM-DD.
+        #[arg(long, value_parser = values::date)]
+        date: Option<Date>,
+        /// A new role before the step, replacing the old one.
+        #[arg(long = "from", value_name = "ROLE")]
+        role_before: Option<String>,
+        /// A new role after the step, replacing the old one.
+        #[arg(long = "to", value_name = "ROLE")]
+        role_after: Option<String>,
+        /// A new note (the change merges as a text diff).
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Archive a career step (it stays in history and can be restored; the person whose step
+    /// it is or a mentor only).
+    Archive {
+        /// The career step's id or id prefix.
+        id: String,
+    },
+    /// Restore an archived career step (the person whose step it is or a mentor only).
+    Restore {
+        /// The career step's id or id prefix.
+        id: String,
+    },
 }
 
 impl ProgressCommand {
     /// Whether the command changes the workspace.
     pub fn writes(&self) -> bool {
-        matches!(self, ProgressCommand::Add { .. })
+        !matches!(self, ProgressCommand::List { .. })
     }
 }
 
@@ -65,10 +94,7 @@ pub fn run(ctx: &Context, cmd: ProgressCommand) -> Result<()> {
                 })
             })?;
             let step = o.ws.career_steps().into_iter().find(|s| s.id == id);
-            let label = step
-                .as_ref()
-                .map(|s| format!("{}: {} → {}", s.name, s.role_before, s.role_after))
-                .unwrap_or_default();
+            let label = step.as_ref().map(step_label).unwrap_or_default();
             report(ctx, "Added", "career step", &id, &label, &step)
         }
         ProgressCommand::List { all } => {
@@ -102,5 +128,50 @@ pub fn run(ctx: &Context, cmd: ProgressCommand) -> Result<()> {
             }
             Ok(())
         }
+        ProgressCommand::Set {
+            id,
+            date,
+            role_before,
+            role_after,
+            note,
+        } => {
+            let changes = CareerStepChanges {
+                date,
+                role_before,
+                role_after,
+                note,
+            };
+            let (_, o, full) = write(ctx, |ws| {
+                let full = ws.resolve_career_step(&id)?;
+                ws.set_career_step(&full, changes)?;
+                Ok(full)
+            })?;
+            let step = o.ws.career_step(&full)?;
+            let label = step_label(&step);
+            report(ctx, "Updated", "career step", &full, &label, &step)
+        }
+        ProgressCommand::Archive { id } => archive(ctx, &id, true),
+        ProgressCommand::Restore { id } => archive(ctx, &id, false),
     }
+}
+
+/// `Ben: Junior developer → Developer`.
+fn step_label(s: &CareerStep) -> String {
+    format!("{}: {} → {}", s.name, s.role_before, s.role_after)
+}
+
+fn archive(ctx: &Context, prefix: &str, archived: bool) -> Result<()> {
+    let verb = if archived { "archive" } else { "restore" };
+    let home = ctx.home()?;
+    let mut o = ctx.workspace(&home)?;
+    let id = o.ws.resolve_career_step(prefix)?;
+    let step = o.ws.career_step(&id)?;
+    if !owner_or_mentor(&o.ws, &step.participant) {
+        bail!("only the person whose career step it is or a mentor can {verb} it");
+    }
+    o.ws.archive_career_step(&id, archived)?;
+    home.save(&mut o)?;
+    let step = o.ws.career_step(&id)?;
+    let done = if archived { "Archived" } else { "Restored" };
+    report(ctx, done, "career step", &id, &step_label(&step), &step)
 }
