@@ -312,6 +312,377 @@ fn kudos_goals_done_and_career_steps_show_in_plan_and_export() {
     assert_eq!(json["settings"]["checkin_rhythm_days"], 14);
 }
 
+// ----- kudos and career steps looked after -----
+
+#[test]
+fn kudos_are_listed_reworded_archived_and_restored_by_their_author_or_a_mentor() {
+    let (ana, ben) = pair();
+    let goal = ana.add(&["goal", "add", "Give a conference talk"]);
+    exchange(&ana, &ben);
+    let from_ben = ben.add(&["kudos", "Ana", "Thanks for the review"]);
+    let from_ana = ana.add(&["kudos", "ben", "Great demo", "--goal", &goal[..6]]);
+    exchange(&ana, &ben);
+    let listed = ben.json(&["kudos", "list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    let text = ben.ok(&["kudos", "list"]);
+    assert!(text.contains("Ben → Ana: Thanks for the review"), "{text}");
+    assert!(text.contains(&format!("(goal {})", &goal[..8])), "{text}");
+
+    // Only the author rewords kudos; the author or a mentor archives and restores them.
+    let err = user_error(&ana, &["kudos", "set", &from_ben[..6], "--text", "Hi"]);
+    assert!(err.contains("only the kudos' author"), "{err}");
+    let set = ben.json(&[
+        "kudos",
+        "set",
+        &from_ben[..6],
+        "--text",
+        "Thanks, it helped",
+    ]);
+    assert_eq!(set["text"], "Thanks, it helped");
+    let err = user_error(&ben, &["kudos", "set", &from_ben, "--goal", "zzzz"]);
+    assert!(err.contains("goal"), "{err}");
+    let err = user_error(&ben, &["kudos", "set", &from_ben]);
+    assert!(err.contains("nothing to change"), "{err}");
+    let err = user_error(&ben, &["kudos", "archive", &from_ana]);
+    assert!(
+        err.contains("only the kudos' author or a mentor can archive"),
+        "{err}"
+    );
+    let archived = ben.json(&["kudos", "archive", &from_ben[..6]]);
+    assert_eq!(archived["archived"], true);
+    assert_eq!(ben.json(&["kudos", "list"]).as_array().unwrap().len(), 1);
+    let all = ben.json(&["kudos", "list", "--all"]);
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    let text = ben.ok(&["kudos", "list", "--all"]);
+    let row = text
+        .lines()
+        .find(|l| l.contains("Thanks, it helped"))
+        .unwrap();
+    assert!(row.ends_with("(archived)"), "{text}");
+    exchange(&ana, &ben);
+    // Archived kudos are no win.
+    let plan = ana.json(&["plan"]);
+    let texts: Vec<&str> = plan["wins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["title"].as_str())
+        .collect();
+    assert!(!texts.iter().any(|t| t.contains("it helped")), "{plan}");
+    // A mentor restores anyone's kudos.
+    let restored = ana.json(&["kudos", "restore", &from_ben]);
+    assert_eq!(restored["archived"], false);
+    assert!(ana
+        .ok(&["kudos", "restore", &from_ben])
+        .contains("Restored kudos"));
+    let err = user_error(&ana, &["kudos", "archive", "ffffffffff"]);
+    assert!(err.contains("kudos"), "{err}");
+    // The giving form is unchanged, and a bare `kudos` is still a usage error.
+    assert_eq!(ana.json(&["kudos", "Ben", "And again"])["to_name"], "Ben");
+    usage_error(&ana, &["kudos"]);
+    usage_error(&ana, &["kudos", "Ben"]);
+}
+
+#[test]
+fn career_steps_are_set_field_by_field_and_archived_by_their_person_or_a_mentor() {
+    let (ana, ben) = pair();
+    let step = ben.add(&[
+        "progress",
+        "add",
+        "--date",
+        "2026-11-20",
+        "--from",
+        "Intern",
+        "--to",
+        "Junior",
+    ]);
+    let anas = ana.add(&[
+        "progress",
+        "add",
+        "--date",
+        "2026-10-01",
+        "--from",
+        "Senior",
+        "--to",
+        "Lead",
+    ]);
+    let set = ben.json(&["progress", "set", &step[..6], "--date", "2026-11-21"]);
+    assert_eq!(set["date"], "2026-11-21");
+    assert_eq!(set["role_before"], "Intern");
+    let set = ben.json(&[
+        "progress",
+        "set",
+        &step,
+        "--from",
+        "Junior developer",
+        "--to",
+        "Developer",
+        "--note",
+        "after the review",
+    ]);
+    assert_eq!(
+        (&set["role_before"], &set["role_after"], &set["note"]),
+        (
+            &Value::from("Junior developer"),
+            &Value::from("Developer"),
+            &Value::from("after the review")
+        )
+    );
+    let said = ben.ok(&[
+        "progress",
+        "set",
+        &step,
+        "--note",
+        "after the yearly review",
+    ]);
+    assert!(
+        said.contains("Updated career step") && said.contains("Ben: Junior developer → Developer"),
+        "{said}"
+    );
+    let err = user_error(&ben, &["progress", "set", &step]);
+    assert!(err.contains("nothing to change"), "{err}");
+    let err = user_error(&ben, &["progress", "set", &step, "--to", " "]);
+    assert!(err.contains("role after"), "{err}");
+    usage_error(&ben, &["progress", "set", &step, "--date", "soon"]);
+    let err = user_error(&ben, &["progress", "set", "zzzz", "--to", "CTO"]);
+    assert!(err.contains("career step"), "{err}");
+
+    exchange(&ana, &ben);
+    let err = user_error(&ben, &["progress", "archive", &anas]);
+    assert!(
+        err.contains("only the person whose career step it is or a mentor can archive"),
+        "{err}"
+    );
+    // The person whose step it is archives it; a mentor restores it.
+    assert_eq!(ben.json(&["progress", "archive", &step])["archived"], true);
+    assert_eq!(ben.json(&["progress", "list"]).as_array().unwrap().len(), 1);
+    let all = ben.json(&["progress", "list", "--all"]);
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    let text = ben.ok(&["progress", "list", "--all"]);
+    let row = text.lines().find(|l| l.contains("Developer")).unwrap();
+    assert!(row.ends_with("(archived)"), "{text}");
+    exchange(&ana, &ben);
+    assert!(ana.json(&["plan"])["career_steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["id"] != step.as_str()));
+    assert_eq!(
+        ana.json(&["progress", "restore", &step[..6]])["archived"],
+        false
+    );
+    assert_eq!(ana.json(&["progress", "list"]).as_array().unwrap().len(), 2);
+}
+
+// ----- conflicts in the new collections -----
+
+/// Every home exports a bundle, then every other home imports it.
+fn exchange_all(homes: &[&Home]) {
+    let bundles: Vec<_> = homes.iter().map(|h| h.bundle("out.tandem")).collect();
+    for (i, bundle) in bundles.iter().enumerate() {
+        for (j, home) in homes.iter().enumerate() {
+            if i != j {
+                home.ok(&["bundle", "import", path_str(bundle)]);
+            }
+        }
+    }
+}
+
+/// The (value, author) pairs `tandem conflicts --json` lists for one field of one item of
+/// `kind`, values of any type shown as text, sorted; empty when there is none.
+fn conflict(conflicts: &Value, kind: &str, id: &str, field: &str) -> Vec<(String, String)> {
+    let found: Vec<&Value> = conflicts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == kind && c["id"] == id && c["field"] == field)
+        .collect();
+    assert!(found.len() <= 1, "one entry per field: {conflicts}");
+    let mut values: Vec<(String, String)> = found
+        .iter()
+        .flat_map(|c| c["values"].as_array().unwrap())
+        .map(|v| {
+            let value = match &v["value"] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (value, v["author"].as_str().unwrap().to_string())
+        })
+        .collect();
+    values.sort();
+    values
+}
+
+/// Answer the pulse survey of the first period, 5 for the relationship and for recommending.
+fn answer(home: &Home, progress: &str, comment: &str) -> Value {
+    let args = ["survey", "--progress", progress, "--relationship", "5"];
+    let more = ["--recommend", "5", "--comment", comment];
+    json_at(home, A_MONTH_LATER, &[&args[..], &more[..]].concat())
+}
+
+fn pairs(a: (&str, &str), b: (&str, &str)) -> Vec<(String, String)> {
+    let mut v = vec![
+        (a.0.to_string(), a.1.to_string()),
+        (b.0.to_string(), b.1.to_string()),
+    ];
+    v.sort();
+    v
+}
+
+#[test]
+fn concurrent_changes_to_rhythms_surveys_kudos_and_career_steps_are_conflicts_until_set_again() {
+    let (ana, ben) = pair();
+    exchange(&ana, &ben);
+    // A second device of Ana's.
+    let tablet = Home::new();
+    let join = ana.bundle("join.tandem");
+    tablet.ok(&[
+        "bundle",
+        "import",
+        path_str(&join),
+        "--name",
+        "Ana",
+        "--role",
+        "mentor",
+    ]);
+    let talk = ana.add(&["goal", "add", "Give a talk"]);
+    let post = ana.add(&["goal", "add", "Write a post"]);
+    let kudos = ana.add(&["kudos", "Ben", "Great demo"]);
+    let step = ben.add(&[
+        "progress",
+        "add",
+        "--date",
+        "2026-11-20",
+        "--from",
+        "Intern",
+        "--to",
+        "Junior",
+    ]);
+    exchange_all(&[&ana, &ben, &tablet]);
+    assert_eq!(tablet.json(&["conflicts"]), Value::Array(vec![]));
+
+    // Offline, concurrently: the step's date and first role set by Ana and by Ben…
+    ana.ok(&[
+        "progress",
+        "set",
+        &step,
+        "--date",
+        "2026-11-03",
+        "--from",
+        "Trainee",
+    ]);
+    ben.ok(&[
+        "progress",
+        "set",
+        &step,
+        "--date",
+        "2026-11-04",
+        "--from",
+        "Graduate",
+    ]);
+    // …and, on Ana's two devices, the goal of her kudos, the check-in rhythm and her answers to
+    // the same period's survey.
+    ana.ok(&["kudos", "set", &kudos, "--goal", &talk]);
+    tablet.ok(&["kudos", "set", &kudos, "--goal", &post]);
+    ana.ok(&["rhythm", "--checkins", "10"]);
+    tablet.ok(&["rhythm", "--checkins", "21"]);
+    let key = answer(&ana, "4", "good month")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    answer(&tablet, "2", "hard month");
+    exchange_all(&[&ana, &ben, &tablet]);
+
+    for home in [&ana, &ben, &tablet] {
+        let conflicts = home.json(&["conflicts"]);
+        assert_eq!(
+            conflict(&conflicts, "career step", &step, "date"),
+            pairs(("2026-11-03", "Ana"), ("2026-11-04", "Ben"))
+        );
+        assert_eq!(
+            conflict(&conflicts, "career step", &step, "role_before"),
+            pairs(("Trainee", "Ana"), ("Graduate", "Ben"))
+        );
+        assert_eq!(
+            conflict(&conflicts, "kudos", &kudos, "goal"),
+            pairs((&talk, "Ana"), (&post, "Ana"))
+        );
+        assert_eq!(
+            conflict(&conflicts, "settings", "", "checkin_rhythm_days"),
+            pairs(("10", "Ana"), ("21", "Ana"))
+        );
+        assert_eq!(
+            conflict(&conflicts, "survey answer", &key, "progress"),
+            pairs(("4", "Ana"), ("2", "Ana"))
+        );
+        assert_eq!(
+            conflict(&conflicts, "survey answer", &key, "comment"),
+            pairs(("good month", "Ana"), ("hard month", "Ana"))
+        );
+        // Nothing else: the answers given alike, and when each was given, are no conflict.
+        assert_eq!(conflicts.as_array().unwrap().len(), 6, "{conflicts}");
+        assert_eq!(home.json(&["plan"])["conflicts"], 6);
+        let listing = home.ok(&["conflicts"]);
+        // The step is titled by its roles as shown now, whichever first role that is.
+        for expected in [
+            "career step",
+            " → Junior”",
+            "kudos",
+            "“Great demo”",
+            "settings",
+            "checkin_rhythm_days",
+            "survey answer",
+            "“Ana, period 1”",
+            "“hard month”",
+        ] {
+            assert!(
+                listing.contains(expected),
+                "missing {expected:?} in:\n{listing}"
+            );
+        }
+    }
+    // Every device shows the same values meanwhile.
+    let shown = |h: &Home| {
+        (
+            h.json(&["rhythm"]),
+            h.json(&["progress", "list"]),
+            h.json(&["kudos", "list"]),
+            json_at(h, A_MONTH_LATER, &["survey", "--show"]),
+        )
+    };
+    assert_eq!(shown(&ana), shown(&ben));
+    assert_eq!(shown(&ana), shown(&tablet));
+
+    // Setting each field again, on any device, resolves its conflict everywhere.
+    ben.ok(&[
+        "progress",
+        "set",
+        &step,
+        "--date",
+        "2026-11-05",
+        "--from",
+        "Graduate",
+    ]);
+    ana.ok(&["kudos", "set", &kudos, "--goal", &post]);
+    tablet.ok(&["rhythm", "--checkins", "14"]);
+    answer(&ana, "3", "so-so");
+    exchange_all(&[&ana, &ben, &tablet]);
+    for home in [&ana, &ben, &tablet] {
+        assert_eq!(home.json(&["conflicts"]), Value::Array(vec![]));
+        assert_eq!(home.json(&["rhythm"])["checkin_rhythm_days"], 14);
+        let steps = home.json(&["progress", "list"]);
+        assert_eq!(steps[0]["date"], "2026-11-05");
+        assert_eq!(steps[0]["role_before"], "Graduate");
+        assert_eq!(home.json(&["kudos", "list"])[0]["goal"], post.as_str());
+        let answers = json_at(home, A_MONTH_LATER, &["survey", "--show"]);
+        assert_eq!(answers.as_array().unwrap().len(), 1, "{answers}");
+        assert_eq!(
+            (&answers[0]["progress"], &answers[0]["comment"]),
+            (&Value::from(3), &Value::from("so-so"))
+        );
+    }
+}
+
 // ----- plan --all -----
 
 #[test]
