@@ -277,7 +277,6 @@ fn the_plan_shows_the_rhythm_asks_for_the_pulse_survey_and_counts_kudos_as_wins(
 /// The same, and then the CLI's own `survey`, `kudos`, `progress` and `rhythm` read what the
 /// browser wrote, and what they write shows in the browser.
 #[test]
-#[ignore = "needs the CLI's survey, kudos, progress and rhythm commands (issue #13); enable once they are on main"]
 fn pulse_surveys_kudos_and_career_steps_cross_between_the_app_and_the_cli() {
     scenario(
         "measures",
@@ -288,13 +287,13 @@ fn pulse_surveys_kudos_and_career_steps_cross_between_the_app_and_the_cli() {
 
 #[test]
 fn the_program_page_shows_a_report_risks_first_with_charts_at_desktop_and_phone_width() {
-    // The report is the contract's JSON (web/e2e/program-fixture.json), served in the browser
-    // in place of the relay's answer; the test below reads the relay's own.
+    // The report is a fixture in the contract's form (web/e2e/program-fixture.json), served in
+    // the browser in place of the relay's answer, so every figure and chart is checked against
+    // known numbers; the test below reads the relay's own report.
     scenario("programFixture", &setup(), serde_json::json!({}));
 }
 
 #[test]
-#[ignore = "needs the relay's program tokens and GET /v1/program; enable once they are on main"]
 fn the_program_page_shows_the_relays_report_to_a_program_token() {
     let s = setup();
     let cleo = Home::new();

@@ -182,8 +182,8 @@ async function checkFixtureReport(page, width) {
 
 /**
  * What the CLI's own measures commands (`tandem survey`, `kudos`, `progress`, `rhythm`) make
- * of the browser's answers, and what they write reaching the browser. Run when the config says
- * the CLI has them (`measuresCli`).
+ * of the browser's answers, and what they write reaching the browser (with `measuresCli` in the
+ * config).
  */
 async function measuresInTheCli() {
   sync();
