@@ -232,6 +232,28 @@ fn an_expired_invite_link_is_refused_clearly() {
 }
 
 #[test]
+fn a_removed_participants_later_changes_are_refused_in_the_browser_too() {
+    let s = setup();
+    // Ben writes one goal Ana sees, then, offline, another after Ana has removed him; his sync
+    // brings that one to the relay anyway.
+    let ben = Home::new();
+    let link = s.ana.json(&["invite", "--role", "mentee"])["link"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ben.ok(&["join", &link, "--name", "Ben"]);
+    ben.add(&["goal", "add", "Ben's goal before the removal"]);
+    ben.ok(&["-q", "sync"]);
+    s.ana.ok(&["-q", "sync"]);
+    ben.add(&["goal", "add", "Ben's goal after the removal"]);
+    s.ana.ok(&["participant", "remove", "Ben"]);
+    s.ana.ok(&["-q", "sync"]);
+    ben.ok(&["-q", "sync"]);
+    s.ana.ok(&["-q", "sync"]);
+    scenario("removed", &s, serde_json::json!({}));
+}
+
+#[test]
 fn an_observers_invite_link_gives_a_read_only_app() {
     scenario("observer", &setup(), serde_json::json!({}));
 }

@@ -415,6 +415,29 @@ const scenarios = {
     return "an expired invite code gives a clear message";
   },
 
+  /**
+   * What a removed participant's device wrote after the removal is refused in the browser as in
+   * the CLI, and an edit made in the browser afterwards does not bring it back for anyone.
+   */
+  async removed() {
+    const a = await person(config.write);
+    await openPlan(a.page, "goals");
+    await a.page.getByRole("article", { name: "Goal: Ben's goal before the removal" }).waitFor({ timeout: WAIT });
+    assert.equal(await a.page.getByRole("article", { name: "Goal: Ben's goal after the removal" }).count(), 0);
+    await addGoal(a.page, "Written in the browser after Ben left");
+    await eventually("the CLI sees the browser's goal and still not Ben's late one", () => {
+      sync();
+      const goals = titles(cliJson(["goal", "list"]));
+      assert.ok(goals.includes("Written in the browser after Ben left"), JSON.stringify(goals));
+      assert.ok(goals.includes("Ben's goal before the removal"), JSON.stringify(goals));
+      assert.ok(!goals.includes("Ben's goal after the removal"), JSON.stringify(goals));
+    });
+    await a.page.reload();
+    await a.page.getByRole("article", { name: "Goal: Written in the browser after Ben left" }).waitFor({ timeout: WAIT });
+    assert.equal(await a.page.getByRole("article", { name: "Goal: Ben's goal after the removal" }).count(), 0);
+    return "a removed participant's late goal is hidden in the browser, and the browser's own goal does not bring it back";
+  },
+
   /** An observer's invite link gives a read-only app. */
   async observer() {
     const made = cliJson(["invite", "--role", "observer", "--name", "Cleo"]);

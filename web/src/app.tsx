@@ -19,6 +19,7 @@ import {
   membership,
   redeem,
   remember,
+  shown,
   startSession,
   type Membership,
   type Redeemed,
@@ -164,10 +165,10 @@ function JoinPage({ code, onJoined }: { code: string; onJoined: () => void }) {
 async function becomeParticipant(m: Membership, name: string, role: string): Promise<void> {
   await automergeReady;
   const handle = await theSession().workspace(m.workspace);
-  const problem = M.openProblem(handle.doc());
+  const problem = M.openProblem(shown(handle));
   if (problem) throw new JoinError(problem);
   if (m.access === "read") return;
-  const people = M.readParticipants(handle.doc());
+  const people = M.readParticipants(shown(handle));
   const writer: M.Writer = { actor: actorOf(handle) };
   const taken = m.me ? undefined : M.participantNamed(people, name);
   if (taken)

@@ -300,6 +300,54 @@ export function authorOf(people: Participant[], actor: string): Participant | un
   return people.find((p) => p.devices.includes(actor));
 }
 
+// ----- changes a removed participant made after the removal (docs/model.md section 4) -----
+
+/**
+ * The heads of everything in `doc` but the changes tandem refuses, or `undefined` when nothing is
+ * refused — the same rule as core/src/model/removal.rs. A mentor's removal records the heads they
+ * saw (`removed_seen`); a change by one of the removed person's devices that those heads do not
+ * contain is refused, unless someone still taking part built on it. Refused changes stay in the
+ * document (peers must converge); the app shows the document at these heads and writes there.
+ */
+export function acceptedHeads(doc: WorkspaceDoc): string[] | undefined {
+  const people = doc?.participants;
+  if (!people || typeof people !== "object") return undefined;
+  const devices = new Set<string>();
+  const floor: string[] = [];
+  for (const entry of Object.values(people) as Stored[]) {
+    if (!entry || typeof entry !== "object" || str(entry.removed_at) === undefined) continue;
+    const seen = str(entry.removed_seen)?.split(/\s+/).filter(Boolean);
+    // A removal written before `removed_seen` existed refuses nothing.
+    if (!seen || seen.some((h) => !/^[0-9a-f]{64}$/.test(h))) continue;
+    for (const d of Object.keys(entry.devices ?? {})) devices.add(d);
+    floor.push(...seen);
+  }
+  if (devices.size === 0) return undefined;
+  let after: A.ChangeMetadata[];
+  try {
+    after = A.getChangesMetaSince(doc, floor);
+  } catch {
+    // Heads this copy does not have yet: nothing can be judged until they arrive.
+    return undefined;
+  }
+  // Walking back from the newest: kept when someone still taking part made it, or a kept change
+  // builds on it.
+  const kept = new Set<string>();
+  for (let i = after.length - 1; i >= 0; i--) {
+    const c = after[i];
+    if (kept.has(c.hash) || !devices.has(c.actor)) {
+      kept.add(c.hash);
+      for (const d of c.deps) kept.add(d);
+    }
+  }
+  const refused = new Set(after.filter((c) => !kept.has(c.hash)).map((c) => c.hash));
+  if (refused.size === 0) return undefined;
+  const heads = new Set<string>(A.getHeads(doc));
+  for (const c of after) if (refused.has(c.hash)) for (const d of c.deps) heads.add(d);
+  for (const h of floor) heads.add(h);
+  return [...heads].filter((h) => !refused.has(h)).sort();
+}
+
 // ----- time (docs/model.md section 10) -----
 
 /** Now as the document stores instants: RFC 3339 in UTC, whole seconds, with `Z`. */

@@ -6,13 +6,21 @@
 // joining exchanges an invite code for a token, which the relay turns into an HttpOnly cookie
 // (`POST /v1/session`), and the websocket upgrade carries that cookie.
 
-import { Repo, type DocHandle, type AutomergeUrl, type DocumentId, initializeWasm, isValidAutomergeUrl } from "@automerge/automerge-repo/slim";
+import {
+  Repo,
+  type DocHandle,
+  type AutomergeUrl,
+  type DocumentId,
+  encodeHeads,
+  initializeWasm,
+  isValidAutomergeUrl,
+} from "@automerge/automerge-repo/slim";
 import wasmUrl from "@automerge/automerge/automerge.wasm?url";
 import { IndexedDBStorageAdapter } from "@automerge/automerge-repo-storage-indexeddb";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import { BroadcastChannelNetworkAdapter } from "@automerge/automerge-repo-network-broadcastchannel";
 import { next as A } from "@automerge/automerge/slim";
-import { newPrivateDoc, type Edit, type Stored, recordDevice, type Writer } from "./model";
+import { acceptedHeads, newPrivateDoc, type Edit, type Stored, recordDevice, type Writer } from "./model";
 
 /**
  * automerge's WebAssembly, fetched and compiled from the moment the app starts. The first screen
@@ -143,19 +151,45 @@ export class Session {
   }
 }
 
+/** What the app shows of a document, per handle, computed once per version of the document. */
+const screenedViews = new WeakMap<DocHandle<Stored>, { heads: string; accepted?: string[]; view: Stored }>();
+
+function screening(handle: DocHandle<Stored>): { accepted?: string[]; view: Stored } {
+  const doc = handle.doc();
+  const heads = A.getHeads(doc).join();
+  const known = screenedViews.get(handle);
+  if (known?.heads === heads) return known;
+  const accepted = acceptedHeads(doc);
+  const view = accepted ? A.view(doc, accepted) : doc;
+  const entry = { heads, accepted, view };
+  screenedViews.set(handle, entry);
+  return entry;
+}
+
+/**
+ * The document as the app shows it: without the changes a removed participant's devices made
+ * after their removal (see `acceptedHeads`). Nearly always the document itself.
+ */
+export function shown(handle: DocHandle<Stored>): Stored {
+  return screening(handle).view;
+}
+
 /** Apply one edit as one automerge change, with its message and the writer's device recorded. */
 export function commit(handle: DocHandle<Stored>, w: Writer, edit: Edit): void {
   const before = handle.doc();
   let shown = false;
   const onChange = () => (shown = true);
   handle.on("change", onChange);
-  handle.change(
-    (d: Stored) => {
-      recordDevice(d, w);
-      edit.apply(d);
-    },
-    { message: edit.message, time: Math.floor(Date.now() / 1000) },
-  );
+  const change = (d: Stored) => {
+    recordDevice(d, w);
+    edit.apply(d);
+  };
+  const options = { message: edit.message, time: Math.floor(Date.now() / 1000) };
+  // When the document holds refused changes, the edit is made on what the person sees, so it
+  // never builds on them (which would keep them, for everyone).
+  const { accepted } = screening(handle);
+  if (accepted) handle.changeAt(encodeHeads(accepted), change, options);
+  else handle.change(change, options);
   handle.off("change", onChange);
   // automerge-repo 2.5.6 sends a change to peers only on a "change" event, which it emits only
   // when the change alters what the document shows. Settling a conflict in favour of the value

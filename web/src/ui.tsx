@@ -8,6 +8,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { ComponentChildren } from "preact";
 import type { DocHandle } from "@automerge/automerge-repo/slim";
 import { Invalid, type Stored, str, PROSE_LIMIT } from "./model";
+import { shown } from "./session";
 
 /** The document behind a handle, re-read whenever it changes (locally, from a tab or the relay). */
 export function useDoc(handle: DocHandle<Stored> | undefined): Stored | undefined {
@@ -20,7 +21,7 @@ export function useDoc(handle: DocHandle<Stored> | undefined): Stored | undefine
     handle.on("heads-changed", onChange);
     return () => void handle.off("heads-changed", onChange);
   }, [handle]);
-  return handle?.doc();
+  return handle ? shown(handle) : undefined;
 }
 
 let nextId = 0;
@@ -173,7 +174,7 @@ export function CollabText(props: {
   // The text as the document holds it *now*. A render may lag behind keystrokes that were
   // already applied, so the props of that render are not compared with the text area.
   const current = () => {
-    let v: Stored = props.handle.doc();
+    let v: Stored = shown(props.handle);
     for (const p of props.path) v = v?.[p];
     return str(v) ?? "";
   };
