@@ -52,6 +52,8 @@ const port = await new Promise((ok, fail) => {
   });
   relay.on("exit", () => fail(new Error(`tandem-server stopped: ${seen}`)));
 });
+// The relay stops with this script, however it ends.
+process.on("exit", () => relay.kill("SIGTERM"));
 const base = `http://127.0.0.1:${port}`;
 const ws = `ws://127.0.0.1:${port}`;
 
