@@ -446,7 +446,11 @@ async fn sync_with(url: &str, token: &str, docs: &[String]) -> Vec<Message> {
     .await
     .expect("connect in time")
     .expect("the relay accepts a program token's connection");
-    let mut session = ClientSession::new("coordinator-peer", None);
+    // A peer id of its own per connection: the relay refuses a second connection under an id
+    // whose first one it has not seen close yet, which a busy machine makes likely.
+    static CONNECTIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CONNECTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut session = ClientSession::new(format!("coordinator-peer-{n}"), None);
     ws.send(WsMessage::Binary(session.join().encode().into()))
         .await
         .unwrap();
