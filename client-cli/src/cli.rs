@@ -90,7 +90,7 @@ pub enum Command {
     Rhythm(RhythmArgs),
     /// Answer the pulse survey (three questions from 1 to 5), or list the answers with --show.
     Survey(SurveyArgs),
-    /// Give kudos to the other person, optionally for a goal.
+    /// Give kudos to the other person, optionally for a goal; or list, set, archive, restore them.
     Kudos(KudosArgs),
     /// Career steps: a promotion, a new role, a new job.
     #[command(subcommand)]

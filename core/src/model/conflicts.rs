@@ -94,10 +94,11 @@ fn actor_of(id: &automerge::ObjId) -> Option<ActorId> {
     }
 }
 
-/// Fields every copy of an item records about its own making. Two devices that each create the
-/// same item (the same person answering the same survey period on two devices, or two devices
-/// creating the same missing map) write them differently, but nobody sets them again, so a
-/// difference between copies in these is not shown as a conflict.
+/// Fields an entry of the newer collections records about its own making and about when it was
+/// last answered. Two devices that each create the same entry (the same person answering the
+/// same survey period on two devices) write them differently, and two devices answering again at
+/// once write `at` concurrently, but nobody sets them by hand: they are never shown as a
+/// conflict, while the answers written with them are.
 const BOOKKEEPING: [&str; 3] = ["created_at", "created_by", "at"];
 
 /// The copies of each item of a collection that older documents lack (surveys, kudos, career
@@ -147,7 +148,16 @@ impl Scan<'_> {
     /// Record the conflicted fields of one item, kept in `copies` (winner first; usually one).
     /// Within one copy, a field with concurrent values is a conflict; across copies, a field
     /// that a person sets holding different values is one too.
-    fn item(&mut self, kind: ConflictOn, id: &str, title: &str, copies: &[ObjId], prefix: &str) {
+    /// Fields named in `skip` are never reported.
+    fn item(
+        &mut self,
+        kind: ConflictOn,
+        id: &str,
+        title: &str,
+        copies: &[ObjId],
+        prefix: &str,
+        skip: &[&str],
+    ) {
         let doc = self.ws.doc();
         let fields: Vec<String> = if let [only] = copies {
             // One pass over the map finds the conflicted keys; only those are looked up again.
@@ -163,6 +173,9 @@ impl Scan<'_> {
             every.into_iter().collect()
         };
         for field in fields {
+            if skip.contains(&field.as_str()) {
+                continue;
+            }
             let per_copy: Vec<Vec<(Value<'_>, ObjId)>> = copies
                 .iter()
                 .map(|c| doc.get_all(c, field.as_str()).unwrap_or_default())
@@ -182,9 +195,7 @@ impl Scan<'_> {
             }
             let values: Vec<serde_json::Value> =
                 all.iter().map(|(v, vid)| value_json(doc, v, vid)).collect();
-            if !within
-                && (BOOKKEEPING.contains(&field.as_str()) || values.iter().all(|v| *v == values[0]))
-            {
+            if !within && values.iter().all(|v| *v == values[0]) {
                 continue;
             }
             // What readers show: the winning value of the first copy that has the field.
@@ -192,15 +203,25 @@ impl Scan<'_> {
                 .iter()
                 .find_map(|c| doc.get(c, field.as_str()).ok().flatten())
                 .map(|(_, id)| id);
-            let values = all
-                .iter()
-                .zip(values)
-                .map(|((_, vid), value)| ConflictValue {
+            let mut shown: Vec<ConflictValue> = Vec::new();
+            for ((_, vid), value) in all.iter().zip(values) {
+                let value = ConflictValue {
                     value,
                     author: self.author(vid),
                     winner: winner.as_ref() == Some(vid),
-                })
-                .collect();
+                };
+                // The same answer by the same person, written into each copy, is listed once.
+                let same =
+                    |v: &&mut ConflictValue| v.value == value.value && v.author == value.author;
+                match shown.iter_mut().find(same) {
+                    Some(seen) if copies.len() > 1 => seen.winner |= value.winner,
+                    _ => shown.push(value),
+                }
+            }
+            if shown.len() < 2 {
+                continue;
+            }
+            let values = shown;
             self.out.push(Conflict {
                 kind,
                 id: id.to_string(),
@@ -222,7 +243,14 @@ impl Workspace {
             out: Vec::new(),
         };
         let workspace_title = self.title();
-        scan.item(ConflictOn::Workspace, "", &workspace_title, &[ROOT], "");
+        scan.item(
+            ConflictOn::Workspace,
+            "",
+            &workspace_title,
+            &[ROOT],
+            "",
+            &[],
+        );
         for kind in Kind::ALL {
             let Some(coll) = get_map(doc, &ROOT, kind.collection()) else {
                 continue;
@@ -233,19 +261,21 @@ impl Workspace {
                 };
                 let title =
                     crate::model::fields::get_string(doc, &obj, "title").unwrap_or_default();
-                scan.item(
-                    ConflictOn::Item(kind),
-                    &id,
-                    &title,
-                    std::slice::from_ref(&obj),
-                    "",
-                );
+                let on = ConflictOn::Item(kind);
+                scan.item(on, &id, &title, std::slice::from_ref(&obj), "", &[]);
                 for nested in ["milestones", "ratings"] {
                     if let Some(map) = get_map(doc, &obj, nested) {
                         for sub in keys(doc, &map) {
                             if let Some(sub_obj) = get_map(doc, &map, &sub) {
                                 let prefix = format!("{nested}.{}.", crate::model::short(&sub));
-                                scan.item(ConflictOn::Item(kind), &id, &title, &[sub_obj], &prefix);
+                                scan.item(
+                                    ConflictOn::Item(kind),
+                                    &id,
+                                    &title,
+                                    &[sub_obj],
+                                    &prefix,
+                                    &[],
+                                );
                             }
                         }
                     }
@@ -254,23 +284,44 @@ impl Workspace {
         }
         let settings = get_all_maps(doc, &ROOT, "settings");
         if !settings.is_empty() {
-            scan.item(ConflictOn::Settings, "", &workspace_title, &settings, "");
+            scan.item(
+                ConflictOn::Settings,
+                "",
+                &workspace_title,
+                &settings,
+                "",
+                &BOOKKEEPING,
+            );
         }
         for (key, copies) in copies_by_key(doc, "surveys") {
             let title = match key.rsplit_once(':') {
                 Some((who, period)) => format!("{}, period {period}", self.display_name(who)),
                 None => key.clone(),
             };
-            scan.item(ConflictOn::SurveyAnswer, &key, &title, &copies, "");
+            scan.item(
+                ConflictOn::SurveyAnswer,
+                &key,
+                &title,
+                &copies,
+                "",
+                &BOOKKEEPING,
+            );
         }
         for (id, copies) in copies_by_key(doc, "kudos") {
             let title = get_string(doc, &copies[0], "text").unwrap_or_default();
-            scan.item(ConflictOn::Kudos, &id, &title, &copies, "");
+            scan.item(ConflictOn::Kudos, &id, &title, &copies, "", &BOOKKEEPING);
         }
         for (id, copies) in copies_by_key(doc, "career_steps") {
             let role = |key| get_string(doc, &copies[0], key).unwrap_or_default();
             let title = format!("{} → {}", role("role_before"), role("role_after"));
-            scan.item(ConflictOn::CareerStep, &id, &title, &copies, "");
+            scan.item(
+                ConflictOn::CareerStep,
+                &id,
+                &title,
+                &copies,
+                "",
+                &BOOKKEEPING,
+            );
         }
         scan.out
     }
@@ -556,6 +607,39 @@ mod tests {
         assert!(ana.conflicts().is_empty(), "{:?}", ana.conflicts());
         let read = &ana.surveys()[0];
         assert_eq!((read.progress, read.comment.as_str()), (3, "so-so"));
+        // When each device last answered is written by neither person by hand: two devices
+        // writing it at once is no conflict.
+        for (ws, at) in [
+            (&mut ana, "2027-01-01T10:00:00Z"),
+            (&mut tablet, "2027-01-01T11:00:00Z"),
+        ] {
+            let coll = ws.doc().get(ROOT, "surveys").unwrap().unwrap().1;
+            let entries: Vec<automerge::ObjId> = ws
+                .doc()
+                .get_all(&coll, key.as_str())
+                .unwrap()
+                .into_iter()
+                .map(|(_, id)| id)
+                .collect();
+            for entry in entries {
+                ws.doc_mut().put(&entry, "at", at).unwrap();
+            }
+            ws.doc_mut().commit();
+        }
+        merge_both(&mut ana, &mut tablet);
+        assert!(ana.conflicts().is_empty(), "{:?}", ana.conflicts());
+        // Answering again on both devices at once, now that the slot has two copies: each answer
+        // is listed once, not once per copy.
+        ana.answer_survey(answers(5, "so-so"), later).unwrap();
+        tablet.answer_survey(answers(1, "so-so"), later).unwrap();
+        merge_both(&mut ana, &mut tablet);
+        let conflicts = ana.conflicts();
+        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+        assert_eq!(
+            values_of(&ana, ConflictOn::SurveyAnswer, &key, "progress"),
+            pair_of_strings(("1", "Ana"), ("5", "Ana"))
+        );
+        assert_eq!(conflicts[0].values.iter().filter(|v| v.winner).count(), 1);
     }
 
     #[test]
