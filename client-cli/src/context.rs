@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tandem_core::jiff::tz::TimeZone;
 use tandem_core::jiff::Timestamp;
-use tandem_core::store::{Home, Opened, SledStorage};
+use tandem_core::store::{Home, Opened, SledStorage, WorkspaceView};
 
 /// How long a command waits for the home before saying that it is waiting.
 const LOCK_NOTICE: Duration = Duration::from_secs(1);
@@ -106,6 +106,13 @@ impl Context {
     pub fn workspace(&self, home: &Home) -> Result<Opened> {
         let id = home.resolve(self.selector.as_deref())?;
         Ok(home.open_workspace(&id, self.now)?)
+    }
+
+    /// What the read commands show of the selected workspace, without loading it when its read
+    /// model is current.
+    pub fn view(&self, home: &Home) -> Result<WorkspaceView> {
+        let id = home.resolve(self.selector.as_deref())?;
+        Ok(home.view_workspace(&id, self.now)?)
     }
 
     /// Print a JSON value on one line.

@@ -131,14 +131,14 @@ pub fn run(ctx: &Context, cmd: ActionCommand) -> Result<()> {
         ActionCommand::Reopen { id } => set_done(ctx, &id, false),
         ActionCommand::List { open, overdue, all } => {
             let (_, o) = read(ctx)?;
-            let today = o.ws.today(&ctx.zone);
-            let list: Vec<_> =
-                o.ws.actions()
-                    .into_iter()
-                    .filter(|a| all || !a.meta.archived)
-                    .filter(|a| !open || !a.done)
-                    .filter(|a| !overdue || a.is_overdue(today))
-                    .collect();
+            let today = o.today(&ctx.zone);
+            let list: Vec<_> = o
+                .actions()
+                .into_iter()
+                .filter(|a| all || !a.meta.archived)
+                .filter(|a| !open || !a.done)
+                .filter(|a| !overdue || a.is_overdue(today))
+                .collect();
             if listed_as_json(ctx, &list, "No action items match.")? {
                 return Ok(());
             }

@@ -140,11 +140,11 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
         }
         CheckInCommand::List { all } => {
             let (_, o) = read(ctx)?;
-            let list: Vec<_> =
-                o.ws.checkins()
-                    .into_iter()
-                    .filter(|c| all || !c.meta.archived)
-                    .collect();
+            let list: Vec<_> = o
+                .checkins()
+                .into_iter()
+                .filter(|c| all || !c.meta.archived)
+                .collect();
             if listed_as_json(ctx, &list, "No check-ins yet. Add one with: tandem checkin add --at \"YYYY-MM-DD HH:MM\" --agenda \"…\"")? {
                 return Ok(());
             }
@@ -173,10 +173,10 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
         }
         CheckInCommand::Show { id } => {
             let (_, o) = read(ctx)?;
-            let id = o.ws.resolve(Kind::CheckIn, &id)?;
+            let id = o.resolve(Kind::CheckIn, &id)?;
             let detail = CheckInDetail {
-                checkin: o.ws.checkin(&id)?,
-                actions: live_actions(&o.ws, |a| a.checkin.as_deref() == Some(id.as_str())),
+                checkin: o.checkin(&id)?,
+                actions: live_actions(&o, |a| a.checkin.as_deref() == Some(id.as_str())),
             };
             if ctx.json {
                 return ctx.print_json(&detail);

@@ -168,13 +168,13 @@ pub fn run(ctx: &Context, cmd: GoalCommand) -> Result<()> {
 fn list(ctx: &Context, status: Option<GoalStatus>, all: bool) -> Result<()> {
     let p = paint(ctx);
     let (_, o) = read(ctx)?;
-    let today = o.ws.today(&ctx.zone);
-    let goals: Vec<_> =
-        o.ws.goals()
-            .into_iter()
-            .filter(|g| all || !g.meta.archived)
-            .filter(|g| status.as_ref().is_none_or(|s| g.status == *s))
-            .collect();
+    let today = o.today(&ctx.zone);
+    let goals: Vec<_> = o
+        .goals()
+        .into_iter()
+        .filter(|g| all || !g.meta.archived)
+        .filter(|g| status.as_ref().is_none_or(|s| g.status == *s))
+        .collect();
     if listed_as_json(
         ctx,
         &goals,
@@ -200,16 +200,15 @@ fn list(ctx: &Context, status: Option<GoalStatus>, all: bool) -> Result<()> {
 fn show(ctx: &Context, id: &str) -> Result<()> {
     let p = paint(ctx);
     let (_, o) = read(ctx)?;
-    let id = o.ws.resolve(Kind::Goal, id)?;
+    let id = o.resolve(Kind::Goal, id)?;
     let detail = GoalDetail {
-        goal: o.ws.goal(&id)?,
+        goal: o.goal(&id)?,
         notes: o
-            .ws
             .notes()
             .into_iter()
             .filter(|n| n.goal.as_deref() == Some(id.as_str()) && !n.meta.archived)
             .collect(),
-        actions: live_actions(&o.ws, |a| a.goal.as_deref() == Some(id.as_str())),
+        actions: live_actions(&o, |a| a.goal.as_deref() == Some(id.as_str())),
     };
     if ctx.json {
         return ctx.print_json(&detail);
@@ -219,7 +218,7 @@ fn show(ctx: &Context, id: &str) -> Result<()> {
         shown(detail.notes),
         shown(detail.actions),
     );
-    let today = o.ws.today(&ctx.zone);
+    let today = o.today(&ctx.zone);
     let (done, total) = g.progress();
     println!("{} {}  {}", p.bold("Goal"), p.cyan(&g.id), p.bold(&g.title));
     let mut facts = vec![format!("status: {}", g.status)];

@@ -83,24 +83,18 @@ impl NoteCommand {
     }
 }
 
-/// Find a note among the shared notes and this device's private notes.
+/// Find a note among the shared notes (`in_shared`: the prefix resolved there) and this device's
+/// private notes.
 fn resolve_note(
     home: &Home,
     ctx: &Context,
-    shared: &Workspace,
+    in_shared: tandem_core::Result<ItemId>,
     ws_id: &DocumentId,
     prefix: &str,
 ) -> Result<(bool, ItemId)> {
-    let in_shared = shared.resolve(Kind::Note, prefix);
-    let in_private = if home.has_private(ws_id)? {
-        Some(
-            home.open_private(ws_id, ctx.now)?
-                .ws
-                .resolve(Kind::Note, prefix),
-        )
-    } else {
-        None
-    };
+    let in_private = home
+        .view_private(ws_id, ctx.now)?
+        .map(|private| private.resolve(Kind::Note, prefix));
     match (in_shared, in_private) {
         (Ok(id), None) | (Ok(id), Some(Err(tandem_core::Error::UnknownId { .. }))) => {
             Ok((false, id))
@@ -172,21 +166,15 @@ pub fn run(ctx: &Context, cmd: NoteCommand) -> Result<()> {
         }
         NoteCommand::List { all } => {
             let (home, o) = read(ctx)?;
-            let mut notes = o.ws.notes();
-            if home.has_private(o.id())? {
+            let mut notes = o.notes();
+            if let Some(private) = home.view_private(o.id(), ctx.now)? {
                 // Private notes live in a document without participants, so their authors are
                 // named from the shared workspace.
-                notes.extend(
-                    home.open_private(o.id(), ctx.now)?
-                        .ws
-                        .notes()
-                        .into_iter()
-                        .map(|mut n| {
-                            n.meta.created_by_name =
-                                n.meta.created_by.as_deref().map(|c| o.ws.display_name(c));
-                            n
-                        }),
-                );
+                notes.extend(private.notes().into_iter().map(|mut n| {
+                    n.meta.created_by_name =
+                        n.meta.created_by.as_deref().map(|c| o.display_name(c));
+                    n
+                }));
             }
             notes.retain(|n| all || !n.meta.archived);
             if listed_as_json(
@@ -222,13 +210,16 @@ pub fn run(ctx: &Context, cmd: NoteCommand) -> Result<()> {
         }
         NoteCommand::Show { id } => {
             let (home, o) = read(ctx)?;
-            let (private, id) = resolve_note(&home, ctx, &o.ws, o.id(), &id)?;
+            let (private, id) = resolve_note(&home, ctx, o.resolve(Kind::Note, &id), o.id(), &id)?;
             let mut n = if private {
-                home.open_private(o.id(), ctx.now)?.ws.note(&id)?
+                let private = home.view_private(o.id(), ctx.now)?;
+                private
+                    .context("this workspace has no private notes")?
+                    .note(&id)?
             } else {
-                o.ws.note(&id)?
+                o.note(&id)?
             };
-            n.meta.created_by_name = n.meta.created_by.as_deref().map(|c| o.ws.display_name(c));
+            n.meta.created_by_name = n.meta.created_by.as_deref().map(|c| o.display_name(c));
             if ctx.json {
                 return ctx.print_json(&n);
             }
@@ -256,10 +247,10 @@ pub fn run(ctx: &Context, cmd: NoteCommand) -> Result<()> {
                 );
             }
             if let Some(g) = &n.goal {
-                let label =
-                    o.ws.goal(g)
-                        .map(|g| line(&g.title))
-                        .unwrap_or_else(|_| g.to_string());
+                let label = o
+                    .goal(g)
+                    .map(|g| line(&g.title))
+                    .unwrap_or_else(|_| g.to_string());
                 println!("  goal: {} {}", short(g), label);
             }
             if !n.tags.is_empty() {
@@ -273,7 +264,7 @@ pub fn run(ctx: &Context, cmd: NoteCommand) -> Result<()> {
         NoteCommand::Edit { id } => {
             let private = {
                 let (home, o) = read(ctx)?;
-                resolve_note(&home, ctx, &o.ws, o.id(), &id)?.0
+                resolve_note(&home, ctx, o.resolve(Kind::Note, &id), o.id(), &id)?.0
             };
             edit_outside(
                 ctx,
@@ -323,7 +314,13 @@ fn change(
 ) -> Result<()> {
     let home = ctx.home()?;
     let shared = ctx.workspace(&home)?;
-    let (private, id) = resolve_note(&home, ctx, &shared.ws, shared.id(), prefix)?;
+    let (private, id) = resolve_note(
+        &home,
+        ctx,
+        shared.ws.resolve(Kind::Note, prefix),
+        shared.id(),
+        prefix,
+    )?;
     let goal = goal.map(|g| shared.ws.resolve(Kind::Goal, g)).transpose()?;
     let mut target = if private {
         home.open_private(shared.id(), ctx.now)?

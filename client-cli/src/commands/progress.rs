@@ -100,11 +100,11 @@ pub fn run(ctx: &Context, cmd: ProgressCommand) -> Result<()> {
         ProgressCommand::List { all } => {
             let p = paint(ctx);
             let (_, o) = read(ctx)?;
-            let list: Vec<_> =
-                o.ws.career_steps()
-                    .into_iter()
-                    .filter(|s| all || !s.meta.archived)
-                    .collect();
+            let list: Vec<_> = o
+                .career_steps()
+                .into_iter()
+                .filter(|s| all || !s.meta.archived)
+                .collect();
             let empty = "No career steps yet. Record one with: tandem progress add --date \
                          YYYY-MM-DD --from ROLE --to ROLE";
             if listed_as_json(ctx, &list, empty)? {

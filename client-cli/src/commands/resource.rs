@@ -76,11 +76,11 @@ pub fn run(ctx: &Context, cmd: ResourceCommand) -> Result<()> {
         }
         ResourceCommand::List { all } => {
             let (_, o) = read(ctx)?;
-            let list: Vec<_> =
-                o.ws.resources()
-                    .into_iter()
-                    .filter(|r| all || !r.meta.archived)
-                    .collect();
+            let list: Vec<_> = o
+                .resources()
+                .into_iter()
+                .filter(|r| all || !r.meta.archived)
+                .collect();
             if listed_as_json(
                 ctx,
                 &list,

@@ -15,7 +15,7 @@ use tandem_core::model::time::Stored;
 use tandem_core::model::{
     first_line, short, Action, CheckIn, Goal, ItemId, Kind, Meta, Note, Resource, Workspace,
 };
-use tandem_core::store::{Home, Opened};
+use tandem_core::store::{Home, Opened, WorkspaceView};
 
 pub fn paint(ctx: &Context) -> Paint {
     Paint { on: ctx.color }
@@ -78,11 +78,11 @@ pub fn write_item(
     Ok((o, full))
 }
 
-/// Open the selected workspace for reading.
-pub fn read(ctx: &Context) -> Result<(Home, Opened)> {
+/// What the read commands show of the selected workspace (see `tandem_core::store::read_model`).
+pub fn read(ctx: &Context) -> Result<(Home, WorkspaceView)> {
     let home = ctx.home()?;
-    let opened = ctx.workspace(&home)?;
-    Ok((home, opened))
+    let view = ctx.view(&home)?;
+    Ok((home, view))
 }
 
 /// Add an item without loading the workspace when that is possible (see
@@ -105,7 +105,7 @@ pub fn quick_add<T: DeserializeOwned>(
 }
 
 /// The action items, not archived, for which `belongs` holds (those of a goal or a check-in).
-pub fn live_actions(ws: &Workspace, belongs: impl Fn(&Action) -> bool) -> Vec<Action> {
+pub fn live_actions(ws: &WorkspaceView, belongs: impl Fn(&Action) -> bool) -> Vec<Action> {
     ws.actions()
         .into_iter()
         .filter(|a| !a.meta.archived && belongs(a))

@@ -132,11 +132,11 @@ fn ask() -> Result<NewSurvey> {
 fn show(ctx: &Context) -> Result<()> {
     let p = paint(ctx);
     let (_, o) = read(ctx)?;
-    let list: Vec<SurveyAnswer> =
-        o.ws.surveys()
-            .into_iter()
-            .filter(|s| !s.meta.archived)
-            .collect();
+    let list: Vec<SurveyAnswer> = o
+        .surveys()
+        .into_iter()
+        .filter(|s| !s.meta.archived)
+        .collect();
     if listed_as_json(
         ctx,
         &list,

@@ -131,6 +131,27 @@ pub fn list_tips(store: &dyn Storage) -> Result<Vec<(String, Tip)>> {
         .collect())
 }
 
+/// The heads of a stored document without loading it: those its tip records, provided the tip
+/// describes exactly the chunks on disk. `None` when there is no tip, or when chunks were written
+/// or removed without updating it (by a version of tandem from before tips, say): then only
+/// loading the document can tell its heads.
+pub fn stored_heads(store: &dyn Storage, doc_id: &str) -> Result<Option<Vec<String>>> {
+    let Some(tip) = load_tip(store, doc_id)? else {
+        return Ok(None);
+    };
+    let mut on_disk = Vec::new();
+    for kind in ["snapshot", "incremental"] {
+        let prefix = StorageKey::new(&["doc", doc_id, kind])?.children();
+        on_disk.extend(store.scan_keys(&prefix)?);
+    }
+    let mut described: Vec<&[u8]> = tip.chunks.iter().map(|c| c.as_bytes()).collect();
+    let mut on_disk: Vec<&[u8]> = on_disk.iter().map(Vec::as_slice).collect();
+    described.sort_unstable();
+    described.dedup();
+    on_disk.sort_unstable();
+    Ok((described == on_disk).then_some(tip.heads))
+}
+
 /// Append one change to a stored document without loading it, given its current tip.
 ///
 /// Returns `false`, having written nothing, when the change would make the document due for
@@ -293,6 +314,7 @@ pub fn remove(store: &dyn Storage, doc_id: &str) -> Result<()> {
         .map(|(k, _)| Write::Delete(k))
         .collect();
     writes.push(Write::Delete(tip_key(doc_id)?.into_bytes()));
+    writes.extend(crate::store::read_model::remove_writes(store, doc_id)?);
     store.apply(writes)
 }
 

@@ -7,6 +7,8 @@
 //! - [`docstore`]: automerge documents as snapshot and incremental chunks, with their sync states.
 //! - [`Home`]: one device's workspaces, its identity and its bookkeeping; what the CLI opens.
 //! - [`quick`]: adding an item as one change built from a document's tip, without loading it.
+//! - [`read_model`]: what the read commands show, kept beside a document by its heads, so that
+//!   reading does not load it.
 //! - [`Bundle`]: a workspace as one file, for sharing without a relay.
 //!
 //! Read this if you are adding a backend or changing how documents are laid out on disk. The
@@ -26,6 +28,7 @@
 
 pub mod docstore;
 pub mod quick;
+pub mod read_model;
 
 mod bundle;
 mod doc_ref;
@@ -41,6 +44,7 @@ pub use home::{
 };
 pub use key::StorageKey;
 pub use memory::MemoryStorage;
+pub use read_model::WorkspaceView;
 pub use sled_backend::{SledStorage, DEFAULT_LOCK_WAIT};
 
 use crate::Result;
@@ -64,6 +68,15 @@ pub trait Storage: Send + Sync {
     fn delete(&self, key: &[u8]) -> Result<()>;
     /// Every key and value whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// Every key that starts with `prefix`, in key order, without reading the values: a backend
+    /// that keeps large values apart can answer this much faster than [`Storage::scan_prefix`].
+    fn scan_keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
+        Ok(self
+            .scan_prefix(prefix)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect())
+    }
     /// Apply all writes atomically.
     fn apply(&self, writes: Vec<Write>) -> Result<()>;
     /// Make every write so far durable.
@@ -82,6 +95,9 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
     }
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         (**self).scan_prefix(prefix)
+    }
+    fn scan_keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
+        (**self).scan_keys(prefix)
     }
     fn apply(&self, writes: Vec<Write>) -> Result<()> {
         (**self).apply(writes)
@@ -109,6 +125,10 @@ mod tests {
                 (b"a/1".to_vec(), b"one".to_vec()),
                 (b"a/2".to_vec(), b"two".to_vec())
             ]
+        );
+        assert_eq!(
+            store.scan_keys(b"a/").unwrap(),
+            vec![b"a/1".to_vec(), b"a/2".to_vec()]
         );
         store.put(b"a/1", b"uno").unwrap();
         assert_eq!(store.get(b"a/1").unwrap(), Some(b"uno".to_vec()));

@@ -157,6 +157,13 @@ impl Storage for SledStorage {
             })
             .collect()
     }
+    fn scan_keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
+        self.db
+            .scan_prefix(prefix)
+            .keys()
+            .map(|r| r.map(|k| k.to_vec()).map_err(|e| self.fail(e)))
+            .collect()
+    }
     fn apply(&self, writes: Vec<Write>) -> Result<()> {
         let mut batch = sled::Batch::default();
         for write in writes {

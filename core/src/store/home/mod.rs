@@ -20,6 +20,7 @@ use crate::model::{Role, Workspace};
 use crate::protocol::DocumentId;
 use crate::store::docstore::{self, DocState};
 use crate::store::quick::{ObjRef, QuickContext};
+use crate::store::read_model::{self, WorkspaceView};
 use crate::store::Bundle;
 use crate::store::{DocRef, Storage, StorageKey};
 use crate::{Error, Result};
@@ -307,6 +308,10 @@ impl Home {
         }
         let doc = opened.ws.doc_mut();
         let wrote = docstore::save(self.store.as_ref(), &opened.key, doc, &mut opened.state)?;
+        if wrote {
+            // The next read finds what it shows ready, made from the document just saved.
+            self.store_view(opened)?;
+        }
         if opened.doc.is_private() {
             // Private notes are bookkept under their workspace, never as a workspace of their own.
             return self.store.flush();
@@ -318,6 +323,91 @@ impl Home {
             self.store.put(&title_key, title.as_bytes())?;
         }
         self.store.flush()
+    }
+
+    /// What the read commands show of a workspace: from its read model when that was made from
+    /// the document as stored, else from the document, after which the read model is rebuilt
+    /// (see [`crate::store::read_model`]). Either way the answer is the same.
+    pub fn view_workspace(&self, id: &DocumentId, now: Timestamp) -> Result<WorkspaceView> {
+        let doc = DocRef::Workspace(*id);
+        let synced = self.synced_records(id)?;
+        if let Some(view) = read_model::load(self.store.as_ref(), doc, &synced, now)? {
+            // A read that folded quick additions in or followed a sync rewrote the read model.
+            self.store.flush()?;
+            return Ok(view);
+        }
+        let mut opened = self.open_workspace(id, now)?;
+        self.rebuild_view(&mut opened, synced)
+    }
+
+    /// What the read commands show of a workspace's private notes, if it has any (see
+    /// [`Home::view_workspace`]).
+    pub fn view_private(
+        &self,
+        workspace: &DocumentId,
+        now: Timestamp,
+    ) -> Result<Option<WorkspaceView>> {
+        let pointer = key(&["ws", &workspace.to_string(), "private"])?;
+        let Some(doc) = get_text(self.store.as_ref(), &pointer)?
+            .as_deref()
+            .and_then(DocRef::from_stored)
+        else {
+            return Ok(None);
+        };
+        if let Some(view) = read_model::load(self.store.as_ref(), doc, &Vec::new(), now)? {
+            self.store.flush()?;
+            return Ok(Some(view));
+        }
+        let id = doc.to_string();
+        let Some((loaded, state)) = docstore::load(self.store.as_ref(), &id)? else {
+            return Ok(None);
+        };
+        let mut ws = Workspace::open(loaded, &id, now)?;
+        ws.doc_mut().set_actor(self.actor.clone());
+        let mut opened = Opened::new(doc, ws, state);
+        self.rebuild_view(&mut opened, Vec::new()).map(Some)
+    }
+
+    /// Make the read model of `opened` from the document, store and flush it.
+    fn rebuild_view(
+        &self,
+        opened: &mut Opened,
+        synced: read_model::SyncedHeads,
+    ) -> Result<WorkspaceView> {
+        let unsynced = if opened.doc.is_private() {
+            0
+        } else {
+            self.unsynced_changes(opened)?
+        };
+        let view = read_model::rebuild(
+            self.store.as_ref(),
+            opened.doc,
+            &mut opened.ws,
+            synced,
+            unsynced,
+        )?;
+        self.store.flush()?;
+        Ok(view)
+    }
+
+    /// Store the read model of a document just saved. Does not flush.
+    fn store_view(&self, opened: &mut Opened) -> Result<()> {
+        let (synced, unsynced) = if opened.doc.is_private() {
+            (Vec::new(), 0)
+        } else {
+            (
+                self.synced_records(&opened.id)?,
+                self.unsynced_changes(opened)?,
+            )
+        };
+        read_model::rebuild(
+            self.store.as_ref(),
+            opened.doc,
+            &mut opened.ws,
+            synced,
+            unsynced,
+        )?;
+        Ok(())
     }
 
     /// Keep what [`Home::quick_add`] needs beside the document: the ids of the collection
@@ -419,11 +509,22 @@ impl Home {
         let Some(mut change) = crate::store::quick::item_change(&ctx, &draft) else {
             return Ok(None);
         };
+        let item = Workspace::preview(&draft, &people, me, now)?;
         if !docstore::append(self.store.as_ref(), workspace, &ctx.tip, &mut change)? {
             return Ok(None);
         }
+        // The read model follows without loading anything: the item is exactly what a read of the
+        // document would show (the tests of `quick_add` check that).
+        read_model::quick_added(
+            self.store.as_ref(),
+            workspace,
+            &ctx.tip.heads,
+            &[change.hash().to_string()],
+            draft.kind,
+            &item,
+        )?;
         self.store.flush()?;
-        Ok(Some(Workspace::preview(&draft, &people, me, now)?))
+        Ok(Some(item))
     }
 
     /// The private notes document of a workspace, created on first use. It is stored like any

@@ -252,6 +252,25 @@ impl Home {
         ))
     }
 
+    /// The heads each relay was last known to hold, as stored: (relay storage id, heads).
+    pub(super) fn synced_records(
+        &self,
+        id: &DocumentId,
+    ) -> Result<crate::store::read_model::SyncedHeads> {
+        let prefix = key(&["ws", &id.to_string(), "synced"])?.children();
+        Ok(self
+            .store
+            .scan_prefix(&prefix)?
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    String::from_utf8_lossy(&k[prefix.len()..]).into_owned(),
+                    String::from_utf8_lossy(&v).into_owned(),
+                )
+            })
+            .collect())
+    }
+
     /// How many changes of the workspace no relay is known to hold.
     pub fn unsynced_changes(&self, opened: &mut Opened) -> Result<usize> {
         let prefix = key(&["ws", &opened.key, "synced"])?.children();
