@@ -253,7 +253,7 @@ impl Home {
     }
 
     /// The heads each relay was last known to hold, as stored: (relay storage id, heads).
-    pub(super) fn synced_records(
+    pub(crate) fn synced_records(
         &self,
         id: &DocumentId,
     ) -> Result<crate::store::read_model::SyncedHeads> {
