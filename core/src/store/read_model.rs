@@ -29,9 +29,10 @@
 //! Saves of other kinds (merging what a relay sent, a version of tandem from before the read
 //! model) leave it stale, and the next read rebuilds it.
 
+use crate::model::time::Stored;
 use crate::model::{
-    Action, CareerStep, CheckIn, Goal, ItemId, Kind, Kudos, Note, Participant, Resource, Settings,
-    Snapshot, SurveyAnswer, Workspace,
+    Action, CareerStep, CheckIn, Goal, HasMeta, ItemId, Kind, Kudos, Note, Participant, Resource,
+    Settings, Snapshot, SurveyAnswer, Workspace,
 };
 use crate::store::docstore;
 use crate::store::{Storage, StorageKey, Write};
@@ -315,34 +316,22 @@ fn add_item(snapshot: &mut Snapshot, collection: &str, item: serde_json::Value) 
     let Some(kind) = Kind::ALL.into_iter().find(|k| k.collection() == collection) else {
         return false;
     };
-    // Every collection lists its items oldest first, by creation and then id; check-ins are then
-    // ordered by meeting time (see `Workspace::checkins`).
     match kind {
-        Kind::Goal => decode::<Goal>(item).map(|i| {
-            insert_sorted(&mut snapshot.goals, i, |i| {
-                (i.meta.created_at.clone(), i.id.to_string())
-            })
-        }),
-        Kind::Note => decode::<Note>(item).map(|i| {
-            insert_sorted(&mut snapshot.notes, i, |i| {
-                (i.meta.created_at.clone(), i.id.to_string())
-            })
-        }),
-        Kind::CheckIn => decode::<CheckIn>(item).map(|i| {
-            insert_sorted(&mut snapshot.checkins, i, |i| {
-                (i.at.clone(), i.id.to_string())
-            })
-        }),
-        Kind::Action => decode::<Action>(item).map(|i| {
-            insert_sorted(&mut snapshot.actions, i, |i| {
-                (i.meta.created_at.clone(), i.id.to_string())
-            })
-        }),
-        Kind::Resource => decode::<Resource>(item).map(|i| {
-            insert_sorted(&mut snapshot.resources, i, |i| {
-                (i.meta.created_at.clone(), i.id.to_string())
-            })
-        }),
+        Kind::Goal => {
+            decode::<Goal>(item).map(|i| insert_sorted(&mut snapshot.goals, i, by_creation))
+        }
+        Kind::Note => {
+            decode::<Note>(item).map(|i| insert_sorted(&mut snapshot.notes, i, by_creation))
+        }
+        Kind::CheckIn => {
+            decode::<CheckIn>(item).map(|i| insert_sorted(&mut snapshot.checkins, i, by_meeting))
+        }
+        Kind::Action => {
+            decode::<Action>(item).map(|i| insert_sorted(&mut snapshot.actions, i, by_creation))
+        }
+        Kind::Resource => {
+            decode::<Resource>(item).map(|i| insert_sorted(&mut snapshot.resources, i, by_creation))
+        }
     }
     .is_some()
 }
@@ -455,6 +444,145 @@ pub(crate) fn rebuild(
     let heads = hex_heads(&ws.doc_mut().get_heads());
     store_record(store, &doc_id, heads, &record)?;
     Ok(WorkspaceView::new(doc, record, ws.now()))
+}
+
+/// Store the read model of a document just saved at `before`'s successors (without flushing).
+///
+/// A save usually adds one change that touches one item, so when the stored read model was made
+/// at `before`, only the items the new changes touched are read again from the document; reading
+/// every item (and scanning every field for conflicts) takes about a second on a big workspace.
+/// Anything this cannot follow with certainty — changes to participants or the workspace itself,
+/// something that is not an item, an item hidden by a conflict — rebuilds the read model whole.
+pub(crate) fn saved(
+    store: &dyn Storage,
+    doc: crate::store::DocRef,
+    ws: &mut Workspace,
+    before: &[ChangeHash],
+    synced: SyncedHeads,
+    unsynced: usize,
+) -> Result<()> {
+    let doc_id = doc.to_string();
+    let record = match followed(store, &doc_id, ws, before)? {
+        Some(mut record) => {
+            record.synced = synced;
+            record.unsynced = unsynced;
+            record
+        }
+        None => record_of(ws, &doc_id, synced, unsynced),
+    };
+    let heads = hex_heads(&ws.doc_mut().get_heads());
+    store_record(store, &doc_id, heads, &record)
+}
+
+/// The stored read model made at `before`, brought up to the document's heads by reading again
+/// the items the changes since touched; `None` when it cannot be.
+fn followed(
+    store: &dyn Storage,
+    doc_id: &str,
+    ws: &mut Workspace,
+    before: &[ChangeHash],
+) -> Result<Option<Record>> {
+    use automerge::legacy::{Key, ObjectId};
+    use automerge::{Prop, ReadDoc};
+    let Some(header) = store
+        .get(&view_key(doc_id)?)?
+        .and_then(|bytes| serde_json::from_slice::<Header>(&bytes).ok())
+        .filter(|h| h.format == FORMAT)
+    else {
+        return Ok(None);
+    };
+    let added = store
+        .get(&added_key(doc_id)?)?
+        .and_then(|bytes| serde_json::from_slice::<Added>(&bytes).ok())
+        .filter(|a| same_heads(&a.base, &header.heads));
+    let at = added.as_ref().map_or(&header.heads, |a| &a.heads);
+    if before.is_empty() || !same_heads(at, &hex_heads(before)) {
+        return Ok(None);
+    }
+    let Some(mut record) = load_record(store, doc_id, &header)? else {
+        return Ok(None);
+    };
+    for (collection, item) in added.map(|a| a.items).unwrap_or_default() {
+        if !add_item(&mut record.snapshot, &collection, item) {
+            return Ok(None);
+        }
+    }
+    let me = ws.doc().get_actor().clone();
+    let changes = ws.doc_mut().get_changes(before);
+    // Changes this device made one after the other on top of `before` overwrite what they set,
+    // so they can settle conflicts but never make one.
+    let mut local = true;
+    let mut parent: Vec<ChangeHash> = before.to_vec();
+    parent.sort();
+    let mut touched = std::collections::BTreeSet::new();
+    for change in &changes {
+        let mut deps = change.deps().to_vec();
+        deps.sort();
+        local &= *change.actor_id() == me && deps == parent;
+        parent = vec![change.hash()];
+        for op in change.decode().operations {
+            let ObjectId::Id(obj) = &op.obj else {
+                return Ok(None);
+            };
+            let Ok(obj) = ws.doc().import_obj(&obj.to_string()) else {
+                return Ok(None);
+            };
+            let Some(path) = ws.doc().parents(&obj).ok().and_then(|p| p.visible_path()) else {
+                return Ok(None);
+            };
+            // The path runs from the root: the collection, then the item, then inside it.
+            let item = match (path.first(), path.get(1), &op.key) {
+                (Some((_, Prop::Map(c))), Some((_, Prop::Map(id))), _) => (c.clone(), id.clone()),
+                (Some((_, Prop::Map(c))), None, Key::Map(id)) => (c.clone(), id.to_string()),
+                _ => return Ok(None),
+            };
+            touched.insert(item);
+        }
+    }
+    for (collection, id) in touched {
+        let Some(kind) = Kind::ALL.into_iter().find(|k| k.collection() == collection) else {
+            return Ok(None);
+        };
+        let id = ItemId::from_stored(id);
+        let s = &mut record.snapshot;
+        let reread = match kind {
+            Kind::Goal => ws.goal(&id).map(|i| replace(&mut s.goals, i, by_creation)),
+            Kind::Note => ws.note(&id).map(|i| replace(&mut s.notes, i, by_creation)),
+            Kind::CheckIn => ws
+                .checkin(&id)
+                .map(|i| replace(&mut s.checkins, i, by_meeting)),
+            Kind::Action => ws
+                .action(&id)
+                .map(|i| replace(&mut s.actions, i, by_creation)),
+            Kind::Resource => ws
+                .resource(&id)
+                .map(|i| replace(&mut s.resources, i, by_creation)),
+        };
+        // Not an item any more, or not yet: only a whole rebuild gets the strays right.
+        if reread.is_err() {
+            return Ok(None);
+        }
+    }
+    if !(local && record.conflicts == 0) {
+        record.conflicts = ws.conflicts().len();
+    }
+    Ok(Some(record))
+}
+
+/// Replace (or add) an item in its collection, where the document lists it.
+fn replace<T: HasMeta, K: Ord>(items: &mut Vec<T>, item: T, order: impl Fn(&T) -> K) {
+    items.retain(|i| i.id() != item.id());
+    insert_sorted(items, item, order);
+}
+
+/// The order of every collection but check-ins: oldest first, by creation and then id.
+fn by_creation<T: HasMeta>(item: &T) -> (Option<Stored<Timestamp>>, String) {
+    (item.meta().created_at.clone(), item.id().to_string())
+}
+
+/// The order of check-ins: by meeting time, then id (see `Workspace::checkins`).
+fn by_meeting(checkin: &CheckIn) -> (Stored<Timestamp>, String) {
+    (checkin.at.clone(), checkin.id.to_string())
 }
 
 /// The view of `doc` from its read model, if that is usable: made from the heads the document is
@@ -668,6 +796,61 @@ mod tests {
         let view = home.view_workspace(&id, now()).unwrap();
         assert_eq!(view.goal(&g).unwrap().title, "Ship it well");
         assert_eq!(shown(&view), truth(&home, &id));
+    }
+
+    #[test]
+    fn saves_of_every_kind_of_edit_keep_the_read_model_true() {
+        let (home, id) = home_with_workspace();
+        type Edit = Box<dyn Fn(&mut Workspace)>;
+        let edits: Vec<Edit> = vec![
+            Box::new(|ws| {
+                let g = ws.goals()[0].id.clone();
+                ws.add_milestone(&g, "Read the book", None).unwrap();
+            }),
+            Box::new(|ws| {
+                let g = ws.goals()[0].clone();
+                let m = g.milestones[0].id.clone();
+                ws.set_milestone_done(&g.id, &m, true).unwrap();
+            }),
+            Box::new(|ws| {
+                let n = ws.notes()[0].clone();
+                let body = format!("Read first. {}", n.body);
+                ws.edit_note_body(&n.id, &body).unwrap();
+            }),
+            Box::new(|ws| {
+                let c = ws.add_checkin(now(), "Kickoff").unwrap();
+                ws.rate_checkin(&c, 4, Some("useful")).unwrap();
+            }),
+            Box::new(|ws| {
+                let a = ws
+                    .add_action(crate::model::NewAction {
+                        title: "Open the PR".into(),
+                        ..Default::default()
+                    })
+                    .unwrap();
+                ws.set_action_done(&a, true).unwrap();
+            }),
+            Box::new(|ws| {
+                let g = ws.goals()[1].id.clone();
+                ws.archive(Kind::Goal, &g).unwrap();
+            }),
+            // Changes to the people or the workspace itself rebuild the read model whole.
+            Box::new(|ws| {
+                let me = ws.me().unwrap().to_string();
+                ws.rename_participant(&me, "Ana María").unwrap();
+            }),
+            Box::new(|ws| ws.set_title("Ana & Ben, year two").unwrap()),
+        ];
+        for edit in edits {
+            let mut opened = home.open_workspace(&id, now()).unwrap();
+            edit(&mut opened.ws);
+            home.save(&mut opened).unwrap();
+            assert!(current(&home, &id));
+            assert_true_view(&home, &id);
+        }
+        let view = home.view_workspace(&id, now()).unwrap();
+        assert_eq!(view.title(), "Ana & Ben, year two");
+        assert_eq!(view.goals()[0].owner.as_deref(), Some("Ana María"));
     }
 
     #[test]

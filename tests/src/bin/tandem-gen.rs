@@ -88,6 +88,10 @@ struct Args {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// Also paste one note of this many bytes, written with plain automerge calls as another
+    /// client would (tandem itself refuses text over 256 KiB): the "6 MB note" case.
+    #[arg(long, default_value_t = 0, value_name = "BYTES")]
+    paste_note_bytes: usize,
     /// Generate nothing: print what the home's store holds (documents, chunks, bytes) and exit.
     #[arg(long)]
     stats: bool,
@@ -1203,6 +1207,9 @@ fn main() -> Result<()> {
         }
     }
     g.catch_up(now)?;
+    if args.paste_note_bytes > 0 {
+        paste_note(&mut g.opened, args.paste_note_bytes, now)?;
+    }
     if progress {
         eprint!("\r{}\r", " ".repeat(40));
     }
@@ -1300,5 +1307,24 @@ fn main() -> Result<()> {
         generated.as_secs_f64(),
         save_time.as_secs_f64()
     );
+    Ok(())
+}
+
+/// Paste one note of `bytes` bytes of prose, as a client without tandem's limit on one field
+/// would: a map in `notes` with a Text body, in one change.
+fn paste_note(opened: &mut Opened, bytes: usize, now: Timestamp) -> Result<()> {
+    use tandem_core::automerge::{transaction::Transactable, ObjType, ReadDoc, ROOT};
+    let doc = opened.ws.doc_mut();
+    let Some((_, notes)) = doc.get(ROOT, "notes")? else {
+        bail!("the workspace has no notes");
+    };
+    let note = doc.put_object(&notes, "0123456789abcdef", ObjType::Map)?;
+    doc.put(&note, "title", "Pasted book")?;
+    doc.put(&note, "archived", false)?;
+    doc.put(&note, "created_at", now.to_string())?;
+    let body = doc.put_object(&note, "body", ObjType::Text)?;
+    let line = "All work and no play makes a very long note. ☕\n";
+    doc.splice_text(&body, 0, 0, &line.repeat(bytes / line.len()))?;
+    doc.commit();
     Ok(())
 }

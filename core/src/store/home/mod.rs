@@ -306,11 +306,12 @@ impl Home {
                 });
             }
         }
+        let before = opened.state.saved_heads().to_vec();
         let doc = opened.ws.doc_mut();
         let wrote = docstore::save(self.store.as_ref(), &opened.key, doc, &mut opened.state)?;
         if wrote {
             // The next read finds what it shows ready, made from the document just saved.
-            self.store_view(opened)?;
+            self.store_view(opened, &before)?;
         }
         if opened.doc.is_private() {
             // Private notes are bookkept under their workspace, never as a workspace of their own.
@@ -390,8 +391,9 @@ impl Home {
         Ok(view)
     }
 
-    /// Store the read model of a document just saved. Does not flush.
-    fn store_view(&self, opened: &mut Opened) -> Result<()> {
+    /// Store the read model of a document just saved, which was stored at `before`. Does not
+    /// flush.
+    fn store_view(&self, opened: &mut Opened, before: &[automerge::ChangeHash]) -> Result<()> {
         let (synced, unsynced) = if opened.doc.is_private() {
             (Vec::new(), 0)
         } else {
@@ -400,14 +402,14 @@ impl Home {
                 self.unsynced_changes(opened)?,
             )
         };
-        read_model::rebuild(
+        read_model::saved(
             self.store.as_ref(),
             opened.doc,
             &mut opened.ws,
+            before,
             synced,
             unsynced,
-        )?;
-        Ok(())
+        )
     }
 
     /// Keep what [`Home::quick_add`] needs beside the document: the ids of the collection
