@@ -104,11 +104,11 @@ fn give(ctx: &Context, name: String, text: String, goal: Option<String>) -> Resu
 fn list(ctx: &Context, all: bool) -> Result<()> {
     let p = paint(ctx);
     let (_, o) = read(ctx)?;
-    let list: Vec<_> =
-        o.ws.kudos()
-            .into_iter()
-            .filter(|k| all || !k.meta.archived)
-            .collect();
+    let list: Vec<_> = o
+        .kudos()
+        .into_iter()
+        .filter(|k| all || !k.meta.archived)
+        .collect();
     if listed_as_json(
         ctx,
         &list,

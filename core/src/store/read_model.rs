@@ -1,5 +1,6 @@
-//! The read model: what `tandem plan`, the lists and `show` display, kept beside a document so
-//! that reading it does not load the document.
+//! The read model: what the lists and `show` display (and what `tandem plan` needs of the
+//! document but the sections it computes at "now"), kept beside a document so that reading it
+//! does not load the document.
 //!
 //! Read this if a command that only reads got slow, or if you add something those commands show.
 //! Loading a workspace costs time and memory in proportion to its whole history (about a second
