@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use tandem_core::jiff::SignedDuration;
 use tandem_core::model::time::display_instant;
-use tandem_core::model::{first_line, Snapshot, Win, WinKind};
+use tandem_core::model::{first_line, PairReader, Snapshot, Win, WinKind};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use tandem_core::jiff::tz::TimeZone;
 use tandem_core::model::survey::today_in_utc;
 use tandem_core::model::time::Stored;
-use tandem_core::model::{first_line, CareerStep, Rhythm, Win, WinKind, Workspace};
+use tandem_core::model::{first_line, CareerStep, PairReader, Rhythm, Win, WinKind};
 
 /// One workspace as `plan --all --json` lists it.
 #[derive(Serialize)]
@@ -27,11 +27,8 @@ struct Row {
 }
 
 /// The career steps not archived, earliest first.
-pub fn live_career_steps(ws: &Workspace) -> Vec<CareerStep> {
-    ws.career_steps()
-        .into_iter()
-        .filter(|s| !s.meta.archived)
-        .collect()
+pub fn live_career_steps(steps: Vec<CareerStep>) -> Vec<CareerStep> {
+    steps.into_iter().filter(|s| !s.meta.archived).collect()
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
@@ -40,20 +37,21 @@ pub fn run(ctx: &Context) -> Result<()> {
     let mut rows = Vec::new();
     let mut rhythms = Vec::new();
     for info in home.workspaces()? {
-        let o = home.open_workspace(&info.id, ctx.now)?;
-        let today = o.ws.today(&ctx.zone);
-        let rhythm = o.ws.rhythm(ctx.now);
-        let overdue_actions =
-            o.ws.actions()
-                .iter()
-                .filter(|a| !a.meta.archived && a.is_overdue(today))
-                .count();
-        let survey_due =
-            o.ws.me()
-                .is_some_and(|me| o.ws.survey_due(me, today_in_utc(ctx.now)));
+        // The read model answers without loading each workspace (see `Home::view_workspace`).
+        let v = home.view_workspace(&info.id, ctx.now)?;
+        let today = v.today(&ctx.zone);
+        let rhythm = v.rhythm(ctx.now);
+        let overdue_actions = v
+            .actions()
+            .iter()
+            .filter(|a| !a.meta.archived && a.is_overdue(today))
+            .count();
+        let survey_due = home
+            .me(&info.id)?
+            .is_some_and(|me| v.survey_due(&me, today_in_utc(ctx.now)));
         rows.push(Row {
             id: info.id.to_string(),
-            title: o.ws.title(),
+            title: v.title(),
             current: info.current,
             next_checkin_due: rhythm.next_checkin_due.clone(),
             overdue_days: rhythm.overdue_days,

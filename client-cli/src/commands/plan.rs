@@ -8,7 +8,8 @@ use serde::Serialize;
 use tandem_core::model::survey::today_in_utc;
 use tandem_core::model::time::display_instant;
 use tandem_core::model::{
-    first_line, short, Action, CareerStep, CheckIn, Goal, GoalStatus, Participant, Rhythm, Win,
+    first_line, short, Action, CareerStep, CheckIn, Goal, GoalStatus, PairReader, Participant,
+    Rhythm, Win,
 };
 
 #[derive(Debug, clap::Args)]
@@ -54,27 +55,30 @@ pub fn run(ctx: &Context, args: PlanArgs) -> Result<()> {
     }
     let p = paint(ctx);
     let home = ctx.home()?;
-    let mut o = ctx.workspace(&home)?;
-    let unsynced = home.unsynced_changes(&mut o)?;
-    let conflicts = o.ws.conflicts().len();
-    let today = o.ws.today(&ctx.zone);
+    // The read model answers without loading the document when it is current.
+    let v = ctx.view(&home)?;
+    let me = home.me(v.id())?;
+    drop(home);
+    let unsynced = v.unsynced_changes();
+    let conflicts = v.conflicts();
+    let today = v.today(&ctx.zone);
     let now = ctx.now;
-    let participants = o.ws.participants();
-    let goals: Vec<_> =
-        o.ws.goals()
-            .into_iter()
-            .filter(|g| !g.meta.archived && g.status != GoalStatus::Dropped)
-            .collect();
-    let actions: Vec<_> =
-        o.ws.actions()
-            .into_iter()
-            .filter(|a| !a.meta.archived && !a.done)
-            .collect();
-    let checkins: Vec<_> =
-        o.ws.checkins()
-            .into_iter()
-            .filter(|c| !c.meta.archived)
-            .collect();
+    let participants = v.participants();
+    let goals: Vec<_> = v
+        .goals()
+        .into_iter()
+        .filter(|g| !g.meta.archived && g.status != GoalStatus::Dropped)
+        .collect();
+    let actions: Vec<_> = v
+        .actions()
+        .into_iter()
+        .filter(|a| !a.meta.archived && !a.done)
+        .collect();
+    let checkins: Vec<_> = v
+        .checkins()
+        .into_iter()
+        .filter(|c| !c.meta.archived)
+        .collect();
     let at = |c: &CheckIn| c.at.valid().copied();
     let last = checkins
         .iter()
@@ -93,24 +97,22 @@ pub fn run(ctx: &Context, args: PlanArgs) -> Result<()> {
     // The longest overdue first: those are the ones to talk about.
     overdue.sort_by(|a, b| (&a.due, &a.id).cmp(&(&b.due, &b.id)));
 
-    let survey_due =
-        o.ws.me()
-            .is_some_and(|me| o.ws.survey_due(me, today_in_utc(now)));
+    let survey_due = me.is_some_and(|me| v.survey_due(&me, today_in_utc(now)));
     let plan = Plan {
-        career_steps: super::overview::live_career_steps(&o.ws),
+        career_steps: super::overview::live_career_steps(v.career_steps()),
         conflicts,
         goals,
-        id: o.id().to_string(),
+        id: v.id().to_string(),
         last_checkin: last,
         next_checkin: next,
         open_actions: actions,
         overdue_actions: overdue,
         participants,
-        rhythm: o.ws.rhythm(now),
+        rhythm: v.rhythm(now),
         survey_due,
-        title: o.ws.title(),
+        title: v.title(),
         unsynced_changes: unsynced,
-        wins: o.ws.recent_wins(now),
+        wins: v.recent_wins(now),
     };
     if ctx.json {
         return ctx.print_json(&plan);

@@ -57,6 +57,7 @@ mod kudos;
 mod milestone;
 mod note;
 mod participant;
+mod reader;
 mod removal;
 mod resource;
 pub mod rhythm;
@@ -74,6 +75,7 @@ pub use kudos::{Kudos, KudosChanges, NewKudos};
 pub use milestone::{Milestone, MilestoneChanges};
 pub use note::{NewNote, Note, NoteChanges};
 pub use participant::{resolve_owner_among, Participant, Role};
+pub use reader::PairReader;
 pub use resource::{Resource, ResourceChanges};
 pub use rhythm::{Rhythm, Settings, SettingsChanges};
 pub use survey::{NewSurvey, SurveyAnswer};
@@ -173,6 +175,9 @@ pub struct Meta {
 pub struct Snapshot {
     pub id: String,
     pub title: String,
+    /// When the workspace was created, as stored (the rhythm and survey periods count from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Stored<Timestamp>>,
     pub schema: u64,
     pub participants: Vec<Participant>,
     pub goals: Vec<Goal>,
@@ -629,6 +634,7 @@ impl Workspace {
         Snapshot {
             id: doc_id.to_string(),
             title: self.title(),
+            created_at: get_stored(&self.doc, &ROOT, "created_at"),
             schema: schema_of(&self.doc).unwrap_or(SCHEMA_VERSION),
             participants: self.participants(),
             goals: self.goals(),

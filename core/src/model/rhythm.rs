@@ -8,7 +8,7 @@
 
 use super::fields::{ensure_map, get_all_maps, get_int, get_stored};
 use super::time::{format_instant, Stored};
-use super::Workspace;
+use super::{PairReader, Workspace};
 use crate::{Error, Result};
 use automerge::transaction::Transactable;
 use automerge::ROOT;
@@ -133,32 +133,6 @@ impl Workspace {
     pub fn created_at(&self) -> Option<Timestamp> {
         get_stored::<Timestamp>(&self.doc, &ROOT, "created_at").and_then(|s| s.valid().copied())
     }
-
-    /// Where the pair stands against its check-in rhythm at `now`: the next planned check-in
-    /// when there is one, or else the last past check-in (or the workspace's creation when there
-    /// has been none) plus the rhythm, and how many whole days that is past.
-    pub fn rhythm(&self, now: Timestamp) -> Rhythm {
-        let settings = self.settings();
-        let times: Vec<Timestamp> = self
-            .checkins()
-            .into_iter()
-            .filter(|c| !c.meta.archived)
-            .filter_map(|c| c.at.valid().copied())
-            .collect();
-        let next = times.iter().filter(|t| **t > now).min().copied();
-        let last = times.iter().filter(|t| **t <= now).max().copied();
-        let due = next.or_else(|| {
-            last.or_else(|| self.created_at())
-                .and_then(|t| t.checked_add(days(settings.checkin_rhythm_days)).ok())
-        });
-        let overdue_days = due.map_or(0, |d| overdue_days(d, now));
-        Rhythm {
-            checkin_rhythm_days: settings.checkin_rhythm_days,
-            survey_rhythm_days: settings.survey_rhythm_days,
-            next_checkin_due: due.map(|d| Stored::from_stored(&format_instant(d))),
-            overdue_days,
-        }
-    }
 }
 
 /// Whole days from `due` to `now`; 0 when `now` is not past `due`.
@@ -168,6 +142,32 @@ pub fn overdue_days(due: Timestamp, now: Timestamp) -> i64 {
         0
     } else {
         past / 86_400
+    }
+}
+
+/// Where the pair stands against its check-in rhythm at `now`: the next planned check-in
+/// when there is one, or else the last past check-in (or the workspace's creation when there
+/// has been none) plus the rhythm, and how many whole days that is past.
+pub(super) fn rhythm<R: PairReader + ?Sized>(r: &R, now: Timestamp) -> Rhythm {
+    let settings = r.settings();
+    let times: Vec<Timestamp> = r
+        .checkins()
+        .into_iter()
+        .filter(|c| !c.meta.archived)
+        .filter_map(|c| c.at.valid().copied())
+        .collect();
+    let next = times.iter().filter(|t| **t > now).min().copied();
+    let last = times.iter().filter(|t| **t <= now).max().copied();
+    let due = next.or_else(|| {
+        last.or_else(|| r.created_at())
+            .and_then(|t| t.checked_add(days(settings.checkin_rhythm_days)).ok())
+    });
+    let overdue_days = due.map_or(0, |d| overdue_days(d, now));
+    Rhythm {
+        checkin_rhythm_days: settings.checkin_rhythm_days,
+        survey_rhythm_days: settings.survey_rhythm_days,
+        next_checkin_due: due.map(|d| Stored::from_stored(&format_instant(d))),
+        overdue_days,
     }
 }
 

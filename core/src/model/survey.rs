@@ -11,7 +11,7 @@ use super::fields::{
     check_size, ensure_map, get_all_maps, get_int, get_map, get_stored, get_string, keys, set_text,
 };
 use super::time::{today as date_in, Stored};
-use super::{Meta, Role, Workspace};
+use super::{Meta, PairReader, Role, Workspace};
 use crate::{Error, Result};
 use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc, Value, ROOT};
@@ -89,37 +89,6 @@ pub fn survey_period(created: Date, today: Date, rhythm_days: i64) -> i64 {
 }
 
 impl Workspace {
-    /// The survey period `today` (a UTC date) falls in; 0 when the workspace's creation time
-    /// does not read as an instant.
-    pub fn survey_period(&self, today: Date) -> i64 {
-        let Some(created) = self.created_at() else {
-            return 0;
-        };
-        let created = today_in_utc(created);
-        survey_period(created, today, self.settings().survey_rhythm_days)
-    }
-
-    /// Whether `participant` is asked to answer the survey on `today` (a UTC date): they are a
-    /// mentor or mentee still taking part, at least one rhythm has passed since the workspace
-    /// was created, and they have no answer for the current period.
-    pub fn survey_due(&self, participant: &str, today: Date) -> bool {
-        let Some(p) = self.participant(participant) else {
-            return false;
-        };
-        if p.is_removed() || !matches!(p.role, Role::Mentor | Role::Mentee) {
-            return false;
-        }
-        let period = self.survey_period(today);
-        if period < 1 {
-            return false;
-        }
-        let key = survey_key(participant, period);
-        !self
-            .surveys()
-            .iter()
-            .any(|s| s.id == key && !s.meta.archived)
-    }
-
     /// Record the acting participant's answers for the period `today` (a UTC date) falls in;
     /// answering again in that period rewrites them. Returns the entry's key.
     pub fn answer_survey(&mut self, answer: NewSurvey, today: Date) -> Result<String> {
@@ -217,6 +186,34 @@ impl Workspace {
         all.sort_by(|a, b| (a.period, &a.name, &a.id).cmp(&(b.period, &b.name, &b.id)));
         all
     }
+}
+
+/// The survey period `today` (a UTC date) falls in; 0 when the workspace's creation time
+/// does not read as an instant.
+pub(super) fn survey_period_of<R: PairReader + ?Sized>(r: &R, today: Date) -> i64 {
+    let Some(created) = r.created_at() else {
+        return 0;
+    };
+    let created = today_in_utc(created);
+    survey_period(created, today, r.settings().survey_rhythm_days)
+}
+
+/// Whether `participant` is asked to answer the survey on `today` (a UTC date): they are a
+/// mentor or mentee still taking part, at least one rhythm has passed since the workspace
+/// was created, and they have no answer for the current period.
+pub(super) fn survey_due<R: PairReader + ?Sized>(r: &R, participant: &str, today: Date) -> bool {
+    let Some(p) = r.participant(participant) else {
+        return false;
+    };
+    if p.is_removed() || !matches!(p.role, Role::Mentor | Role::Mentee) {
+        return false;
+    }
+    let period = survey_period_of(r, today);
+    if period < 1 {
+        return false;
+    }
+    let key = survey_key(participant, period);
+    !r.surveys().iter().any(|s| s.id == key && !s.meta.archived)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use super::rhythm::days;
 use super::time::Stored;
-use super::{GoalStatus, ItemId, Workspace};
+use super::{GoalStatus, ItemId, PairReader};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -70,92 +70,90 @@ impl Win {
     }
 }
 
-impl Workspace {
-    /// Every win up to `now`, newest first; those without a date come last.
-    pub fn wins(&self, now: Timestamp) -> Vec<Win> {
-        let mut wins = Vec::new();
-        for goal in self.goals().into_iter().filter(|g| !g.meta.archived) {
-            if goal.status == GoalStatus::Done {
-                wins.push(Win::new(
-                    WinKind::GoalDone,
-                    &goal.id,
-                    goal.done_at.clone(),
-                    &goal.title,
-                ));
-            }
-            for m in goal
-                .milestones
-                .iter()
-                .filter(|m| m.done && !m.meta.archived)
-            {
-                let mut win = Win::new(WinKind::MilestoneDone, &m.id, m.done_at.clone(), &m.title);
-                win.goal = Some(goal.id.clone());
-                wins.push(win);
-            }
+/// Every win up to `now`, newest first; those without a date come last.
+pub(super) fn wins<R: PairReader + ?Sized>(r: &R, now: Timestamp) -> Vec<Win> {
+    let mut wins = Vec::new();
+    for goal in r.goals().into_iter().filter(|g| !g.meta.archived) {
+        if goal.status == GoalStatus::Done {
+            wins.push(Win::new(
+                WinKind::GoalDone,
+                &goal.id,
+                goal.done_at.clone(),
+                &goal.title,
+            ));
         }
-        wins.extend(self.streaks(now));
-        for k in self.kudos().into_iter().filter(|k| !k.meta.archived) {
-            let mut win = Win::new(WinKind::Kudos, &k.id, k.meta.created_at.clone(), &k.text);
-            win.goal = k.goal;
-            win.from = Some(k.from_name);
-            win.to = Some(k.to_name);
+        for m in goal
+            .milestones
+            .iter()
+            .filter(|m| m.done && !m.meta.archived)
+        {
+            let mut win = Win::new(WinKind::MilestoneDone, &m.id, m.done_at.clone(), &m.title);
+            win.goal = Some(goal.id.clone());
             wins.push(win);
         }
-        wins.retain(|w| w.instant().is_none_or(|t| t <= now));
-        wins.sort_by(|a, b| {
-            (b.instant().is_some(), b.instant(), &b.id).cmp(&(
-                a.instant().is_some(),
-                a.instant(),
-                &a.id,
-            ))
-        });
-        wins
     }
-
-    /// The wins of the last [`RECENT_WIN_DAYS`] days before `now`, newest first, at most
-    /// [`RECENT_WINS`] of them.
-    pub fn recent_wins(&self, now: Timestamp) -> Vec<Win> {
-        let since = now.checked_sub(days(RECENT_WIN_DAYS)).unwrap_or(now);
-        self.wins(now)
-            .into_iter()
-            .filter(|w| w.instant().is_some_and(|t| t >= since))
-            .take(RECENT_WINS)
-            .collect()
+    wins.extend(streaks(r, now));
+    for k in r.kudos().into_iter().filter(|k| !k.meta.archived) {
+        let mut win = Win::new(WinKind::Kudos, &k.id, k.meta.created_at.clone(), &k.text);
+        win.goal = k.goal;
+        win.from = Some(k.from_name);
+        win.to = Some(k.to_name);
+        wins.push(win);
     }
+    wins.retain(|w| w.instant().is_none_or(|t| t <= now));
+    wins.sort_by(|a, b| {
+        (b.instant().is_some(), b.instant(), &b.id).cmp(&(
+            a.instant().is_some(),
+            a.instant(),
+            &a.id,
+        ))
+    });
+    wins
+}
 
-    /// Runs of at least [`STREAK_MIN`] past check-ins, each at most the check-in rhythm after
-    /// the one before; each run is one win, dated by its last check-in.
-    fn streaks(&self, now: Timestamp) -> Vec<Win> {
-        let rhythm = days(self.settings().checkin_rhythm_days);
-        let past: Vec<(Timestamp, ItemId)> = self
-            .checkins()
-            .into_iter()
-            .filter(|c| !c.meta.archived)
-            .filter_map(|c| c.at.valid().copied().map(|t| (t, c.id)))
-            .filter(|(t, _)| *t <= now)
-            .collect();
-        let mut wins = Vec::new();
-        let mut run: Vec<&(Timestamp, ItemId)> = Vec::new();
-        let mut close = |run: &mut Vec<&(Timestamp, ItemId)>| {
-            if run.len() >= STREAK_MIN {
-                let (at, id) = run[run.len() - 1];
-                let mut win = Win::new(WinKind::CheckinStreak, id, Some(Stored::Valid(*at)), "");
-                win.count = Some(run.len());
-                wins.push(win);
-            }
-            run.clear();
-        };
-        for item in &past {
-            if let Some((last, _)) = run.last() {
-                if item.0.duration_since(*last) > rhythm {
-                    close(&mut run);
-                }
-            }
-            run.push(item);
+/// The wins of the last [`RECENT_WIN_DAYS`] days before `now`, newest first, at most
+/// [`RECENT_WINS`] of them.
+pub(super) fn recent_wins<R: PairReader + ?Sized>(r: &R, now: Timestamp) -> Vec<Win> {
+    let since = now.checked_sub(days(RECENT_WIN_DAYS)).unwrap_or(now);
+    wins(r, now)
+        .into_iter()
+        .filter(|w| w.instant().is_some_and(|t| t >= since))
+        .take(RECENT_WINS)
+        .collect()
+}
+
+/// Runs of at least [`STREAK_MIN`] past check-ins, each at most the check-in rhythm after
+/// the one before; each run is one win, dated by its last check-in.
+fn streaks<R: PairReader + ?Sized>(r: &R, now: Timestamp) -> Vec<Win> {
+    let rhythm = days(r.settings().checkin_rhythm_days);
+    let past: Vec<(Timestamp, ItemId)> = r
+        .checkins()
+        .into_iter()
+        .filter(|c| !c.meta.archived)
+        .filter_map(|c| c.at.valid().copied().map(|t| (t, c.id)))
+        .filter(|(t, _)| *t <= now)
+        .collect();
+    let mut wins = Vec::new();
+    let mut run: Vec<&(Timestamp, ItemId)> = Vec::new();
+    let mut close = |run: &mut Vec<&(Timestamp, ItemId)>| {
+        if run.len() >= STREAK_MIN {
+            let (at, id) = run[run.len() - 1];
+            let mut win = Win::new(WinKind::CheckinStreak, id, Some(Stored::Valid(*at)), "");
+            win.count = Some(run.len());
+            wins.push(win);
         }
-        close(&mut run);
-        wins
+        run.clear();
+    };
+    for item in &past {
+        if let Some((last, _)) = run.last() {
+            if item.0.duration_since(*last) > rhythm {
+                close(&mut run);
+            }
+        }
+        run.push(item);
     }
+    close(&mut run);
+    wins
 }
 
 #[cfg(test)]

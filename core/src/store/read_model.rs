@@ -45,7 +45,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 /// The version of the stored layout; a read model of another version is rebuilt.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// After this many items added by the quick path, a read folds them into the stored snapshot, so
 /// the list that every read applies stays short.
@@ -145,6 +145,39 @@ pub struct WorkspaceView {
     stray: BTreeMap<String, Vec<String>>,
     now: Timestamp,
     names: HashMap<String, String>,
+}
+
+/// The plan's derived figures (rhythm, survey due, wins) read from the read model come out as
+/// they do from the document.
+impl crate::model::PairReader for WorkspaceView {
+    fn settings(&self) -> crate::model::Settings {
+        self.snapshot.settings
+    }
+    fn created_at(&self) -> Option<Timestamp> {
+        self.snapshot
+            .created_at
+            .as_ref()
+            .and_then(|c| c.valid().copied())
+    }
+    fn checkins(&self) -> Vec<CheckIn> {
+        self.snapshot.checkins.clone()
+    }
+    fn goals(&self) -> Vec<Goal> {
+        self.snapshot.goals.clone()
+    }
+    fn kudos(&self) -> Vec<crate::model::Kudos> {
+        self.snapshot.kudos.clone()
+    }
+    fn participant(&self, id: &str) -> Option<Participant> {
+        self.snapshot
+            .participants
+            .iter()
+            .find(|p| p.id == id)
+            .cloned()
+    }
+    fn surveys(&self) -> Vec<crate::model::SurveyAnswer> {
+        self.snapshot.surveys.clone()
+    }
 }
 
 impl WorkspaceView {

@@ -660,6 +660,14 @@ impl Home {
         })
     }
 
+    /// Which participant this device is in a workspace, if it has joined as someone.
+    pub fn me(&self, workspace: &DocumentId) -> Result<Option<String>> {
+        get_text(
+            self.store.as_ref(),
+            &key(&["ws", &workspace.to_string(), "me"])?,
+        )
+    }
+
     /// Record which participant this device is in a workspace (after joining it).
     pub fn set_me(&self, workspace: &DocumentId, participant: &str) -> Result<()> {
         let workspace = &workspace.to_string();
