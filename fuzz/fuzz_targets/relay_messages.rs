@@ -372,10 +372,12 @@ impl World {
                     AccessKind::ReadOnly => Access {
                         docs: None,
                         write: false,
+                        writable: None,
                     },
                     AccessKind::Scoped(d, write) => Access {
                         docs: Some(HashSet::from([seeds().docs[d as usize % 2].clone()])),
                         write,
+                        writable: None,
                     },
                 };
                 self.join(i, message, access);

@@ -35,10 +35,11 @@ struct State {
     gone: Vec<String>,
 }
 
-/// What an accepted connection may do, and which token it presented (for revocation).
+/// What an accepted connection may do, and which tokens it presented (for revocation): one,
+/// or several from a browser signed in to several workspaces; none on an open relay.
 #[derive(Debug, Clone)]
 pub(crate) struct Grant {
-    pub token_id: Option<String>,
+    pub token_ids: Vec<String>,
     /// The token's role; an open relay grants everyone `Write`.
     pub role: Role,
     pub access: Access,
@@ -154,7 +155,7 @@ impl Auth {
     pub fn authorize(&self, token: Option<&str>) -> Result<Grant, Denied> {
         if self.open {
             return Ok(Grant {
-                token_id: None,
+                token_ids: Vec::new(),
                 role: Role::Write,
                 access: Access::full(),
             });
@@ -163,7 +164,7 @@ impl Auth {
         let state = self.lock();
         match state.file.lookup(token) {
             Some(entry) if entry.is_active() => Ok(Grant {
-                token_id: Some(entry.id.clone()),
+                token_ids: vec![entry.id.clone()],
                 role: entry.role,
                 access: entry.access(),
             }),
@@ -172,6 +173,42 @@ impl Auth {
             }),
             None => Err(Denied::Unknown),
         }
+    }
+
+    /// Decide on the tokens of a browser's session: the union of what those that still work
+    /// grant, each workspace with its own token's access. Tokens that no longer work are left
+    /// out, so revoking one takes away only its workspaces; when none works, the first one's
+    /// refusal is the answer.
+    pub fn authorize_all(&self, tokens: &[String]) -> Result<Grant, Denied> {
+        if self.open || tokens.is_empty() {
+            return self.authorize(None);
+        }
+        let mut union: Option<Grant> = None;
+        let mut refusal = Denied::Missing;
+        for (i, token) in tokens.iter().enumerate() {
+            match self.authorize(Some(token)) {
+                Ok(grant) => {
+                    union = Some(match union {
+                        None => grant,
+                        Some(mut so_far) => {
+                            so_far.access = so_far.access.union(&grant.access);
+                            // A session is a program session only if all it holds is program
+                            // tokens; otherwise it writes if any of its tokens does.
+                            so_far.role = match (so_far.role, grant.role) {
+                                (Role::Program, r) | (r, Role::Program) => r,
+                                (Role::Write, _) | (_, Role::Write) => Role::Write,
+                                _ => Role::Read,
+                            };
+                            so_far.token_ids.extend(grant.token_ids);
+                            so_far
+                        }
+                    })
+                }
+                Err(denied) if i == 0 => refusal = denied,
+                Err(_) => {}
+            }
+        }
+        union.ok_or(refusal)
     }
 
     /// The workspaces whose program report `token` may read: a program token's scope. An open
@@ -206,6 +243,12 @@ impl Auth {
                     .verify(t)
                     .is_some_and(|e| e.role == Role::Program)
             })
+    }
+
+    /// The public id of `token`, working or not: what a browser names when it forgets one token
+    /// of its session.
+    pub fn token_id(&self, token: &str) -> Option<String> {
+        self.lock().file.lookup(token).map(|e| e.id.clone())
     }
 
     /// Whether the token `id` still works.
@@ -350,7 +393,7 @@ mod tests {
         assert_eq!(auth.authorize(Some(&token)).unwrap_err(), Denied::Unknown);
         assert!(auth.refresh().unwrap().is_empty());
         let grant = auth.authorize(Some(&token)).unwrap();
-        assert_eq!(grant.token_id.as_deref(), Some(entry.id.as_str()));
+        assert_eq!(grant.token_ids, vec![entry.id.clone()]);
         assert_eq!(grant.access, Access::full());
         tokens::revoke(&path, &entry.id).unwrap();
         assert_eq!(auth.refresh().unwrap(), vec![entry.id.clone()]);

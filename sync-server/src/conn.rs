@@ -103,15 +103,18 @@ struct TokenQuery {
     token: Option<String>,
 }
 
-/// The token a request presents: `?token=` in the query, else `Authorization: Bearer`, else
-/// the web app's session cookie (from a page of this origin only).
-fn presented_token(request: &hyper::Request<hyper::body::Incoming>) -> Option<String> {
+/// The tokens a request presents: `?token=` in the query, else `Authorization: Bearer`, else
+/// the web app's session cookie (from a page of this origin only), which holds a token for
+/// every workspace the browser has joined on this relay.
+fn presented_tokens(request: &hyper::Request<hyper::body::Incoming>) -> Vec<String> {
     let from_query = Query::<TokenQuery>::try_from_uri(request.uri())
         .ok()
-        .and_then(|q| q.0.token);
-    from_query
-        .or_else(|| bearer(request.headers()))
-        .or_else(|| crate::web::cookie_token(request.headers()))
+        .and_then(|q| q.0.token)
+        .filter(|t| !t.is_empty());
+    match from_query.or_else(|| bearer(request.headers())) {
+        Some(token) => vec![token],
+        None => crate::web::cookie_tokens(request.headers()),
+    }
 }
 
 /// Check a websocket upgrade request and its token; answer `101` and start the connection, or
@@ -142,7 +145,7 @@ pub(crate) async fn upgrade(
     };
     // Pick up the operator's latest `token create|revoke` before deciding on this connection.
     shared.refresh_tokens().await;
-    let grant = match shared.auth.authorize(presented_token(&request).as_deref()) {
+    let grant = match shared.auth.authorize_all(&presented_tokens(&request)) {
         Ok(grant) => grant,
         Err(denied) => {
             // The token is never logged, only why it was refused.
@@ -216,7 +219,7 @@ async fn run(
     shutdown: watch::Receiver<bool>,
 ) {
     let _live = Live::new(&shared.metrics.connections);
-    debug!(token = ?grant.token_id, "connected");
+    debug!(tokens = ?grant.token_ids, "connected");
     let (sink, stream) = ws.split();
     let (outbox, outbox_rx) = mpsc::channel(shared.config.outbox_capacity.max(1));
     let (state, state_rx) = watch::channel(ConnState::Open);
@@ -443,7 +446,7 @@ impl Reader {
                 conn: self.conn,
                 message,
                 access: grant.access,
-                token_id: grant.token_id,
+                token_ids: grant.token_ids,
                 handle: self.handle.clone(),
             })
         };

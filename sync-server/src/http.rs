@@ -252,9 +252,14 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
 /// `GET /v1/program`: the report of the program token's workspaces, made off the async
 /// runtime (it may load documents from storage).
 async fn program_report(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let token = bearer(&headers).or_else(|| crate::web::cookie_token(&headers));
     // A token the operator created a moment ago is honoured at once.
     shared.refresh_tokens().await;
+    // Of a browser's session, the program token answers (it may hold workspace tokens too).
+    let token = bearer(&headers).or_else(|| {
+        let tokens = crate::web::cookie_tokens(&headers);
+        let program = tokens.iter().find(|t| shared.auth.is_program(Some(t)));
+        program.or(tokens.first()).cloned()
+    });
     let scope = match shared.auth.program_scope(token.as_deref()) {
         Ok(scope) => scope,
         Err(ProgramDenied::Token(denied)) => {

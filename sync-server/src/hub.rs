@@ -110,7 +110,7 @@ pub(crate) struct Joining {
     pub conn: ConnId,
     pub message: Message,
     pub access: Access,
-    pub token_id: Option<String>,
+    pub token_ids: Vec<String>,
     pub handle: ConnHandle,
 }
 
@@ -147,7 +147,9 @@ impl HubEvent {
 #[derive(Debug)]
 struct Conn {
     peer: String,
-    token_id: Option<String>,
+    /// The tokens it presented: one, several for a browser signed in to several workspaces,
+    /// none on an open relay.
+    token_ids: Vec<String>,
     handle: ConnHandle,
 }
 
@@ -514,7 +516,7 @@ impl Hub {
                 let doomed: Vec<ConnId> = self
                     .conns
                     .iter()
-                    .filter(|(_, c)| c.token_id.as_ref().is_some_and(|t| ids.contains(t)))
+                    .filter(|(_, c)| c.token_ids.iter().any(|t| ids.contains(t)))
                     .map(|(id, _)| *id)
                     .collect();
                 for conn in doomed {
@@ -540,15 +542,13 @@ impl Hub {
             conn,
             message,
             access,
-            token_id,
+            token_ids,
             handle,
         } = joining;
-        // The token may have been revoked between the handshake and this first message.
-        if let Some(id) = &token_id {
-            if !self.auth.is_active(id) {
-                self.refuse(conn, handle, None, "token revoked".into());
-                return;
-            }
+        // A token may have been revoked between the handshake and this first message.
+        if token_ids.iter().any(|id| !self.auth.is_active(id)) {
+            self.refuse(conn, handle, None, "token revoked".into());
+            return;
         }
         let claimed = message.sender_id().map(str::to_string);
         if let Some(previous) = claimed
@@ -556,9 +556,12 @@ impl Hub {
             .and_then(|p| self.peers.get(p))
             .and_then(|c| self.conns.get(c))
         {
-            // A peer id may move to a new socket (a reconnect), but only with the same token:
-            // otherwise anyone who learned a peer's id could knock it off the relay.
-            if previous.token_id != token_id {
+            // A peer id may move to a new socket (a reconnect), but only with the same token, or
+            // for a browser's session one token it had before (it may have gained a workspace
+            // since): otherwise anyone who learned a peer's id could knock it off the relay.
+            let same_holder = previous.token_ids == token_ids
+                || previous.token_ids.iter().any(|t| token_ids.contains(t));
+            if !same_holder {
                 self.refuse(
                     conn,
                     handle,
@@ -593,7 +596,7 @@ impl Hub {
                     conn,
                     Conn {
                         peer,
-                        token_id,
+                        token_ids,
                         handle,
                     },
                 );

@@ -252,6 +252,7 @@ impl TokenEntry {
             return Access {
                 docs: Some(HashSet::new()),
                 write: false,
+                writable: None,
             };
         }
         Access {
@@ -260,6 +261,7 @@ impl TokenEntry {
                 Scope::Docs(ids) => Some(ids.iter().cloned().collect::<HashSet<_>>()),
             },
             write: self.role == Role::Write,
+            writable: None,
         }
     }
 }
@@ -583,7 +585,8 @@ mod tests {
             entry.access(),
             Access {
                 docs: Some(HashSet::new()),
-                write: false
+                write: false,
+                writable: None,
             }
         );
         let json = String::from_utf8(file.to_json()).unwrap();

@@ -7,10 +7,17 @@
 //! - `GET /` and `GET /j/{code}` (an invite link): the app's page, which reads its route from
 //!   the address itself; `GET /sw.js`: its service worker; `GET /assets/...`: scripts, styles
 //!   and automerge's WebAssembly, cached for good since their names carry content hashes.
-//! - `POST /v1/session` with `{"token": "..."}`: checks the token and keeps it in an HttpOnly,
-//!   `SameSite=Strict` cookie (`Secure` under TLS), so that the page never needs the token in a
-//!   URL; the websocket upgrade accepts that cookie (see [`cookie_token`]). `GET /v1/session`
-//!   says what the cookie grants; `DELETE /v1/session` forgets it.
+//! - `POST /v1/session` with `{"token": "..."}`: checks the token and adds it to the tokens kept
+//!   in an HttpOnly, `SameSite=Strict` cookie (`Secure` under TLS), so that the page never needs
+//!   a token in a URL. The cookie holds every token this browser was given on this relay (one per
+//!   workspace joined, at most [`MAX_SESSION_TOKENS`]); the websocket upgrade accepts it (see
+//!   [`cookie_tokens`]) for the union of their workspaces, each with its own token's access.
+//!   `GET /v1/session` says what the cookie grants, together and token by token;
+//!   `DELETE /v1/session` forgets every token, `DELETE /v1/session/{id}` one.
+//!
+//! The session is the cookie itself, not a record on the relay: nothing to store or expire
+//! server-side, and revoking a token (`tandem-server token revoke`, or removing a participant)
+//! takes away only its workspaces, since tokens that no longer work are skipped.
 //!
 //! Scripts, styles and automerge's WebAssembly (3.6 MB, 1.2 MB gzipped) are sent gzipped to
 //! browsers that accept it, compressed once on first request and kept in memory: a phone on a
@@ -20,13 +27,15 @@
 //! script; `'wasm-unsafe-eval'` only so that automerge's WebAssembly can be compiled) and
 //! `Referrer-Policy: no-referrer`, so no address leaves the page in a Referer header.
 
-use crate::http::json_error;
+use crate::auth::Grant;
+use crate::http::{coded_error, json_error};
+use crate::tokens::Role;
 use crate::Shared;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get};
 use axum::{Json, Router};
 use rust_embed::RustEmbed;
 use serde::Deserialize;
@@ -61,6 +70,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             "/v1/session",
             get(session_info).post(start_session).delete(end_session),
         )
+        .route("/v1/session/{id}", delete(leave_session))
 }
 
 fn content_type(path: &str) -> &'static str {
@@ -179,16 +189,21 @@ pub(crate) fn loggable_path(path: String) -> String {
     }
 }
 
-/// The token in the request's session cookie, if any, and only when the request comes from a
-/// page of this origin (or from a client that sends no `Origin`, which no browser omits on a
-/// websocket): a cookie must never let another site's page act as the person.
-pub(crate) fn cookie_token(headers: &HeaderMap) -> Option<String> {
+/// The tokens in the request's session cookie, oldest first, and only when the request comes
+/// from a page of this origin (or from a client that sends no `Origin`, which no browser omits
+/// on a websocket): a cookie must never let another site's page act as the person. A browser
+/// holds one token per workspace it joined on this relay (and perhaps a program token), joined
+/// by `.`, which no token contains; at most [`MAX_SESSION_TOKENS`] are read.
+pub(crate) fn cookie_tokens(headers: &HeaderMap) -> Vec<String> {
     if let Some(origin) = headers.get(header::ORIGIN) {
-        let host = headers.get(header::HOST)?.to_str().ok()?;
-        let origin = origin.to_str().ok()?;
-        let origin_host = origin.split_once("://").map(|(_, h)| h)?;
-        if !origin_host.eq_ignore_ascii_case(host) {
-            return None;
+        let same_origin = (|| {
+            let host = headers.get(header::HOST)?.to_str().ok()?;
+            let origin = origin.to_str().ok()?;
+            let origin_host = origin.split_once("://").map(|(_, h)| h)?;
+            Some(origin_host.eq_ignore_ascii_case(host))
+        })();
+        if same_origin != Some(true) {
+            return Vec::new();
         }
     }
     headers
@@ -198,8 +213,27 @@ pub(crate) fn cookie_token(headers: &HeaderMap) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.to_string())
-        .filter(|t| !t.is_empty())
+        .map(|(_, value)| {
+            value
+                .split('.')
+                .filter(|t| is_token_text(t))
+                .take(MAX_SESSION_TOKENS)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The most tokens one browser's session holds: a mentor with a workspace per mentee on one
+/// relay fits, and the cookie stays far below the 4 KB browsers keep (a token is 37 characters).
+pub(crate) const MAX_SESSION_TOKENS: usize = 32;
+
+/// Whether `text` can be a token: base58 text after `tdm_`, of a sane length. Anything else
+/// cannot be one and must never reach a header.
+fn is_token_text(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[derive(Debug, Deserialize)]
@@ -207,39 +241,57 @@ struct SessionBody {
     token: String,
 }
 
-/// What a token grants, as the app needs to know it: read or write, and which workspaces.
-fn grant_body(shared: &Shared, token: Option<&str>) -> Result<serde_json::Value, Response> {
-    let grant = shared
-        .auth
-        .authorize(token)
-        .map_err(|denied| json_error(StatusCode::UNAUTHORIZED, &denied.reason()))?;
+/// What a grant allows, as the app needs to know it: read or write, and which workspaces.
+fn describe(grant: &Grant) -> serde_json::Value {
     let mut workspaces: Option<Vec<String>> = grant
         .access
         .docs
+        .clone()
         .map(|docs| docs.into_iter().collect::<Vec<_>>());
     if let Some(w) = workspaces.as_mut() {
         w.sort();
     }
-    Ok(serde_json::json!({
+    serde_json::json!({
         // A program token opens no workspace through sync; the app shows it the program report.
         "access": match grant.role {
-            crate::tokens::Role::Program => "program",
+            Role::Program => "program",
             _ if grant.access.write => "write",
             _ => "read",
         },
         "workspaces": workspaces,
-        "open": shared.auth.is_open(),
-    }))
+    })
 }
 
-fn session_cookie(shared: &Shared, headers: &HeaderMap, value: &str, max_age: u64) -> HeaderValue {
+/// The answer of the session routes: `top` (the token just added, or the whole session) at the
+/// top level, as a single-token session always answered, and each working token of `tokens` on
+/// its own under `"tokens"` with its id, so the app knows each workspace's own access.
+fn session_body(shared: &Shared, top: &Grant, tokens: &[String]) -> serde_json::Value {
+    let mut body = describe(top);
+    body["open"] = shared.auth.is_open().into();
+    let each: Vec<serde_json::Value> = tokens
+        .iter()
+        .filter_map(|t| shared.auth.authorize(Some(t)).ok())
+        .filter_map(|grant| {
+            let id = grant.token_ids.first()?.clone();
+            let mut entry = describe(&grant);
+            entry["id"] = id.into();
+            Some(entry)
+        })
+        .collect();
+    body["tokens"] = each.into();
+    body
+}
+
+fn session_cookie(shared: &Shared, headers: &HeaderMap, tokens: &[String]) -> HeaderValue {
     // Under TLS, in the relay or in a proxy in front of it, the cookie only travels encrypted.
     let secure = shared.config.tls.is_some()
         || headers
             .get("x-forwarded-proto")
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    let max_age = if tokens.is_empty() { 0 } else { COOKIE_MAX_AGE };
     let cookie = format!(
-        "{COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{}",
+        "{COOKIE}={}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{}",
+        tokens.join("."),
         if secure { "; Secure" } else { "" }
     );
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
@@ -252,7 +304,14 @@ fn no_store(mut response: Response) -> Response {
     response
 }
 
-/// `POST /v1/session`: the token comes in the body (never in a URL) and goes back as a cookie.
+fn with_cookie(mut response: Response, cookie: HeaderValue) -> Response {
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    no_store(response)
+}
+
+/// `POST /v1/session`: the token comes in the body (never in a URL) and joins the tokens the
+/// cookie already holds, so a browser that joins a second workspace keeps syncing the first.
+/// Tokens of the cookie that no longer work are dropped on the way.
 async fn start_session(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -265,42 +324,76 @@ async fn start_session(
         );
     };
     shared.refresh_tokens().await;
-    // Tokens are base58 text; anything else cannot be one and must not reach a header.
-    if !body
-        .token
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
+    if !is_token_text(&body.token) {
         return json_error(StatusCode::UNAUTHORIZED, "unknown token");
     }
-    let info = match grant_body(&shared, Some(&body.token)) {
-        Ok(info) => info,
-        Err(refused) => return refused,
+    let grant = match shared.auth.authorize(Some(&body.token)) {
+        Ok(grant) => grant,
+        Err(denied) => return json_error(StatusCode::UNAUTHORIZED, &denied.reason()),
     };
-    let mut response = no_store(Json(info).into_response());
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        session_cookie(&shared, &headers, &body.token, COOKIE_MAX_AGE),
-    );
-    response
+    let mut tokens: Vec<String> = cookie_tokens(&headers)
+        .into_iter()
+        .filter(|t| *t != body.token && shared.auth.authorize(Some(t)).is_ok())
+        .collect();
+    if tokens.len() >= MAX_SESSION_TOKENS {
+        return coded_error(
+            StatusCode::CONFLICT,
+            &format!(
+                "this browser is already signed in to {MAX_SESSION_TOKENS} workspaces on this \
+                 relay, the most it can hold; leave one first"
+            ),
+            "session_full",
+        );
+    }
+    tokens.push(body.token);
+    let answer = session_body(&shared, &grant, &tokens);
+    with_cookie(
+        Json(answer).into_response(),
+        session_cookie(&shared, &headers, &tokens),
+    )
 }
 
-/// `GET /v1/session`: what the cookie grants (`401` without one, except on an open relay).
+/// `GET /v1/session`: what the cookie grants, all its tokens together and each on its own
+/// (`401` when none works, except on an open relay).
 async fn session_info(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     shared.refresh_tokens().await;
-    match grant_body(&shared, cookie_token(&headers).as_deref()) {
-        Ok(info) => no_store(Json(info).into_response()),
-        Err(refused) => refused,
+    let tokens = cookie_tokens(&headers);
+    match shared.auth.authorize_all(&tokens) {
+        Ok(union) => no_store(Json(session_body(&shared, &union, &tokens)).into_response()),
+        Err(denied) => json_error(StatusCode::UNAUTHORIZED, &denied.reason()),
     }
 }
 
-/// `DELETE /v1/session`: the browser forgets the token.
+/// `DELETE /v1/session`: the browser forgets every token.
 async fn end_session(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let mut response = no_store(StatusCode::NO_CONTENT.into_response());
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie(&shared, &headers, "", 0));
-    response
+    with_cookie(
+        StatusCode::NO_CONTENT.into_response(),
+        session_cookie(&shared, &headers, &[]),
+    )
+}
+
+/// `DELETE /v1/session/{id}`: the browser forgets the one token with that id (its public id,
+/// as `GET /v1/session` lists it), and keeps the others: a coordinator who signs out of the
+/// program page stays signed in to their own workspaces.
+async fn leave_session(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    shared.refresh_tokens().await;
+    let tokens = cookie_tokens(&headers);
+    let kept: Vec<String> = tokens
+        .iter()
+        .filter(|t| shared.auth.token_id(t).as_deref() != Some(id.as_str()))
+        .cloned()
+        .collect();
+    if kept.len() == tokens.len() {
+        return json_error(StatusCode::NOT_FOUND, "this browser holds no such token");
+    }
+    with_cookie(
+        StatusCode::NO_CONTENT.into_response(),
+        session_cookie(&shared, &headers, &kept),
+    )
 }
 
 #[cfg(test)]
@@ -322,15 +415,26 @@ mod tests {
             ("origin", "https://relay.example:8080"),
             ("cookie", "a=b; tandem_session=tdm_abc; c=d"),
         ]);
-        assert_eq!(cookie_token(&same).as_deref(), Some("tdm_abc"));
+        assert_eq!(cookie_tokens(&same), vec!["tdm_abc".to_string()]);
         let other = headers(&[
             ("host", "relay.example:8080"),
             ("origin", "https://evil.example"),
             ("cookie", "tandem_session=tdm_abc"),
         ]);
-        assert_eq!(cookie_token(&other), None);
+        assert!(cookie_tokens(&other).is_empty());
         let none = headers(&[("host", "relay.example"), ("cookie", "x=y")]);
-        assert_eq!(cookie_token(&none), None);
+        assert!(cookie_tokens(&none).is_empty());
+    }
+
+    #[test]
+    fn the_session_cookie_holds_several_tokens_and_nothing_else() {
+        let several = headers(&[("cookie", "tandem_session=tdm_a.tdm_b..tdm_c")]);
+        assert_eq!(cookie_tokens(&several), vec!["tdm_a", "tdm_b", "tdm_c"]);
+        let odd = headers(&[("cookie", "tandem_session=tdm_a.<script>.tdm_b")]);
+        assert_eq!(cookie_tokens(&odd), vec!["tdm_a", "tdm_b"]);
+        let many = (0..100).map(|i| format!("tdm_{i}")).collect::<Vec<_>>();
+        let too_many = headers(&[("cookie", &format!("tandem_session={}", many.join(".")))]);
+        assert_eq!(cookie_tokens(&too_many).len(), MAX_SESSION_TOKENS);
     }
 
     #[test]

@@ -20,6 +20,10 @@ pub struct Access {
     pub docs: Option<HashSet<String>>,
     /// Whether its changes are accepted.
     pub write: bool,
+    /// When `write`, the documents whose changes are accepted; `None` means every document it
+    /// may read. A browser signed in to several workspaces holds a token per workspace, and a
+    /// write token for one must not make another, joined with a read token, writable.
+    pub writable: Option<HashSet<String>>,
 }
 
 impl Access {
@@ -28,11 +32,52 @@ impl Access {
         Self {
             docs: None,
             write: true,
+            writable: None,
         }
     }
 
     fn may_read(&self, doc: &str) -> bool {
         self.docs.as_ref().is_none_or(|d| d.contains(doc))
+    }
+
+    fn may_write(&self, doc: &str) -> bool {
+        self.write && self.may_read(doc) && self.writable.as_ref().is_none_or(|w| w.contains(doc))
+    }
+
+    /// The documents it may change: `None` for every document, else a set (empty when it may
+    /// change none).
+    fn writable_docs(&self) -> Option<HashSet<String>> {
+        if !self.write {
+            return Some(HashSet::new());
+        }
+        match (&self.docs, &self.writable) {
+            (None, None) => None,
+            (Some(d), None) | (None, Some(d)) => Some(d.clone()),
+            (Some(d), Some(w)) => Some(d.intersection(w).cloned().collect()),
+        }
+    }
+
+    /// What a connection holding both `self`'s and `other`'s tokens may do: read what either may
+    /// read, and change only what either may change, document by document.
+    pub fn union(&self, other: &Access) -> Access {
+        fn either(
+            a: Option<HashSet<String>>,
+            b: Option<HashSet<String>>,
+        ) -> Option<HashSet<String>> {
+            Some(a?.union(&b?).cloned().collect())
+        }
+        let docs = either(self.docs.clone(), other.docs.clone());
+        let writable = either(self.writable_docs(), other.writable_docs());
+        let write = writable.as_ref().is_none_or(|w| !w.is_empty());
+        Access {
+            writable: if !write || writable == docs {
+                None
+            } else {
+                writable
+            },
+            docs,
+            write,
+        }
     }
 }
 
@@ -551,7 +596,10 @@ impl Relay {
             return Err(refuse("invalid documentId"));
         }
         let info = self.peers.get(from).expect("checked by receive");
-        let (may_read, may_write) = (info.access.may_read(&document_id), info.access.write);
+        let (may_read, may_write) = (
+            info.access.may_read(&document_id),
+            info.access.may_write(&document_id),
+        );
         let peer_storage = info.storage_id.clone();
         if !may_read {
             // Unknown and forbidden look the same, so a token cannot probe for documents.
@@ -871,6 +919,7 @@ mod tests {
         let read_only = Access {
             docs: None,
             write: false,
+            writable: None,
         };
         let mut inbox = connect(&mut relay, &mut c, read_only);
         let mut refused = false;
@@ -904,11 +953,48 @@ mod tests {
     }
 
     #[test]
+    fn a_union_of_accesses_writes_only_where_one_of_them_writes() {
+        let set = |ids: &[&str]| Some(ids.iter().map(|s| s.to_string()).collect::<HashSet<_>>());
+        let write_a = Access {
+            docs: set(&["a"]),
+            write: true,
+            writable: None,
+        };
+        let read_b = Access {
+            docs: set(&["b"]),
+            write: false,
+            writable: None,
+        };
+        let both = write_a.union(&read_b);
+        assert_eq!(both.docs, set(&["a", "b"]));
+        assert!(both.may_write("a") && both.may_read("b") && !both.may_write("b"));
+        assert!(!both.may_read("c") && !both.may_write("c"));
+        // A read token for every document beside a write token for one keeps the others read-only.
+        let read_all = Access {
+            docs: None,
+            write: false,
+            writable: None,
+        };
+        let wide = read_all.union(&write_a);
+        assert!(wide.may_read("z") && !wide.may_write("z") && wide.may_write("a"));
+        // Two read tokens write nothing; a full token beside anything writes everything.
+        let reads = read_b.union(&Access {
+            docs: set(&["c"]),
+            write: false,
+            writable: None,
+        });
+        assert!(!reads.write && reads.may_read("c"));
+        assert_eq!(Access::full().union(&read_b), Access::full());
+        assert_eq!(write_a.union(&write_a), write_a);
+    }
+
+    #[test]
     fn a_scoped_peer_sees_other_documents_as_unavailable() {
         let (_, mut relay) = relay();
         let scoped = Access {
             docs: Some(HashSet::from(["other".to_string()])),
             write: true,
+            writable: None,
         };
         relay.join(Message::join("p", None), scoped).unwrap();
         let msg = Message::Sync {
