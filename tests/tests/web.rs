@@ -253,6 +253,63 @@ fn a_removed_participants_later_changes_are_refused_in_the_browser_too() {
     scenario("removed", &s, serde_json::json!({}));
 }
 
+/// One browser, a mentor's say, joins two workspaces on one relay by two invite links: Ana's,
+/// as an observer (read), and Cleo's, as a mentee (write), which began 40 days ago, so its
+/// check-in is late and a pulse survey is due. Both keep syncing with the CLI, each with its own
+/// access, and the start page lists both with what needs attention.
+#[test]
+fn one_browser_joins_two_workspaces_keeps_both_syncing_and_lists_them_on_its_start_page() {
+    let s = setup();
+    s.ana.add(&[
+        "action",
+        "add",
+        "Send the reading list",
+        "--due",
+        "2020-01-06",
+    ]);
+    s.ana.ok(&[
+        "-q",
+        "sync",
+        "--server",
+        &s.relay.url(),
+        "--token",
+        &s.write,
+    ]);
+    let cleo = Home::new();
+    let now = tandem_core::jiff::Timestamp::now().as_second();
+    let began = tandem_core::jiff::Timestamp::from_second(now - 40 * 86_400)
+        .expect("40 days ago is an instant")
+        .to_string();
+    let second = cleo
+        .call()
+        .env("TANDEM_NOW", &began)
+        .ok(&[
+            "-q",
+            "init",
+            "--title",
+            "Cleo & Ben",
+            "--name",
+            "Cleo",
+            "--role",
+            "mentor",
+        ])
+        .trim()
+        .to_string();
+    cleo.ok(&[
+        "-q",
+        "sync",
+        "--server",
+        &s.relay.url(),
+        "--token",
+        &s.write,
+    ]);
+    scenario(
+        "workspaces",
+        &s,
+        serde_json::json!({ "home2": path_str(cleo.path()), "workspace2": second }),
+    );
+}
+
 #[test]
 fn an_observers_invite_link_gives_a_read_only_app() {
     scenario("observer", &setup(), serde_json::json!({}));

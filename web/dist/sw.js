@@ -5,8 +5,8 @@
 // The build fills in VERSION and ASSETS (see vite.config.ts); a new build has a new version,
 // so the browser installs it and the old cache is dropped.
 
-const VERSION = "cec477b80729c485";
-const ASSETS = ["/assets/automerge-LjMxZKTS.wasm","/assets/index-BS26yvZy.js","/assets/index-witjyaDF.css"];
+const VERSION = "308ce0f8b666a5dd";
+const ASSETS = ["/assets/automerge-LjMxZKTS.wasm","/assets/index-BYphF385.js","/assets/index-ymahhLmx.css"];
 const CACHE = `tandem-${VERSION}`;
 
 self.addEventListener("install", (event) => {

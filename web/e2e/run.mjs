@@ -26,6 +26,14 @@ function cli(args, env = {}) {
   });
 }
 const cliJson = (args) => JSON.parse(cli(["--json", ...args]));
+/** Run the CLI in Cleo's home (the second workspace of the `workspaces` scenario). */
+function cleoCli(args) {
+  return execFileSync(config.tandem, ["--home", config.home2, ...args], {
+    env: { ...process.env, NO_COLOR: "1", TZ: "UTC", EDITOR: "false" },
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+}
 const sync = () => cli(["-q", "sync", "--server", config.relay, "--token", config.write]);
 
 /** Poll `check` (which throws until satisfied) for at most `limit` ms. */
@@ -439,6 +447,75 @@ const scenarios = {
   },
 
   /** An observer's invite link gives a read-only app. */
+  /**
+   * One browser joins two workspaces of one relay by two invite links, Ana's as an observer and
+   * Cleo's as a mentee: both keep syncing with the CLI, Ana's stays read-only beside the writable
+   * one, and the start page lists both with the check-in, overdue actions and survey due.
+   */
+  async workspaces() {
+    const read = cliJson(["invite", "--role", "observer", "--name", "Ben"]);
+    const write = JSON.parse(cleoCli(["--json", "invite", "--role", "mentee"]));
+    const { page } = await person(null, { width: 360, height: 740 });
+    await joinWith(page, read.link, "Ben");
+    await page.getByText("Read-only").first().waitFor({ timeout: WAIT });
+    await joinWith(page, write.link, "Ben");
+    assert.ok(page.url().includes(config.workspace2), page.url());
+    await page.getByText("You are Ben (mentee)").waitFor({ timeout: WAIT });
+
+    // The start page lists both plans, what needs attention first, each a link to its plan.
+    await page.goto(`${config.base}/`);
+    const list = page.getByRole("list", { name: "Your plans" });
+    const cleos = list.getByRole("listitem").filter({ has: page.getByRole("link", { name: "Cleo & Ben" }) });
+    const anas = list.getByRole("listitem").filter({ has: page.getByRole("link", { name: "Ana & Ben" }) });
+    await eventually("the start page shows both plans, loaded", async () => {
+      assert.match(await cleos.innerText(), /Check-in overdue by 2[5-7] days/);
+      assert.match(await cleos.innerText(), /Survey due/);
+      assert.match(await cleos.innerText(), /0 overdue actions/);
+      assert.match(await anas.innerText(), /Next check-in due in 1[34] days/);
+      assert.match(await anas.innerText(), /1 overdue action\b/);
+      assert.match(await anas.innerText(), /Read-only/);
+      assert.doesNotMatch(await anas.innerText(), /Survey due/);
+    });
+    const order = await list.getByRole("listitem").allInnerTexts();
+    assert.match(order[0], /Cleo & Ben/, "the late check-in comes first");
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 360, `the start page is ${width} px wide at 360 px`);
+    for (const control of await page.locator("a, button, input").all()) {
+      const name = (await control.getAttribute("aria-label")) ?? (await control.innerText()) ?? "";
+      const labelled = name.trim() || (await control.evaluate((e) => (e.labels?.length ?? 0) > 0 || !!e.getAttribute("aria-labelledby")));
+      assert.ok(labelled, `a control without a name: ${await control.evaluate((e) => e.outerHTML)}`);
+    }
+
+    // Ana's plan, opened from the list, still syncs, and stays read-only beside Cleo's.
+    await anas.getByRole("link", { name: "Ana & Ben" }).click();
+    await page.getByRole("navigation", { name: "Sections" }).waitFor({ timeout: WAIT });
+    cli(["-q", "goal", "add", "Goal from Ana after Ben joined Cleo's plan"]);
+    sync();
+    await go(page, "Goals");
+    await page.getByRole("article", { name: "Goal: Goal from Ana after Ben joined Cleo's plan" }).waitFor({ timeout: WAIT });
+    await page.getByText("Read-only").first().waitFor({ timeout: WAIT });
+    assert.equal(await page.getByRole("form", { name: "New goal" }).count(), 0);
+
+    // Cleo's plan, from the sections' link back to the list, syncs both ways.
+    await page.getByRole("link", { name: "All plans" }).click();
+    await list.getByRole("link", { name: "Cleo & Ben" }).click();
+    await page.getByText("You are Ben (mentee)").waitFor({ timeout: WAIT });
+    assert.equal(await page.getByText("Read-only").count(), 0);
+    await addGoal(page, "Goal from Ben's browser in Cleo's plan");
+    const cleoSync = () => cleoCli(["-q", "sync", "--server", config.relay, "--token", config.write]);
+    await eventually("Cleo's CLI sees Ben's goal", () => {
+      cleoSync();
+      assert.ok(titles(JSON.parse(cleoCli(["--json", "goal", "list"]))).includes("Goal from Ben's browser in Cleo's plan"));
+    });
+    cleoCli(["-q", "goal", "add", "Goal from Cleo's CLI"]);
+    cleoSync();
+    await page.getByRole("article", { name: "Goal: Goal from Cleo's CLI" }).waitFor({ timeout: WAIT });
+    // Nothing Ben's browser did reached Ana's plan as a change: an observer writes nothing.
+    sync();
+    assert.ok(!titles(cliJson(["goal", "list"])).some((t) => t.includes("Ben's browser")));
+    return "one browser joined two plans by two invite links; both synced with the CLI, the observer's stayed read-only, and the start page listed both with what needs attention";
+  },
+
   async observer() {
     const made = cliJson(["invite", "--role", "observer", "--name", "Cleo"]);
     const { page } = await person(null);
@@ -733,7 +810,8 @@ const scenarios = {
    * the pairs, their numbers, and nothing anyone wrote.
    */
   async program() {
-    const { page } = await person(null);
+    // The browser already holds a workspace's token: staying signed in to the program keeps it.
+    const { page } = await person(config.write);
     page.on("request", (r) => r.url().includes(config.program) && problems.push(`the token appeared in ${r.url()}`));
     await page.goto(`${config.base}/program`);
     await page.getByLabel("Program token").fill(config.program);
@@ -751,7 +829,23 @@ const scenarios = {
     // Staying signed in: the report comes back after a reload with no token typed.
     await page.reload();
     await page.getByRole("table").waitFor({ timeout: WAIT });
-    return "the program page showed the relay's report, content-free, and stayed signed in";
+    // The workspace this browser was signed in to still syncs beside the program.
+    await openPlan(page, "goals");
+    cli(["-q", "goal", "add", "Goal while signed in to the program"]);
+    sync();
+    await page.getByRole("article", { name: "Goal: Goal while signed in to the program" }).waitFor({ timeout: WAIT });
+    // Signing out of the program forgets its token alone.
+    await page.goto(`${config.base}/program`);
+    await page.getByRole("button", { name: "Sign out of the program" }).click();
+    await page.getByLabel("Program token").waitFor({ timeout: WAIT });
+    await page.reload();
+    await page.getByLabel("Program token").waitFor({ timeout: WAIT });
+    assert.equal(await page.getByRole("table").count(), 0);
+    await openPlan(page, "goals");
+    cli(["-q", "goal", "add", "Goal after signing out of the program"]);
+    sync();
+    await page.getByRole("article", { name: "Goal: Goal after signing out of the program" }).waitFor({ timeout: WAIT });
+    return "the program page showed the relay's report, content-free, stayed signed in beside a workspace that kept syncing, and signed out of the program alone";
   },
   /** Screenshots of the plan at desktop and phone widths (docs/). */
   async screenshots() {

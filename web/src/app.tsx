@@ -12,11 +12,13 @@ import {
   JoinError,
   automergeReady,
   Session,
+  accessTo,
   actorOf,
   commit,
   currentSession,
   lastWorkspace,
   membership,
+  memberships,
   redeem,
   remember,
   shown,
@@ -26,7 +28,7 @@ import {
   type SyncState,
 } from "./session";
 import { Actions, CheckIns, Conflicts, Goals, History, Names, Notes, People, Plan, PlanBody, PrivateNotes, Resources, SyncBadge, type Ctx } from "./screens";
-import { cachedPlan } from "./plan";
+import { cachedPlan, keepPlan, planView, rhythmOf, surveyDueOf, type PlanView } from "./plan";
 import { ProgramPage } from "./program";
 import type { ComponentChildren } from "preact";
 import { Field, useDoc } from "./ui";
@@ -44,7 +46,12 @@ const SCREENS = [
   ["private", "Private notes", PrivateNotes],
 ] as const;
 
-type Route = { page: "join"; code: string } | { page: "workspace"; id: string; screen: string } | { page: "welcome" } | { page: "program" };
+type Route =
+  | { page: "join"; code: string }
+  | { page: "workspace"; id: string; screen: string }
+  | { page: "welcome" }
+  | { page: "program" }
+  | { page: "plans" };
 
 function route(): Route {
   if (/^\/program\/?$/.test(location.pathname)) return { page: "program" };
@@ -52,6 +59,9 @@ function route(): Route {
   if (join) return { page: "join", code: decodeURIComponent(join[1]) };
   const w = /^#\/w\/([^/]+)(?:\/([a-z]+))?/.exec(location.hash);
   if (w) return { page: "workspace", id: w[1], screen: w[2] ?? "plan" };
+  // A person with several plans on this device (a mentor with several mentees) starts from the
+  // list of them; with one, from that plan.
+  if (/^#\/plans\/?$/.test(location.hash) || memberships().length > 1) return { page: "plans" };
   const last = lastWorkspace();
   return last ? { page: "workspace", id: last, screen: "plan" } : { page: "welcome" };
 }
@@ -77,7 +87,9 @@ export function App() {
   if (r.page === "join") return <JoinPage code={r.code} onJoined={() => setR(route())} />;
   if (r.page === "welcome") return <Welcome />;
   if (r.page === "program") return <ProgramPage />;
-  return <WorkspacePage id={r.id} screen={r.screen} />;
+  if (r.page === "plans") return <PlansPage />;
+  // Keyed by workspace, so that moving to another workspace starts from its own membership.
+  return <WorkspacePage key={r.id} id={r.id} screen={r.screen} />;
 }
 
 function Welcome() {
@@ -117,6 +129,8 @@ function JoinPage({ code, onJoined }: { code: string; onJoined: () => void }) {
       const redeemed = answer ?? (await redeem(code));
       setAnswer(redeemed);
       const info = await startSession(redeemed.token);
+      // A tab that already syncs other workspaces reconnects, so its websocket covers this one.
+      session?.reconnect();
       const access = redeemed.role === "observer" || info.access === "read" ? "read" : "write";
       const m: Membership = { workspace: redeemed.workspace, access, me: redeemed.participant ?? undefined };
       remember(m);
@@ -190,7 +204,10 @@ async function becomeParticipant(m: Membership, name: string, role: string): Pro
 function WorkspacePage({ id, screen }: { id: string; screen: string }) {
   const [handle, setHandle] = useState<DocHandle<M.Stored>>();
   const [error, setError] = useState<string>();
-  const [sync, setSync] = useState<SyncState>("connecting");
+  const [syncState, setSync] = useState<SyncState>("connecting");
+  // The relay no longer grants this workspace (its token was revoked), though it may grant others.
+  const [denied, setDenied] = useState(false);
+  const sync: SyncState = denied ? "denied" : syncState;
   const [m, setM] = useState<Membership>(() => membership(id) ?? { workspace: id as Membership["workspace"], access: "write" });
   useEffect(() => {
     let off = () => {};
@@ -204,11 +221,16 @@ function WorkspacePage({ id, screen }: { id: string; screen: string }) {
       off = s.onChange(() => setSync(s.state));
       s.workspace(id).then(setHandle, (e) => setError(`This plan is not on this device yet and the relay does not have it (${String(e)}). Open your invite link while online.`));
     });
-    // What the relay's cookie grants, when the relay can be reached; offline, the last answer holds.
+    // What the relay's cookie grants in this workspace, when the relay can be reached; offline,
+    // the last answer holds. The cookie may hold tokens of other workspaces too, each with its
+    // own access; none of them covering this one means its token was revoked.
     void Promise.all([currentSession(), automergeReady]).then(([info]) => {
+      if (gone) return;
       if (info === "denied") return theSession().deny();
       if (!info) return;
-      const access = info.access === "read" ? "read" : m.access;
+      const here = accessTo(info, id);
+      if (here === "none") return setDenied(true);
+      const access = here === "read" ? "read" : m.access;
       if (access !== m.access) {
         const next = { ...m, access };
         remember(next);
@@ -303,6 +325,11 @@ function Frame(props: {
         </div>
         <nav aria-label="Sections">
           <ul>
+            {memberships().length > 1 && (
+              <li>
+                <a href="#/plans">All plans</a>
+              </li>
+            )}
             {SCREENS.map(([key, label]) => (
               <li key={key}>
                 <a href={`#/w/${id}/${key}`} aria-current={key === props.screen ? "page" : undefined}>
@@ -346,6 +373,129 @@ function NameBanner({ handle, m, onDone }: { handle: DocHandle<M.Stored>; m: Mem
         </div>
       </div>
       <button type="submit">Join</button>
+    </form>
+  );
+}
+
+/** How the pair stands on check-ins, in a few words: "Check-in overdue by 3 days", or when the next is due. */
+function checkInWords(view: PlanView, now: Date): { text: string; late: boolean } | undefined {
+  const rhythm = rhythmOf(view, now);
+  if (!rhythm.nextCheckinDue) return undefined;
+  const n = rhythm.overdueDays;
+  if (n > 0) return { text: `Check-in overdue by ${n} day${n === 1 ? "" : "s"}`, late: true };
+  const due = new Date(rhythm.nextCheckinDue);
+  const ahead = Math.round((new Date(M.localDate(due)).getTime() - new Date(M.localDate(now)).getTime()) / 86_400_000);
+  const when = ahead <= 0 ? "today" : ahead === 1 ? "tomorrow" : `in ${ahead} days`;
+  return { text: `Next check-in due ${when} (${shortDay.format(due)})`, late: false };
+}
+
+const shortDay = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short" });
+
+/**
+ * The start page of a device with several plans: each workspace this browser joined, with what
+ * needs attention (a late check-in, overdue actions, a survey due for this person), those most
+ * in need first, each a link to its plan. It shows the plans kept from the last visit at once
+ * and the live documents as they load.
+ */
+function PlansPage() {
+  const joined = useMemo(() => memberships(), []);
+  const [views, setViews] = useState<Record<string, PlanView | undefined>>(() =>
+    Object.fromEntries(joined.map((m) => [m.workspace, cachedPlan(m.workspace)])),
+  );
+  useEffect(() => {
+    let gone = false;
+    const offs: (() => void)[] = [];
+    void automergeReady.then(() => {
+      if (gone) return;
+      for (const m of joined) {
+        void theSession()
+          .workspace(m.workspace)
+          .then(
+            (handle) => {
+              const update = () => {
+                const doc = shown(handle);
+                if (gone || M.openProblem(doc)) return;
+                const view = planView(doc);
+                keepPlan(m.workspace, doc, view);
+                setViews((known) => ({ ...known, [m.workspace]: view }));
+              };
+              if (gone) return;
+              update();
+              handle.on("change", update);
+              offs.push(() => handle.off("change", update));
+            },
+            () => undefined,
+          );
+      }
+    });
+    return () => {
+      gone = true;
+      for (const off of offs) off();
+    };
+  }, [joined]);
+  const now = new Date();
+  const today = M.localDate(now);
+  const rows = joined.map((m) => {
+    const view = views[m.workspace];
+    const overdueActions = view ? view.actions.filter((a) => a.due !== undefined && a.due < today).length : 0;
+    return {
+      m,
+      view,
+      checkIn: view ? checkInWords(view, now) : undefined,
+      lateDays: view ? rhythmOf(view, now).overdueDays : 0,
+      overdueActions,
+      surveyDue: view ? surveyDueOf(view, m.me, now) : false,
+      title: view?.title || "Untitled plan",
+    };
+  });
+  rows.sort((a, b) => b.lateDays - a.lateDays || b.overdueActions - a.overdueActions || Number(b.surveyDue) - Number(a.surveyDue) || a.title.localeCompare(b.title));
+  return (
+    <main class="plans">
+      <h1>Your plans</h1>
+      <p class="muted">Every mentoring plan on this device, those that need you first.</p>
+      <ul class="list" aria-label="Your plans">
+        {rows.map(({ m, view, checkIn, overdueActions, surveyDue, title }) => (
+          <li key={m.workspace} class={`item ${checkIn?.late || overdueActions ? "is-overdue" : ""}`}>
+            <h2 class="title">
+              <a href={`#/w/${m.workspace}/plan`}>{title}</a>
+            </h2>
+            {!view ? (
+              <p class="muted">Not loaded on this device yet</p>
+            ) : (
+              <p class="row">
+                {checkIn && <span class={checkIn.late ? "overdue" : ""}>{checkIn.text}</span>}
+                <span class={overdueActions ? "overdue" : "muted"}>
+                  {overdueActions} overdue action{overdueActions === 1 ? "" : "s"}
+                </span>
+                {surveyDue && <span class="tag">Survey due</span>}
+                {m.access === "read" && <span class="tag">Read-only</span>}
+              </p>
+            )}
+          </li>
+        ))}
+      </ul>
+      <JoinAnother />
+    </main>
+  );
+}
+
+/** Open one more invite from the start page. */
+function JoinAnother() {
+  const [code, setCode] = useState("");
+  return (
+    <form
+      class="form"
+      aria-label="Open another invite"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const c = code.trim().replace(/^.*\/j\//, "");
+        if (c) location.assign(`/j/${encodeURIComponent(c)}`);
+      }}
+    >
+      <Field label="Invite code or link" value={code} onInput={setCode} placeholder="ABCD-EFGH-JKMN" />
+      <div class="buttons">
+        <button type="submit">Open invite</button>
+      </div>
     </form>
   );
 }

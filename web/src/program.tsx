@@ -4,15 +4,15 @@
 //
 // The program token never travels in a URL. The page keeps it in memory and sends it in an
 // `Authorization: Bearer` header; asked to stay signed in, it hands it to the relay once
-// (`POST /v1/session`, as joining does) and the HttpOnly cookie carries it from then on. That
-// cookie is the browser's one relay session, so staying signed in replaces a workspace session
-// in this browser; the page says so.
+// (`POST /v1/session`, as joining does) and the HttpOnly cookie carries it from then on, beside
+// the tokens of any workspaces this browser joined: staying signed in leaves them signed in, and
+// signing out (`DELETE /v1/session/<id>`) forgets the program token alone.
 //
 // The charts are SVG drawn here, with every label a text node: no chart library, no markup
 // built from strings.
 
 import { useEffect, useState } from "preact/hooks";
-import { currentSession, JoinError, startSession } from "./session";
+import { currentSession, JoinError, leaveSession, startSession, type SessionInfo } from "./session";
 
 export interface ProgramWorkspace {
   id: string;
@@ -83,12 +83,24 @@ export function ProgramPage() {
   const [report, setReport] = useState<ProgramReport>();
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
-  // A browser that stayed signed in with a program token sees the report at once.
+  // The id of the program token kept in the session cookie, when this browser stayed signed in.
+  const [kept, setKept] = useState<string>();
+  // A browser that stayed signed in with a program token sees the report at once, whatever
+  // workspace tokens the cookie holds beside it.
   useEffect(() => {
     void currentSession().then((info) => {
-      if (info && info !== "denied" && (info.access as string) === "program") void fetchReport().then(setReport, () => undefined);
+      if (!info || info === "denied") return;
+      const id = programTokenOf(info);
+      if (id === undefined) return;
+      setKept(id);
+      void fetchReport().then(setReport, () => undefined);
     });
   }, []);
+  const signOut = async () => {
+    if (kept) await leaveSession(kept);
+    setKept(undefined);
+    setReport(undefined);
+  };
   const show = async () => {
     setBusy(true);
     setError(undefined);
@@ -96,7 +108,7 @@ export function ProgramPage() {
       const t = token.trim();
       if (!t) throw new ReportError("type the program token you were given");
       const r = await fetchReport(t);
-      if (stay) await startSession(t);
+      if (stay) setKept(programTokenOf(await startSession(t)));
       setReport(r);
       setToken("");
     } catch (e) {
@@ -120,8 +132,7 @@ export function ProgramPage() {
           <p>How every mentoring pair of your program is doing. Numbers only: nothing anyone wrote is shown here.</p>
           <ProgramTokenField value={token} onInput={setToken} />
           <label class="toggle">
-            <input type="checkbox" checked={stay} onChange={(e) => setStay((e.target as HTMLInputElement).checked)} /> Stay signed in on this browser (replaces a
-            workspace's sign-in here)
+            <input type="checkbox" checked={stay} onChange={(e) => setStay((e.target as HTMLInputElement).checked)} /> Stay signed in on this browser
           </label>
           {error && (
             <p class="error" role="alert">
@@ -135,9 +146,23 @@ export function ProgramPage() {
           </div>
         </form>
       )}
+      {report && kept && (
+        <div class="buttons">
+          <button type="button" onClick={() => void signOut()}>
+            Sign out of the program
+          </button>
+        </div>
+      )}
       {report && <Report report={report} />}
     </main>
   );
+}
+
+/** The id of the program token among the session's tokens, if it holds one. */
+function programTokenOf(info: SessionInfo): string | undefined {
+  if (info.tokens) return info.tokens.find((t) => t.access === "program")?.id;
+  // A relay older than sessions of several tokens answers for its one token only.
+  return info.access === "program" ? "" : undefined;
 }
 
 function ProgramTokenField({ value, onInput }: { value: string; onInput: (v: string) => void }) {

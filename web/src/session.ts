@@ -3,8 +3,10 @@
 //
 // The Repo keeps documents in IndexedDB, talks to the relay over one websocket on the same origin
 // and to other tabs over a BroadcastChannel. The relay's access token never travels in a URL:
-// joining exchanges an invite code for a token, which the relay turns into an HttpOnly cookie
-// (`POST /v1/session`), and the websocket upgrade carries that cookie.
+// joining exchanges an invite code for a token, which the relay adds to an HttpOnly cookie
+// (`POST /v1/session`), and the websocket upgrade carries that cookie. The cookie holds a token
+// for every workspace this browser joined on the relay, so the one websocket syncs them all, each
+// with its own token's access (docs/protocol.md, section 9.6).
 
 import {
   Repo,
@@ -114,6 +116,16 @@ export class Session {
     const flush = () => void this.repo.flush().catch(() => undefined);
     addEventListener("pagehide", flush);
     document.addEventListener("visibilitychange", () => document.visibilityState === "hidden" && flush());
+  }
+
+  /**
+   * Open a new websocket, which carries the cookie as it is now: after joining one more
+   * workspace, so that the connection covers it too.
+   */
+  reconnect(): void {
+    if (!this.ws.peerId) return;
+    if (this.ws.socket) this.ws.disconnect();
+    this.ws.connect(this.ws.peerId, this.ws.peerMetadata);
   }
 
   /** The relay refused this browser's session: say so until a new invite is used. */
@@ -258,10 +270,33 @@ export async function redeem(code: string): Promise<Redeemed> {
   return (await r.json()) as Redeemed;
 }
 
-export interface SessionInfo {
-  access: "read" | "write";
+/** What one token of the session grants; `workspaces: null` means every workspace. */
+export interface TokenInfo {
+  id?: string;
+  access: "read" | "write" | "program";
   workspaces: string[] | null;
+}
+
+/**
+ * What the relay's cookie grants: at the top level all its tokens together (or, answering
+ * `POST`, the token just added), and under `tokens` each on its own.
+ */
+export interface SessionInfo extends TokenInfo {
   open: boolean;
+  /** Absent from relays older than sessions of several tokens. */
+  tokens?: TokenInfo[];
+}
+
+/**
+ * What the session grants in one workspace: "write" if one of its tokens writes it, "read" if
+ * one only reads it, "none" when no token covers it (its token was revoked, say).
+ */
+export function accessTo(info: SessionInfo, workspace: string): "read" | "write" | "none" {
+  if (info.open) return "write";
+  const tokens = info.tokens ?? [info];
+  const covering = tokens.filter((t) => t.access !== "program" && (t.workspaces === null || t.workspaces.includes(workspace)));
+  if (covering.some((t) => t.access === "write")) return "write";
+  return covering.length ? "read" : "none";
 }
 
 /** Keep the token as an HttpOnly cookie for the websocket (`POST /v1/session`). */
@@ -274,6 +309,11 @@ export async function startSession(token: string): Promise<SessionInfo> {
   });
   if (!r.ok) throw new JoinError(await errorOf(r));
   return (await r.json()) as SessionInfo;
+}
+
+/** Forget one token of the session by its public id (the program's, when signing out of it). */
+export async function leaveSession(id: string): Promise<void> {
+  await fetch(`/v1/session/${encodeURIComponent(id)}`, { method: "DELETE", credentials: "same-origin" });
 }
 
 /** What the relay's cookie grants; "denied" when the relay refuses it; null with no network. */
