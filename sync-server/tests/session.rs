@@ -257,3 +257,39 @@ async fn a_session_holds_a_bounded_number_of_tokens() {
     assert!(bad.set_cookie.is_none());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_browser_that_joined_one_more_workspace_reconnects_under_its_peer_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (doc_id(), doc_id());
+    let server = TestServer::start(config(dir.path())).await;
+    let (one, _) = server.token(Role::Write, Scope::docs(&[&first]).unwrap());
+    let (two, _) = server.token(Role::Write, Scope::docs(&[&second]).unwrap());
+    let (stranger, _) = server.token(Role::Write, Scope::docs(&[&second]).unwrap());
+    let before = sign_in(server.addr, None, &one).await;
+    let mut old = Peer::over(
+        connect_cookie(&server, &before).await,
+        session("browser", &first, doc_with("a", 1)),
+    )
+    .await;
+    old.sync_until(|s| s.settled()).await;
+    // Joining the second workspace adds a token; the new connection shares one with the old, so
+    // it takes the peer id over and the old one is closed.
+    let after = sign_in(server.addr, Some(&before), &two).await;
+    let mut both = session("browser", &first, doc_with("a", 1));
+    both.add_doc(&second, doc_with("b", 2), None);
+    let mut new = Peer::over(connect_cookie(&server, &after).await, both).await;
+    new.sync_until(|s| s.settled()).await;
+    expect_closed(&mut old.ws).await;
+    // Someone else's session, with no token in common, may not take the peer id.
+    let theirs = sign_in(server.addr, None, &stranger).await;
+    let mut thief = connect_cookie(&server, &theirs).await;
+    send(
+        &mut thief,
+        &session("browser", &second, AutoCommit::new()).join(),
+    )
+    .await;
+    let error = expect_error_and_close(&mut thief).await;
+    assert!(error.contains("in use"), "{error}");
+    server.stop().await;
+}
