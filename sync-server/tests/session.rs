@@ -4,14 +4,41 @@
 mod common;
 
 use common::*;
+use futures_util::StreamExt;
 use std::net::SocketAddr;
 use tandem_core::automerge::AutoCommit;
+use tandem_core::protocol::Message;
 use tandem_core::sync::ClientSession;
 use tandem_server::tokens::{Role, Scope};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// Keep syncing `peer` until the relay sends an error and closes; return the error's text.
+/// Answering the relay matters: a change is only sent once the relay has said what it has, and
+/// the wait is bounded even though the relay's pings keep an idle connection talking.
+async fn sync_until_refused(peer: &mut Peer) -> String {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let frame = tokio::time::timeout_at(deadline, peer.ws.next())
+            .await
+            .expect("the relay refuses in time");
+        let message = match frame {
+            Some(Ok(WsMessage::Binary(bytes))) => Message::decode(&bytes).unwrap(),
+            Some(Ok(_)) => continue,
+            _ => panic!("the connection closed without an error message"),
+        };
+        if let Message::Error { message, .. } = message {
+            expect_closed(&mut peer.ws).await;
+            return message;
+        }
+        for reply in peer.session.receive(message).unwrap_or_default() {
+            send(&mut peer.ws, &reply).await;
+        }
+    }
+}
 
 /// An answer of the relay: its status, its `Set-Cookie` value's `name=value` part (if any) and
 /// its body as JSON.
@@ -147,10 +174,11 @@ async fn one_browser_syncs_every_workspace_it_joined_each_with_its_own_access() 
         .sync_until(|s| has(s, &mine, "first") && has(s, &theirs, "second"))
         .await;
     browser.change(&mine, "from_browser", 3).await;
+    browser.sync_until(|s| s.settled()).await;
     owner.sync_until(|s| has(s, &mine, "from_browser")).await;
     // ...and one to the workspace joined with a read token is refused, whatever the other token.
     browser.change(&theirs, "sneaky", 4).await;
-    let error = expect_error_and_close(&mut browser.ws).await;
+    let error = sync_until_refused(&mut browser).await;
     assert!(error.contains("read-only"), "{error}");
 
     // Revoking the read token takes away its workspace only.
@@ -159,7 +187,7 @@ async fn one_browser_syncs_every_workspace_it_joined_each_with_its_own_access() 
     let mut again = Peer::over(connect_cookie(&server, &both).await, again).await;
     again.sync_until(|s| has(s, &mine, "from_browser")).await;
     tandem_server::tokens::revoke(&server.tokens_path(), &read_id).unwrap();
-    assert_eq!(expect_error_and_close(&mut again.ws).await, "token revoked");
+    assert_eq!(sync_until_refused(&mut again).await, "token revoked");
     let info = call(server.addr, "GET", "/v1/session", Some(&both), None).await;
     assert_eq!(info.status, 200);
     assert_eq!(access_of(&info.body, &mine), ["write"]);
@@ -169,6 +197,7 @@ async fn one_browser_syncs_every_workspace_it_joined_each_with_its_own_access() 
     let mut after = Peer::over(connect_cookie(&server, &both).await, after).await;
     after.sync_until(|s| has(s, &mine, "from_browser")).await;
     after.change(&mine, "still_writable", 5).await;
+    after.sync_until(|s| s.settled()).await;
     owner.sync_until(|s| has(s, &mine, "still_writable")).await;
 
     // The next sign-in drops the revoked token from the cookie.
