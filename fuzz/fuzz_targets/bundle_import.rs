@@ -40,7 +40,7 @@ fn seeds() -> &'static Seeds {
             .ws
             .add_goal(NewGoal {
                 title: "Ship a Rust CLI".into(),
-                due: Some("2026-12-20".into()),
+                due: Some("2026-12-20".parse().unwrap()),
                 description: Some("with tests ☕".into()),
                 ..Default::default()
             })
@@ -56,7 +56,7 @@ fn seeds() -> &'static Seeds {
             .unwrap();
         let checkin = ws
             .ws
-            .add_checkin("2026-11-28T10:00:00Z", "Progress")
+            .add_checkin("2026-11-28T10:00:00Z".parse().unwrap(), "Progress")
             .unwrap();
         ws.ws.rate_checkin(&checkin, 4, Some("good")).unwrap();
         ws.ws
@@ -70,7 +70,7 @@ fn seeds() -> &'static Seeds {
             .add_resource("The book", "https://doc.rust-lang.org/book/", None)
             .unwrap();
         home.save(&mut ws).unwrap();
-        let bundle = home.export_bundle(&ws.id, now()).unwrap();
+        let bundle = home.export_bundle(ws.id(), now()).unwrap();
 
         let mut others = Vec::new();
         let mut plain = tandem_core::automerge::AutoCommit::new();
@@ -159,14 +159,14 @@ fn import(home: &Home, bytes: &[u8], join: Option<(&str, Role)>) {
     let Ok(bundle) = Bundle::decode(bytes) else {
         return;
     };
-    let Ok(report) = home.import_bundle(&bundle, join, now()) else {
+    let Ok(report) = home.import_bundle(&bundle, join.clone(), now()) else {
         return;
     };
     let mut opened = home
         .open_workspace(&report.workspace, now())
         .unwrap_or_else(|e| panic!("an imported workspace does not open: {e}"));
     let ws = &mut opened.ws;
-    let _ = ws.snapshot(&report.workspace);
+    let _ = ws.snapshot(&report.workspace.to_string());
     let _ = ws.conflicts();
     let _ = ws.history(Some(50));
     for g in ws.goals() {
@@ -174,7 +174,7 @@ fn import(home: &Home, bytes: &[u8], join: Option<(&str, Role)>) {
         let _ = g.progress();
     }
     for a in ws.actions() {
-        let _ = a.is_overdue("2026-11-28");
+        let _ = a.is_overdue("2026-11-28".parse().unwrap());
     }
     for p in ws.participants() {
         let _ = ws.display_name(&p.id);
@@ -260,7 +260,7 @@ fuzz_target!(|input: Input| {
             import(
                 &home,
                 &bundle.encode(),
-                join.as_ref().map(|(n, r)| (n.as_str(), *r)),
+                join.as_ref().map(|(n, r)| (n.as_str(), r.clone())),
             );
         }
     }
