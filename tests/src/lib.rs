@@ -696,6 +696,19 @@ impl Relay {
         );
         serde_json::from_slice(&out.stdout).expect("token list --json prints JSON")
     }
+
+    /// The id of the token labelled `label`, as `token list` shows it.
+    pub fn token_id(&self, label: &str) -> String {
+        let tokens = self.tokens();
+        tokens
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["label"] == label)
+            .and_then(|t| t["id"].as_str())
+            .unwrap_or_else(|| panic!("no token labelled “{label}” is listed: {tokens}"))
+            .to_string()
+    }
 }
 
 /// Run `cmd` to completion with its output captured, killing it if it runs longer than `limit`.

@@ -72,16 +72,7 @@ fn exercise_tokens(relay: &mut Relay) -> Vec<String> {
         "--token",
         "tdm_forgedforgedforged",
     ]);
-    let id = relay
-        .tokens()
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["label"] == "doomed")
-        .expect("the doomed token is listed")["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = relay.token_id("doomed");
     let out = relay.token_cmd(&["revoke", &id]);
     assert!(out.status.success());
     dan.fails(&["sync", "--server", &relay.url(), "--token", &doomed]);

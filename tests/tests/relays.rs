@@ -182,14 +182,7 @@ fn watch_gives_up_on_a_relay_that_refuses_its_token_and_keeps_the_others() {
     let (a, b) = (Relay::start(), Relay::start_open());
     let token = a.token(&["--all", "--role", "write", "--label", "ana-laptop"]);
     let (ana, _first, second) = two_programs(&a, Some(&token), &b);
-    let tokens = a.tokens();
-    let id = tokens
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["label"] == "ana-laptop")
-        .map(|t| text(t, "id").to_string())
-        .unwrap_or_else(|| panic!("the token is listed: {tokens}"));
+    let id = a.token_id("ana-laptop");
     assert!(a.token_cmd(&["revoke", &id]).status.success());
 
     let mut watch = ana.spawn(&["sync", "--watch"]);

@@ -350,16 +350,9 @@ fn a_revoked_token_is_turned_away_and_local_changes_are_kept() {
     ana.init("Ana & Ben", "Ana", "mentor");
     ana.ok(&["sync", "--server", &relay.url(), "--token", &token]);
 
-    let tokens = relay.tokens();
-    let id = tokens
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["label"] == "ana-laptop")
-        .map(|t| text(t, "id").to_string())
-        .unwrap_or_else(|| panic!("the token is listed: {tokens}"));
+    let id = relay.token_id("ana-laptop");
     assert!(
-        !tokens.to_string().contains(&token),
+        !relay.tokens().to_string().contains(&token),
         "tokens are stored hashed"
     );
     let out = relay.token_cmd(&["revoke", &id]);

@@ -91,31 +91,29 @@ fn setup() -> Setup {
     }
 }
 
+/// Create a workspace in `home`, with `name` as its mentor, as if 40 days ago, so that a pulse
+/// survey is due and the default 14-day rhythm is overdue; returns its id.
+fn init_40_days_ago(home: &Home, title: &str, name: &str) -> String {
+    let now = tandem_core::jiff::Timestamp::now().as_second();
+    let began = tandem_core::jiff::Timestamp::from_second(now - 40 * 86_400)
+        .expect("40 days ago is an instant")
+        .to_string();
+    home.call()
+        .env("TANDEM_NOW", &began)
+        .ok(&[
+            "-q", "init", "--title", title, "--name", name, "--role", "mentor",
+        ])
+        .trim()
+        .to_string()
+}
+
 /// A workspace that began 40 days ago, so that a pulse survey is due and the first check-in is
 /// late by the default 14-day rhythm, with Ana's goal and one milestone of it.
 fn setup_measures() -> Setup {
     let relay = Relay::start();
     let write = relay.token(&["--all", "--role", "write", "--label", "browsers"]);
     let ana = Home::new();
-    let now = tandem_core::jiff::Timestamp::now().as_second();
-    let began = tandem_core::jiff::Timestamp::from_second(now - 40 * 86_400)
-        .expect("40 days ago is an instant")
-        .to_string();
-    let workspace = ana
-        .call()
-        .env("TANDEM_NOW", &began)
-        .ok(&[
-            "-q",
-            "init",
-            "--title",
-            "Ana & Ben",
-            "--name",
-            "Ana",
-            "--role",
-            "mentor",
-        ])
-        .trim()
-        .to_string();
+    let workspace = init_40_days_ago(&ana, "Ana & Ben", "Ana");
     let goal = ana.add(&["goal", "add", "Ship a Rust CLI"]);
     ana.add(&["milestone", "add", &goal, "Read the book"]);
     ana.ok(&["-q", "sync", "--server", &relay.url(), "--token", &write]);
@@ -276,25 +274,7 @@ fn one_browser_joins_two_workspaces_keeps_both_syncing_and_lists_them_on_its_sta
         &s.write,
     ]);
     let cleo = Home::new();
-    let now = tandem_core::jiff::Timestamp::now().as_second();
-    let began = tandem_core::jiff::Timestamp::from_second(now - 40 * 86_400)
-        .expect("40 days ago is an instant")
-        .to_string();
-    let second = cleo
-        .call()
-        .env("TANDEM_NOW", &began)
-        .ok(&[
-            "-q",
-            "init",
-            "--title",
-            "Cleo & Ben",
-            "--name",
-            "Cleo",
-            "--role",
-            "mentor",
-        ])
-        .trim()
-        .to_string();
+    let second = init_40_days_ago(&cleo, "Cleo & Ben", "Cleo");
     cleo.ok(&[
         "-q",
         "sync",
