@@ -20,9 +20,8 @@ const LOCK_NOTICE: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Context {
     pub home_dir: PathBuf,
-    pub selector: Option<String>,
-    /// Every workspace named with `-w`; only `sync` takes more than one (`selector` is the
-    /// first).
+    /// Every workspace named with `-w`; only `sync` takes more than one (see
+    /// [`Context::selector`]).
     pub selectors: Vec<String>,
     pub json: bool,
     pub quiet: bool,
@@ -53,7 +52,6 @@ impl Context {
         use std::io::IsTerminal;
         Ok(Self {
             home_dir,
-            selector: cli.workspace.first().cloned(),
             selectors: cli.workspace.clone(),
             json: cli.json,
             quiet: cli.quiet,
@@ -71,10 +69,14 @@ impl Context {
     /// The same settings aimed at one workspace.
     pub fn clone_for(&self, workspace: Option<String>) -> Self {
         Self {
-            selectors: workspace.iter().cloned().collect(),
-            selector: workspace,
+            selectors: workspace.into_iter().collect(),
             ..self.clone()
         }
+    }
+
+    /// The workspace named with `-w`, for the commands that act on one.
+    pub fn selector(&self) -> Option<&str> {
+        self.selectors.first().map(String::as_str)
     }
 
     /// Open this device's home, creating it on first use. Holds the store's lock until dropped.
@@ -104,14 +106,14 @@ impl Context {
 
     /// Open the selected workspace.
     pub fn workspace(&self, home: &Home) -> Result<Opened> {
-        let id = home.resolve(self.selector.as_deref())?;
+        let id = home.resolve(self.selector())?;
         Ok(home.open_workspace(&id, self.now)?)
     }
 
     /// What the read commands show of the selected workspace, without loading it when its read
     /// model is current.
     pub fn view(&self, home: &Home) -> Result<WorkspaceView> {
-        let id = home.resolve(self.selector.as_deref())?;
+        let id = home.resolve(self.selector())?;
         Ok(home.view_workspace(&id, self.now)?)
     }
 

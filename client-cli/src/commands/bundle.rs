@@ -50,7 +50,7 @@ pub fn run(ctx: &Context, cmd: BundleCommand) -> Result<()> {
     match cmd {
         BundleCommand::Export { file } => {
             let home = ctx.home()?;
-            let id = home.resolve(ctx.selector.as_deref())?;
+            let id = home.resolve(ctx.selector())?;
             let bundle = home.export_bundle(&id, ctx.now)?;
             drop(home);
             let bytes = bundle.encode();

@@ -374,7 +374,6 @@ fn invite_code(ctx: &Context, ana: &Person) -> Result<Vec<String>> {
     println!("\nana$ tandem invite --role mentee");
     let actx = Context {
         home_dir: ana.home.clone(),
-        selector: None,
         selectors: Vec::new(),
         json: false,
         quiet: true,

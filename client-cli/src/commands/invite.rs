@@ -197,7 +197,7 @@ struct Inviter {
 
 fn inviter(ctx: &Context) -> Result<Inviter> {
     let home = ctx.home()?;
-    let id = home.resolve(ctx.selector.as_deref())?;
+    let id = home.resolve(ctx.selector())?;
     let opened = home.open_workspace(&id, ctx.now)?;
     let relay = home.relay(&id)?.ok_or_else(|| anyhow!("this workspace has no relay yet: run `tandem sync --server ws://HOST:PORT` first, so your partner can fetch it"))?;
     let me = opened.ws.me().and_then(|me| opened.ws.participant(me));

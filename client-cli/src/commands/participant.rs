@@ -39,7 +39,7 @@ fn find(ws: &Workspace, who: &str) -> Result<Participant> {
 
 pub fn run(ctx: &Context, cmd: ParticipantCommand) -> Result<()> {
     let home = ctx.home()?;
-    let id = home.resolve(ctx.selector.as_deref())?;
+    let id = home.resolve(ctx.selector())?;
     let mut opened = home.open_workspace(&id, ctx.now)?;
     let me = opened.ws.me().and_then(|me| opened.ws.participant(me));
     let mentor = me

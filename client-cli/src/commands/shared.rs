@@ -94,7 +94,7 @@ pub fn quick_add<T: DeserializeOwned>(
     draft: impl FnOnce(&[(String, String)]) -> tandem_core::Result<Draft>,
 ) -> Result<Option<T>> {
     let home = ctx.home()?;
-    let ws = home.resolve(ctx.selector.as_deref())?;
+    let ws = home.resolve(ctx.selector())?;
     let Some(item) = home.quick_add(&ws, ctx.now, draft)? else {
         return Ok(None);
     };
@@ -267,7 +267,7 @@ pub fn edit_outside(
 ) -> Result<()> {
     let (ws_id, doc_id, item_id, base, text) = {
         let home = ctx.home()?;
-        let ws_id = home.resolve(ctx.selector.as_deref())?;
+        let ws_id = home.resolve(ctx.selector())?;
         let mut opened = if private {
             home.open_private(&ws_id, ctx.now)?
         } else {

@@ -570,7 +570,7 @@ pub(super) fn sync(ctx: &Context, flags: &RelayFlags, timeout: Duration) -> Resu
 /// `tandem status`: where each workspace stands with its relay, without touching the network.
 pub fn status(ctx: &Context) -> Result<()> {
     let home = ctx.home()?;
-    let ids: Vec<DocumentId> = match &ctx.selector {
+    let ids: Vec<DocumentId> = match ctx.selector() {
         Some(sel) => vec![home.resolve(Some(sel))?],
         None => home.workspaces()?.into_iter().map(|w| w.id).collect(),
     };
