@@ -710,8 +710,7 @@ impl Hub {
                     .is_none_or(|c| c.handle.outbox.capacity() >= room)
             })
         }));
-        let items = std::mem::take(&mut self.pending);
-        let batch = match sealed {
+        let mut batch = match sealed {
             Ok(batch) => batch,
             Err(_) => {
                 error!("the relay panicked while sealing a batch; closing every connection");
@@ -719,12 +718,17 @@ impl Hub {
                 for conn in all {
                     self.fail(conn, "internal error in the relay");
                 }
-                let mut items = items;
-                items.append(&mut self.pending);
-                deliver(items);
+                deliver(std::mem::take(&mut self.pending));
                 return;
             }
         };
+        for (peer, e) in batch.take_refused() {
+            if let Some(&conn) = self.peers.get(&peer) {
+                error!(conn, peer = %peer, "closing connection: {}", e.message);
+                self.fail(conn, &e.message);
+            }
+        }
+        let items = std::mem::take(&mut self.pending);
         self.stats.publish(self.shard, self.relay.stats());
         if batch.is_empty() && items.is_empty() {
             return;

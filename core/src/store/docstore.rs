@@ -17,8 +17,25 @@ use crate::{Error, Result};
 use automerge::{AutoCommit, ChangeHash};
 use sha2::{Digest, Sha256};
 
-/// Snapshots smaller than this are always rewritten rather than appended to.
-const MIN_SNAPSHOT: usize = 1024;
+/// Incremental chunks are folded into a new snapshot once they add up to at least this many
+/// bytes, even when the snapshot is smaller. Rewriting a small document on every save looks
+/// cheap, but a relay saves a shared document after every batch that changed it, and a full
+/// save re-encodes and recompresses the whole history each time.
+const MIN_COMPACTION: usize = 4096;
+
+/// Incremental chunks are folded into a new snapshot once there are this many, whatever their
+/// size: every save records the list of chunks in the tip, so the list is kept short.
+const MAX_INCREMENTAL_CHUNKS: usize = 64;
+
+/// Whether a document with `chunks` stored chunks, a snapshot of `snapshot_size` bytes and
+/// `incremental_size` bytes of incremental chunks (counting the one about to be written) should
+/// be compacted instead of appended to. Loading reads every chunk, so compaction keeps a load
+/// within about twice the snapshot's size.
+fn compaction_due(chunks: usize, snapshot_size: usize, incremental_size: usize) -> bool {
+    chunks == 0
+        || incremental_size >= snapshot_size.max(MIN_COMPACTION)
+        || chunks > MAX_INCREMENTAL_CHUNKS
+}
 
 /// What is on disk for one document, so that the next save writes only what is new.
 #[derive(Debug, Clone, Default)]
@@ -165,10 +182,7 @@ pub fn append(
 ) -> Result<bool> {
     let bytes = change.bytes().into_owned();
     let incremental_size = tip.incremental_size + bytes.len();
-    if tip.chunks.is_empty()
-        || tip.snapshot_size < MIN_SNAPSHOT
-        || incremental_size >= tip.snapshot_size
-    {
+    if compaction_due(tip.chunks.len(), tip.snapshot_size, incremental_size) {
         return Ok(false);
     }
     let key = chunk_key(doc_id, "incremental", &sha256_hex(&bytes))?;
@@ -252,13 +266,17 @@ pub fn save(
     }
     // Compaction rewrites everything, so the incremental bytes are only worth computing when
     // the document is not already due for it.
-    let due = stored.chunks.is_empty() || stored.snapshot_size < MIN_SNAPSHOT;
+    let due = stored.chunks.is_empty();
     let incremental = if due {
         Vec::new()
     } else {
         doc.save_after(&stored.saved_heads)
     };
-    let must_compact = due || stored.incremental_size + incremental.len() >= stored.snapshot_size;
+    let must_compact = compaction_due(
+        stored.chunks.len(),
+        stored.snapshot_size,
+        stored.incremental_size + incremental.len(),
+    );
     if must_compact {
         compact(store, doc_id, doc, stored)?;
     } else if !incremental.is_empty() {

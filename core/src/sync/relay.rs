@@ -156,6 +156,10 @@ pub struct Relay {
     notices: Outgoing,
     /// Documents used since the last commit, whose `last_active` the commit stamps.
     active: HashSet<String>,
+    /// Documents changed since the last seal. They are written once each when the batch is
+    /// sealed, however many messages changed them, so a document several peers edit at once
+    /// costs one write per batch rather than one per message.
+    unsaved: HashSet<String>,
     dirty: bool,
     stats: RelayStats,
 }
@@ -185,6 +189,8 @@ pub struct Batch {
     /// The storage to flush before the messages may leave; `None` when the batch wrote nothing.
     storage: Option<Arc<dyn Storage>>,
     messages: Outgoing,
+    /// Peers whose changes could not be stored when the batch was sealed.
+    refused: Vec<(String, PeerError)>,
 }
 
 impl std::fmt::Debug for Batch {
@@ -212,7 +218,16 @@ impl Batch {
         Self {
             storage: None,
             messages: Vec::new(),
+            refused: Vec::new(),
         }
+    }
+
+    /// The peers whose changes could not be stored when the batch was sealed, each with the
+    /// error to send it before closing its connection, as for an error from
+    /// [`Relay::receive`]. Their document's copy in memory was dropped with its sync states, so
+    /// nothing the batch says acknowledges those changes, and the senders still hold them.
+    pub fn take_refused(&mut self) -> Vec<(String, PeerError)> {
+        std::mem::take(&mut self.refused)
     }
 
     /// Whether storage must be flushed before the messages leave.
@@ -222,7 +237,7 @@ impl Batch {
 
     /// Whether there is nothing to flush and nothing to say.
     pub fn is_empty(&self) -> bool {
-        self.storage.is_none() && self.messages.is_empty()
+        self.storage.is_none() && self.messages.is_empty() && self.refused.is_empty()
     }
 
     /// The peers the batch has messages for, in order, with repeats.
@@ -236,6 +251,7 @@ impl Batch {
             self.storage = later.storage;
         }
         self.messages.extend(later.messages);
+        self.refused.extend(later.refused);
     }
 
     /// Make several batches durable with one flush (group commit), then release each batch's
@@ -248,6 +264,7 @@ impl Batch {
         Batch {
             storage,
             messages: Vec::new(),
+            refused: Vec::new(),
         }
         .flush()
         .map_err(|mut failed| {
@@ -304,6 +321,7 @@ impl Relay {
             touched_set: HashSet::new(),
             notices: Vec::new(),
             active: HashSet::new(),
+            unsaved: HashSet::new(),
             dirty: false,
             stats: RelayStats::default(),
         })
@@ -436,9 +454,18 @@ impl Relay {
     /// deliver. This is [`Relay::seal`] followed at once by [`Batch::flush`], for callers that
     /// have no reason to flush on another thread.
     pub fn commit(&mut self, now: Instant) -> crate::Result<Outgoing> {
-        self.seal(now, |_| true)
-            .flush()
-            .map_err(|failed| failed.error)
+        let mut batch = self.seal(now, |_| true);
+        let refused = batch.take_refused();
+        let mut out = batch.flush().map_err(|failed| failed.error)?;
+        for (peer, error) in refused {
+            let message = Message::Error {
+                message: error.message,
+                sender_id: Some(self.peer_id.clone()),
+                target_id: Some(peer.clone()),
+            };
+            out.push((peer, message));
+        }
+        Ok(out)
     }
 
     /// End the batch without flushing: the messages for every (document, peer) pair touched
@@ -452,6 +479,7 @@ impl Relay {
     /// held back: they cannot be merged, and a peer that never reads them is the server's to
     /// drop. `now` stamps the documents used in this batch, for [`Relay::evict_idle`].
     pub fn seal(&mut self, now: Instant, mut ready: impl FnMut(&str) -> bool) -> Batch {
+        let refused = self.save_changed();
         for doc in self.active.drain() {
             if let Some(entry) = self.docs.get_mut(&doc) {
                 entry.last_active = Some(now);
@@ -500,7 +528,38 @@ impl Relay {
         self.touched = deferred;
         self.stats.messages_out += messages.len() as u64;
         let storage = std::mem::take(&mut self.dirty).then(|| self.storage.clone());
-        Batch { storage, messages }
+        Batch {
+            storage,
+            messages,
+            refused,
+        }
+    }
+
+    /// Write every document changed since the last seal, once each. A document that cannot be
+    /// written is dropped from memory, with the sync states of its peers, so that no message of
+    /// this batch speaks of changes that are not stored; its peers are returned, to be told and
+    /// closed, and they send those changes again when they reconnect.
+    fn save_changed(&mut self) -> Vec<(String, PeerError)> {
+        let mut refused = Vec::new();
+        for doc_id in std::mem::take(&mut self.unsaved) {
+            let Some(entry) = self.docs.get_mut(&doc_id) else {
+                continue;
+            };
+            match docstore::save(
+                self.storage.as_ref(),
+                &doc_id,
+                &mut entry.doc,
+                &mut entry.state,
+            ) {
+                Ok(wrote) => self.dirty |= wrote,
+                Err(e) => {
+                    let entry = self.docs.remove(&doc_id).expect("present above");
+                    let error = refuse(format!("the relay could not store the change: {e}"));
+                    refused.extend(entry.peers.into_keys().map(|p| (p, error.clone())));
+                }
+            }
+        }
+        refused
     }
 
     /// Whether a commit would have anything to do: messages that may need sending or writes to
@@ -545,8 +604,10 @@ impl Relay {
     /// again.
     pub fn evict_idle(&mut self, now: Instant, idle: Duration) -> usize {
         let before = self.docs.len();
-        self.docs.retain(|_, e| {
-            !e.peers.is_empty()
+        let unsaved = &self.unsaved;
+        self.docs.retain(|id, e| {
+            unsaved.contains(id)
+                || !e.peers.is_empty()
                 || !e.waiting.is_empty()
                 || e.last_active
                     .is_none_or(|at| now.saturating_duration_since(at) < idle)
@@ -640,27 +701,13 @@ impl Relay {
             }
             Err(e) => return Err(refuse(e.to_string())),
         };
-        let mut wrote = false;
         if changed {
-            wrote = docstore::save(
-                storage.as_ref(),
-                &document_id,
-                &mut entry.doc,
-                &mut entry.state,
-            )
-            .map_err(|e| refuse(format!("the relay could not store the change: {e}")))?;
-        }
-        let mut wrote_state = false;
-        if let Some(storage_id) = &peer_storage {
-            let state = entry.peers[from].state();
-            wrote_state =
-                docstore::save_sync_state(storage.as_ref(), &document_id, storage_id, state)
-                    .is_ok();
-        }
-        if wrote {
+            // Written when the batch is sealed, before any message of the batch can leave.
+            self.unsaved.insert(document_id.clone());
             self.stats.changes_stored += 1;
         }
-        self.dirty |= wrote || wrote_state;
+        // A peer's sync state is persisted when it disconnects, not after every message: one
+        // lost in a crash only makes that peer's next sync a round longer.
         let entry = self.docs.get_mut(&document_id).expect("present");
         let have_nothing = entry.doc.get_heads().is_empty();
         if have_nothing && is_request {
@@ -1311,5 +1358,148 @@ mod amplification_tests {
             group.frames,
             n * m
         );
+    }
+}
+
+/// How the relay writes: once per document and batch, and never acknowledging what it could
+/// not write.
+#[cfg(test)]
+mod storage_tests {
+    use super::*;
+    use crate::store::{MemoryStorage, Write};
+    use crate::sync::ClientSession;
+    use automerge::transaction::Transactable;
+    use automerge::ROOT;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    const DOC: &str = "4NMNnkMhL8jXrdJ9jamS58PAVdXu";
+
+    /// A storage that counts atomic writes and can be told to refuse them, as a full disk does.
+    #[derive(Default)]
+    struct Disk {
+        inner: MemoryStorage,
+        writes: AtomicUsize,
+        full: AtomicBool,
+    }
+
+    impl Storage for Disk {
+        fn get(&self, key: &[u8]) -> crate::Result<Option<Vec<u8>>> {
+            self.inner.get(key)
+        }
+        fn put(&self, key: &[u8], value: &[u8]) -> crate::Result<()> {
+            self.apply(vec![Write::Put(key.to_vec(), value.to_vec())])
+        }
+        fn delete(&self, key: &[u8]) -> crate::Result<()> {
+            self.apply(vec![Write::Delete(key.to_vec())])
+        }
+        fn scan_prefix(&self, prefix: &[u8]) -> crate::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+            self.inner.scan_prefix(prefix)
+        }
+        fn apply(&self, writes: Vec<Write>) -> crate::Result<()> {
+            if self.full.load(Ordering::SeqCst) {
+                return Err(crate::Error::Storage {
+                    path: "disk".into(),
+                    source: sled::Error::Io(std::io::Error::other("no space left on device")),
+                });
+            }
+            self.writes.fetch_add(1, Ordering::SeqCst);
+            self.inner.apply(writes)
+        }
+        fn flush(&self) -> crate::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A relay on `disk` with a mentor and two mentees synced on one plan, and their next
+    /// messages to the relay, each carrying one new check-in.
+    fn three_editing(disk: &Arc<Disk>) -> (Relay, Vec<ClientSession>, Vec<Message>) {
+        let mut relay = Relay::new(disk.clone(), "relay").unwrap();
+        let mut base = AutoCommit::new();
+        base.put(ROOT, "goal", "shared plan").unwrap();
+        base.commit();
+        let mut people = Vec::new();
+        let mut inbox = Vec::new();
+        for name in ["mentor", "mentee-1", "mentee-2"] {
+            let mut c = ClientSession::new(name, None);
+            c.add_doc(DOC, base.fork(), None);
+            let (_, reply) = relay.join(c.join(), Access::full()).unwrap();
+            c.receive(reply).unwrap();
+            inbox.extend(c.start());
+            people.push(c);
+        }
+        for _ in 0..20 {
+            for m in std::mem::take(&mut inbox) {
+                let from = m.sender_id().unwrap().to_string();
+                relay.receive(&from, m).unwrap();
+            }
+            for (to, m) in relay.commit(Instant::now()).unwrap() {
+                let c = people
+                    .iter_mut()
+                    .find(|c| c.join().sender_id() == Some(&to));
+                inbox.extend(c.unwrap().receive(m).unwrap());
+            }
+        }
+        assert!(inbox.is_empty(), "the three settled");
+        let mut edits = Vec::new();
+        for (i, c) in people.iter_mut().enumerate() {
+            let mut newer = c.doc_mut(DOC).unwrap().fork();
+            newer.put(ROOT, format!("check-in {i}"), i as i64).unwrap();
+            newer.commit();
+            edits.extend(c.local_update(DOC, &mut newer).unwrap());
+        }
+        assert_eq!(edits.len(), 3);
+        (relay, people, edits)
+    }
+
+    #[test]
+    fn a_plan_changed_by_several_people_in_one_batch_is_written_once() {
+        let disk = Arc::new(Disk::default());
+        let (mut relay, _people, edits) = three_editing(&disk);
+        let before = disk.writes.load(Ordering::SeqCst);
+        let stored_before = relay.stats().changes_stored;
+        for m in edits {
+            let from = m.sender_id().unwrap().to_string();
+            relay.receive(&from, m).unwrap();
+        }
+        assert_eq!(
+            disk.writes.load(Ordering::SeqCst),
+            before,
+            "receiving writes nothing; the batch's seal does"
+        );
+        let out = relay.commit(Instant::now()).unwrap();
+        assert_eq!(disk.writes.load(Ordering::SeqCst), before + 1);
+        assert_eq!(relay.stats().changes_stored, stored_before + 3);
+        assert_eq!(out.len(), 3, "one message to each person: {out:?}");
+    }
+
+    #[test]
+    fn a_change_that_cannot_be_written_is_never_acknowledged() {
+        let disk = Arc::new(Disk::default());
+        let (mut relay, _people, edits) = three_editing(&disk);
+        disk.full.store(true, Ordering::SeqCst);
+        let mentor_edit = edits.into_iter().next().unwrap();
+        relay.receive("mentor", mentor_edit).unwrap();
+        let out = relay.commit(Instant::now()).unwrap();
+        let mut told: Vec<&str> = out.iter().map(|(to, _)| to.as_str()).collect();
+        told.sort_unstable();
+        assert_eq!(told, ["mentee-1", "mentee-2", "mentor"]);
+        for (_, m) in &out {
+            let Message::Error { message, .. } = m else {
+                panic!("only errors, no sync message speaking of the unwritten change: {m:?}");
+            };
+            assert!(message.contains("could not store"), "{message}");
+        }
+        assert_eq!(
+            relay.stats().documents_in_memory,
+            0,
+            "the unwritten copy is dropped"
+        );
+        // Once the disk has room again, the plan reloads as it was stored, without the change.
+        disk.full.store(false, Ordering::SeqCst);
+        let (mut stored, _) = docstore::load(disk.as_ref(), DOC).unwrap().unwrap();
+        assert!(automerge::ReadDoc::get(&stored, ROOT, "check-in 0")
+            .unwrap()
+            .is_none());
+        assert_eq!(stored.get_heads().len(), 1);
     }
 }
