@@ -54,11 +54,38 @@ impl DocSync {
     /// The next message for the peer, if there is anything to say, with whether it obliges the
     /// peer to answer (it carries changes, or asks for some). The relay uses that to hold back
     /// further messages until the answer comes (see `Relay::seal`).
+    ///
+    /// Unlike automerge's own rule, it stays silent when it would only repeat what the peer
+    /// already heard: no changes, nothing needed, and the heads it last told the peer. automerge
+    /// speaks again whenever any message has arrived since its last one, so when the peer's
+    /// message crossed ours (the peer wrote before it had read us) it sends a reminder, the
+    /// peer answers it, and under load those crossings feed each other until most of the
+    /// traffic moves no edit at all. The peer reads our earlier message anyway and answers
+    /// that.
     pub fn generate_expecting_answer(&mut self, doc: &mut AutoCommit) -> Option<(Vec<u8>, bool)> {
-        doc.sync().generate_sync_message(&mut self.state).map(|m| {
-            let expects = !m.changes.is_empty() || !m.need.is_empty();
-            (m.encode(), expects)
-        })
+        let told_before = self
+            .state
+            .have_responded
+            .then(|| self.state.last_sent_heads.clone());
+        // automerge answers a peer whose sync history it does not recognise with a reset,
+        // which looks like a reminder but must go out.
+        let resetting = self.state.their_have.as_ref().is_some_and(|have| {
+            have.first().is_some_and(|h| {
+                h.last_sync
+                    .iter()
+                    .any(|hash| doc.get_change_meta_by_hash(hash).is_none())
+            })
+        });
+        let m = doc.sync().generate_sync_message(&mut self.state)?;
+        let repeats_itself = !resetting
+            && m.changes.is_empty()
+            && m.need.is_empty()
+            && told_before.is_some_and(|heads| heads == m.heads);
+        if repeats_itself {
+            return None;
+        }
+        let expects = !m.changes.is_empty() || !m.need.is_empty();
+        Some((m.encode(), expects))
     }
 
     /// Decode a sync message without applying it, e.g. to check whether it carries changes.
@@ -140,6 +167,66 @@ mod tests {
         b.put(ROOT, "y", 2).unwrap();
         sync_until_quiet(&mut a, &mut b);
         assert_eq!(a.get_heads(), b.get_heads());
+    }
+
+    #[test]
+    fn a_message_that_crossed_ours_is_not_answered_with_a_reminder() {
+        let mut relay = AutoCommit::new();
+        relay.put(ROOT, "goal", "shared plan").unwrap();
+        relay.commit();
+        let mut mentee = AutoCommit::new();
+        let (mut ours, mut theirs) = (DocSync::default(), sync::State::new());
+        for _ in 0..10 {
+            let to_mentee = ours.generate_expecting_answer(&mut relay);
+            let to_relay = mentee.sync().generate_sync_message(&mut theirs);
+            if to_mentee.is_none() && to_relay.is_none() {
+                break;
+            }
+            if let Some((m, _)) = to_mentee {
+                let m = sync::Message::decode(&m).unwrap();
+                mentee.sync().receive_sync_message(&mut theirs, m).unwrap();
+            }
+            if let Some(m) = to_relay {
+                ours.receive(&mut relay, m).unwrap();
+            }
+        }
+        assert_eq!(relay.get_heads(), mentee.get_heads());
+        // The relay passes on a check-in; the mentee reads it and acknowledges.
+        relay.put(ROOT, "check-in 1", "monday").unwrap();
+        relay.commit();
+        let (first, expects) = ours.generate_expecting_answer(&mut relay).unwrap();
+        assert!(expects);
+        let first = sync::Message::decode(&first).unwrap();
+        mentee
+            .sync()
+            .receive_sync_message(&mut theirs, first)
+            .unwrap();
+        let ack = mentee.sync().generate_sync_message(&mut theirs).unwrap();
+        // Before that acknowledgement arrives, the relay passes on a second check-in.
+        relay.put(ROOT, "check-in 2", "tuesday").unwrap();
+        relay.commit();
+        let (second, _) = ours.generate_expecting_answer(&mut relay).unwrap();
+        // The acknowledgement of the first crossed the second on the way.
+        ours.receive(&mut relay, ack).unwrap();
+        let mut automerge_alone = ours.state.clone();
+        assert!(
+            relay
+                .sync()
+                .generate_sync_message(&mut automerge_alone)
+                .is_some(),
+            "automerge by itself would send a reminder here"
+        );
+        assert!(ours.generate_expecting_answer(&mut relay).is_none());
+        // The mentee reads the second check-in and answers it, and both are in step.
+        let second = sync::Message::decode(&second).unwrap();
+        mentee
+            .sync()
+            .receive_sync_message(&mut theirs, second)
+            .unwrap();
+        let ack = mentee.sync().generate_sync_message(&mut theirs).unwrap();
+        ours.receive(&mut relay, ack).unwrap();
+        assert!(ours.generate_expecting_answer(&mut relay).is_none());
+        assert_eq!(relay.get_heads(), mentee.get_heads());
     }
 
     #[test]
