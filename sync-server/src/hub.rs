@@ -388,7 +388,7 @@ pub(crate) fn spawn(
             peers: HashMap::new(),
             pending: Vec::new(),
             flusher: Some(jobs),
-            outbox_room: (outbox_capacity / 2).max(1),
+            outbox_room: outbox_capacity.saturating_sub(OUTBOX_BACKLOG).max(1),
             primary: shard == 0,
             shard,
             stats: board.clone(),
@@ -418,6 +418,12 @@ pub(crate) fn spawn(
     };
     Ok((router, all))
 }
+
+/// How many messages may wait in a connection's outbox before the relay stops offering it sync
+/// messages. A message waiting there is already out of date when the peer is slow: what the
+/// relay keeps back instead stays in the peer's sync state and leaves later as one message
+/// with everything new. A long outbox would only make a slow peer answer stale messages.
+const OUTBOX_BACKLOG: usize = 16;
 
 /// How many sealed batches may wait for the flusher before the hub stops taking events.
 const FLUSH_QUEUE: usize = 2;

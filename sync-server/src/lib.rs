@@ -175,7 +175,7 @@ impl ServerConfig {
 
 /// How many hub events may wait, per hub thread, before connection readers are made to wait
 /// (backpressure).
-const HUB_QUEUE: usize = 1024;
+const HUB_QUEUE: usize = 256;
 /// How long shutdown waits for connections to close before saving anyway.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
