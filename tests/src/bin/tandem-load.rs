@@ -267,10 +267,14 @@ fn print_edits(r: &edits::Report) {
         println!("step             {}", edits::step_line(s));
         if s.rate_per_client > 0.0 {
             println!(
-                "                 {} edits sent, {}/{} deliveries; wire {} B out, {} B in ({} B per delivery); relay cpu {} µs per delivery",
+                "                 {} edits sent, {}/{} deliveries; sync messages {} out ({} without changes), {} in ({} without changes); wire {} B out, {} B in ({} B per delivery); relay cpu {} µs per delivery",
                 s.edits_sent,
                 s.deliveries,
                 s.deliveries_expected,
+                s.frames_sent,
+                s.frames_sent_empty,
+                s.frames_received,
+                s.frames_received_empty,
                 s.bytes_sent,
                 s.bytes_received,
                 s.wire_bytes_per_delivery

@@ -176,6 +176,12 @@ pub struct Step {
     pub bytes_sent: u64,
     pub bytes_received: u64,
     pub wire_bytes_per_delivery: Option<f64>,
+    /// Sync messages the clients sent and received in the window, and how many of each
+    /// carried no change.
+    pub frames_sent: u64,
+    pub frames_sent_empty: u64,
+    pub frames_received: u64,
+    pub frames_received_empty: u64,
     pub connections_lost: usize,
 }
 
@@ -497,6 +503,7 @@ async fn measure_step(
         measure::sample("self"),
         shared.wire.snapshot(),
     );
+    let frames0 = shared.wire.frames();
     let (rt0, st0, m0) = (
         relay_threads(),
         measure::threads("self"),
@@ -508,6 +515,8 @@ async fn measure_step(
         measure::sample("self"),
         shared.wire.snapshot(),
     );
+    let frames1 = shared.wire.frames();
+    let frames: Vec<u64> = frames1.iter().zip(frames0).map(|(b, a)| b - a).collect();
     let (rt1, st1, m1) = (
         relay_threads(),
         measure::threads("self"),
@@ -575,6 +584,10 @@ async fn measure_step(
         bytes_received,
         wire_bytes_per_delivery: (delivered > 0)
             .then(|| (bytes_sent + bytes_received) as f64 / delivered as f64),
+        frames_sent: frames[0],
+        frames_sent_empty: frames[1],
+        frames_received: frames[2],
+        frames_received_empty: frames[3],
         connections_lost: shared.lost.load(Ordering::Relaxed) - lost_before,
     }
 }
@@ -761,6 +774,9 @@ impl Client {
         let Some(message) = self.doc.sync().generate_sync_message(&mut self.sync) else {
             return Ok(());
         };
+        self.shared
+            .wire
+            .count_frame(true, !message.changes.is_empty());
         let (sender_id, target_id, document_id, data) = (
             self.peer_id.clone(),
             self.relay.clone(),
@@ -827,6 +843,7 @@ impl Client {
             Message::Sync { data, .. } | Message::Request { data, .. } => {
                 let message = sync::Message::decode(&data).context("bad sync message")?;
                 let has_changes = !message.changes.is_empty();
+                self.shared.wire.count_frame(false, has_changes);
                 self.doc
                     .sync()
                     .receive_sync_message(&mut self.sync, message)

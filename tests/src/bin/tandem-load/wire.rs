@@ -23,6 +23,12 @@ use tokio_tungstenite::WebSocketStream;
 pub struct Wire {
     pub sent: AtomicU64,
     pub received: AtomicU64,
+    /// Sync messages sent and received, and how many of each carried no change: under load,
+    /// a relay that makes its peers talk without moving edits shows here first.
+    pub frames_sent: AtomicU64,
+    pub frames_sent_empty: AtomicU64,
+    pub frames_received: AtomicU64,
+    pub frames_received_empty: AtomicU64,
 }
 
 impl Wire {
@@ -31,6 +37,30 @@ impl Wire {
             self.sent.load(Ordering::Relaxed),
             self.received.load(Ordering::Relaxed),
         )
+    }
+
+    /// Count one sync message, sent or received, and whether it carried changes.
+    pub fn count_frame(&self, sent: bool, has_changes: bool) {
+        let (all, empty) = if sent {
+            (&self.frames_sent, &self.frames_sent_empty)
+        } else {
+            (&self.frames_received, &self.frames_received_empty)
+        };
+        all.fetch_add(1, Ordering::Relaxed);
+        if !has_changes {
+            empty.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Sync messages so far: sent, sent without changes, received, received without changes.
+    pub fn frames(&self) -> [u64; 4] {
+        [
+            &self.frames_sent,
+            &self.frames_sent_empty,
+            &self.frames_received,
+            &self.frames_received_empty,
+        ]
+        .map(|c| c.load(Ordering::Relaxed))
     }
 }
 
