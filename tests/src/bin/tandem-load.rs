@@ -282,6 +282,16 @@ fn print_edits(r: &edits::Report) {
                 s.relay_cpu_us_per_delivery
                     .map_or("?".into(), |v| format!("{v:.0}"))
             );
+            let by_second: Vec<String> = s
+                .p99_ms_by_second
+                .iter()
+                .map(|p| p.map_or("late".into(), |ms| format!("{ms:.0}")))
+                .collect();
+            println!(
+                "                 p99 (ms) of the edits made in each second: {}; backlog drained {:.1} s after the window",
+                by_second.join(" "),
+                s.drain_secs
+            );
         }
     }
     if let Some(max) = r.max_sustained_delivered_per_sec {

@@ -81,6 +81,11 @@ struct StepCounters {
     delivered: AtomicU64,
     /// Edit→partner latencies in microseconds.
     latencies: Mutex<Vec<u32>>,
+    /// The same latencies with the second of the window in which each edit was made, to see
+    /// how latency moves within a step (for example, how fast it recovers after an overload).
+    by_second: Mutex<Vec<(u32, u32)>>,
+    /// When the step's window starts, in nanoseconds since the run's epoch.
+    window_start: AtomicU64,
 }
 
 struct Shared {
@@ -157,6 +162,9 @@ pub struct Step {
     pub deliveries: u64,
     pub delivered_per_sec: f64,
     pub latency: Latency,
+    /// The p99 of the edits made in each second of the window (ms); `None` for a second whose
+    /// edits all arrived after the drain, or that had none.
+    pub p99_ms_by_second: Vec<Option<f64>>,
     pub drain_secs: f64,
     pub relay_cpu_secs: Option<f64>,
     /// Relay CPU over the window, as a percentage of one core.
@@ -488,6 +496,9 @@ async fn measure_step(
     let now = shared.now_ns();
     let window_start = now + cfg.warmup.as_nanos() as u64;
     let window_end = window_start + cfg.duration.as_nanos() as u64;
+    shared.steps[i]
+        .window_start
+        .store(window_start, Ordering::Relaxed);
     if rate > 0.0 {
         phase.send_replace(Phase::Edit {
             step: i as u16,
@@ -538,6 +549,21 @@ async fn measure_step(
     let mut latencies = std::mem::take(&mut *counters.latencies.lock().expect("not poisoned"));
     let delivered = latencies.len() as u64;
     latencies.sort_unstable();
+    let by_second = std::mem::take(&mut *counters.by_second.lock().expect("not poisoned"));
+    let seconds = cfg.duration.as_secs_f64().ceil() as usize;
+    let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); seconds];
+    for (second, us) in by_second {
+        if let Some(bucket) = buckets.get_mut(second as usize) {
+            bucket.push(us);
+        }
+    }
+    let p99_ms_by_second = buckets
+        .into_iter()
+        .map(|mut b| {
+            b.sort_unstable();
+            Latency::of(&b, 0).p99_ms
+        })
+        .collect();
     let cpu = |a: Option<ProcSample>, b: Option<ProcSample>| match (a, b) {
         (Some(a), Some(b)) => Some(b.cpu_secs - a.cpu_secs),
         _ => None,
@@ -567,6 +593,7 @@ async fn measure_step(
         deliveries: delivered,
         delivered_per_sec: delivered as f64 / window,
         latency: Latency::of(&latencies, expected.saturating_sub(delivered)),
+        p99_ms_by_second,
         drain_secs,
         relay_cpu_secs: relay_cpu,
         relay_cpu_pct: relay_cpu.map(|c| 100.0 * c / window),
@@ -917,6 +944,13 @@ impl Client {
                 let counters = &shared.steps[usize::from(tag)];
                 let us = (now.saturating_sub(sent) / 1000).min(u64::from(u32::MAX)) as u32;
                 counters.latencies.lock().expect("not poisoned").push(us);
+                let start = counters.window_start.load(Ordering::Relaxed);
+                let second = (sent.saturating_sub(start) / 1_000_000_000) as u32;
+                counters
+                    .by_second
+                    .lock()
+                    .expect("not poisoned")
+                    .push((second, us));
                 counters.delivered.fetch_add(1, Ordering::Relaxed);
             }
             self.last_seen[j] = seq;
