@@ -16,6 +16,11 @@
 #   saturation  SAT_CLIENTS on SAT_PAIRS; the per-client rate steps through SAT_RATES until p99
 #               passes SAT_STOP_P99_MS or the delivered rate grows less than SAT_GROWTH percent;
 #               "max sustained" is the best delivered rate of a step with p99 <= SAT_P99_MS
+#   overload    SAT_CLIENTS on SAT_PAIRS at OVER_RATES per client (default 2,4,2: the sustainable
+#               rate, twice it, and back), OVER_DURATION s each with no warm-up: what the relay
+#               delivers at twice its sustainable rate, and how soon latency is back to normal
+#               once the load drops (the drain after the overload, then each second of the last
+#               step)
 #   idle        IDLE_CLIENTS joined connections with no document, held IDLE_DURATION s: relay
 #               memory per idle connection
 #   initial     a CHANGES-change workspace is uploaded by one client, then fetched by REPEAT
@@ -42,7 +47,7 @@ if [ "$QUICK" = 1 ]; then
   : "${IDLE_CLIENTS:=200}" "${CHANGES:=2000}" "${REPEAT:=2}" "${WARMUP:=2}"
   : "${HIST_CHANGES:=2000}" "${HIST_DURATION:=10}" "${SHARED_EDITS:=10}"
 fi
-LOADS=${LOADS:-latency history load saturation idle initial shared}
+LOADS=${LOADS:-latency history load saturation overload idle initial shared}
 SYSTEMS=${SYSTEMS:-tandem node}
 LAT_RATE=${LAT_RATE:-2}
 LAT_DURATION=${LAT_DURATION:-60}
@@ -60,6 +65,8 @@ SAT_DURATION=${SAT_DURATION:-10}
 SAT_P99_MS=${SAT_P99_MS:-100}
 SAT_STOP_P99_MS=${SAT_STOP_P99_MS:-1000}
 SAT_GROWTH=${SAT_GROWTH:-5}
+OVER_RATES=${OVER_RATES:-2,4,2}
+OVER_DURATION=${OVER_DURATION:-10}
 IDLE_CLIENTS=${IDLE_CLIENTS:-1000}
 IDLE_DURATION=${IDLE_DURATION:-5}
 CHANGES=${CHANGES:-10000}
@@ -222,6 +229,9 @@ for load in $LOADS; do
         run_load saturation "$system" --clients "$SAT_CLIENTS" --pairs "$SAT_PAIRS" --rate "$SAT_RATES" \
           --duration "$SAT_DURATION" --warmup "$WARMUP" --drain "$DRAIN" \
           --stop-p99-ms "$SAT_STOP_P99_MS" --p99-limit-ms "$SAT_P99_MS" --min-growth "$SAT_GROWTH" ;;
+      overload)
+        run_load overload "$system" --clients "$SAT_CLIENTS" --pairs "$SAT_PAIRS" --rate "$OVER_RATES" \
+          --duration "$OVER_DURATION" --warmup 0 --drain "$DRAIN" ;;
       idle)
         run_load idle "$system" --clients "$IDLE_CLIENTS" --pairs 0 --rate 0 \
           --duration "$IDLE_DURATION" --warmup 0 ;;
@@ -378,6 +388,35 @@ if have saturation; then
     why=$(jq -r '.stopped_because // "ran every step"' "$tmp/saturation-$sys.json" 2>/dev/null || echo "?")
     echo
     echo "$(label "$sys") stopped: $why."
+  done
+fi
+
+if have overload; then
+  echo
+  echo "### Overload: $SAT_CLIENTS clients, $SAT_PAIRS pairs, $OVER_RATES edits/s per client, ${OVER_DURATION} s each, no warm-up"
+  echo
+  echo "| system | edits/s per client | sent/s | delivered/s | p99 (ms) | missing after the drain | drain (s) | p99 of each second's edits (ms) | relay CPU % | others' CPU % |"
+  echo "|:---|---:|---:|---:|---:|---:|---:|:---|---:|---:|"
+  for sys in "${systems[@]}"; do
+    jq -r --arg sys "$(label "$sys")" '.steps[]? | "| \($sys) | \(.rate_per_client) | \(.sent_per_sec | floor) | \(.delivered_per_sec | floor) | \(if .latency.p99_ms == null then "lost" else (.latency.p99_ms | round) end) | \(.latency.missing) | \(.drain_secs * 10 | round / 10) | \([.p99_ms_by_second[] | if . == null then "late" else (. | round | tostring) end] | join(" ")) | \(.relay_cpu_pct // 0 | round) | \(.others_cpu_pct // 0 | round) |"' \
+      "$tmp/overload-$sys.json" 2>/dev/null || true
+  done
+  echo
+  for sys in "${systems[@]}"; do
+    # Peak: the saturation run's, when it ran, else the best step here. Recovery: the drain
+    # after the busiest step, plus the seconds of the step after it until every later second's
+    # p99 is within SAT_P99_MS.
+    peak=$(jq -r '.peak_delivered_per_sec // empty' "$tmp/saturation-$sys.json" 2>/dev/null || true)
+    jq -r --arg sys "$(label "$sys")" --arg peak "$peak" --argjson limit "$SAT_P99_MS" '
+      (.steps // []) as $s | if ($s | length) < 2 then empty else
+      ($s | to_entries | max_by(.value.rate_per_client)) as $busy |
+      (if $peak == "" then ([$s[].delivered_per_sec] | max) else ($peak | tonumber) end) as $p |
+      ($s[$busy.key + 1] // null) as $after |
+      (if $after == null then null else
+        ([$after.p99_ms_by_second | to_entries[] | select(.value == null or .value > $limit) | .key] | max // -1) + 1
+      end) as $settle |
+      "\($sys): at \($busy.value.rate_per_client) edits/s per client it delivered \($busy.value.delivered_per_sec | floor)/s, \(100 * $busy.value.delivered_per_sec / $p | round)% of the peak \($p | floor)/s, with p99 \(if $busy.value.latency.p99_ms == null then "lost" else "\($busy.value.latency.p99_ms | round) ms" end); after it, the backlog drained in \($busy.value.drain_secs * 10 | round / 10) s and latency was back within \($limit) ms \(if $settle == null then "(no later step)" else "after \($settle) s of the next step" end)."
+      end' "$tmp/overload-$sys.json" 2>/dev/null || true
   done
 fi
 
