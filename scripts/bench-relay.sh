@@ -21,6 +21,10 @@
 #               delivers at twice its sustainable rate, and how soon latency is back to normal
 #               once the load drops (the drain after the overload, then each second of the last
 #               step)
+#   disk        the "load" load for DISK_DURATION s while another process writes 2 GB files with
+#               fsync to the disk of the relay's data directory, one after the other, the whole
+#               time; tandem-disk-probe measures a bare small durable write on the same disk
+#               before and during it, so the disk's share of the latency shows
 #   idle        IDLE_CLIENTS joined connections with no document, held IDLE_DURATION s: relay
 #               memory per idle connection
 #   initial     a CHANGES-change workspace is uploaded by one client, then fetched by REPEAT
@@ -67,6 +71,7 @@ SAT_STOP_P99_MS=${SAT_STOP_P99_MS:-1000}
 SAT_GROWTH=${SAT_GROWTH:-5}
 OVER_RATES=${OVER_RATES:-2,4,2}
 OVER_DURATION=${OVER_DURATION:-10}
+DISK_DURATION=${DISK_DURATION:-30}
 IDLE_CLIENTS=${IDLE_CLIENTS:-1000}
 IDLE_DURATION=${IDLE_DURATION:-5}
 CHANGES=${CHANGES:-10000}
@@ -88,6 +93,7 @@ target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null | sed -n 's
 target_dir=${target_dir:-$root/target}
 server_bin="$target_dir/release/tandem-server"
 load_bin="$target_dir/release/tandem-load"
+probe_bin="$target_dir/release/tandem-disk-probe"
 node_server="$root/tests/js/sync-server.mjs"
 case " $SYSTEMS $LOADS " in
   *" node "*|*" shared "*)
@@ -196,6 +202,34 @@ run_shared() {
   stop_server
 }
 
+# run_disk SYSTEM: the edit load while 2 GB files are written with fsync, one after another, on
+# the same disk; the disk probe runs alone first, then beside the load. JSON to
+# $tmp/disk-SYSTEM.json, $tmp/probe-quiet-SYSTEM.json and $tmp/probe-writer-SYSTEM.json.
+run_disk() {
+  local system=$1 writer probe
+  echo "## disk: $system" >&2
+  start_server "$system" "$tmp/disk-$system-data"
+  "$probe_bin" --dir "$tmp" --duration 5 --json >"$tmp/probe-quiet-$system.json" || echo '{}' >"$tmp/probe-quiet-$system.json"
+  ( while :; do dd if=/dev/zero of="$tmp/writer" bs=1M count=2048 conv=fsync status=none; rm -f "$tmp/writer"; done ) &
+  writer=$!
+  "$probe_bin" --dir "$tmp" --duration "$DISK_DURATION" --json >"$tmp/probe-writer-$system.json" &
+  probe=$!
+  if ! timeout "$LIMIT" "$load_bin" --url "ws://127.0.0.1:$server_port" --server-pid "$server_pid" \
+    --json --clients "$LOAD_CLIENTS" --pairs "$LOAD_PAIRS" --rate "$LOAD_RATE" --duration "$DISK_DURATION" \
+    --warmup "$WARMUP" --drain "$DRAIN" >"$tmp/disk-$system.json" 2>"$tmp/disk-$system.stderr"; then
+    echo "   tandem-load failed against $system:" >&2
+    tail -5 "$tmp/disk-$system.stderr" >&2
+    echo '{}' >"$tmp/disk-$system.json"
+  fi
+  wait "$probe" 2>/dev/null || true
+  kill "$writer" 2>/dev/null || true
+  pkill -f "of=$tmp/writer" 2>/dev/null || true
+  wait "$writer" 2>/dev/null || true
+  rm -f "$tmp/writer"
+  sed 's/^/   /' "$tmp/disk-$system.stderr" >&2
+  stop_server
+}
+
 # The cold initial sync: the relay restarted on the data of the warm run, then one fetch.
 run_cold() {
   local system=$1 doc
@@ -232,6 +266,7 @@ for load in $LOADS; do
       overload)
         run_load overload "$system" --clients "$SAT_CLIENTS" --pairs "$SAT_PAIRS" --rate "$OVER_RATES" \
           --duration "$OVER_DURATION" --warmup 0 --drain "$DRAIN" ;;
+      disk) run_disk "$system" ;;
       idle)
         run_load idle "$system" --clients "$IDLE_CLIENTS" --pairs 0 --rate 0 \
           --duration "$IDLE_DURATION" --warmup 0 ;;
@@ -418,6 +453,24 @@ if have overload; then
       "\($sys): at \($busy.value.rate_per_client) edits/s per client it delivered \($busy.value.delivered_per_sec | floor)/s, \(100 * $busy.value.delivered_per_sec / $p | round)% of the peak \($p | floor)/s, with p99 \(if $busy.value.latency.p99_ms == null then "lost" else "\($busy.value.latency.p99_ms | round) ms" end); after it, the backlog drained in \($busy.value.drain_secs * 10 | round / 10) s and latency was back within \($limit) ms \(if $settle == null then "(no later step)" else "after \($settle) s of the next step" end)."
       end' "$tmp/overload-$sys.json" 2>/dev/null || true
   done
+fi
+
+if have disk; then
+  echo
+  echo "### Disk: $LOAD_CLIENTS clients, $LOAD_PAIRS pairs, $LOAD_RATE edit/s each, ${DISK_DURATION} s, while 2 GB files are written with fsync to the same disk"
+  echo
+  header
+  s='.steps[0]'
+  row disk "edits delivered to partners per second" "$s.delivered_per_sec" 0
+  row disk "edit→partner p50 (ms)" "$s.latency.p50_ms" 2
+  row disk "edit→partner p99 (ms)" "$s.latency.p99_ms" 2
+  row disk "edit→partner max (ms)" "$s.latency.max_ms" 1
+  row disk "deliveries missing after the drain" "$s.latency.missing" 0
+  row probe-quiet "a bare 256 B write + fdatasync, disk quiet: p50 (ms)" ".p50_ms" 2
+  row probe-quiet "… p99 (ms)" ".p99_ms" 2
+  row probe-writer "the same during the writer: p50 (ms)" ".p50_ms" 2
+  row probe-writer "… p99 (ms)" ".p99_ms" 2
+  row probe-writer "… max (ms)" ".max_ms" 1
 fi
 
 if have idle; then
