@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use tandem_core::automerge::AutoCommit;
 use tandem_core::protocol::Message;
-use tandem_core::store::{docstore, SledStorage};
+use tandem_core::store::{docstore, Journaled};
 use tandem_core::sync::{ClientSession, DocSync};
 use tandem_server::tokens::{Role, Scope};
 use tandem_server::ServerConfig;
@@ -88,7 +88,7 @@ async fn a_read_only_token_reads_but_its_change_is_refused_and_not_stored() {
     assert!(error.contains("read-only"), "{error}");
     server.stop().await;
 
-    let store = SledStorage::open(&dir.path().join("sled")).unwrap();
+    let store = Journaled::open_sled(&dir.path().join("sled")).unwrap();
     let (stored, _) = docstore::load(&store, &doc).unwrap().unwrap();
     use tandem_core::automerge::{ReadDoc, ROOT};
     assert!(stored.get(ROOT, "written").unwrap().is_some());
@@ -440,7 +440,7 @@ async fn asking_for_an_unknown_document_stores_nothing() {
     .await;
     reader.sync_until(|s| s.settled()).await;
     server.stop().await;
-    let store = SledStorage::open(&dir.path().join("sled")).unwrap();
+    let store = Journaled::open_sled(&dir.path().join("sled")).unwrap();
     assert_eq!(docstore::list(&store).unwrap(), Vec::<String>::new());
 }
 

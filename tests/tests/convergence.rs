@@ -58,7 +58,7 @@ use tandem_core::model::{
     GoalStatus, ItemId, Kind, NewAction, NewGoal, NewNote, Role, Snapshot, Workspace,
 };
 use tandem_core::protocol::{DocumentId, Message};
-use tandem_core::store::{docstore, SledStorage};
+use tandem_core::store::{docstore, Journaled};
 use tandem_core::sync::{ClientSession, DocSync};
 use tandem_server::ServerConfig;
 use tokio::net::{TcpListener, TcpStream};
@@ -1119,7 +1119,7 @@ impl World {
 
     /// With the relay stopped: every change it ever told a replica it had is in its store.
     fn check_durable(&mut self) {
-        let store = SledStorage::open(&relay_config(&self.dir).store_path()).unwrap();
+        let store = Journaled::open_sled(&relay_config(&self.dir).store_path()).unwrap();
         let Some((mut stored, _)) = docstore::load(&store, &doc_id()).unwrap() else {
             let acked = self.replicas.iter().any(|r| !r.acked.is_empty());
             assert!(!acked, "the relay acknowledged changes but stored nothing");
@@ -1388,7 +1388,7 @@ async fn run_case(case: &Case, dir: PathBuf) -> (Stats, Result<(), TestCaseError
         let fetched = Workspace::open(fetched, "convergence", now()).unwrap();
         prop_assert_eq!(&fetched.snapshot("convergence"), &first);
         world.stop_relay().await;
-        let store = SledStorage::open(&relay_config(&dir).store_path()).unwrap();
+        let store = Journaled::open_sled(&relay_config(&dir).store_path()).unwrap();
         let (mut stored, _) = docstore::load(&store, &doc_id())
             .unwrap()
             .expect("the relay stored the workspace");

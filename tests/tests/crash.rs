@@ -33,7 +33,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tandem_core::store::{docstore, SledStorage, Storage};
+use tandem_core::store::{docstore, Journaled, Storage};
 use tandem_tests::{path_str, poll, Home, Relay, NOW};
 
 // ----- knobs -----
@@ -226,7 +226,9 @@ fn inspect_store(dir: &Path, what: &str, only: Option<&str>) -> BTreeMap<String,
         .expect("cannot create a scratch directory");
     let copy = scratch.path().join("store");
     copy_dir(dir, &copy);
-    let store = SledStorage::open(&copy)
+    // A relay's store is sled plus the journal inside its directory; a home has no journal, and
+    // opening one in this scratch copy changes nothing.
+    let store = Journaled::open_sled(&copy)
         .unwrap_or_else(|e| panic!("{what}: the store does not open after a kill: {e}"));
     let ids = match only {
         Some(id) => vec![id.to_string()],

@@ -27,6 +27,7 @@
 //! conformance suite in `tests` below.
 
 pub mod docstore;
+pub mod journal;
 pub mod quick;
 pub mod read_model;
 
@@ -42,6 +43,7 @@ pub use doc_ref::DocRef;
 pub use home::{
     new_document_id, Home, ImportReport, Opened, RedeemedInvite, RelaySettings, WorkspaceInfo,
 };
+pub use journal::Journaled;
 pub use key::StorageKey;
 pub use memory::MemoryStorage;
 pub use read_model::WorkspaceView;

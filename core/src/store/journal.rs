@@ -1,0 +1,494 @@
+//! A write-ahead journal in front of a [`Storage`], for a process that makes many small writes
+//! durable: the relay, which flushes after every batch of sync messages.
+//!
+//! Read this if you change what "flushed" means on the relay. sled makes a write durable by
+//! writing its log buffers out with `sync_file_range`, and rewrites whole tree nodes as keys
+//! change: at the relay's rate (a save and a flush every few milliseconds under load) a 150-byte
+//! change cost about 17 KB of writes to sled's log and a third of the relay's CPU. A
+//! [`Journaled`] storage keeps every write in memory (an *overlay* that reads consult first)
+//! and appends it, encoded, to a journal file; [`Storage::flush`] appends what is pending with
+//! one write and one `fdatasync`. The inner storage gets the overlay only at a *checkpoint*, in
+//! one batch and one flush, after which the journal starts empty. Between checkpoints a key
+//! written many times (a document's tip) reaches sled once, and a chunk written and then
+//! compacted away never does.
+//!
+//! **Invariant:** every write acknowledged by a `flush` is either in the inner storage's durable
+//! state (covered by a checkpoint) or in a complete journal record. When the journal is opened,
+//! its complete records are applied again, in order, to the inner storage, which is then
+//! flushed and the journal emptied. Re-applying is harmless: records hold whole puts and
+//! deletes, replayed in the order they were first applied, so the result is the state as of the
+//! last record. A record cut short by a crash fails its checksum and is dropped with everything
+//! after it; it was never acknowledged, since its `fdatasync` had not returned.
+//!
+//! A record: `len: u32 LE`, the first 8 bytes of the payload's SHA-256, then the payload, a run
+//! of writes, each `0` (put) or `1` (delete), the key's length (`u32 LE`) and bytes, and for a
+//! put the value's length (`u32 LE`) and bytes.
+
+use super::{Storage, Write};
+use crate::{Error, Result};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The journal's file name inside the sled store's directory. Keeping it there means that
+/// whatever copies, moves or backs up the store takes the journal with it.
+pub const FILE_NAME: &str = "tandem-journal";
+
+/// Once the journal (or the overlay) holds this many bytes, the next flush checkpoints: it
+/// writes the overlay to the inner storage, flushes it and empties the journal, which bounds
+/// the memory held, the journal's size and the replay at startup.
+pub const CHECKPOINT_BYTES: u64 = 64 << 20;
+
+const PUT: u8 = 0;
+const DELETE: u8 = 1;
+const HEADER: usize = 4 + 8;
+
+/// A [`Storage`] whose writes stay in memory and in a journal until a checkpoint.
+pub struct Journaled {
+    inner: Arc<dyn Storage>,
+    path: PathBuf,
+    checkpoint_bytes: u64,
+    /// What was written since the last checkpoint. Held only briefly, never across disk I/O,
+    /// so writers do not wait for a flush.
+    pending: Mutex<Pending>,
+    /// The journal file and how many bytes it holds. A flush holds it across its write and sync,
+    /// so a flush that finds it taken returns only after the earlier one, which covered every
+    /// write made before it, is durable.
+    file: Mutex<(File, u64)>,
+}
+
+/// Writes since the last checkpoint.
+#[derive(Default)]
+struct Pending {
+    /// Records not yet in the journal file, in the order their writes were made.
+    records: Vec<u8>,
+    /// The latest value of every key written since the last checkpoint; `None` for a delete.
+    overlay: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// About how many bytes the overlay holds.
+    overlay_bytes: u64,
+}
+
+impl std::fmt::Debug for Journaled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journaled")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl Journaled {
+    /// Journal the writes to `inner` in the file at `path`. A journal left by an earlier process
+    /// is applied to `inner` first, which is then flushed, and the journal emptied.
+    pub fn open(inner: Arc<dyn Storage>, path: &Path) -> Result<Self> {
+        Self::with_checkpoint(inner, path, CHECKPOINT_BYTES)
+    }
+
+    /// As [`Journaled::open`], checkpointing once the journal holds `checkpoint_bytes`.
+    pub fn with_checkpoint(
+        inner: Arc<dyn Storage>,
+        path: &Path,
+        checkpoint_bytes: u64,
+    ) -> Result<Self> {
+        let io = |e: std::io::Error| io_error(path, e);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(io)?;
+        let mut bytes = Vec::new();
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        file.read_to_end(&mut bytes).map_err(io)?;
+        if !bytes.is_empty() {
+            for writes in complete_records(&bytes) {
+                inner.apply(writes)?;
+            }
+            inner.flush()?;
+            file.set_len(0).map_err(io)?;
+            file.sync_all().map_err(io)?;
+        }
+        Ok(Self {
+            inner,
+            path: path.to_path_buf(),
+            checkpoint_bytes,
+            pending: Mutex::new(Pending::default()),
+            file: Mutex::new((file, 0)),
+        })
+    }
+
+    /// Open the sled store in `dir` with its journal ([`FILE_NAME`] in the same directory),
+    /// applying what a process that was killed left in the journal.
+    pub fn open_sled(dir: &Path) -> Result<Self> {
+        let sled = super::SledStorage::open(dir)?;
+        Self::open(Arc::new(sled), &dir.join(FILE_NAME))
+    }
+
+    /// Flush the inner storage and empty the journal, so that the inner storage alone holds
+    /// everything (for a clean shutdown: a reader that opens the store without the journal
+    /// then misses nothing).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.flush_then(true)
+    }
+
+    fn pending(&self) -> MutexGuard<'_, Pending> {
+        // Every change under this lock is a single map or vector operation per write, so a
+        // panic cannot leave it half-updated in a way that matters: at worst a write is in the
+        // overlay without its record, and it was never acknowledged.
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The overlay's entries under `prefix`.
+    fn overlay_under(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        self.pending()
+            .overlay
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    Error::Storage {
+        path: path.to_path_buf(),
+        source: sled::Error::Io(e),
+    }
+}
+
+/// Append the record of `writes` to `out`.
+fn encode(writes: &[Write], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[0; HEADER]);
+    for write in writes {
+        match write {
+            Write::Put(k, v) => {
+                out.push(PUT);
+                out.extend_from_slice(&(k.len() as u32).to_le_bytes());
+                out.extend_from_slice(k);
+                out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                out.extend_from_slice(v);
+            }
+            Write::Delete(k) => {
+                out.push(DELETE);
+                out.extend_from_slice(&(k.len() as u32).to_le_bytes());
+                out.extend_from_slice(k);
+            }
+        }
+    }
+    let len = (out.len() - start - HEADER) as u32;
+    let sum = Sha256::digest(&out[start + HEADER..]);
+    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    out[start + 4..start + HEADER].copy_from_slice(&sum[..8]);
+}
+
+/// The writes of every complete record at the start of `bytes`, up to the first one that is cut
+/// short or fails its checksum.
+fn complete_records(bytes: &[u8]) -> Vec<Vec<Write>> {
+    let mut records = Vec::new();
+    let mut at = 0;
+    while let Some(header) = bytes.get(at..at + HEADER) {
+        let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
+        let Some(payload) = bytes.get(at + HEADER..at + HEADER + len) else {
+            break;
+        };
+        if Sha256::digest(payload)[..8] != header[4..] {
+            break;
+        }
+        let Some(writes) = decode(payload) else {
+            break;
+        };
+        records.push(writes);
+        at += HEADER + len;
+    }
+    records
+}
+
+fn decode(mut payload: &[u8]) -> Option<Vec<Write>> {
+    fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = (bytes.get(..n)?, bytes.get(n..)?);
+        *bytes = rest;
+        Some(head)
+    }
+    fn sized(bytes: &mut &[u8]) -> Option<Vec<u8>> {
+        let len = u32::from_le_bytes(take(bytes, 4)?.try_into().ok()?) as usize;
+        Some(take(bytes, len)?.to_vec())
+    }
+    let mut writes = Vec::new();
+    while !payload.is_empty() {
+        let op = take(&mut payload, 1)?[0];
+        let key = sized(&mut payload)?;
+        writes.push(match op {
+            PUT => Write::Put(key, sized(&mut payload)?),
+            DELETE => Write::Delete(key),
+            _ => return None,
+        });
+    }
+    Some(writes)
+}
+
+impl Storage for Journaled {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if let Some(value) = self.pending().overlay.get(key) {
+            return Ok(value.clone());
+        }
+        // Not written since the last checkpoint, or written and then checkpointed, which puts
+        // it in the inner storage before it leaves the overlay.
+        self.inner.get(key)
+    }
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.apply(vec![Write::Put(key.to_vec(), value.to_vec())])
+    }
+    fn delete(&self, key: &[u8]) -> Result<()> {
+        self.apply(vec![Write::Delete(key.to_vec())])
+    }
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let overlay = self.overlay_under(prefix);
+        let mut found: BTreeMap<Vec<u8>, Vec<u8>> =
+            self.inner.scan_prefix(prefix)?.into_iter().collect();
+        for (key, value) in overlay {
+            match value {
+                Some(value) => found.insert(key, value),
+                None => found.remove(&key),
+            };
+        }
+        Ok(found.into_iter().collect())
+    }
+    fn scan_keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
+        let overlay = self.overlay_under(prefix);
+        let mut found: std::collections::BTreeSet<Vec<u8>> =
+            self.inner.scan_keys(prefix)?.into_iter().collect();
+        for (key, value) in overlay {
+            if value.is_some() {
+                found.insert(key);
+            } else {
+                found.remove(&key);
+            }
+        }
+        Ok(found.into_iter().collect())
+    }
+    fn apply(&self, writes: Vec<Write>) -> Result<()> {
+        let mut record = Vec::new();
+        encode(&writes, &mut record);
+        // One lock around both, so the journal's order is the order of the overlay's writes.
+        let mut pending = self.pending();
+        pending.records.extend_from_slice(&record);
+        for write in writes {
+            let (key, value) = match write {
+                Write::Put(k, v) => (k, Some(v)),
+                Write::Delete(k) => (k, None),
+            };
+            pending.overlay_bytes += (key.len() + value.as_ref().map_or(0, Vec::len)) as u64;
+            pending.overlay.insert(key, value);
+        }
+        Ok(())
+    }
+    fn flush(&self) -> Result<()> {
+        self.flush_then(false)
+    }
+}
+
+impl Journaled {
+    /// Make every write so far durable in the journal, then checkpoint if `checkpoint` or the
+    /// journal or the overlay has grown past its limit.
+    fn flush_then(&self, checkpoint: bool) -> Result<()> {
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let (records, overlay_bytes) = {
+            let mut pending = self.pending();
+            (std::mem::take(&mut pending.records), pending.overlay_bytes)
+        };
+        let io = |e: std::io::Error| io_error(&self.path, e);
+        if !records.is_empty() {
+            file.0.write_all(&records).map_err(io)?;
+            file.0.sync_data().map_err(io)?;
+            file.1 += records.len() as u64;
+        }
+        if checkpoint || file.1 >= self.checkpoint_bytes || overlay_bytes >= self.checkpoint_bytes {
+            // Every record in the file had its writes in the overlay before it was taken, so
+            // writing out the overlay as it is now covers them all. Writes made meanwhile are
+            // in it too or come after; theirs records reach the emptied journal at the next
+            // flush, and replaying a write already in the inner storage changes nothing.
+            let frozen: Vec<(Vec<u8>, Option<Vec<u8>>)> = self
+                .pending()
+                .overlay
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let writes = frozen
+                .iter()
+                .map(|(k, v)| match v {
+                    Some(v) => Write::Put(k.clone(), v.clone()),
+                    None => Write::Delete(k.clone()),
+                })
+                .collect();
+            self.inner.apply(writes)?;
+            self.inner.flush()?;
+            file.0.set_len(0).map_err(io)?;
+            file.0.sync_all().map_err(io)?;
+            file.1 = 0;
+            // What is now in the inner storage leaves the overlay, unless it was written again
+            // meanwhile.
+            let mut pending = self.pending();
+            for (key, value) in frozen {
+                if pending.overlay.get(&key) == Some(&value) {
+                    pending.overlay.remove(&key);
+                    pending.overlay_bytes = pending
+                        .overlay_bytes
+                        .saturating_sub((key.len() + value.as_ref().map_or(0, Vec::len)) as u64);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStorage;
+
+    fn put(k: &str, v: &str) -> Write {
+        Write::Put(k.as_bytes().to_vec(), v.as_bytes().to_vec())
+    }
+
+    fn dir() -> tempfile::TempDir {
+        tempfile::tempdir().unwrap()
+    }
+
+    /// Whatever a flush acknowledged comes back after a crash that lost every write the inner
+    /// storage had not flushed (here: all of them, by starting from an empty one).
+    #[test]
+    fn flushed_writes_survive_the_loss_of_the_inner_storage() {
+        let tmp = dir();
+        let path = tmp.path().join("journal");
+        let store = Journaled::open(Arc::new(MemoryStorage::default()), &path).unwrap();
+        store
+            .apply(vec![put("doc/a/1", "goal"), put("tip/a", "1")])
+            .unwrap();
+        store
+            .apply(vec![
+                put("doc/a/2", "milestone"),
+                Write::Delete(b"doc/a/1".to_vec()),
+            ])
+            .unwrap();
+        store.flush().unwrap();
+        store.put(b"never-flushed", b"x").unwrap();
+        drop(store);
+
+        let fresh = Arc::new(MemoryStorage::default());
+        let reopened = Journaled::open(fresh.clone(), &path).unwrap();
+        assert_eq!(
+            fresh.get(b"doc/a/2").unwrap().as_deref(),
+            Some(&b"milestone"[..])
+        );
+        assert_eq!(fresh.get(b"tip/a").unwrap().as_deref(), Some(&b"1"[..]));
+        assert_eq!(
+            fresh.get(b"doc/a/1").unwrap(),
+            None,
+            "the delete is replayed in order"
+        );
+        assert_eq!(fresh.get(b"never-flushed").unwrap(), None);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            0,
+            "replayed, then emptied"
+        );
+        drop(reopened);
+    }
+
+    #[test]
+    fn a_record_cut_short_is_dropped_with_what_follows() {
+        let tmp = dir();
+        let path = tmp.path().join("journal");
+        let store = Journaled::open(Arc::new(MemoryStorage::default()), &path).unwrap();
+        store.put(b"check-in/1", b"monday").unwrap();
+        store.flush().unwrap();
+        store.put(b"check-in/2", b"tuesday").unwrap();
+        store.flush().unwrap();
+        drop(store);
+        let len = std::fs::metadata(&path).unwrap().len();
+        let file = OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(len - 3).unwrap();
+        drop(file);
+
+        let fresh = Arc::new(MemoryStorage::default());
+        Journaled::open(fresh.clone(), &path).unwrap();
+        assert!(fresh.get(b"check-in/1").unwrap().is_some());
+        assert_eq!(fresh.get(b"check-in/2").unwrap(), None);
+    }
+
+    #[test]
+    fn a_damaged_record_is_refused_by_its_checksum() {
+        let tmp = dir();
+        let path = tmp.path().join("journal");
+        let store = Journaled::open(Arc::new(MemoryStorage::default()), &path).unwrap();
+        store.put(b"note/1", b"first").unwrap();
+        store.put(b"note/2", b"second").unwrap();
+        store.flush().unwrap();
+        drop(store);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+
+        let fresh = Arc::new(MemoryStorage::default());
+        Journaled::open(fresh.clone(), &path).unwrap();
+        assert!(fresh.get(b"note/1").unwrap().is_some());
+        assert_eq!(fresh.get(b"note/2").unwrap(), None);
+    }
+
+    #[test]
+    fn reads_see_every_write_before_the_inner_storage_has_it() {
+        let tmp = dir();
+        let inner = Arc::new(MemoryStorage::default());
+        inner.put(b"doc/a/incremental/1", b"old chunk").unwrap();
+        inner.put(b"doc/a/snapshot/1", b"old snapshot").unwrap();
+        let store = Journaled::open(inner.clone(), &tmp.path().join("journal")).unwrap();
+        store
+            .apply(vec![
+                put("doc/a/snapshot/2", "compacted"),
+                Write::Delete(b"doc/a/incremental/1".to_vec()),
+                Write::Delete(b"doc/a/snapshot/1".to_vec()),
+                put("tip/a", "2"),
+            ])
+            .unwrap();
+        store.flush().unwrap();
+        assert_eq!(inner.get(b"tip/a").unwrap(), None, "not checkpointed yet");
+        assert_eq!(store.get(b"tip/a").unwrap().as_deref(), Some(&b"2"[..]));
+        assert_eq!(store.get(b"doc/a/snapshot/1").unwrap(), None);
+        let listed = store.scan_prefix(b"doc/a/").unwrap();
+        assert_eq!(
+            listed,
+            [(b"doc/a/snapshot/2".to_vec(), b"compacted".to_vec())]
+        );
+        assert_eq!(
+            store.scan_keys(b"doc/a/").unwrap(),
+            [b"doc/a/snapshot/2".to_vec()]
+        );
+        store.checkpoint().unwrap();
+        assert_eq!(inner.scan_prefix(b"doc/a/").unwrap(), listed);
+        assert_eq!(inner.get(b"tip/a").unwrap().as_deref(), Some(&b"2"[..]));
+        assert!(store.pending().overlay.is_empty());
+        assert_eq!(store.scan_prefix(b"doc/a/").unwrap(), listed);
+    }
+
+    #[test]
+    fn a_checkpoint_flushes_the_inner_storage_and_empties_the_journal() {
+        let tmp = dir();
+        let path = tmp.path().join("journal");
+        let inner = Arc::new(MemoryStorage::default());
+        let store = Journaled::with_checkpoint(inner.clone(), &path, 100).unwrap();
+        store.put(b"small", b"x").unwrap();
+        store.flush().unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() > 0);
+        store.put(b"large", &[7; 200]).unwrap();
+        store.flush().unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+        store.put(b"after", b"y").unwrap();
+        store.flush().unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() > 0);
+        assert_eq!(inner.get(b"large").unwrap().as_deref(), Some(&[7; 200][..]));
+    }
+}
