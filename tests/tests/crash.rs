@@ -707,15 +707,16 @@ fn commands_killed_while_compacting_keep_everything_and_the_store_opens() {
     let (mut killed, mut compactions, mut killed_after_compacting) = (0, 0, 0);
     let mut before = BTreeMap::new();
     for i in 0..commands {
-        // A new small workspace every ten commands: a small document compacts on nearly every
-        // write (its snapshot is under docstore's minimum, or its increments soon outgrow it).
-        if i % 10 == 0 {
+        // A new small workspace every twenty commands, and goals with descriptions of several KB:
+        // a small document's increments soon reach docstore's compaction threshold (its
+        // snapshot's size, or 4 KiB if that is more), so a compaction comes every few writes.
+        if i % 20 == 0 {
             let id = home.init(&format!("Compaction {i}"), "Ana", "mentor");
             before = inspect_store(&home.store(), "home", Some(&id));
             workspaces.push((id, BTreeSet::new()));
         }
         let title = format!("c{i}");
-        let description = filler(i, rng.gen_range(100..1500));
+        let description = filler(i, rng.gen_range(8_000..32_000));
         let cmd = tandem(
             &home,
             &["-q", "goal", "add", &title, "--description", &description],
