@@ -301,43 +301,66 @@ impl Journaled {
         };
         let io = |e: std::io::Error| io_error(&self.path, e);
         if !records.is_empty() {
-            file.0.write_all(&records).map_err(io)?;
-            file.0.sync_data().map_err(io)?;
+            let written = file.0.write_all(&records).and_then(|()| file.0.sync_data());
+            if let Err(e) = written {
+                // Cut off whatever part of the records reached the file, so that a later record
+                // never follows a torn one (replay stops at the first), and keep them pending,
+                // ahead of anything written since, for the next flush.
+                let _ = file.0.set_len(file.1);
+                let mut pending = self.pending();
+                let newer = std::mem::replace(&mut pending.records, records);
+                pending.records.extend_from_slice(&newer);
+                return Err(io(e));
+            }
             file.1 += records.len() as u64;
         }
-        if checkpoint || file.1 >= self.checkpoint_bytes || overlay_bytes >= self.checkpoint_bytes {
-            // Every record in the file had its writes in the overlay before it was taken, so
-            // writing out the overlay as it is now covers them all. Writes made meanwhile are
-            // in it too or come after; theirs records reach the emptied journal at the next
-            // flush, and replaying a write already in the inner storage changes nothing.
-            let frozen: Vec<(Vec<u8>, Option<Vec<u8>>)> = self
-                .pending()
-                .overlay
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let writes = frozen
-                .iter()
-                .map(|(k, v)| match v {
-                    Some(v) => Write::Put(k.clone(), v.clone()),
-                    None => Write::Delete(k.clone()),
-                })
-                .collect();
-            self.inner.apply(writes)?;
-            self.inner.flush()?;
-            file.0.set_len(0).map_err(io)?;
-            file.0.sync_all().map_err(io)?;
-            file.1 = 0;
-            // What is now in the inner storage leaves the overlay, unless it was written again
-            // meanwhile.
-            let mut pending = self.pending();
-            for (key, value) in frozen {
-                if pending.overlay.get(&key) == Some(&value) {
-                    pending.overlay.remove(&key);
-                    pending.overlay_bytes = pending
-                        .overlay_bytes
-                        .saturating_sub((key.len() + value.as_ref().map_or(0, Vec::len)) as u64);
-                }
+        let due = file.1 >= self.checkpoint_bytes || overlay_bytes >= self.checkpoint_bytes;
+        if checkpoint {
+            self.write_out(&mut file)?;
+        } else if due {
+            // Every write is durable in the journal already, so a checkpoint that fails here
+            // (the inner storage's disk is full, say) costs only a longer journal: it is tried
+            // again at the next flush, and a clean shutdown reports the error.
+            let _ = self.write_out(&mut file);
+        }
+        Ok(())
+    }
+
+    /// The checkpoint: the overlay goes to the inner storage in one batch, the inner storage is
+    /// flushed, and the journal is emptied.
+    fn write_out(&self, file: &mut (File, u64)) -> Result<()> {
+        let io = |e: std::io::Error| io_error(&self.path, e);
+        // Every record in the file had its writes in the overlay before it was taken, so
+        // writing out the overlay as it is now covers them all. Writes made meanwhile are in it
+        // too or come after; their records reach the emptied journal at the next flush, and
+        // replaying a write already in the inner storage changes nothing.
+        let frozen: Vec<(Vec<u8>, Option<Vec<u8>>)> = self
+            .pending()
+            .overlay
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let writes = frozen
+            .iter()
+            .map(|(k, v)| match v {
+                Some(v) => Write::Put(k.clone(), v.clone()),
+                None => Write::Delete(k.clone()),
+            })
+            .collect();
+        self.inner.apply(writes)?;
+        self.inner.flush()?;
+        file.0.set_len(0).map_err(io)?;
+        file.0.sync_all().map_err(io)?;
+        file.1 = 0;
+        // What is now in the inner storage leaves the overlay, unless it was written again
+        // meanwhile.
+        let mut pending = self.pending();
+        for (key, value) in frozen {
+            if pending.overlay.get(&key) == Some(&value) {
+                pending.overlay.remove(&key);
+                pending.overlay_bytes = pending
+                    .overlay_bytes
+                    .saturating_sub((key.len() + value.as_ref().map_or(0, Vec::len)) as u64);
             }
         }
         Ok(())
