@@ -421,45 +421,44 @@ mod tests {
         drop(reopened);
     }
 
-    #[test]
-    fn a_record_cut_short_is_dropped_with_what_follows() {
+    /// Two notes written and flushed one after the other, the journal then damaged by `damage`
+    /// and replayed into an empty store, which is returned.
+    fn two_notes_replayed_after(damage: impl FnOnce(&Path)) -> Arc<MemoryStorage> {
         let tmp = dir();
         let path = tmp.path().join("journal");
         let store = Journaled::open(Arc::new(MemoryStorage::default()), &path).unwrap();
-        store.put(b"check-in/1", b"monday").unwrap();
-        store.flush().unwrap();
-        store.put(b"check-in/2", b"tuesday").unwrap();
-        store.flush().unwrap();
+        for (key, value) in [(&b"note/1"[..], &b"first"[..]), (b"note/2", b"second")] {
+            store.put(key, value).unwrap();
+            store.flush().unwrap();
+        }
         drop(store);
-        let len = std::fs::metadata(&path).unwrap().len();
-        let file = OpenOptions::new().write(true).open(&path).unwrap();
-        file.set_len(len - 3).unwrap();
-        drop(file);
-
+        damage(&path);
         let fresh = Arc::new(MemoryStorage::default());
         Journaled::open(fresh.clone(), &path).unwrap();
-        assert!(fresh.get(b"check-in/1").unwrap().is_some());
-        assert_eq!(fresh.get(b"check-in/2").unwrap(), None);
+        fresh
+    }
+
+    #[test]
+    fn a_record_cut_short_is_dropped_with_what_follows() {
+        let replayed = two_notes_replayed_after(|path| {
+            let len = std::fs::metadata(path).unwrap().len();
+            let file = OpenOptions::new().write(true).open(path).unwrap();
+            file.set_len(len - 3).unwrap();
+        });
+        assert!(replayed.get(b"note/1").unwrap().is_some());
+        assert_eq!(replayed.get(b"note/2").unwrap(), None);
     }
 
     #[test]
     fn a_damaged_record_is_refused_by_its_checksum() {
-        let tmp = dir();
-        let path = tmp.path().join("journal");
-        let store = Journaled::open(Arc::new(MemoryStorage::default()), &path).unwrap();
-        store.put(b"note/1", b"first").unwrap();
-        store.put(b"note/2", b"second").unwrap();
-        store.flush().unwrap();
-        drop(store);
-        let mut bytes = std::fs::read(&path).unwrap();
-        let last = bytes.len() - 1;
-        bytes[last] ^= 0xff;
-        std::fs::write(&path, &bytes).unwrap();
-
-        let fresh = Arc::new(MemoryStorage::default());
-        Journaled::open(fresh.clone(), &path).unwrap();
-        assert!(fresh.get(b"note/1").unwrap().is_some());
-        assert_eq!(fresh.get(b"note/2").unwrap(), None);
+        let replayed = two_notes_replayed_after(|path| {
+            let mut bytes = std::fs::read(path).unwrap();
+            let last = bytes.len() - 1;
+            bytes[last] ^= 0xff;
+            std::fs::write(path, &bytes).unwrap();
+        });
+        assert!(replayed.get(b"note/1").unwrap().is_some());
+        assert_eq!(replayed.get(b"note/2").unwrap(), None);
     }
 
     #[test]
