@@ -67,8 +67,13 @@ struct Pending {
     records: Vec<u8>,
     /// The latest value of every key written since the last checkpoint; `None` for a delete.
     overlay: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    /// About how many bytes the overlay holds.
+    /// How many bytes of keys and values the overlay holds.
     overlay_bytes: u64,
+}
+
+/// What one overlay entry counts towards [`Pending::overlay_bytes`].
+fn entry_size(key: &[u8], value: &Option<Vec<u8>>) -> u64 {
+    (key.len() + value.as_ref().map_or(0, Vec::len)) as u64
 }
 
 impl std::fmt::Debug for Journaled {
@@ -280,8 +285,12 @@ impl Storage for Journaled {
                 Write::Put(k, v) => (k, Some(v)),
                 Write::Delete(k) => (k, None),
             };
-            pending.overlay_bytes += (key.len() + value.as_ref().map_or(0, Vec::len)) as u64;
-            pending.overlay.insert(key, value);
+            pending.overlay_bytes += entry_size(&key, &value);
+            if let Some(old) = pending.overlay.insert(key.clone(), value) {
+                // A key written again (a document's tip, at every save) counts once.
+                pending.overlay_bytes =
+                    pending.overlay_bytes.saturating_sub(entry_size(&key, &old));
+            }
         }
         Ok(())
     }
@@ -360,7 +369,7 @@ impl Journaled {
                 pending.overlay.remove(&key);
                 pending.overlay_bytes = pending
                     .overlay_bytes
-                    .saturating_sub((key.len() + value.as_ref().map_or(0, Vec::len)) as u64);
+                    .saturating_sub(entry_size(&key, &value));
             }
         }
         Ok(())
@@ -494,6 +503,28 @@ mod tests {
         assert_eq!(inner.get(b"tip/a").unwrap().as_deref(), Some(&b"2"[..]));
         assert!(store.pending().overlay.is_empty());
         assert_eq!(store.scan_prefix(b"doc/a/").unwrap(), listed);
+    }
+
+    /// A key written again and again (a document's tip) counts once towards the overlay's
+    /// size, so it does not make every later flush a checkpoint.
+    #[test]
+    fn a_key_written_many_times_counts_once_in_the_overlay() {
+        let tmp = dir();
+        let path = tmp.path().join("journal");
+        let inner = Arc::new(MemoryStorage::default());
+        let store = Journaled::with_checkpoint(inner.clone(), &path, 10_000).unwrap();
+        for i in 0..200 {
+            store.put(b"tip/a", &[i as u8; 100]).unwrap();
+            store.flush().unwrap();
+        }
+        assert_eq!(store.pending().overlay_bytes, 105);
+        store.put(b"note/1", b"first").unwrap();
+        store.flush().unwrap();
+        assert_eq!(
+            inner.get(b"note/1").unwrap(),
+            None,
+            "a small write after a checkpoint is not checkpointed at once"
+        );
     }
 
     #[test]
