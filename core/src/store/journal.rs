@@ -39,8 +39,11 @@ pub const FILE_NAME: &str = "tandem-journal";
 
 /// Once the journal (or the overlay) holds this many bytes, the next flush checkpoints: it
 /// writes the overlay to the inner storage, flushes it and empties the journal, which bounds
-/// the memory held, the journal's size and the replay at startup.
-pub const CHECKPOINT_BYTES: u64 = 64 << 20;
+/// the memory held, the journal's size and the replay at startup. A checkpoint holds up the
+/// flushes behind it while sled takes the overlay, so it is kept small: at 64 MiB the stall
+/// took the relay's p99 at 3,000 deliveries/s from 41 ms to 155 ms; at 4 MiB a checkpoint comes
+/// about once a second under that load and costs a few milliseconds.
+pub const CHECKPOINT_BYTES: u64 = 4 << 20;
 
 const PUT: u8 = 0;
 const DELETE: u8 = 1;
