@@ -61,6 +61,8 @@ pub struct Journaled {
     /// so a flush that finds it taken returns only after the earlier one, which covered every
     /// write made before it, is durable.
     file: Mutex<(File, u64)>,
+    /// Set while a checkpoint runs, so that only one does.
+    checkpointing: std::sync::atomic::AtomicBool,
 }
 
 /// Writes since the last checkpoint.
@@ -101,6 +103,12 @@ impl Journaled {
         checkpoint_bytes: u64,
     ) -> Result<Self> {
         let io = |e: std::io::Error| io_error(path, e);
+        // A copy a checkpoint was making when the process stopped; the journal still holds it.
+        match std::fs::remove_file(tail_path(path)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -124,6 +132,7 @@ impl Journaled {
             checkpoint_bytes,
             pending: Mutex::new(Pending::default()),
             file: Mutex::new((file, 0)),
+            checkpointing: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -327,31 +336,45 @@ impl Journaled {
             file.1 += records.len() as u64;
         }
         let due = file.1 >= self.checkpoint_bytes || overlay_bytes >= self.checkpoint_bytes;
-        if checkpoint {
-            self.write_out(&mut file)?;
-        } else if due {
-            // Every write is durable in the journal already, so a checkpoint that fails here
-            // (the inner storage's disk is full, say) costs only a longer journal: it is tried
-            // again at the next flush, and a clean shutdown reports the error.
-            let _ = self.write_out(&mut file);
+        if !(checkpoint || due) {
+            return Ok(());
         }
-        Ok(())
-    }
-
-    /// The checkpoint: the overlay goes to the inner storage in one batch, the inner storage is
-    /// flushed, and the journal is emptied.
-    fn write_out(&self, file: &mut (File, u64)) -> Result<()> {
-        let io = |e: std::io::Error| io_error(&self.path, e);
-        // Every record in the file had its writes in the overlay before it was taken, so
-        // writing out the overlay as it is now covers them all. Writes made meanwhile are in it
-        // too or come after; their records reach the emptied journal at the next flush, and
-        // replaying a write already in the inner storage changes nothing.
+        if self
+            .checkpointing
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            // Another flush is checkpointing; this one's writes are durable already.
+            return Ok(());
+        }
+        // Every record in the file up to here had its writes in the overlay before it was
+        // taken, so the overlay as it is now covers them all.
+        let covered = file.1;
         let frozen: Vec<(Vec<u8>, Option<Vec<u8>>)> = self
             .pending()
             .overlay
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        // sled takes the overlay without the journal's lock, so flushes go on meanwhile.
+        drop(file);
+        let result = self.write_out(frozen, covered);
+        self.checkpointing
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        if checkpoint {
+            result
+        } else {
+            // Every write is durable in the journal already, so a checkpoint that fails here
+            // (the inner storage's disk is full, say) costs only a longer journal: it is tried
+            // again at the next flush, and a clean shutdown reports the error.
+            Ok(())
+        }
+    }
+
+    /// The checkpoint: `frozen` (the overlay as it was once the journal's first `covered`
+    /// bytes were durable) goes to the inner storage in one batch and is flushed there; then
+    /// the journal is replaced by one that holds only what was appended after `covered`.
+    fn write_out(&self, frozen: Vec<(Vec<u8>, Option<Vec<u8>>)>, covered: u64) -> Result<()> {
+        let io = |e: std::io::Error| io_error(&self.path, e);
         let writes = frozen
             .iter()
             .map(|(k, v)| match v {
@@ -361,9 +384,30 @@ impl Journaled {
             .collect();
         self.inner.apply(writes)?;
         self.inner.flush()?;
-        file.0.set_len(0).map_err(io)?;
-        file.0.sync_all().map_err(io)?;
-        file.1 = 0;
+        {
+            let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+            // Records appended while sled worked are not covered: they move to a new journal,
+            // written beside the old one and renamed over it, so that a crash at any moment
+            // leaves one complete journal or the other.
+            let mut tail = vec![0; (file.1 - covered) as usize];
+            std::os::unix::fs::FileExt::read_exact_at(&file.0, &mut tail, covered).map_err(io)?;
+            let copy = tail_path(&self.path);
+            let mut new = OpenOptions::new()
+                .read(true)
+                .append(true)
+                .create(true)
+                .truncate(false)
+                .open(&copy)
+                .map_err(io)?;
+            new.set_len(0).map_err(io)?;
+            new.write_all(&tail).map_err(io)?;
+            new.sync_all().map_err(io)?;
+            std::fs::rename(&copy, &self.path).map_err(io)?;
+            if let Some(dir) = self.path.parent() {
+                File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+            }
+            *file = (new, tail.len() as u64);
+        }
         // What is now in the inner storage leaves the overlay, unless it was written again
         // meanwhile.
         let mut pending = self.pending();
@@ -377,6 +421,13 @@ impl Journaled {
         }
         Ok(())
     }
+}
+
+/// Where a checkpoint writes the journal that replaces the current one.
+fn tail_path(journal: &Path) -> PathBuf {
+    let mut name = journal.as_os_str().to_owned();
+    name.push(".next");
+    PathBuf::from(name)
 }
 
 #[cfg(test)]
@@ -527,6 +578,42 @@ mod tests {
             inner.get(b"note/1").unwrap(),
             None,
             "a small write after a checkpoint is not checkpointed at once"
+        );
+    }
+
+    /// What is appended while sled takes a checkpoint stays in the journal that replaces the
+    /// old one.
+    #[test]
+    fn writes_made_during_a_checkpoint_stay_in_the_journal() {
+        let tmp = dir();
+        let path = tmp.path().join("journal");
+        let inner = Arc::new(MemoryStorage::default());
+        let store = Journaled::with_checkpoint(inner.clone(), &path, u64::MAX).unwrap();
+        store.put(b"goal/1", b"before").unwrap();
+        store.flush().unwrap();
+        let covered = store.file.lock().unwrap().1;
+        let frozen: Vec<_> = store
+            .pending()
+            .overlay
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        store.put(b"goal/2", b"during").unwrap();
+        store.flush().unwrap();
+        store.write_out(frozen, covered).unwrap();
+        assert!(inner.get(b"goal/1").unwrap().is_some());
+        assert_eq!(inner.get(b"goal/2").unwrap(), None);
+        drop(store);
+        let fresh = Arc::new(MemoryStorage::default());
+        Journaled::open(fresh.clone(), &path).unwrap();
+        assert_eq!(
+            fresh.get(b"goal/1").unwrap(),
+            None,
+            "covered by the checkpoint"
+        );
+        assert_eq!(
+            fresh.get(b"goal/2").unwrap().as_deref(),
+            Some(&b"during"[..])
         );
     }
 
