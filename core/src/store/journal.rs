@@ -8,7 +8,8 @@
 //! [`Journaled`] storage keeps every write in memory (an *overlay* that reads consult first)
 //! and appends it, encoded, to a journal file; [`Storage::flush`] appends what is pending with
 //! one write and one `fdatasync`. The inner storage gets the overlay only at a *checkpoint*, in
-//! one batch and one flush, after which the journal starts empty. Between checkpoints a key
+//! one batch and one flush, after which the journal keeps only what was appended meanwhile
+//! (flushes go on while sled works). Between checkpoints a key
 //! written many times (a document's tip) reaches sled once, and a chunk written and then
 //! compacted away never does.
 //!
