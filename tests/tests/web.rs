@@ -66,6 +66,20 @@ struct Setup {
     read: String,
 }
 
+impl Setup {
+    /// Sync `home` with the relay, with the write token.
+    fn sync(&self, home: &Home) {
+        home.ok(&[
+            "-q",
+            "sync",
+            "--server",
+            &self.relay.url(),
+            "--token",
+            &self.write,
+        ]);
+    }
+}
+
 fn setup() -> Setup {
     let relay = Relay::start();
     let write = relay.token(&["--all", "--role", "write", "--label", "browsers"]);
@@ -265,24 +279,10 @@ fn one_browser_joins_two_workspaces_keeps_both_syncing_and_lists_them_on_its_sta
         "--due",
         "2020-01-06",
     ]);
-    s.ana.ok(&[
-        "-q",
-        "sync",
-        "--server",
-        &s.relay.url(),
-        "--token",
-        &s.write,
-    ]);
+    s.sync(&s.ana);
     let cleo = Home::new();
     let second = init_40_days_ago(&cleo, "Cleo & Ben", "Cleo");
-    cleo.ok(&[
-        "-q",
-        "sync",
-        "--server",
-        &s.relay.url(),
-        "--token",
-        &s.write,
-    ]);
+    s.sync(&cleo);
     scenario(
         "workspaces",
         &s,
@@ -358,14 +358,7 @@ fn the_program_page_shows_the_relays_report_to_a_program_token() {
     let cleo = Home::new();
     cleo.init("Cleo & Dan", "Cleo", "mentor");
     cleo.add(&["goal", "add", "Lead the design review"]);
-    cleo.ok(&[
-        "-q",
-        "sync",
-        "--server",
-        &s.relay.url(),
-        "--token",
-        &s.write,
-    ]);
+    s.sync(&cleo);
     let program = s
         .relay
         .token(&["--all", "--role", "program", "--label", "coordinator"]);
