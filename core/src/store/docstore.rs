@@ -44,8 +44,57 @@ pub struct DocState {
     saved_heads: Vec<ChangeHash>,
     /// Keys of the chunks on disk, so compaction can delete exactly what it replaces.
     chunks: Vec<Vec<u8>>,
+    /// The fingerprint of `chunks` ([`ChunkDigest`]), kept up to date as chunks come and go so
+    /// that a save need not go through the list.
+    digest: ChunkDigest,
     snapshot_size: usize,
     incremental_size: usize,
+}
+
+/// An order-independent fingerprint of a set of chunk keys: the XOR of the first 16 bytes of
+/// each key's SHA-256. A tip records it with the number of chunks instead of the keys
+/// themselves, so that the tip stays a few hundred bytes however many chunks a document has
+/// (with the list, a relay's tip grew to several KB and was rewritten after every batch), and a
+/// reader can still tell whether the tip describes exactly the chunks on disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct ChunkDigest([u8; 16]);
+
+impl ChunkDigest {
+    fn of<K: AsRef<[u8]>>(keys: impl IntoIterator<Item = K>) -> Self {
+        let mut digest = Self::default();
+        for key in keys {
+            digest.add(key.as_ref());
+        }
+        digest
+    }
+
+    fn add(&mut self, key: &[u8]) {
+        let sum = Sha256::digest(key);
+        for (d, s) in self.0.iter_mut().zip(sum.iter()) {
+            *d ^= s;
+        }
+    }
+
+    fn to_hex(self) -> String {
+        hex::encode(self.0)
+    }
+
+    fn from_hex(text: &str) -> Option<Self> {
+        let mut digest = Self::default();
+        hex::decode_to_slice(text, &mut digest.0).ok()?;
+        Some(digest)
+    }
+}
+
+impl DocState {
+    /// Record a chunk written under `key`. A key already listed (the same bytes written again)
+    /// is the same chunk on disk, so it is listed once.
+    fn add_chunk(&mut self, key: Vec<u8>) {
+        if !self.chunks.contains(&key) {
+            self.digest.add(&key);
+            self.chunks.push(key);
+        }
+    }
 }
 
 impl DocState {
@@ -66,9 +115,11 @@ impl DocState {
 }
 
 /// What a writer needs to append a change without loading the document: written beside the
-/// chunks, in the same atomic batch, by every save. Its `chunks` and sizes are the [`DocState`]
-/// of the document as stored, so an appended change can be saved without a load too.
+/// chunks, in the same atomic batch, by every save. Its chunk count, chunk digest and sizes
+/// summarise the [`DocState`] of the document as stored, so an appended change can be saved
+/// without a load too.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "StoredTip")]
 pub struct Tip {
     /// The document's heads, as hex change hashes.
     pub heads: Vec<String>,
@@ -77,9 +128,53 @@ pub struct Tip {
     /// The actor of the process that saved (hex), and its last sequence number.
     pub actor: String,
     pub seq: u64,
-    chunks: Vec<String>,
+    /// How many chunks the document has on disk, and their [`ChunkDigest`] in hex.
+    chunk_count: usize,
+    chunk_digest: String,
     snapshot_size: usize,
     incremental_size: usize,
+}
+
+/// A tip as stored. Tips written before the chunk digest list every chunk key instead; they
+/// are read into the same [`Tip`], so a store written by an earlier version needs no migration.
+#[derive(serde::Deserialize)]
+struct StoredTip {
+    heads: Vec<String>,
+    max_op: u64,
+    actor: String,
+    seq: u64,
+    #[serde(default)]
+    chunk_count: Option<usize>,
+    #[serde(default)]
+    chunk_digest: Option<String>,
+    #[serde(default)]
+    chunks: Option<Vec<String>>,
+    snapshot_size: usize,
+    incremental_size: usize,
+}
+
+impl From<StoredTip> for Tip {
+    fn from(stored: StoredTip) -> Self {
+        let (chunk_count, chunk_digest) = match (stored.chunk_count, stored.chunk_digest) {
+            (Some(count), Some(digest)) => (count, digest),
+            _ => {
+                let mut keys = stored.chunks.unwrap_or_default();
+                keys.sort_unstable();
+                keys.dedup();
+                (keys.len(), ChunkDigest::of(&keys).to_hex())
+            }
+        };
+        Tip {
+            heads: stored.heads,
+            max_op: stored.max_op,
+            actor: stored.actor,
+            seq: stored.seq,
+            chunk_count,
+            chunk_digest,
+            snapshot_size: stored.snapshot_size,
+            incremental_size: stored.incremental_size,
+        }
+    }
 }
 
 impl Tip {
@@ -109,11 +204,8 @@ fn make_tip(doc: &mut AutoCommit, state: &DocState) -> Tip {
         max_op,
         actor,
         seq,
-        chunks: state
-            .chunks
-            .iter()
-            .map(|k| String::from_utf8_lossy(k).into_owned())
-            .collect(),
+        chunk_count: state.chunks.len(),
+        chunk_digest: state.digest.to_hex(),
         snapshot_size: state.snapshot_size,
         incremental_size: state.incremental_size,
     }
@@ -161,18 +253,16 @@ pub fn stored_heads(store: &dyn Storage, doc_id: &str) -> Result<Option<Vec<Stri
         let prefix = StorageKey::new(&["doc", doc_id, kind])?.children();
         on_disk.extend(store.scan_keys(&prefix)?);
     }
-    let mut described: Vec<&[u8]> = tip.chunks.iter().map(|c| c.as_bytes()).collect();
-    let mut on_disk: Vec<&[u8]> = on_disk.iter().map(Vec::as_slice).collect();
-    described.sort_unstable();
-    described.dedup();
-    on_disk.sort_unstable();
-    Ok((described == on_disk).then_some(tip.heads))
+    let described =
+        on_disk.len() == tip.chunk_count && ChunkDigest::of(&on_disk).to_hex() == tip.chunk_digest;
+    Ok(described.then_some(tip.heads))
 }
 
 /// Append one change to a stored document without loading it, given its current tip.
 ///
 /// Returns `false`, having written nothing, when the change would make the document due for
-/// compaction; the caller then takes the ordinary path (load, change, save), which compacts.
+/// compaction (or the tip's digest is unreadable); the caller then takes the ordinary path
+/// (load, change, save), which compacts.
 /// Does not flush.
 pub fn append(
     store: &dyn Storage,
@@ -182,18 +272,24 @@ pub fn append(
 ) -> Result<bool> {
     let bytes = change.bytes().into_owned();
     let incremental_size = tip.incremental_size + bytes.len();
-    if compaction_due(tip.chunks.len(), tip.snapshot_size, incremental_size) {
+    if compaction_due(tip.chunk_count, tip.snapshot_size, incremental_size) {
         return Ok(false);
     }
-    let key = chunk_key(doc_id, "incremental", &sha256_hex(&bytes))?;
+    let Some(mut digest) = ChunkDigest::from_hex(&tip.chunk_digest) else {
+        return Ok(false);
+    };
+    let key = chunk_key(doc_id, "incremental", &sha256_hex(&bytes))?.into_bytes();
     let mut next = tip.clone();
     next.heads = vec![change.hash().to_string()];
     next.max_op = change.max_op();
     next.seq = change.seq();
-    next.chunks.push(key.to_string());
+    // The chunk is new on disk: its key is the hash of a change this process has just made.
+    digest.add(&key);
+    next.chunk_count += 1;
+    next.chunk_digest = digest.to_hex();
     next.incremental_size = incremental_size;
     let tip = tip_write(doc_id, &next)?;
-    store.apply(vec![Write::Put(key.into_bytes(), bytes), tip])?;
+    store.apply(vec![Write::Put(key, bytes), tip])?;
     Ok(true)
 }
 
@@ -235,6 +331,7 @@ pub fn load(store: &dyn Storage, doc_id: &str) -> Result<Option<(AutoCommit, Doc
         bytes.extend_from_slice(&value);
         chunks.push(key);
     }
+    let digest = ChunkDigest::of(&chunks);
     let mut doc = AutoCommit::load(&bytes).map_err(|e| Error::DocumentCorrupt {
         doc: doc_id.to_string(),
         reason: e.to_string(),
@@ -245,6 +342,7 @@ pub fn load(store: &dyn Storage, doc_id: &str) -> Result<Option<(AutoCommit, Doc
         DocState {
             saved_heads,
             chunks,
+            digest,
             snapshot_size,
             incremental_size,
         },
@@ -282,7 +380,7 @@ pub fn save(
     } else if !incremental.is_empty() {
         let key = chunk_key(doc_id, "incremental", &sha256_hex(&incremental))?.into_bytes();
         stored.incremental_size += incremental.len();
-        stored.chunks.push(key.clone());
+        stored.add_chunk(key.clone());
         stored.saved_heads = heads;
         let tip = make_tip(doc, stored);
         store.apply(vec![Write::Put(key, incremental), tip_write(doc_id, &tip)?])?;
@@ -314,6 +412,7 @@ pub fn compact(
     );
     let state = DocState {
         saved_heads: heads,
+        digest: ChunkDigest::of([&key]),
         chunks: vec![key],
         snapshot_size: snapshot.len(),
         incremental_size: 0,
@@ -428,6 +527,62 @@ mod tests {
         let ids: Vec<&str> = tips.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["a", "b"]);
         assert_eq!(tips[1].1.head_hashes(), b.get_heads());
+    }
+
+    #[test]
+    fn a_tip_stays_small_however_many_chunks_the_document_has() {
+        let store = MemoryStorage::default();
+        let (mut doc, mut stored) = (AutoCommit::new(), DocState::new());
+        // A large snapshot first, so that many small chunks come before a compaction is due.
+        for i in 0..300 {
+            edit(&mut doc, i);
+        }
+        save(&store, "d", &mut doc, &mut stored).unwrap();
+        let mut sizes = Vec::new();
+        for i in 300..340 {
+            edit(&mut doc, i);
+            save(&store, "d", &mut doc, &mut stored).unwrap();
+            sizes.push(store.get(b"tip/d").unwrap().unwrap().len());
+        }
+        assert!(stored.chunks.len() >= 5, "{} chunks", stored.chunks.len());
+        let (smallest, largest) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+        assert!(
+            largest - smallest < 8,
+            "tip sizes ranged from {smallest} to {largest}"
+        );
+        assert_eq!(
+            stored_heads(&store, "d").unwrap(),
+            Some(doc.get_heads().iter().map(|h| h.to_string()).collect())
+        );
+    }
+
+    #[test]
+    fn a_tip_that_lists_its_chunks_is_read_as_the_same_tip() {
+        let store = MemoryStorage::default();
+        let (mut doc, mut stored) = (AutoCommit::new(), DocState::new());
+        for i in 0..3 {
+            edit(&mut doc, i);
+            save(&store, "d", &mut doc, &mut stored).unwrap();
+        }
+        let tip = load_tip(&store, "d").unwrap().unwrap();
+        // Earlier versions wrote every chunk key into the tip instead of a count and a digest.
+        let keys: Vec<String> = store
+            .scan_keys(b"doc/d/")
+            .unwrap()
+            .into_iter()
+            .map(|k| String::from_utf8(k).unwrap())
+            .collect();
+        assert_eq!(keys.len(), 3);
+        let mut listed = serde_json::to_value(&tip).unwrap();
+        let fields = listed.as_object_mut().unwrap();
+        fields.remove("chunk_count").unwrap();
+        fields.remove("chunk_digest").unwrap();
+        fields.insert("chunks".into(), keys.into());
+        store
+            .put(b"tip/d", &serde_json::to_vec(&listed).unwrap())
+            .unwrap();
+        assert_eq!(load_tip(&store, "d").unwrap(), Some(tip.clone()));
+        assert_eq!(stored_heads(&store, "d").unwrap(), Some(tip.heads));
     }
 
     #[test]
