@@ -10,8 +10,6 @@ use tandem_core::automerge::AutoCommit;
 use tandem_core::protocol::Message;
 use tandem_core::sync::ClientSession;
 use tandem_server::tokens::{Role, Scope};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -40,15 +38,6 @@ async fn sync_until_refused(peer: &mut Peer) -> String {
     }
 }
 
-/// An answer of the relay: its status, its `Set-Cookie` value's `name=value` part (if any) and
-/// its body as JSON.
-struct Answer {
-    status: u16,
-    cookie: Option<String>,
-    set_cookie: Option<String>,
-    body: serde_json::Value,
-}
-
 /// One HTTP/1.1 exchange sending `cookie` (a `tandem_session=...` pair) as a browser would.
 async fn call(
     addr: SocketAddr,
@@ -57,41 +46,8 @@ async fn call(
     cookie: Option<&str>,
     body: Option<&str>,
 ) -> Answer {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if let Some(cookie) = cookie {
-        request.push_str(&format!("Cookie: {cookie}\r\n"));
-    }
-    let body = body.unwrap_or("");
-    request.push_str(&format!(
-        "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    ));
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    timeout(WAIT, stream.read_to_end(&mut response))
-        .await
-        .expect("an http answer in time")
-        .unwrap();
-    let text = String::from_utf8(response).unwrap();
-    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let set_cookie = head
-        .lines()
-        .find_map(|l| {
-            l.split_once(':')
-                .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
-        })
-        .map(|(_, v)| v.trim().to_string());
-    let cookie = set_cookie
-        .as_deref()
-        .map(|v| v.split(';').next().unwrap().to_string());
-    Answer {
-        status,
-        cookie,
-        set_cookie,
-        body: serde_json::from_str(rest).unwrap_or(serde_json::Value::Null),
-    }
+    let header = cookie.map(|cookie| ("Cookie", cookie));
+    http_with(addr, method, path, header, body).await
 }
 
 /// Add `token` to the browser's session `cookie`; returns the new cookie.
@@ -99,12 +55,12 @@ async fn sign_in(addr: SocketAddr, cookie: Option<&str>, token: &str) -> String 
     let body = format!("{{\"token\": \"{token}\"}}");
     let answer = call(addr, "POST", "/v1/session", cookie, Some(&body)).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
-    let set = answer.set_cookie.unwrap();
+    let set = answer.set_cookie.as_deref().unwrap();
     assert!(
         set.contains("HttpOnly") && set.contains("SameSite=Strict"),
         "{set}"
     );
-    answer.cookie.unwrap()
+    answer.cookie().unwrap()
 }
 
 /// A websocket opened the way the web app opens it: with the session cookie and the page's
@@ -226,7 +182,7 @@ async fn staying_signed_in_to_the_program_keeps_the_workspaces_and_leaves_alone(
     let path = format!("/v1/session/{program_id}");
     let out = call(server.addr, "DELETE", &path, Some(&both), None).await;
     assert_eq!(out.status, 204);
-    let left = out.cookie.unwrap();
+    let left = out.cookie().unwrap();
     assert!(left.contains(&writer) && !left.contains(&program));
     let report = call(server.addr, "GET", "/v1/program", Some(&left), None).await;
     assert_eq!(report.status, 403);

@@ -300,6 +300,23 @@ pub fn session(peer_id: &str, doc: &str, contents: AutoCommit) -> ClientSession 
     session
 }
 
+/// What the relay answered to one HTTP exchange.
+pub struct Answer {
+    pub status: u16,
+    /// The value of the answer's `Set-Cookie` header, if it has one.
+    pub set_cookie: Option<String>,
+    /// The body parsed as JSON (`Null` if it is not JSON).
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    /// The `name=value` part of the `Set-Cookie` value: what a browser sends back.
+    pub fn cookie(&self) -> Option<String> {
+        let set_cookie = self.set_cookie.as_deref()?;
+        Some(set_cookie.split(';').next().unwrap_or("").to_string())
+    }
+}
+
 /// A bare-bones HTTP/1.1 exchange: returns the status and the body parsed as JSON.
 pub async fn http(
     addr: SocketAddr,
@@ -308,8 +325,23 @@ pub async fn http(
     bearer: Option<&str>,
     body: Option<&str>,
 ) -> (u16, serde_json::Value) {
+    let authorization = bearer.map(|token| format!("Bearer {token}"));
+    let header = authorization.as_deref().map(|v| ("Authorization", v));
+    let answer = http_with(addr, method, path, header, body).await;
+    (answer.status, answer.body)
+}
+
+/// The same exchange with one extra `(name, value)` header (a `Cookie`, say), returning the
+/// whole answer.
+pub async fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    header: Option<(&str, &str)>,
+    body: Option<&str>,
+) -> Answer {
     let stream = TcpStream::connect(addr).await.unwrap();
-    http_over(stream, addr, method, path, bearer, body).await
+    http_over(stream, addr, method, path, header, body).await
 }
 
 /// The same exchange over HTTPS, trusting `config`'s roots.
@@ -320,21 +352,22 @@ pub async fn https(
     path: &str,
 ) -> (u16, serde_json::Value) {
     let tls = certs::tls_stream(addr, config).await;
-    http_over(tls, addr, method, path, None, None).await
+    let answer = http_over(tls, addr, method, path, None, None).await;
+    (answer.status, answer.body)
 }
 
-/// One HTTP/1.1 exchange over `stream`.
+/// One HTTP/1.1 exchange over `stream`, with one extra `(name, value)` header if given.
 pub async fn http_over(
     mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     addr: SocketAddr,
     method: &str,
     path: &str,
-    bearer: Option<&str>,
+    header: Option<(&str, &str)>,
     body: Option<&str>,
-) -> (u16, serde_json::Value) {
+) -> Answer {
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
-    if let Some(token) = bearer {
-        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    if let Some((name, value)) = header {
+        request.push_str(&format!("{name}: {value}\r\n"));
     }
     let body = body.unwrap_or("");
     if method == "POST" {
@@ -352,14 +385,22 @@ pub async fn http_over(
         .expect("an http answer in time")
         .unwrap();
     let text = String::from_utf8(response).unwrap();
-    let status = text
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
         .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no status in {text:?}"));
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    let json = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
-    (status, json)
+    let set_cookie = head
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, value)| value.trim().to_string());
+    Answer {
+        status,
+        set_cookie,
+        body: serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    }
 }
 
 /// The relay's `/health` view.
