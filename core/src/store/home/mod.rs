@@ -103,6 +103,12 @@ fn get_text(store: &dyn Storage, k: &[u8]) -> Result<Option<String>> {
         .map(|v| String::from_utf8_lossy(&v).into_owned()))
 }
 
+/// The key under which a home records which participant this device is in `workspace` (the
+/// workspace's id as stored).
+fn me_key(workspace: &str) -> Result<StorageKey> {
+    key(&["ws", workspace, "me"])
+}
+
 /// A new automerge-repo document id: base58check of 16 random bytes.
 pub fn new_document_id() -> String {
     crate::protocol::ids::DocumentId::random().to_string()
@@ -163,7 +169,7 @@ impl Home {
         let doc_ref = DocRef::Workspace(crate::protocol::DocumentId::random());
         let mut opened = Opened::new(doc_ref, ws, DocState::new());
         let id = opened.key.clone();
-        self.store.put(&key(&["ws", &id, "me"])?, pid.as_bytes())?;
+        self.store.put(&me_key(&id)?, pid.as_bytes())?;
         self.store.put(&key(&["home", "current"])?, id.as_bytes())?;
         self.save(&mut opened)?;
         Ok(opened)
@@ -195,7 +201,7 @@ impl Home {
                 title: get_text(self.store.as_ref(), &key(&["ws", &text, "title"])?)?
                     .unwrap_or_default(),
                 current: current.as_deref() == Some(text.as_str()),
-                participant: get_text(self.store.as_ref(), &key(&["ws", &text, "me"])?)?,
+                participant: self.stored_me(&text)?,
                 id,
             });
         }
@@ -272,7 +278,7 @@ impl Home {
         let (doc, state) = docstore::load(self.store.as_ref(), &id)?.ok_or_else(unknown)?;
         let mut ws = Workspace::open(doc, &id, now)?;
         ws.set_actor(self.actor.clone());
-        ws.act_as(get_text(self.store.as_ref(), &key(&["ws", &id, "me"])?)?);
+        ws.act_as(self.stored_me(&id)?);
         Ok(Opened::new(doc_ref, ws, state))
     }
 
@@ -445,7 +451,7 @@ impl Home {
         // so that the ordinary path refuses the change (see `save`). It steps aside too while the
         // workspace refuses a removed participant's changes, since it would build on the stored
         // heads, refused changes included, where the ordinary path builds on the view.
-        let me = get_text(self.store.as_ref(), &key(&["ws", id, "me"])?)?;
+        let me = self.stored_me(id)?;
         let removed = me
             .and_then(|me| ws.participant(&me))
             .is_some_and(|p| p.is_removed())
@@ -499,7 +505,7 @@ impl Home {
         ) else {
             return Ok(None);
         };
-        let me = get_text(self.store.as_ref(), &key(&["ws", workspace, "me"])?)?;
+        let me = self.stored_me(workspace)?;
         let ctx = QuickContext {
             tip,
             actor: self.actor.clone(),
@@ -534,7 +540,7 @@ impl Home {
     pub fn open_private(&self, workspace: &DocumentId, now: Timestamp) -> Result<Opened> {
         let workspace = &workspace.to_string();
         let pointer = key(&["ws", workspace, "private"])?;
-        let me = get_text(self.store.as_ref(), &key(&["ws", workspace, "me"])?)?;
+        let me = self.stored_me(workspace)?;
         let stored = get_text(self.store.as_ref(), &pointer)?;
         if let Some(doc_ref) = stored.as_deref().and_then(DocRef::from_stored) {
             let id = doc_ref.to_string();
@@ -641,8 +647,7 @@ impl Home {
                 }
                 None => opened.ws.add_participant(name, role, &self.actor)?,
             };
-            self.store
-                .put(&key(&["ws", &opened.key, "me"])?, pid.as_bytes())?;
+            self.store.put(&me_key(&opened.key)?, pid.as_bytes())?;
             if get_text(self.store.as_ref(), &key(&["home", "current"])?)?.is_none() {
                 self.store
                     .put(&key(&["home", "current"])?, opened.key.as_bytes())?;
@@ -662,17 +667,19 @@ impl Home {
 
     /// Which participant this device is in a workspace, if it has joined as someone.
     pub fn me(&self, workspace: &DocumentId) -> Result<Option<String>> {
-        get_text(
-            self.store.as_ref(),
-            &key(&["ws", &workspace.to_string(), "me"])?,
-        )
+        self.stored_me(&workspace.to_string())
+    }
+
+    /// [`Home::me`] for a workspace id as stored, which is what most of this file holds.
+    fn stored_me(&self, workspace: &str) -> Result<Option<String>> {
+        get_text(self.store.as_ref(), &me_key(workspace)?)
     }
 
     /// Record which participant this device is in a workspace (after joining it).
     pub fn set_me(&self, workspace: &DocumentId, participant: &str) -> Result<()> {
         let workspace = &workspace.to_string();
         self.store
-            .put(&key(&["ws", workspace, "me"])?, participant.as_bytes())?;
+            .put(&me_key(workspace)?, participant.as_bytes())?;
         if get_text(self.store.as_ref(), &key(&["home", "current"])?)?.is_none() {
             self.store
                 .put(&key(&["home", "current"])?, workspace.as_bytes())?;
