@@ -55,7 +55,7 @@ async fn sign_in(addr: SocketAddr, cookie: Option<&str>, token: &str) -> String 
     let body = format!("{{\"token\": \"{token}\"}}");
     let answer = call(addr, "POST", "/v1/session", cookie, Some(&body)).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
-    let set = answer.set_cookie.as_deref().unwrap();
+    let set = answer.set_cookie().unwrap();
     assert!(
         set.contains("HttpOnly") && set.contains("SameSite=Strict"),
         "{set}"
@@ -198,10 +198,10 @@ async fn staying_signed_in_to_the_program_keeps_the_workspaces_and_leaves_alone(
     // Forgetting the last token clears the cookie; so does forgetting them all at once.
     let path = format!("/v1/session/{writer_id}");
     let out = call(server.addr, "DELETE", &path, Some(&left), None).await;
-    assert!(out.set_cookie.unwrap().contains("Max-Age=0"));
+    assert!(out.set_cookie().unwrap().contains("Max-Age=0"));
     let all = call(server.addr, "DELETE", "/v1/session", Some(&both), None).await;
     assert_eq!(all.status, 204);
-    assert!(all.set_cookie.unwrap().contains("Max-Age=0"));
+    assert!(all.set_cookie().unwrap().contains("Max-Age=0"));
     server.stop().await;
 }
 
@@ -228,7 +228,7 @@ async fn a_session_holds_a_bounded_number_of_tokens() {
     .await;
     assert_eq!(full.status, 409);
     assert_eq!(full.body["code"], "session_full");
-    assert!(full.set_cookie.is_none());
+    assert!(full.set_cookie().is_none());
     // A token that does not work is refused and leaves the cookie alone.
     let bad = call(
         server.addr,
@@ -239,7 +239,7 @@ async fn a_session_holds_a_bounded_number_of_tokens() {
     )
     .await;
     assert_eq!(bad.status, 401);
-    assert!(bad.set_cookie.is_none());
+    assert!(bad.set_cookie().is_none());
     server.stop().await;
 }
 

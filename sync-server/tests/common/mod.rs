@@ -303,16 +303,31 @@ pub fn session(peer_id: &str, doc: &str, contents: AutoCommit) -> ClientSession 
 /// What the relay answered to one HTTP exchange.
 pub struct Answer {
     pub status: u16,
-    /// The value of the answer's `Set-Cookie` header, if it has one.
-    pub set_cookie: Option<String>,
+    /// The headers as `(name, value)`, in the order they came.
+    pub headers: Vec<(String, String)>,
+    /// The body as it came.
+    pub text: String,
     /// The body parsed as JSON (`Null` if it is not JSON).
     pub body: serde_json::Value,
 }
 
 impl Answer {
+    /// The value of the first header called `name` (in any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The value of the `Set-Cookie` header, if the answer has one.
+    pub fn set_cookie(&self) -> Option<&str> {
+        self.header("set-cookie")
+    }
+
     /// The `name=value` part of the `Set-Cookie` value: what a browser sends back.
     pub fn cookie(&self) -> Option<String> {
-        let set_cookie = self.set_cookie.as_deref()?;
+        let set_cookie = self.set_cookie()?;
         Some(set_cookie.split(';').next().unwrap_or("").to_string())
     }
 }
@@ -391,14 +406,16 @@ pub async fn http_over(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no status in {text:?}"));
-    let set_cookie = head
+    let headers = head
         .lines()
+        .skip(1)
         .filter_map(|line| line.split_once(':'))
-        .find(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
-        .map(|(_, value)| value.trim().to_string());
+        .map(|(name, value)| (name.to_string(), value.trim().to_string()))
+        .collect();
     Answer {
         status,
-        set_cookie,
+        headers,
+        text: body.to_string(),
         body: serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
     }
 }
@@ -426,26 +443,18 @@ pub async fn wait_for_health(addr: SocketAddr, check: impl Fn(&serde_json::Value
 /// The relay's `/metrics`, as `series -> value` (a series is a name with its labels, as
 /// printed). Also checks that every line is a comment or `series value`.
 pub async fn metrics(addr: SocketAddr) -> std::collections::HashMap<String, f64> {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: relay\r\n\r\n")
-        .await
-        .unwrap();
-    let mut response = Vec::new();
-    timeout(WAIT, stream.read_to_end(&mut response))
-        .await
-        .expect("metrics in time")
-        .unwrap();
-    let text = String::from_utf8(response).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let answer = http_with(addr, "GET", "/metrics", None, None).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let content_type = answer.header("content-type").unwrap_or_default();
     assert!(
-        head.to_ascii_lowercase()
-            .contains("content-type: text/plain; version=0.0.4"),
-        "{head}"
+        content_type
+            .to_ascii_lowercase()
+            .contains("text/plain; version=0.0.4"),
+        "{content_type}"
     );
     let mut series = std::collections::HashMap::new();
-    for line in body
+    for line in answer
+        .text
         .lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
     {
