@@ -453,6 +453,15 @@ fn career_steps_are_set_field_by_field_and_archived_by_their_person_or_a_mentor(
         err.contains("only the person whose career step it is or a mentor can archive"),
         "{err}"
     );
+    // Rewriting follows the same rule: Ben cannot reword Ana's step, a mentor can reword his.
+    let err = user_error(&ben, &["progress", "set", &anas, "--to", "CTO"]);
+    assert!(
+        err.contains("only the person whose career step it is or a mentor can change it"),
+        "{err}"
+    );
+    let reworded = ana.json(&["progress", "set", &step, "--note", "after the review, 2026"]);
+    assert_eq!(reworded["note"], "after the review, 2026");
+    exchange(&ana, &ben);
     // The person whose step it is archives it; a mentor restores it.
     assert_eq!(ben.json(&["progress", "archive", &step])["archived"], true);
     assert_eq!(ben.json(&["progress", "list"]).as_array().unwrap().len(), 1);

@@ -37,7 +37,8 @@ pub enum ProgressCommand {
         #[arg(long)]
         all: bool,
     },
-    /// Change a career step's date, roles or note.
+    /// Change a career step's date, roles or note (the person whose step it is or a mentor
+    /// only).
     Set {
         /// The career step's id or id prefix.
         id: String,
@@ -141,11 +142,17 @@ pub fn run(ctx: &Context, cmd: ProgressCommand) -> Result<()> {
                 role_after,
                 note,
             };
-            let (_, o, full) = write(ctx, |ws| {
-                let full = ws.resolve_career_step(&id)?;
-                ws.set_career_step(&full, changes)?;
-                Ok(full)
-            })?;
+            let home = ctx.home()?;
+            let mut o = ctx.workspace(&home)?;
+            let full = o.ws.resolve_career_step(&id)?;
+            let before = o.ws.career_step(&full)?;
+            // A career step is one person's record, so only they or a mentor rewrite it, as
+            // only they or a mentor archive it.
+            if !owner_or_mentor(&o.ws, &before.participant) {
+                bail!("only the person whose career step it is or a mentor can change it");
+            }
+            o.ws.set_career_step(&full, changes)?;
+            home.save(&mut o)?;
             let step = o.ws.career_step(&full)?;
             let label = step_label(&step);
             report(ctx, "Updated", "career step", &full, &label, &step)
