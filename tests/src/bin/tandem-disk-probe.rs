@@ -1,7 +1,8 @@
 //! `tandem-disk-probe`: how long a small durable write takes on a disk, right now.
 //!
 //! ```text
-//! tandem-disk-probe --dir DIR [--duration SECS] [--interval-ms MS] [--bytes N] [--json]
+//! tandem-disk-probe --dir DIR [--duration SECS] [--interval-ms MS] [--bytes N] [--group-commit]
+//!                   [--json]
 //! ```
 //!
 //! It appends `--bytes` to a file in `--dir` and waits for `fdatasync`, every `--interval-ms`,
@@ -9,6 +10,12 @@
 //! is the floor under every acknowledgement the relay sends, since it flushes a batch before
 //! anyone hears of it: run it beside a relay benchmark to tell the disk's share of a latency from
 //! the relay's (BENCHMARKS.md, "fsync"). The file is removed at the end.
+//!
+//! With `--group-commit` it writes back to back, as a busy relay's flusher does, and also
+//! prints how long a change arriving at a random moment would wait: it joins the write after
+//! the one under way, so it waits for the rest of that one and the whole of its own. A slow
+//! write covers more moments than a fast one, so this is the floor for a relay that flushes
+//! continuously, and it can be far above the latency of a single write.
 
 use anyhow::{bail, Context as _, Result};
 use clap::Parser;
@@ -34,6 +41,10 @@ struct Args {
     /// The size of each write, in bytes (a small batch of the relay is a few hundred)
     #[arg(long, default_value_t = 256)]
     bytes: usize,
+    /// Write back to back, ignoring --interval-ms, and also report the wait of a change that
+    /// arrives at a random moment (a continuously flushing relay's floor)
+    #[arg(long)]
+    group_commit: bool,
     /// Print the result as JSON
     #[arg(long)]
     json: bool,
@@ -63,36 +74,46 @@ fn run(args: Args) -> Result<()> {
         .with_context(|| format!("cannot create {}", path.display()))?;
     let chunk = vec![b'x'; args.bytes];
     let until = Instant::now() + Duration::from_secs_f64(args.duration);
-    let mut latencies_us = Vec::new();
+    let origin = Instant::now();
+    // Each write's start and end, in microseconds since `origin`.
+    let mut writes: Vec<(u64, u64)> = Vec::new();
     let result = (|| -> Result<()> {
         while Instant::now() < until {
-            let started = Instant::now();
+            let started = origin.elapsed().as_micros() as u64;
             file.write_all(&chunk).context("writing")?;
             file.sync_data().context("fdatasync")?;
-            latencies_us.push(started.elapsed().as_micros() as u64);
-            std::thread::sleep(Duration::from_millis(args.interval_ms));
+            writes.push((started, origin.elapsed().as_micros() as u64));
+            if !args.group_commit {
+                std::thread::sleep(Duration::from_millis(args.interval_ms));
+            }
         }
         Ok(())
     })();
     let _ = std::fs::remove_file(&path);
     result?;
-    if latencies_us.is_empty() {
+    if writes.is_empty() {
         bail!("no write finished within --duration");
     }
-    latencies_us.sort_unstable();
-    let at = |q: f64| {
-        let rank = ((q * latencies_us.len() as f64).ceil() as usize).clamp(1, latencies_us.len());
-        latencies_us[rank - 1] as f64 / 1000.0
-    };
-    let (p50, p99, max) = (at(0.5), at(0.99), at(1.0));
+    let mut latencies_us: Vec<u64> = writes.iter().map(|(start, end)| end - start).collect();
+    let (p50, p99, max) = percentiles(&mut latencies_us);
+    let arrival = args
+        .group_commit
+        .then(|| arrival_waits(&writes))
+        .filter(|waits| !waits.is_empty())
+        .map(|mut waits| percentiles(&mut waits));
     if args.json {
-        let report = serde_json::json!({
+        let mut report = serde_json::json!({
             "writes": latencies_us.len(),
             "bytes": args.bytes,
             "p50_ms": p50,
             "p99_ms": p99,
             "max_ms": max,
         });
+        if let Some((a50, a99, amax)) = arrival {
+            report["arrival_p50_ms"] = a50.into();
+            report["arrival_p99_ms"] = a99.into();
+            report["arrival_max_ms"] = amax.into();
+        }
         println!("{report}");
     } else {
         println!(
@@ -100,6 +121,70 @@ fn run(args: Args) -> Result<()> {
             latencies_us.len(),
             args.bytes
         );
+        if let Some((a50, a99, amax)) = arrival {
+            println!(
+                "a change arriving at a random moment waits: p50 {a50:.2} ms, p99 {a99:.2} ms, \
+                 max {amax:.2} ms"
+            );
+        }
     }
     Ok(())
+}
+
+/// p50, p99 and the maximum of `values_us`, in milliseconds.
+fn percentiles(values_us: &mut [u64]) -> (f64, f64, f64) {
+    values_us.sort_unstable();
+    let at = |q: f64| {
+        let rank = ((q * values_us.len() as f64).ceil() as usize).clamp(1, values_us.len());
+        values_us[rank - 1] as f64 / 1000.0
+    };
+    (at(0.5), at(0.99), at(1.0))
+}
+
+/// The wait of a change arriving at each moment of a back-to-back run, every 50 µs: it is
+/// written by the first write that starts after it arrives, and waits until that write ends.
+fn arrival_waits(writes: &[(u64, u64)]) -> Vec<u64> {
+    const STEP_US: u64 = 50;
+    let mut waits = Vec::new();
+    let Some(&(first, _)) = writes.first() else {
+        return waits;
+    };
+    let mut next = 0;
+    let mut t = first;
+    loop {
+        while next < writes.len() && writes[next].0 <= t {
+            next += 1;
+        }
+        let Some(&(_, end)) = writes.get(next) else {
+            return waits;
+        };
+        waits.push(end - t);
+        t += STEP_US;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slow_write_is_waited_for_by_every_change_that_arrives_during_it() {
+        // Three back-to-back writes: 1 ms, 100 ms, 1 ms.
+        let writes = [(0, 1_000), (1_000, 101_000), (101_000, 102_000)];
+        let waits = arrival_waits(&writes);
+        // Arrivals during the first write join the slow one; those during the slow one join
+        // the last write, so they wait for the rest of the slow one and then 1 ms.
+        assert_eq!(waits.len(), 101_000 / 50);
+        assert_eq!(waits[0], 101_000);
+        assert_eq!(waits[19], 101_000 - 50 * 19);
+        assert_eq!(waits[20], 102_000 - 1_000);
+        assert_eq!(*waits.last().unwrap(), 102_000 - 100_950);
+        let mut sorted = waits.clone();
+        let (p50, _, max) = percentiles(&mut sorted);
+        assert!(
+            p50 > 40.0,
+            "most moments fall in the slow write: p50 {p50} ms"
+        );
+        assert_eq!(max, 101.0);
+    }
 }
