@@ -24,7 +24,10 @@
 #   disk        the "load" load for DISK_DURATION s while another process writes 2 GB files with
 #               fsync to the disk of the relay's data directory, one after the other, the whole
 #               time; tandem-disk-probe measures a bare small durable write on the same disk
-#               before and during it, so the disk's share of the latency shows
+#               before and during it, so the disk's share of the latency shows, and then (20 s,
+#               relay idle, writer still running) what a change arriving at a random moment
+#               waits when durable writes go back to back: the floor of any relay that flushes
+#               before it answers
 #   idle        IDLE_CLIENTS joined connections with no document, held IDLE_DURATION s: relay
 #               memory per idle connection
 #   initial     a CHANGES-change workspace is uploaded by one client, then fetched by REPEAT
@@ -204,7 +207,8 @@ run_shared() {
 
 # run_disk SYSTEM: the edit load while 2 GB files are written with fsync, one after another, on
 # the same disk; the disk probe runs alone first, then beside the load. JSON to
-# $tmp/disk-SYSTEM.json, $tmp/probe-quiet-SYSTEM.json and $tmp/probe-writer-SYSTEM.json.
+# $tmp/disk-SYSTEM.json, $tmp/probe-quiet-SYSTEM.json, $tmp/probe-writer-SYSTEM.json and
+# $tmp/probe-group-SYSTEM.json.
 run_disk() {
   local system=$1 writer probe
   echo "## disk: $system" >&2
@@ -222,6 +226,9 @@ run_disk() {
     echo '{}' >"$tmp/disk-$system.json"
   fi
   wait "$probe" 2>/dev/null || true
+  # The floor of a relay that flushes continuously on this disk: back-to-back durable writes,
+  # with the writer still running and the relay idle.
+  "$probe_bin" --dir "$tmp" --duration 20 --group-commit --json >"$tmp/probe-group-$system.json" || echo '{}' >"$tmp/probe-group-$system.json"
   kill "$writer" 2>/dev/null || true
   pkill -f "of=$tmp/writer" 2>/dev/null || true
   wait "$writer" 2>/dev/null || true
@@ -471,6 +478,9 @@ if have disk; then
   row probe-writer "the same during the writer: p50 (ms)" ".p50_ms" 2
   row probe-writer "… p99 (ms)" ".p99_ms" 2
   row probe-writer "… max (ms)" ".max_ms" 1
+  row probe-group "back-to-back during the writer, a change arriving at a random moment waits: p50 (ms)" ".arrival_p50_ms" 2
+  row probe-group "… p99 (ms)" ".arrival_p99_ms" 2
+  row probe-group "… max (ms)" ".arrival_max_ms" 1
 fi
 
 if have idle; then
