@@ -42,7 +42,7 @@ pub const FILE_NAME: &str = "tandem-journal";
 /// overlay goes to the inner storage, which is flushed, and the journal is emptied. This bounds
 /// the memory held, the journal's size and the replay at startup. A checkpoint runs on its own
 /// thread and flushes go on meanwhile, but on a small machine it still competes with the relay
-/// for the cores and the disk: 4 MiB comes about every few seconds at 3,000 deliveries/s.
+/// for the cores and the disk, so it is kept to a few MiB at a time.
 pub const CHECKPOINT_BYTES: u64 = 4 << 20;
 
 const PUT: u8 = 0;
