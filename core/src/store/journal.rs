@@ -75,7 +75,13 @@ struct Journal {
     file: Mutex<(File, u64)>,
     /// Held while a checkpoint runs, so that only one does at a time.
     checkpointing: Mutex<()>,
+    /// When an automatic checkpoint failed last; the next one waits [`CHECKPOINT_RETRY`], so
+    /// that an inner storage that keeps failing (a full disk) is not tried at every flush.
+    failed_at: Mutex<Option<std::time::Instant>>,
 }
+
+/// How long after a failed automatic checkpoint the next one may start.
+const CHECKPOINT_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Writes since the last checkpoint.
 #[derive(Default)]
@@ -145,6 +151,7 @@ impl Journaled {
             pending: Mutex::new(Pending::default()),
             file: Mutex::new((file, 0)),
             checkpointing: Mutex::new(()),
+            failed_at: Mutex::new(None),
         };
         Ok(Self {
             journal: Arc::new(journal),
@@ -188,6 +195,10 @@ impl Journaled {
         if background.as_ref().is_some_and(|t| !t.is_finished()) {
             return;
         }
+        let failed_at = *self.journal.failed_at();
+        if failed_at.is_some_and(|at| at.elapsed() < CHECKPOINT_RETRY) {
+            return;
+        }
         let journal = Arc::clone(&self.journal);
         let spawned = std::thread::Builder::new()
             .name("tandem-checkpoint".into())
@@ -196,7 +207,8 @@ impl Journaled {
                 // (the inner storage's disk is full, say) costs only a longer journal: it is
                 // tried again once a later flush finds it due, and a clean shutdown reports the
                 // error.
-                let _ = journal.checkpoint();
+                let failed = journal.checkpoint().is_err();
+                *journal.failed_at() = failed.then(std::time::Instant::now);
             });
         let finished = std::mem::replace(&mut *background, spawned.ok());
         drop(background);
@@ -214,6 +226,10 @@ impl Drop for Journaled {
 }
 
 impl Journal {
+    fn failed_at(&self) -> MutexGuard<'_, Option<std::time::Instant>> {
+        self.failed_at.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn pending(&self) -> MutexGuard<'_, Pending> {
         // Every change under this lock is a single map or vector operation per write, so a
         // panic cannot leave it half-updated in a way that matters: at worst a write is in the
@@ -760,6 +776,78 @@ mod tests {
         assert_eq!(
             reopened.get(b"goal/2").unwrap().as_deref(),
             Some(&b"while sled is busy"[..])
+        );
+    }
+
+    /// An inner storage whose disk is full: every batch of writes fails, and is counted.
+    #[derive(Default)]
+    struct FullStorage {
+        attempts: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Storage for FullStorage {
+        fn get(&self, _: &[u8]) -> Result<Option<Vec<u8>>> {
+            Ok(None)
+        }
+        fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+            self.apply(vec![Write::Put(key.to_vec(), value.to_vec())])
+        }
+        fn delete(&self, key: &[u8]) -> Result<()> {
+            self.apply(vec![Write::Delete(key.to_vec())])
+        }
+        fn scan_prefix(&self, _: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+            Ok(Vec::new())
+        }
+        fn scan_keys(&self, _: &[u8]) -> Result<Vec<Vec<u8>>> {
+            Ok(Vec::new())
+        }
+        fn apply(&self, _: Vec<Write>) -> Result<()> {
+            self.attempts
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(io_error(
+                Path::new("full"),
+                std::io::Error::from(std::io::ErrorKind::StorageFull),
+            ))
+        }
+        fn flush(&self) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A checkpoint that fails loses nothing, is not tried again at every flush, and a clean
+    /// shutdown's checkpoint reports it.
+    #[test]
+    fn a_failing_checkpoint_keeps_the_journal_and_waits_before_trying_again() {
+        let tmp = dir();
+        let path = tmp.path().join("journal");
+        let inner = Arc::new(FullStorage::default());
+        let store = Journaled::with_checkpoint(inner.clone(), &path, 100).unwrap();
+        store.put(b"goal/1", &[1; 200]).unwrap();
+        store.flush().unwrap();
+        store.wait_for_checkpoint();
+        assert_eq!(inner.attempts.load(std::sync::atomic::Ordering::SeqCst), 1);
+        for i in 0..100u8 {
+            store.put(b"goal/2", &[i; 10]).unwrap();
+            store.flush().unwrap();
+            store.wait_for_checkpoint();
+        }
+        let attempts = inner.attempts.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(attempts < 10, "{attempts} checkpoints tried in a row");
+        assert_eq!(
+            store.get(b"goal/2").unwrap().as_deref(),
+            Some(&[99; 10][..])
+        );
+        assert!(store.checkpoint().is_err());
+        drop(store);
+        let fresh = Arc::new(MemoryStorage::default());
+        Journaled::open(fresh.clone(), &path).unwrap();
+        assert_eq!(
+            fresh.get(b"goal/1").unwrap().as_deref(),
+            Some(&[1; 200][..])
+        );
+        assert_eq!(
+            fresh.get(b"goal/2").unwrap().as_deref(),
+            Some(&[99; 10][..])
         );
     }
 
