@@ -138,6 +138,10 @@ pub struct ServerConfig {
     /// How many hub threads share the documents (by document id). Default: the number of
     /// cores.
     pub hub_threads: usize,
+    /// How many bytes of writes the journal gathers before a checkpoint moves them into sled
+    /// (core/src/store/journal.rs). More holds more in memory and makes a restart after a
+    /// crash replay more; less makes sled work more often. Default 4 MiB.
+    pub checkpoint_bytes: u64,
 }
 
 impl Default for ServerConfig {
@@ -157,6 +161,7 @@ impl Default for ServerConfig {
             header_timeout: Duration::from_secs(10),
             tls_handshake_timeout: Duration::from_secs(10),
             hub_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            checkpoint_bytes: tandem_core::store::journal::CHECKPOINT_BYTES,
         }
     }
 }
@@ -240,12 +245,15 @@ pub async fn run(
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let store_path = config.store_path();
+    let checkpoint_bytes = config.checkpoint_bytes;
     // The relay flushes after every batch, so its writes go through a journal: one append and
     // one fdatasync per flush instead of a sync of sled's whole log (core/src/store/journal.rs).
-    let journal = tokio::task::spawn_blocking(move || Journaled::open_sled(&store_path))
-        .await
-        .context("opening the store")?
-        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+    let journal = tokio::task::spawn_blocking(move || {
+        Journaled::open_sled_with_checkpoint(&store_path, checkpoint_bytes)
+    })
+    .await
+    .context("opening the store")?
+    .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
     let journal = Arc::new(journal);
     let peer_id = format!("tandem-relay-{:08x}", rand::random::<u32>());
     let storage: Arc<dyn tandem_core::store::Storage> = journal.clone();

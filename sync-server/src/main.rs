@@ -60,6 +60,12 @@ struct Cli {
     /// How many threads share the documents' sync work (default: the number of cores).
     #[arg(long)]
     hub_threads: Option<usize>,
+    /// Move the journal's writes into the store once they add up to this many KiB. More keeps
+    /// more in memory and makes a restart after a crash replay more; less makes the store work
+    /// more often.
+    #[arg(long, value_name = "KIB", default_value_t = 4096,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    checkpoint_kib: u64,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -94,6 +100,7 @@ impl Cli {
                 .hub_threads
                 .unwrap_or_else(|| ServerConfig::default().hub_threads)
                 .max(1),
+            checkpoint_bytes: self.checkpoint_kib << 10,
             tls,
             ..ServerConfig::default()
         })
@@ -225,6 +232,10 @@ mod tests {
         assert!(cli.command.is_none());
         assert_eq!(cli.log_format, LogFormat::Text);
         assert!(config.tls.is_none());
+        assert_eq!(
+            config.checkpoint_bytes,
+            tandem_core::store::journal::CHECKPOINT_BYTES
+        );
     }
 
     #[test]
@@ -261,10 +272,14 @@ mod tests {
             "9",
             "--hub-threads",
             "3",
+            "--checkpoint-kib",
+            "64",
         ])
         .unwrap();
         let config = cli.server_config().unwrap();
         assert_eq!(config.hub_threads, 3);
+        assert_eq!(config.checkpoint_bytes, 64 << 10);
+        assert!(Cli::try_parse_from(["tandem-server", "--checkpoint-kib", "0"]).is_err());
         assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
         assert!(config.open);
         assert_eq!(config.max_connections, 5);

@@ -216,6 +216,15 @@ struct DocChunks {
     incrementals: usize,
 }
 
+/// The inode of the relay's journal in the store at `dir`. A checkpoint replaces the journal
+/// with a new file, so a changed inode shows that one completed.
+fn journal_inode(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata(dir.join(tandem_core::store::journal::FILE_NAME))
+        .expect("the relay's journal exists")
+        .ino()
+}
+
 /// Open a copy of the sled store at `dir` as tandem opens it, load every document in it (or
 /// only `only`) with `docstore`, and return their chunks. Panics if the store or a document is
 /// damaged.
@@ -346,7 +355,9 @@ impl Drop for StopOnDrop {
 fn the_relay_killed_during_heavy_sync_keeps_every_acknowledged_goal() {
     let kills = rounds(5);
     let mut rng = rng("relay kills");
-    let mut relay = Relay::start_open();
+    // Small checkpoints, so that kills also land while sled takes the journal's writes, and
+    // after it has some.
+    let mut relay = Relay::start_with(true, &["--checkpoint-kib", "16"], &[]);
     let url = Arc::new(Mutex::new(relay.url()));
 
     let ana = Home::new();
@@ -424,6 +435,9 @@ fn the_relay_killed_during_heavy_sync_keeps_every_acknowledged_goal() {
     }
 
     let started = Instant::now();
+    // Runs of the relay in which a checkpoint completed before the kill.
+    let mut checkpointed = 0;
+    let mut journal_at_start = journal_inode(&relay.data().join("sled"));
     for round in 0..kills {
         // Each round some sync has succeeded since the last restart, so every crash has
         // acknowledged changes to lose; then the kill comes at a random moment.
@@ -435,14 +449,18 @@ fn the_relay_killed_during_heavy_sync_keeps_every_acknowledged_goal() {
         std::thread::sleep(Duration::from_millis(rng.gen_range(0..1500)));
         let log = relay.log();
         assert!(!log.contains("panicked"), "the relay panicked:\n{log}");
-        relay.kill();
         let store = relay.data().join("sled");
+        if journal_inode(&store) != journal_at_start {
+            checkpointed += 1;
+        }
+        relay.kill();
         assert!(store.is_dir(), "no relay store at {}", store.display());
         inspect_store(&store, &format!("relay after kill {round}"), None);
         // The next round (or the late device below) syncs with it, which shows that it opened
         // its store and serves again.
         relay.start_again();
         *url.lock().unwrap() = relay.url();
+        journal_at_start = journal_inode(&store);
         if (round + 1).is_multiple_of(25) {
             println!(
                 "relay kills: {} of {kills} after {:.0}s",
@@ -467,7 +485,7 @@ fn the_relay_killed_during_heavy_sync_keeps_every_acknowledged_goal() {
         homes.push(home);
     }
     println!(
-        "relay kills: {kills} in {:.1}s; goals added {}, acknowledged {}; syncs ok {ok}, failed {failed}",
+        "relay kills: {kills} in {:.1}s; goals added {}, acknowledged {}; syncs ok {ok}, failed {failed}; runs with a checkpoint before the kill {checkpointed}",
         started.elapsed().as_secs_f64(),
         added.len(),
         acknowledged.len()
@@ -479,6 +497,10 @@ fn the_relay_killed_during_heavy_sync_keeps_every_acknowledged_goal() {
         ok > 0,
         "no sync succeeded, so nothing was tested:\n{}",
         relay.log()
+    );
+    assert!(
+        checkpointed > 0,
+        "no checkpoint had completed before any kill, so the journal was never handed to sled"
     );
 
     // A new device fetches from the relay as the last crash left it: every acknowledged goal

@@ -162,8 +162,13 @@ impl Journaled {
     /// Open the sled store in `dir` with its journal ([`FILE_NAME`] in the same directory),
     /// applying what a process that was killed left in the journal.
     pub fn open_sled(dir: &Path) -> Result<Self> {
+        Self::open_sled_with_checkpoint(dir, CHECKPOINT_BYTES)
+    }
+
+    /// As [`Journaled::open_sled`], checkpointing once the journal holds `checkpoint_bytes`.
+    pub fn open_sled_with_checkpoint(dir: &Path, checkpoint_bytes: u64) -> Result<Self> {
         let sled = super::SledStorage::open(dir)?;
-        Self::open(Arc::new(sled), &dir.join(FILE_NAME))
+        Self::with_checkpoint(Arc::new(sled), &dir.join(FILE_NAME), checkpoint_bytes)
     }
 
     /// Flush the inner storage and empty the journal, so that the inner storage alone holds
