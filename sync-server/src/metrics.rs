@@ -15,6 +15,7 @@
 //! | `tandem_received_bytes_total`, `tandem_sent_bytes_total` | counter | their encoded bytes |
 //! | `tandem_changes_stored_total` | counter | automerge changes written to disk |
 //! | `tandem_flush_seconds` | histogram | how long each storage flush took |
+//! | `tandem_checkpoints_total`, `tandem_checkpoint_failures_total` | counter | journal checkpoints into sled that completed and that failed (a failure loses nothing, but the journal and memory grow until one completes) |
 //! | `tandem_refusals_total{reason}` | counter | connections or requests turned away, by reason |
 //! | `tandem_invites_created_total` | counter | invite codes made through `POST /v1/invites` |
 //! | `tandem_invite_redemptions_total` | counter | invite codes redeemed (`POST /v1/invites/redeem` answered 200) |
@@ -31,6 +32,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use tandem_core::store::Journaled;
 use tandem_core::sync::RelayStats;
 use tokio::sync::watch;
 
@@ -102,16 +104,22 @@ pub(crate) struct Metrics {
     pub flush_seconds: Histogram,
 }
 
-/// The engine's figures, read from the hub's latest stats at scrape time.
+/// The engine's figures, read from the hub's latest stats and the journal at scrape time.
 #[derive(Debug)]
 struct EngineFigures {
     stats: watch::Receiver<RelayStats>,
     connections: Arc<AtomicUsize>,
+    journal: Option<Arc<Journaled>>,
 }
 
 impl Collector for EngineFigures {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let stats = self.stats.borrow().clone();
+        let checkpoints = self
+            .journal
+            .as_ref()
+            .map(|j| j.checkpoint_counts())
+            .unwrap_or_default();
         let gauges = [
             (
                 "tandem_connections",
@@ -140,6 +148,16 @@ impl Collector for EngineFigures {
                 "Joins the engine refused (peer id taken by another token, bad join)",
                 stats.peers_refused,
             ),
+            (
+                "tandem_checkpoints",
+                "Journal checkpoints into the store that completed",
+                checkpoints.done,
+            ),
+            (
+                "tandem_checkpoint_failures",
+                "Journal checkpoints into the store that failed (nothing is lost; the journal grows)",
+                checkpoints.failed,
+            ),
         ];
         for (name, help, value) in counters {
             let counter = ConstCounter::new(value);
@@ -155,12 +173,15 @@ impl Collector for EngineFigures {
 }
 
 impl Metrics {
-    pub fn new(stats: watch::Receiver<RelayStats>) -> Self {
+    /// The relay's metrics, reading the engine's figures from `stats` and the checkpoint
+    /// counts from `journal`, if the store has one.
+    pub fn new(stats: watch::Receiver<RelayStats>, journal: Option<Arc<Journaled>>) -> Self {
         let mut registry = Registry::default();
         let connections = Arc::new(AtomicUsize::new(0));
         registry.register_collector(Box::new(EngineFigures {
             stats,
             connections: connections.clone(),
+            journal,
         }));
         let mut counter = |name: &str, help: &str| {
             let counter = Counter::default();

@@ -6,6 +6,7 @@ use common::*;
 use std::collections::HashMap;
 use tandem_core::automerge::AutoCommit;
 use tandem_server::tokens::{Role, Scope};
+use tandem_server::ServerConfig;
 
 fn get(m: &HashMap<String, f64>, series: &str) -> f64 {
     *m.get(series)
@@ -15,11 +16,18 @@ fn get(m: &HashMap<String, f64>, series: &str) -> f64 {
 #[tokio::test]
 async fn metrics_count_a_known_load() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(config(dir.path())).await;
+    // A checkpoint after every flush that finds none running, so that some complete.
+    let server = TestServer::start(ServerConfig {
+        checkpoint_bytes: 1,
+        ..config(dir.path())
+    })
+    .await;
     let before = metrics(server.addr).await;
     assert_eq!(get(&before, "tandem_connections"), 0.0);
     assert_eq!(get(&before, "tandem_refusals_total{reason=\"token\"}"), 0.0);
     assert_eq!(get(&before, "tandem_flush_seconds_count"), 0.0);
+    assert_eq!(get(&before, "tandem_checkpoints_total"), 0.0);
+    assert_eq!(get(&before, "tandem_checkpoint_failures_total"), 0.0);
 
     let doc = doc_id();
     let (mentor, _) = server.token(Role::Write, Scope::docs(&[&doc]).unwrap());
@@ -98,5 +106,16 @@ async fn metrics_count_a_known_load() {
     let flushes = get(&m, "tandem_flush_seconds_count");
     assert!(flushes >= 6.0, "{flushes} flushes");
     assert_eq!(get(&m, "tandem_flush_seconds_bucket{le=\"+Inf\"}"), flushes);
+    // Checkpoints run beside the flushes, so the first may still be under way.
+    let mut m = m;
+    for _ in 0..100 {
+        if get(&m, "tandem_checkpoints_total") >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        m = metrics(server.addr).await;
+    }
+    assert!(get(&m, "tandem_checkpoints_total") >= 1.0);
+    assert_eq!(get(&m, "tandem_checkpoint_failures_total"), 0.0);
     server.stop().await;
 }

@@ -78,6 +78,17 @@ struct Journal {
     /// When an automatic checkpoint failed last; the next one waits [`CHECKPOINT_RETRY`], so
     /// that an inner storage that keeps failing (a full disk) is not tried at every flush.
     failed_at: Mutex<Option<std::time::Instant>>,
+    /// Checkpoints completed and failed since the journal was opened, for the operator.
+    checkpoints: [std::sync::atomic::AtomicU64; 2],
+}
+
+/// How many checkpoints completed and failed since the journal was opened. A failed one loses
+/// nothing, but one that keeps failing lets the journal and memory grow: an operator watches
+/// `failed`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckpointCounts {
+    pub done: u64,
+    pub failed: u64,
 }
 
 /// How long after a failed automatic checkpoint the next one may start.
@@ -152,6 +163,7 @@ impl Journaled {
             file: Mutex::new((file, 0)),
             checkpointing: Mutex::new(()),
             failed_at: Mutex::new(None),
+            checkpoints: Default::default(),
         };
         Ok(Self {
             journal: Arc::new(journal),
@@ -178,6 +190,15 @@ impl Journaled {
         self.wait_for_checkpoint();
         self.journal.append_pending()?;
         self.journal.checkpoint()
+    }
+
+    /// How many checkpoints completed and failed so far.
+    pub fn checkpoint_counts(&self) -> CheckpointCounts {
+        let [done, failed] = &self.journal.checkpoints;
+        CheckpointCounts {
+            done: done.load(std::sync::atomic::Ordering::Relaxed),
+            failed: failed.load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
 
     /// Wait until the automatic checkpoint under way, if any, has finished.
@@ -445,6 +466,13 @@ impl Journal {
     /// it now holds. Flushes go on meanwhile: the journal's lock is held only to note how much
     /// of the file the overlay covers, and again at the end to replace the file.
     fn checkpoint(&self) -> Result<()> {
+        let result = self.checkpoint_once();
+        let counter = &self.checkpoints[usize::from(result.is_err())];
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        result
+    }
+
+    fn checkpoint_once(&self) -> Result<()> {
         let _only = self.checkpointing.lock().unwrap_or_else(|e| e.into_inner());
         let file = self.file.lock().unwrap_or_else(|e| e.into_inner());
         // Every record in the file up to here had its writes in the overlay before it was
@@ -839,6 +867,13 @@ mod tests {
         let attempts = inner.attempts.load(std::sync::atomic::Ordering::SeqCst);
         assert!(attempts < 10, "{attempts} checkpoints tried in a row");
         assert_eq!(
+            store.checkpoint_counts(),
+            CheckpointCounts {
+                done: 0,
+                failed: attempts as u64
+            }
+        );
+        assert_eq!(
             store.get(b"goal/2").unwrap().as_deref(),
             Some(&[99; 10][..])
         );
@@ -869,6 +904,10 @@ mod tests {
         store.flush().unwrap();
         store.wait_for_checkpoint();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+        assert_eq!(
+            store.checkpoint_counts(),
+            CheckpointCounts { done: 1, failed: 0 }
+        );
         store.put(b"after", b"y").unwrap();
         store.flush().unwrap();
         assert!(std::fs::metadata(&path).unwrap().len() > 0);

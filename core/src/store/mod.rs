@@ -43,7 +43,7 @@ pub use doc_ref::DocRef;
 pub use home::{
     new_document_id, Home, ImportReport, Opened, RedeemedInvite, RelaySettings, WorkspaceInfo,
 };
-pub use journal::Journaled;
+pub use journal::{CheckpointCounts, Journaled};
 pub use key::StorageKey;
 pub use memory::MemoryStorage;
 pub use read_model::WorkspaceView;
