@@ -26,7 +26,8 @@ async fn metrics_count_a_known_load() {
     assert_eq!(get(&before, "tandem_connections"), 0.0);
     assert_eq!(get(&before, "tandem_refusals_total{reason=\"token\"}"), 0.0);
     assert_eq!(get(&before, "tandem_flush_seconds_count"), 0.0);
-    assert_eq!(get(&before, "tandem_checkpoints_total"), 0.0);
+    // What the relay stores as it starts may already have been checkpointed, so only the
+    // failures are known here.
     assert_eq!(get(&before, "tandem_checkpoint_failures_total"), 0.0);
 
     let doc = doc_id();
@@ -106,16 +107,17 @@ async fn metrics_count_a_known_load() {
     let flushes = get(&m, "tandem_flush_seconds_count");
     assert!(flushes >= 6.0, "{flushes} flushes");
     assert_eq!(get(&m, "tandem_flush_seconds_bucket{le=\"+Inf\"}"), flushes);
-    // Checkpoints run beside the flushes, so the first may still be under way.
+    // Checkpoints run beside the flushes, so the load's may still be under way.
+    let started = get(&before, "tandem_checkpoints_total");
     let mut m = m;
     for _ in 0..100 {
-        if get(&m, "tandem_checkpoints_total") >= 1.0 {
+        if get(&m, "tandem_checkpoints_total") > started {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         m = metrics(server.addr).await;
     }
-    assert!(get(&m, "tandem_checkpoints_total") >= 1.0);
+    assert!(get(&m, "tandem_checkpoints_total") > started);
     assert_eq!(get(&m, "tandem_checkpoint_failures_total"), 0.0);
     server.stop().await;
 }
