@@ -736,25 +736,50 @@ mod tests {
         );
     }
 
-    /// An inner storage whose flush waits until the test opens its gate, or gives up after 10 s
-    /// and notes that it did.
-    #[derive(Default)]
-    struct GatedStorage {
+    /// An inner storage a test controls: its flush can wait behind a gate until the test opens
+    /// it (or give up after 10 s and note that it did), and its disk can be full, so that every
+    /// batch of writes fails. Batches are counted either way.
+    struct TestStorage {
         memory: MemoryStorage,
+        full: bool,
+        attempts: std::sync::atomic::AtomicUsize,
         open: std::sync::Mutex<bool>,
         opened: std::sync::Condvar,
         gave_up: std::sync::atomic::AtomicBool,
     }
 
-    impl Storage for GatedStorage {
+    impl TestStorage {
+        fn new(full: bool, open: bool) -> Self {
+            Self {
+                memory: MemoryStorage::default(),
+                full,
+                attempts: Default::default(),
+                open: std::sync::Mutex::new(open),
+                opened: Default::default(),
+                gave_up: Default::default(),
+            }
+        }
+
+        /// A storage whose flush waits for the gate.
+        fn gated() -> Self {
+            Self::new(false, false)
+        }
+
+        /// A storage whose disk is full.
+        fn full() -> Self {
+            Self::new(true, true)
+        }
+    }
+
+    impl Storage for TestStorage {
         fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
             self.memory.get(key)
         }
         fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
-            self.memory.put(key, value)
+            self.apply(vec![Write::Put(key.to_vec(), value.to_vec())])
         }
         fn delete(&self, key: &[u8]) -> Result<()> {
-            self.memory.delete(key)
+            self.apply(vec![Write::Delete(key.to_vec())])
         }
         fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
             self.memory.scan_prefix(prefix)
@@ -763,6 +788,14 @@ mod tests {
             self.memory.scan_keys(prefix)
         }
         fn apply(&self, writes: Vec<Write>) -> Result<()> {
+            self.attempts
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if self.full {
+                return Err(io_error(
+                    Path::new("full"),
+                    std::io::Error::from(std::io::ErrorKind::StorageFull),
+                ));
+            }
             self.memory.apply(writes)
         }
         fn flush(&self) -> Result<()> {
@@ -784,7 +817,7 @@ mod tests {
     fn flushes_go_on_while_a_checkpoint_waits_for_the_inner_storage() {
         let tmp = dir();
         let path = tmp.path().join("journal");
-        let inner = Arc::new(GatedStorage::default());
+        let inner = Arc::new(TestStorage::gated());
         let store = Journaled::with_checkpoint(inner.clone(), &path, 100).unwrap();
         store.put(b"goal/1", &[1; 200]).unwrap();
         store.flush().unwrap();
@@ -812,48 +845,13 @@ mod tests {
         );
     }
 
-    /// An inner storage whose disk is full: every batch of writes fails, and is counted.
-    #[derive(Default)]
-    struct FullStorage {
-        attempts: std::sync::atomic::AtomicUsize,
-    }
-
-    impl Storage for FullStorage {
-        fn get(&self, _: &[u8]) -> Result<Option<Vec<u8>>> {
-            Ok(None)
-        }
-        fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
-            self.apply(vec![Write::Put(key.to_vec(), value.to_vec())])
-        }
-        fn delete(&self, key: &[u8]) -> Result<()> {
-            self.apply(vec![Write::Delete(key.to_vec())])
-        }
-        fn scan_prefix(&self, _: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-            Ok(Vec::new())
-        }
-        fn scan_keys(&self, _: &[u8]) -> Result<Vec<Vec<u8>>> {
-            Ok(Vec::new())
-        }
-        fn apply(&self, _: Vec<Write>) -> Result<()> {
-            self.attempts
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Err(io_error(
-                Path::new("full"),
-                std::io::Error::from(std::io::ErrorKind::StorageFull),
-            ))
-        }
-        fn flush(&self) -> Result<()> {
-            Ok(())
-        }
-    }
-
     /// A checkpoint that fails loses nothing, is not tried again at every flush, and a clean
     /// shutdown's checkpoint reports it.
     #[test]
     fn a_failing_checkpoint_keeps_the_journal_and_waits_before_trying_again() {
         let tmp = dir();
         let path = tmp.path().join("journal");
-        let inner = Arc::new(FullStorage::default());
+        let inner = Arc::new(TestStorage::full());
         let store = Journaled::with_checkpoint(inner.clone(), &path, 100).unwrap();
         store.put(b"goal/1", &[1; 200]).unwrap();
         store.flush().unwrap();
