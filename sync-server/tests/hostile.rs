@@ -188,9 +188,11 @@ async fn each_hostile_input_closes_only_its_own_connection() {
         // The pair is unaffected: a change still travels from Ana to Ben.
         let key = format!("after-{kind:?}");
         ana.change(&doc, &key, i as i64).await;
+        ana.sync_until(|s| s.settled()).await;
         ben.sync_until(|s| has(s, &doc, &key)).await;
     }
     ben.change(&doc, "ben-last", 1).await;
+    ben.sync_until(|s| s.settled()).await;
     ana.sync_until(|s| has(s, &doc, "ben-last")).await;
     wait_for_health(server.addr, |h| h["peers"] == 2 && h["connections"] == 2).await;
     server.stop().await;
@@ -246,6 +248,7 @@ async fn a_slow_reader_is_dropped_and_the_others_keep_syncing() {
     stop_reading.send(()).unwrap();
     ben.ws = ben_reader.await.unwrap();
     ana.change(&doc, "still-working", 1).await;
+    ana.sync_until(|s| s.settled()).await;
     ben.sync_until(|s| has(s, &doc, "still-working")).await;
     expect_closed(&mut slow.ws).await;
     server.stop().await;
@@ -336,6 +339,7 @@ async fn thousands_of_connections_opened_and_dropped_leave_the_pair_syncing() {
         drop(open);
         let key = format!("wave-{wave}");
         ana.change(&doc, &key, wave).await;
+        ana.sync_until(|s| s.settled()).await;
         ben.sync_until(|s| has(s, &doc, &key)).await;
     }
     // Every dropped connection is forgotten: only the pair remains.
@@ -391,6 +395,7 @@ async fn a_corrupt_change_is_never_stored_or_passed_on() {
     )
     .await;
     ana.change(&doc, "after", 1).await;
+    ana.sync_until(|s| s.settled()).await;
     let mut ben = Peer::join(&url, session("ben", &doc, AutoCommit::new())).await;
     ben.sync_until(|s| has(s, &doc, "after")).await;
     assert!(!has(&mut ben.session, &doc, "evil"));
@@ -465,6 +470,7 @@ mod http_and_tls {
 
     async fn still_syncing(ana: &mut Peer, ben: &mut Peer, doc: &str, key: &str) {
         ana.change(doc, key, 1).await;
+        ana.sync_until(|s| s.settled()).await;
         ben.sync_until(|s| has(s, doc, key)).await;
     }
 

@@ -80,6 +80,7 @@ async fn metrics_count_a_known_load() {
     for i in 0..5 {
         let key = format!("goal-{i}");
         ana.change(&doc, &key, i).await;
+        ana.sync_until(|s| s.settled()).await;
         ben.sync_until(|s| has(s, &doc, &key)).await;
     }
     first_ben.ws.close(None).await.unwrap();

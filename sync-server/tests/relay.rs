@@ -525,6 +525,7 @@ async fn workspaces_spread_over_four_hub_threads_all_sync_and_persist() {
         .await;
     ben.change(&docs[0], "mentee", 1).await;
     ben.change(&docs[39], "mentee", 2).await;
+    ben.sync_until(|s| s.settled()).await;
     ana.sync_until(|s| has(s, &docs[0], "mentee") && has(s, &docs[39], "mentee"))
         .await;
     let h = health(server.addr).await;
