@@ -298,11 +298,22 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             store_after_two_commands(dir.path());
             let interrupted = interrupt_a_snapshot(dir.path(), contents);
-            // sled on its own refuses such a store (a failed open writes nothing).
-            let plain = sled::Config::new()
-                .path(dir.path())
-                .flush_every_ms(None)
-                .open();
+            // sled on its own refuses such a store (a failed open writes nothing). The last
+            // command's sled may still be letting go of its lock in a background thread, so a
+            // lock refusal is waited out, as `SledStorage::open` does.
+            let deadline = std::time::Instant::now() + DEFAULT_LOCK_WAIT;
+            let plain = loop {
+                let plain = sled::Config::new()
+                    .path(dir.path())
+                    .flush_every_ms(None)
+                    .open();
+                match &plain {
+                    Err(e) if is_lock_error(e) && std::time::Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    _ => break plain,
+                }
+            };
             assert!(
                 matches!(plain, Err(sled::Error::Corruption { .. })),
                 "sled opened a store with an interrupted snapshot: {plain:?}"
