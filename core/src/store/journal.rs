@@ -79,7 +79,8 @@ struct Journal {
     /// that an inner storage that keeps failing (a full disk) is not tried at every flush.
     failed_at: Mutex<Option<std::time::Instant>>,
     /// Checkpoints completed and failed since the journal was opened, for the operator.
-    checkpoints: [std::sync::atomic::AtomicU64; 2],
+    checkpoints_done: std::sync::atomic::AtomicU64,
+    checkpoints_failed: std::sync::atomic::AtomicU64,
 }
 
 /// How many checkpoints completed and failed since the journal was opened. A failed one loses
@@ -104,6 +105,9 @@ struct Pending {
     /// How many bytes of keys and values the overlay holds.
     overlay_bytes: u64,
 }
+
+/// A copy of the overlay taken for a checkpoint: every key with its value, `None` for a delete.
+type Frozen = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 
 /// What one overlay entry counts towards [`Pending::overlay_bytes`].
 fn entry_size(key: &[u8], value: &Option<Vec<u8>>) -> u64 {
@@ -163,7 +167,8 @@ impl Journaled {
             file: Mutex::new((file, 0)),
             checkpointing: Mutex::new(()),
             failed_at: Mutex::new(None),
-            checkpoints: Default::default(),
+            checkpoints_done: Default::default(),
+            checkpoints_failed: Default::default(),
         };
         Ok(Self {
             journal: Arc::new(journal),
@@ -194,10 +199,12 @@ impl Journaled {
 
     /// How many checkpoints completed and failed so far.
     pub fn checkpoint_counts(&self) -> CheckpointCounts {
-        let [done, failed] = &self.journal.checkpoints;
+        let load = |counter: &std::sync::atomic::AtomicU64| {
+            counter.load(std::sync::atomic::Ordering::Relaxed)
+        };
         CheckpointCounts {
-            done: done.load(std::sync::atomic::Ordering::Relaxed),
-            failed: failed.load(std::sync::atomic::Ordering::Relaxed),
+            done: load(&self.journal.checkpoints_done),
+            failed: load(&self.journal.checkpoints_failed),
         }
     }
 
@@ -466,32 +473,37 @@ impl Journal {
     /// it now holds. Flushes go on meanwhile: the journal's lock is held only to note how much
     /// of the file the overlay covers, and again at the end to replace the file.
     fn checkpoint(&self) -> Result<()> {
-        let result = self.checkpoint_once();
-        let counter = &self.checkpoints[usize::from(result.is_err())];
+        let result = {
+            let _only = self.checkpointing.lock().unwrap_or_else(|e| e.into_inner());
+            let (frozen, covered) = self.freeze();
+            self.write_out(frozen, covered)
+        };
+        let counter = match result {
+            Ok(()) => &self.checkpoints_done,
+            Err(_) => &self.checkpoints_failed,
+        };
         counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         result
     }
 
-    fn checkpoint_once(&self) -> Result<()> {
-        let _only = self.checkpointing.lock().unwrap_or_else(|e| e.into_inner());
+    /// A copy of the overlay, and how many bytes of the journal file it covers: every record
+    /// in the file had its writes in the overlay before it was appended, so the overlay as it
+    /// is now covers them all.
+    fn freeze(&self) -> (Frozen, u64) {
         let file = self.file.lock().unwrap_or_else(|e| e.into_inner());
-        // Every record in the file up to here had its writes in the overlay before it was
-        // appended, so the overlay as it is now covers them all.
-        let covered = file.1;
-        let frozen: Vec<(Vec<u8>, Option<Vec<u8>>)> = self
+        let frozen = self
             .pending()
             .overlay
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        drop(file);
-        self.write_out(frozen, covered)
+        (frozen, file.1)
     }
 
     /// The checkpoint: `frozen` (the overlay as it was once the journal's first `covered`
     /// bytes were durable) goes to the inner storage in one batch and is flushed there; then
     /// the journal is replaced by one that holds only what was appended after `covered`.
-    fn write_out(&self, frozen: Vec<(Vec<u8>, Option<Vec<u8>>)>, covered: u64) -> Result<()> {
+    fn write_out(&self, frozen: Frozen, covered: u64) -> Result<()> {
         let io = |e: std::io::Error| io_error(&self.path, e);
         let writes = frozen
             .iter()
@@ -709,14 +721,7 @@ mod tests {
         let store = Journaled::with_checkpoint(inner.clone(), &path, u64::MAX).unwrap();
         store.put(b"goal/1", b"before").unwrap();
         store.flush().unwrap();
-        let covered = store.journal.file.lock().unwrap().1;
-        let frozen: Vec<_> = store
-            .journal
-            .pending()
-            .overlay
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let (frozen, covered) = store.journal.freeze();
         store.put(b"goal/2", b"during").unwrap();
         store.flush().unwrap();
         store.journal.write_out(frozen, covered).unwrap();
