@@ -75,14 +75,20 @@ impl ChunkDigest {
         }
     }
 
-    fn to_hex(self) -> String {
-        hex::encode(self.0)
-    }
-
     fn from_hex(text: &str) -> Option<Self> {
         let mut digest = Self::default();
         hex::decode_to_slice(text, &mut digest.0).ok()?;
         Some(digest)
+    }
+}
+
+/// A tip stores the digest in hex.
+impl serde::Serialize for ChunkDigest {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(&hex::encode(self.0))
     }
 }
 
@@ -119,7 +125,7 @@ impl DocState {
 /// summarise the [`DocState`] of the document as stored, so an appended change can be saved
 /// without a load too.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(from = "StoredTip")]
+#[serde(try_from = "StoredTip")]
 pub struct Tip {
     /// The document's heads, as hex change hashes.
     pub heads: Vec<String>,
@@ -128,9 +134,9 @@ pub struct Tip {
     /// The actor of the process that saved (hex), and its last sequence number.
     pub actor: String,
     pub seq: u64,
-    /// How many chunks the document has on disk, and their [`ChunkDigest`] in hex.
+    /// How many chunks the document has on disk, and their [`ChunkDigest`].
     chunk_count: usize,
-    chunk_digest: String,
+    chunk_digest: ChunkDigest,
     snapshot_size: usize,
     incremental_size: usize,
 }
@@ -153,18 +159,25 @@ struct StoredTip {
     incremental_size: usize,
 }
 
-impl From<StoredTip> for Tip {
-    fn from(stored: StoredTip) -> Self {
+impl TryFrom<StoredTip> for Tip {
+    type Error = String;
+
+    fn try_from(stored: StoredTip) -> std::result::Result<Self, String> {
         let (chunk_count, chunk_digest) = match (stored.chunk_count, stored.chunk_digest) {
-            (Some(count), Some(digest)) => (count, digest),
+            (Some(count), Some(digest)) => {
+                let digest = ChunkDigest::from_hex(&digest).ok_or_else(|| {
+                    format!("a chunk digest that is not 16 bytes of hex: {digest}")
+                })?;
+                (count, digest)
+            }
             _ => {
                 let mut keys = stored.chunks.unwrap_or_default();
                 keys.sort_unstable();
                 keys.dedup();
-                (keys.len(), ChunkDigest::of(&keys).to_hex())
+                (keys.len(), ChunkDigest::of(&keys))
             }
         };
-        Tip {
+        Ok(Tip {
             heads: stored.heads,
             max_op: stored.max_op,
             actor: stored.actor,
@@ -173,7 +186,7 @@ impl From<StoredTip> for Tip {
             chunk_digest,
             snapshot_size: stored.snapshot_size,
             incremental_size: stored.incremental_size,
-        }
+        })
     }
 }
 
@@ -205,7 +218,7 @@ fn make_tip(doc: &mut AutoCommit, state: &DocState) -> Tip {
         actor,
         seq,
         chunk_count: state.chunks.len(),
-        chunk_digest: state.digest.to_hex(),
+        chunk_digest: state.digest,
         snapshot_size: state.snapshot_size,
         incremental_size: state.incremental_size,
     }
@@ -254,15 +267,14 @@ pub fn stored_heads(store: &dyn Storage, doc_id: &str) -> Result<Option<Vec<Stri
         on_disk.extend(store.scan_keys(&prefix)?);
     }
     let described =
-        on_disk.len() == tip.chunk_count && ChunkDigest::of(&on_disk).to_hex() == tip.chunk_digest;
+        on_disk.len() == tip.chunk_count && ChunkDigest::of(&on_disk) == tip.chunk_digest;
     Ok(described.then_some(tip.heads))
 }
 
 /// Append one change to a stored document without loading it, given its current tip.
 ///
 /// Returns `false`, having written nothing, when the change would make the document due for
-/// compaction (or the tip's digest is unreadable); the caller then takes the ordinary path
-/// (load, change, save), which compacts.
+/// compaction; the caller then takes the ordinary path (load, change, save), which compacts.
 /// Does not flush.
 pub fn append(
     store: &dyn Storage,
@@ -275,18 +287,14 @@ pub fn append(
     if compaction_due(tip.chunk_count, tip.snapshot_size, incremental_size) {
         return Ok(false);
     }
-    let Some(mut digest) = ChunkDigest::from_hex(&tip.chunk_digest) else {
-        return Ok(false);
-    };
     let key = chunk_key(doc_id, "incremental", &sha256_hex(&bytes))?.into_bytes();
     let mut next = tip.clone();
     next.heads = vec![change.hash().to_string()];
     next.max_op = change.max_op();
     next.seq = change.seq();
     // The chunk is new on disk: its key is the hash of a change this process has just made.
-    digest.add(&key);
+    next.chunk_digest.add(&key);
     next.chunk_count += 1;
-    next.chunk_digest = digest.to_hex();
     next.incremental_size = incremental_size;
     let tip = tip_write(doc_id, &next)?;
     store.apply(vec![Write::Put(key, bytes), tip])?;
