@@ -274,7 +274,7 @@ pub async fn run(
     info!(peer_id = %peer_id, storage_id = %relay.storage_id(), data = %config.data_dir.display(), "relay ready");
 
     let (stats_tx, stats_rx) = watch::channel(relay.stats());
-    let metrics = metrics::Metrics::new(stats_rx.clone(), Some(journal.clone()));
+    let metrics = metrics::Metrics::new(stats_rx.clone(), journal.clone());
     let (hub_tx, hub_thread) = hub::spawn(
         relay,
         hub::HubSettings {

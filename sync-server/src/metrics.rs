@@ -109,17 +109,13 @@ pub(crate) struct Metrics {
 struct EngineFigures {
     stats: watch::Receiver<RelayStats>,
     connections: Arc<AtomicUsize>,
-    journal: Option<Arc<Journaled>>,
+    journal: Arc<Journaled>,
 }
 
 impl Collector for EngineFigures {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let stats = self.stats.borrow().clone();
-        let checkpoints = self
-            .journal
-            .as_ref()
-            .map(|j| j.checkpoint_counts())
-            .unwrap_or_default();
+        let checkpoints = self.journal.checkpoint_counts();
         let gauges = [
             (
                 "tandem_connections",
@@ -174,8 +170,8 @@ impl Collector for EngineFigures {
 
 impl Metrics {
     /// The relay's metrics, reading the engine's figures from `stats` and the checkpoint
-    /// counts from `journal`, if the store has one.
-    pub fn new(stats: watch::Receiver<RelayStats>, journal: Option<Arc<Journaled>>) -> Self {
+    /// counts from `journal`.
+    pub fn new(stats: watch::Receiver<RelayStats>, journal: Arc<Journaled>) -> Self {
         let mut registry = Registry::default();
         let connections = Arc::new(AtomicUsize::new(0));
         registry.register_collector(Box::new(EngineFigures {
