@@ -338,3 +338,6 @@ mod tests {
         assert!(Cli::try_parse_from(["tandem-server", "token", "list", "--json"]).is_ok());
     }
 }
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

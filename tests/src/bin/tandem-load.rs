@@ -343,3 +343,6 @@ fn print_initial(r: &initial::Report) {
         );
     }
 }
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
