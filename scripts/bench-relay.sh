@@ -525,6 +525,10 @@ for clients in $SHARED_CLIENTS; do
   row "$p" "edit→other clients p50 (ms)" ".latency_ms.p50" 1
   row "$p" "edit→other clients p99 (ms)" ".latency_ms.p99" 1
   row "$p" "edit→other clients max (ms)" ".latency_ms.max" 1
+  row "$p" "… of which the editing client held the change: p50 (ms)" ".client_hold_ms.p50" 1
+  row "$p" "… held by the editing client: p99 (ms)" ".client_hold_ms.p99" 1
+  row "$p" "change left its client→other clients p50 (ms)" ".after_leaving_ms.p50" 1
+  row "$p" "change left its client→other clients p99 (ms)" ".after_leaving_ms.p99" 1
   row "$p" "delivered edits per second" ".delivered_per_sec" 0
   row "$p" "relay CPU (% of a core)" ".server_cpu_pct" 1
   row "$p" "relay CPU per delivered edit (µs)" ".server_cpu_us_per_delivery" 0

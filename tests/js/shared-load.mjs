@@ -20,6 +20,12 @@
 // protocol message per websocket frame), deliveries expected and seen, frames per delivered
 // edit, latency percentiles (ms), delivered edits per second, and the server's CPU (from
 // /proc/PID/stat) over the same window. Binds nothing; connects only where --server says.
+//
+// It also splits each latency in two, by decoding every frame a client sends: the client's own
+// hold (from the edit until the first frame carrying its change leaves that client; automerge-
+// repo sends a document's changes at most once per syncDebounceRate, 100 ms, and any change,
+// a peer's included, starts that clock) and the rest (from that frame to the other client
+// seeing the edit: the server and the receiving client). No server can shorten the first part.
 
 import * as A from "@automerge/automerge"
 import { Repo } from "@automerge/automerge-repo"
@@ -65,12 +71,39 @@ if (opts.clients < 2) usage("--clients must be at least 2")
 const sleep = ms => new Promise(r => setTimeout(r, ms))
 const frames = { toServer: 0, fromServer: 0 }
 let counting = false
+// Each edit's change hash, mapped to [client, edit], and when its change first left the client.
+const editByHash = new Map()
+const leftAt = new Map()
+
+/**
+ * Note the edits that leave in this outgoing sync message: the first message with changes whose
+ * heads name the edit. (The changes of a version 2 message are one compressed bundle, so the
+ * edit is found by the sender's heads; a client's first message with changes after its edit is
+ * the one that carries it, since the server cannot have it yet.)
+ */
+function noteDepartures(message) {
+  if (message?.type !== "sync" || !(message.data instanceof Uint8Array)) return
+  const now = performance.now()
+  let decoded
+  try {
+    decoded = A.decodeSyncMessage(message.data)
+  } catch {
+    return
+  }
+  if (decoded.changes.length === 0) return
+  for (const hash of decoded.heads) {
+    if (editByHash.has(hash) && !leftAt.has(hash)) leftAt.set(hash, now)
+  }
+}
 
 function makeRepo(label) {
   const adapter = new BrowserWebSocketClientAdapter(opts.server)
   const send = adapter.send.bind(adapter)
   adapter.send = message => {
-    if (counting) frames.toServer++
+    if (counting) {
+      frames.toServer++
+      noteDepartures(message)
+    }
     return send(message)
   }
   const receive = adapter.receiveMessage.bind(adapter)
@@ -133,6 +166,9 @@ async function main() {
   const sentAt = Array.from({ length: n }, () => new Array(opts.edits + 1))
   const seen = Array.from({ length: n }, () => new Array(n).fill(0))
   const latencies = []
+  // The same deliveries, from the moment the edit's change left its client.
+  const afterLeaving = []
+  const hashOf = Array.from({ length: n }, () => new Array(opts.edits + 1))
   let deliveries = 0
   const expected = n * (n - 1) * opts.edits
   let allDelivered
@@ -147,6 +183,8 @@ async function main() {
           seen[j][i]++
           const t = sentAt[i][seen[j][i]]
           if (t !== undefined) latencies.push(now - t)
+          const left = leftAt.get(hashOf[i][seen[j][i]])
+          if (left !== undefined) afterLeaving.push(now - left)
           deliveries++
         }
       }
@@ -165,6 +203,9 @@ async function main() {
       handle.change(d => {
         d[`c${i}`] = e
       })
+      const hash = A.decodeChange(A.getLastLocalChange(handle.doc())).hash
+      hashOf[i][e] = hash
+      editByHash.set(hash, [i, e])
       if (e < opts.edits) await sleep(opts.interval)
     }
   })
@@ -176,6 +217,11 @@ async function main() {
   counting = false
 
   latencies.sort((a, b) => a - b)
+  afterLeaving.sort((a, b) => a - b)
+  const holds = [...editByHash.keys()]
+    .map(hash => leftAt.get(hash) - sentAt[editByHash.get(hash)[0]][editByHash.get(hash)[1]])
+    .filter(v => !Number.isNaN(v))
+    .sort((a, b) => a - b)
   const seconds = (ended - started) / 1000
   const cpuMs = cpuStart === null || cpuEnd === null ? null : ((cpuEnd - cpuStart) * 1000) / opts.clkTck
   const round = (v, d = 2) => (v === null ? null : Number(v.toFixed(d)))
@@ -193,6 +239,18 @@ async function main() {
       p90: round(percentile(latencies, 90)),
       p99: round(percentile(latencies, 99)),
       max: round(latencies.at(-1) ?? null),
+    },
+    // The clients' own share: edit → its change leaves the editing client.
+    client_hold_ms: {
+      p50: round(percentile(holds, 50)),
+      p99: round(percentile(holds, 99)),
+      max: round(holds.at(-1) ?? null),
+    },
+    // The rest: the change leaves its client → another client sees the edit.
+    after_leaving_ms: {
+      p50: round(percentile(afterLeaving, 50)),
+      p99: round(percentile(afterLeaving, 99)),
+      max: round(afterLeaving.at(-1) ?? null),
     },
     edit_phase_s: round((editsDone - started) / 1000, 3),
     window_s: round(seconds, 3),
