@@ -27,7 +27,8 @@
 #               before and during it, so the disk's share of the latency shows, and then (20 s,
 #               relay idle, writer still running) what a change arriving at a random moment
 #               waits when durable writes go back to back: the floor of any relay that flushes
-#               before it answers
+#               before it answers; then the same (20 s) writing in place over a filled file,
+#               which leaves fdatasync no metadata to commit
 #   idle        IDLE_CLIENTS joined connections with no document, held IDLE_DURATION s: relay
 #               memory per idle connection
 #   initial     a CHANGES-change workspace is uploaded by one client, then fetched by REPEAT
@@ -208,7 +209,7 @@ run_shared() {
 # run_disk SYSTEM: the edit load while 2 GB files are written with fsync, one after another, on
 # the same disk; the disk probe runs alone first, then beside the load. JSON to
 # $tmp/disk-SYSTEM.json, $tmp/probe-quiet-SYSTEM.json, $tmp/probe-writer-SYSTEM.json and
-# $tmp/probe-group-SYSTEM.json.
+# $tmp/probe-group-SYSTEM.json and $tmp/probe-overwrite-SYSTEM.json.
 run_disk() {
   local system=$1 writer probe
   echo "## disk: $system" >&2
@@ -229,6 +230,8 @@ run_disk() {
   # The floor of a relay that flushes continuously on this disk: back-to-back durable writes,
   # with the writer still running and the relay idle.
   "$probe_bin" --dir "$tmp" --duration 20 --group-commit --json >"$tmp/probe-group-$system.json" || echo '{}' >"$tmp/probe-group-$system.json"
+  # The same, writing in place over a file filled beforehand (no metadata for fdatasync).
+  "$probe_bin" --dir "$tmp" --duration 20 --group-commit --overwrite --json >"$tmp/probe-overwrite-$system.json" || echo '{}' >"$tmp/probe-overwrite-$system.json"
   kill "$writer" 2>/dev/null || true
   pkill -f "of=$tmp/writer" 2>/dev/null || true
   wait "$writer" 2>/dev/null || true
@@ -481,6 +484,9 @@ if have disk; then
   row probe-group "back-to-back during the writer, a change arriving at a random moment waits: p50 (ms)" ".arrival_p50_ms" 2
   row probe-group "… p99 (ms)" ".arrival_p99_ms" 2
   row probe-group "… max (ms)" ".arrival_max_ms" 1
+  row probe-overwrite "the same, writing in place over a filled file: p50 (ms)" ".arrival_p50_ms" 2
+  row probe-overwrite "… p99 (ms)" ".arrival_p99_ms" 2
+  row probe-overwrite "… max (ms)" ".arrival_max_ms" 1
 fi
 
 if have idle; then

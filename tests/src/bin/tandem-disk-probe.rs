@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! tandem-disk-probe --dir DIR [--duration SECS] [--interval-ms MS] [--bytes N] [--group-commit]
-//!                   [--json]
+//!                   [--overwrite] [--json]
 //! ```
 //!
 //! It appends `--bytes` to a file in `--dir` and waits for `fdatasync`, every `--interval-ms`,
@@ -16,10 +16,15 @@
 //! the one under way, so it waits for the rest of that one and the whole of its own. A slow
 //! write covers more moments than a fast one, so this is the floor for a relay that flushes
 //! continuously, and it can be far above the latency of a single write.
+//!
+//! With `--overwrite` it writes over a file it filled and synced first, instead of appending:
+//! the file's size and blocks no longer change, so `fdatasync` has no metadata to commit and
+//! only the data and the disk's cache flush are waited for. It tells whether a journal written
+//! in place would escape what a busy disk costs an appending one (BENCHMARKS.md, "fifth round").
 
 use anyhow::{bail, Context as _, Result};
 use clap::Parser;
-use std::io::Write as _;
+use std::io::{Seek as _, SeekFrom, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -45,6 +50,10 @@ struct Args {
     /// arrives at a random moment (a continuously flushing relay's floor)
     #[arg(long)]
     group_commit: bool,
+    /// Write over a file filled and synced beforehand (its size never changes, so fdatasync has
+    /// no metadata to commit) instead of appending to a new one
+    #[arg(long)]
+    overwrite: bool,
     /// Print the result as JSON
     #[arg(long)]
     json: bool,
@@ -69,18 +78,28 @@ fn run(args: Args) -> Result<()> {
         .join(format!("tandem-disk-probe.{}", std::process::id()));
     let mut file = std::fs::OpenOptions::new()
         .create(true)
-        .append(true)
+        .write(true)
+        .truncate(true)
         .open(&path)
         .with_context(|| format!("cannot create {}", path.display()))?;
+    if args.overwrite {
+        fill(&mut file, OVERWRITE_BYTES).context("filling the file to write over")?;
+    }
     let chunk = vec![b'x'; args.bytes];
+    let mut offset = 0u64;
     let until = Instant::now() + Duration::from_secs_f64(args.duration);
     let origin = Instant::now();
     // Each write's start and end, in microseconds since `origin`.
     let mut writes: Vec<(u64, u64)> = Vec::new();
     let result = (|| -> Result<()> {
         while Instant::now() < until {
+            if args.overwrite && offset + chunk.len() as u64 > OVERWRITE_BYTES {
+                offset = 0;
+                file.seek(SeekFrom::Start(0)).context("seeking")?;
+            }
             let started = origin.elapsed().as_micros() as u64;
             file.write_all(&chunk).context("writing")?;
+            offset += chunk.len() as u64;
             file.sync_data().context("fdatasync")?;
             writes.push((started, origin.elapsed().as_micros() as u64));
             if !args.group_commit {
@@ -105,6 +124,7 @@ fn run(args: Args) -> Result<()> {
         let mut report = serde_json::json!({
             "writes": latencies_us.len(),
             "bytes": args.bytes,
+            "overwrite": args.overwrite,
             "p50_ms": p50,
             "p99_ms": p99,
             "max_ms": max,
@@ -128,6 +148,24 @@ fn run(args: Args) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// The size of the file `--overwrite` writes over: far more than a run writes at a quiet disk's
+/// pace, and it wraps around if not.
+const OVERWRITE_BYTES: u64 = 256 << 20;
+
+/// Write `bytes` of zeros to the start of `file` and make them durable, size included.
+fn fill(file: &mut std::fs::File, bytes: u64) -> std::io::Result<()> {
+    let zeros = vec![0u8; 1 << 20];
+    let mut written = 0;
+    while written < bytes {
+        let n = zeros.len().min((bytes - written) as usize);
+        file.write_all(&zeros[..n])?;
+        written += n as u64;
+    }
+    file.sync_all()?;
+    file.seek(SeekFrom::Start(0))?;
     Ok(())
 }
 
