@@ -22,5 +22,5 @@ mod peer;
 mod relay;
 
 pub use client::{ClientError, ClientSession, DocProgress};
-pub use peer::{DocSync, SyncError};
+pub use peer::{receive_without_needless_walk, DocSync, SyncError};
 pub use relay::{Access, Batch, FlushFailed, Outgoing, PeerError, Relay, RelayStats};

@@ -147,7 +147,10 @@ impl DocSync {
 /// In every other case, it hands the message to automerge after applying the changes, which is
 /// the same thing. `receiving_matches_automerge` checks the outcome against automerge's own on
 /// random exchanges; keep it passing when automerge is upgraded.
-fn receive_without_needless_walk(
+///
+/// [`DocSync::receive`] uses it, with automerge's panics contained; it is public for callers
+/// that keep a bare `sync::State`, such as the load generator.
+pub fn receive_without_needless_walk(
     doc: &mut AutoCommit,
     state: &mut sync::State,
     mut message: sync::Message,
