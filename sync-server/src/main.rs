@@ -338,9 +338,3 @@ mod tests {
         assert!(Cli::try_parse_from(["tandem-server", "token", "list", "--json"]).is_ok());
     }
 }
-
-/// mimalloc instead of the system allocator: at saturation about a tenth of the relay's CPU went
-/// to glibc's malloc and free (automerge allocates for every message), and with mimalloc the
-/// relay sustains more deliveries at the same latency (BENCHMARKS.md, "fifth round").
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

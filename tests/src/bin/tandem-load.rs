@@ -343,8 +343,3 @@ fn print_initial(r: &initial::Report) {
         );
     }
 }
-
-/// mimalloc, as the relay uses: the generator shares the benchmark machine's cores with the relay
-/// under test, so every cycle it saves is one the relay can use.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
