@@ -172,13 +172,16 @@ pub fn receive_without_needless_walk(
         state.peer_read_only = flags.contains(sync::MessageFlags::READ_ONLY);
     }
     let carried_changes = !message.changes.is_empty();
-    if carried_changes {
+    let ours = if carried_changes {
         let changes: Vec<u8> = message.changes.iter().flatten().copied().collect();
         doc.load_incremental(&changes)?;
-        state.shared_heads = advance_shared_heads(&before, &doc.get_heads(), &state.shared_heads);
         message.changes = sync::ChunkList::empty();
-    }
-    let ours = doc.get_heads();
+        let after = doc.get_heads();
+        state.shared_heads = advance_shared_heads(&before, &after, &state.shared_heads);
+        after
+    } else {
+        before.clone()
+    };
     let peer_has_all_of_ours = same_set(&message.heads, &ours);
     if !state.sent_hashes.is_empty() && !peer_has_all_of_ours {
         // The walk is needed: automerge takes over with the changes already applied. It takes
