@@ -63,8 +63,12 @@ struct Cli {
     /// Move the journal's writes into the store once they add up to this many KiB. More keeps
     /// more in memory and makes a restart after a crash replay more; less makes the store work
     /// more often.
-    #[arg(long, value_name = "KIB", default_value_t = 4096,
-          value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    #[arg(
+        long,
+        value_name = "KIB",
+        default_value_t = tandem_core::store::journal::CHECKPOINT_BYTES >> 10,
+        value_parser = clap::value_parser!(u64).range(1..=1 << 20)
+    )]
     checkpoint_kib: u64,
     #[command(subcommand)]
     command: Option<Command>,

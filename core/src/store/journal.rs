@@ -32,7 +32,9 @@ use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// The journal's file name inside the sled store's directory. Keeping it there means that
 /// whatever copies, moves or backs up the store takes the journal with it.
@@ -77,10 +79,10 @@ struct Journal {
     checkpointing: Mutex<()>,
     /// When an automatic checkpoint failed last; the next one waits [`CHECKPOINT_RETRY`], so
     /// that an inner storage that keeps failing (a full disk) is not tried at every flush.
-    failed_at: Mutex<Option<std::time::Instant>>,
+    failed_at: Mutex<Option<Instant>>,
     /// Checkpoints completed and failed since the journal was opened, for the operator.
-    checkpoints_done: std::sync::atomic::AtomicU64,
-    checkpoints_failed: std::sync::atomic::AtomicU64,
+    checkpoints_done: AtomicU64,
+    checkpoints_failed: AtomicU64,
 }
 
 /// How many checkpoints completed and failed since the journal was opened. A failed one loses
@@ -93,7 +95,7 @@ pub struct CheckpointCounts {
 }
 
 /// How long after a failed automatic checkpoint the next one may start.
-const CHECKPOINT_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+const CHECKPOINT_RETRY: Duration = Duration::from_secs(1);
 
 /// Writes since the last checkpoint.
 #[derive(Default)]
@@ -199,9 +201,7 @@ impl Journaled {
 
     /// How many checkpoints completed and failed so far.
     pub fn checkpoint_counts(&self) -> CheckpointCounts {
-        let load = |counter: &std::sync::atomic::AtomicU64| {
-            counter.load(std::sync::atomic::Ordering::Relaxed)
-        };
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         CheckpointCounts {
             done: load(&self.journal.checkpoints_done),
             failed: load(&self.journal.checkpoints_failed),
@@ -241,7 +241,7 @@ impl Journaled {
                 // tried again once a later flush finds it due, and a clean shutdown reports the
                 // error.
                 let failed = journal.checkpoint().is_err();
-                *journal.failed_at() = failed.then(std::time::Instant::now);
+                *journal.failed_at() = failed.then(Instant::now);
             });
         let finished = std::mem::replace(&mut *background, spawned.ok());
         drop(background);
@@ -259,7 +259,7 @@ impl Drop for Journaled {
 }
 
 impl Journal {
-    fn failed_at(&self) -> MutexGuard<'_, Option<std::time::Instant>> {
+    fn failed_at(&self) -> MutexGuard<'_, Option<Instant>> {
         self.failed_at.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -482,7 +482,7 @@ impl Journal {
             Ok(()) => &self.checkpoints_done,
             Err(_) => &self.checkpoints_failed,
         };
-        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        counter.fetch_add(1, Ordering::Relaxed);
         result
     }
 
@@ -793,8 +793,7 @@ mod tests {
             self.memory.scan_keys(prefix)
         }
         fn apply(&self, writes: Vec<Write>) -> Result<()> {
-            self.attempts
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.attempts.fetch_add(1, Ordering::SeqCst);
             if self.full {
                 return Err(io_error(
                     Path::new("full"),
@@ -807,11 +806,10 @@ mod tests {
             let open = self.open.lock().unwrap();
             let (_gate, waited) = self
                 .opened
-                .wait_timeout_while(open, std::time::Duration::from_secs(10), |open| !*open)
+                .wait_timeout_while(open, Duration::from_secs(10), |open| !*open)
                 .unwrap();
             if waited.timed_out() {
-                self.gave_up
-                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                self.gave_up.store(true, Ordering::SeqCst);
             }
             self.memory.flush()
         }
@@ -832,7 +830,7 @@ mod tests {
         inner.opened.notify_all();
         store.wait_for_checkpoint();
         assert!(
-            !inner.gave_up.load(std::sync::atomic::Ordering::SeqCst),
+            !inner.gave_up.load(Ordering::SeqCst),
             "the flushes waited for the checkpoint"
         );
         assert!(inner.memory.get(b"goal/1").unwrap().is_some());
@@ -861,13 +859,13 @@ mod tests {
         store.put(b"goal/1", &[1; 200]).unwrap();
         store.flush().unwrap();
         store.wait_for_checkpoint();
-        assert_eq!(inner.attempts.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(inner.attempts.load(Ordering::SeqCst), 1);
         for i in 0..100u8 {
             store.put(b"goal/2", &[i; 10]).unwrap();
             store.flush().unwrap();
             store.wait_for_checkpoint();
         }
-        let attempts = inner.attempts.load(std::sync::atomic::Ordering::SeqCst);
+        let attempts = inner.attempts.load(Ordering::SeqCst);
         assert!(attempts < 10, "{attempts} checkpoints tried in a row");
         assert_eq!(
             store.checkpoint_counts(),
