@@ -22,7 +22,8 @@
 //! error before the socket goes away, and stops.
 
 use crate::auth::Grant;
-use crate::http::{bearer, json_error};
+use crate::credentials::{bearer, cookie_tokens};
+use crate::error_answer::json_error;
 use crate::hub::{close_code, ConnHandle, ConnId, ConnState, HubEvent, Joining, Outbound};
 use crate::metrics::Refusal;
 use crate::Shared;
@@ -113,7 +114,7 @@ fn presented_tokens(request: &hyper::Request<hyper::body::Incoming>) -> Vec<Stri
         .filter(|t| !t.is_empty());
     match from_query.or_else(|| bearer(request.headers())) {
         Some(token) => vec![token],
-        None => crate::web::cookie_tokens(request.headers()),
+        None => cookie_tokens(request.headers()),
     }
 }
 

@@ -35,6 +35,8 @@
 
 use crate::auth::{InviteError, ProgramDenied, PROGRAM_NO_INVITES};
 use crate::conn::{self, ConnGuard};
+use crate::credentials::{bearer, cookie_tokens};
+use crate::error_answer::{coded_error, json_error};
 use crate::invites::{self, InviteRole, NewInvite};
 use crate::metrics::{Metrics, Refusal};
 use crate::tokens;
@@ -168,50 +170,12 @@ fn wrong_method(hint: &'static str) -> impl Fn() -> std::future::Ready<Response>
     move || std::future::ready(json_error(StatusCode::METHOD_NOT_ALLOWED, hint))
 }
 
-/// An error answer: `{"error": message, "code": ...}` with a code named after the status,
-/// never cached, with `WWW-Authenticate` on a 401.
-pub(crate) fn json_error(status: StatusCode, message: &str) -> Response {
-    let code = match status {
-        StatusCode::BAD_REQUEST => "bad_request",
-        StatusCode::UNAUTHORIZED => "unauthorized",
-        StatusCode::FORBIDDEN => "forbidden",
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::REQUEST_TIMEOUT => "timeout",
-        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
-        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
-        _ => "internal",
-    };
-    coded_error(status, message, code)
-}
-
-/// An error answer with an explicit machine-readable `code`.
-pub(crate) fn coded_error(status: StatusCode, message: &str, code: &str) -> Response {
-    let body = serde_json::json!({ "error": message, "code": code });
-    let mut response = (status, Json(body)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if status == StatusCode::UNAUTHORIZED {
-        headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
-    response
-}
-
 fn json_ok(body: serde_json::Value) -> Response {
     let mut response = Json(body).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-/// The credentials of an `Authorization: Bearer <token>` header.
-pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let (scheme, rest) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| rest.trim().to_string())
 }
 
 /// The health view.
@@ -256,7 +220,7 @@ async fn program_report(State(shared): State<Arc<Shared>>, headers: HeaderMap) -
     shared.refresh_tokens().await;
     // Of a browser's session, the program token answers (it may hold workspace tokens too).
     let token = bearer(&headers).or_else(|| {
-        let tokens = crate::web::cookie_tokens(&headers);
+        let tokens = cookie_tokens(&headers);
         let program = tokens.iter().find(|t| shared.auth.is_program(Some(t)));
         program.or(tokens.first()).cloned()
     });
@@ -695,19 +659,6 @@ async fn redeem_invite(State(shared): State<Arc<Shared>>, request: Request) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bearer_tokens_are_read_case_insensitively() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(bearer(&headers), None);
-        headers.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("bearer  tdm_h "),
-        );
-        assert_eq!(bearer(&headers).as_deref(), Some("tdm_h"));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
-        assert_eq!(bearer(&headers), None);
-    }
 
     #[test]
     fn the_redemption_limit_counts_per_address_and_forgets_after_a_minute() {

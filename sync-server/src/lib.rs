@@ -68,6 +68,8 @@
 mod auth;
 mod closed_pipe;
 mod conn;
+mod credentials;
+mod error_answer;
 mod http;
 mod hub;
 pub mod invites;

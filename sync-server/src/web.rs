@@ -11,7 +11,7 @@
 //!   in an HttpOnly, `SameSite=Strict` cookie (`Secure` under TLS), so that the page never needs
 //!   a token in a URL. The cookie holds every token this browser was given on this relay (one per
 //!   workspace joined, at most [`MAX_SESSION_TOKENS`]); the websocket upgrade accepts it (see
-//!   [`cookie_tokens`]) for the union of their workspaces, each with its own token's access.
+//!   [`crate::credentials`]) for the union of their workspaces, each with its own token's access.
 //!   `GET /v1/session` says what the cookie grants, together and token by token;
 //!   `DELETE /v1/session` forgets every token, `DELETE /v1/session/{id}` one.
 //!
@@ -28,7 +28,8 @@
 //! `Referrer-Policy: no-referrer`, so no address leaves the page in a Referer header.
 
 use crate::auth::Grant;
-use crate::http::{coded_error, json_error};
+use crate::credentials::{cookie_tokens, is_token_text, COOKIE, MAX_SESSION_TOKENS};
+use crate::error_answer::{coded_error, json_error};
 use crate::tokens::Role;
 use crate::Shared;
 use axum::body::Body;
@@ -48,8 +49,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 #[folder = "../web/dist/"]
 struct Bundle;
 
-/// The cookie that carries a browser's token.
-pub(crate) const COOKIE: &str = "tandem_session";
 /// How long the browser keeps the cookie: 400 days, the most browsers allow.
 const COOKIE_MAX_AGE: u64 = 400 * 24 * 3600;
 
@@ -187,53 +186,6 @@ pub(crate) fn loggable_path(path: String) -> String {
     } else {
         path
     }
-}
-
-/// The tokens in the request's session cookie, oldest first, and only when the request comes
-/// from a page of this origin (or from a client that sends no `Origin`, which no browser omits
-/// on a websocket): a cookie must never let another site's page act as the person. A browser
-/// holds one token per workspace it joined on this relay (and perhaps a program token), joined
-/// by `.`, which no token contains; at most [`MAX_SESSION_TOKENS`] are read.
-pub(crate) fn cookie_tokens(headers: &HeaderMap) -> Vec<String> {
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let same_origin = (|| {
-            let host = headers.get(header::HOST)?.to_str().ok()?;
-            let origin = origin.to_str().ok()?;
-            let origin_host = origin.split_once("://").map(|(_, h)| h)?;
-            Some(origin_host.eq_ignore_ascii_case(host))
-        })();
-        if same_origin != Some(true) {
-            return Vec::new();
-        }
-    }
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| {
-            value
-                .split('.')
-                .filter(|t| is_token_text(t))
-                .take(MAX_SESSION_TOKENS)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The most tokens one browser's session holds: a mentor with a workspace per mentee on one
-/// relay fits, and the cookie stays far below the 4 KB browsers keep (a token is 37 characters).
-pub(crate) const MAX_SESSION_TOKENS: usize = 32;
-
-/// Whether `text` can be a token: base58 text after `tdm_`, of a sane length. Anything else
-/// cannot be one and must never reach a header.
-fn is_token_text(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= 64
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[derive(Debug, Deserialize)]
@@ -406,35 +358,6 @@ mod tests {
             h.append(*k, HeaderValue::from_str(v).unwrap());
         }
         h
-    }
-
-    #[test]
-    fn the_session_cookie_is_read_only_from_this_origin() {
-        let same = headers(&[
-            ("host", "relay.example:8080"),
-            ("origin", "https://relay.example:8080"),
-            ("cookie", "a=b; tandem_session=tdm_abc; c=d"),
-        ]);
-        assert_eq!(cookie_tokens(&same), vec!["tdm_abc".to_string()]);
-        let other = headers(&[
-            ("host", "relay.example:8080"),
-            ("origin", "https://evil.example"),
-            ("cookie", "tandem_session=tdm_abc"),
-        ]);
-        assert!(cookie_tokens(&other).is_empty());
-        let none = headers(&[("host", "relay.example"), ("cookie", "x=y")]);
-        assert!(cookie_tokens(&none).is_empty());
-    }
-
-    #[test]
-    fn the_session_cookie_holds_several_tokens_and_nothing_else() {
-        let several = headers(&[("cookie", "tandem_session=tdm_a.tdm_b..tdm_c")]);
-        assert_eq!(cookie_tokens(&several), vec!["tdm_a", "tdm_b", "tdm_c"]);
-        let odd = headers(&[("cookie", "tandem_session=tdm_a.<script>.tdm_b")]);
-        assert_eq!(cookie_tokens(&odd), vec!["tdm_a", "tdm_b"]);
-        let many = (0..100).map(|i| format!("tdm_{i}")).collect::<Vec<_>>();
-        let too_many = headers(&[("cookie", &format!("tandem_session={}", many.join(".")))]);
-        assert_eq!(cookie_tokens(&too_many).len(), MAX_SESSION_TOKENS);
     }
 
     #[test]
