@@ -431,18 +431,6 @@ pub fn compact(
     Ok(())
 }
 
-/// Remove a document and everything stored beside it.
-pub fn remove(store: &dyn Storage, doc_id: &str) -> Result<()> {
-    let mut writes: Vec<Write> = store
-        .scan_prefix(&prefix(doc_id)?)?
-        .into_iter()
-        .map(|(k, _)| Write::Delete(k))
-        .collect();
-    writes.push(Write::Delete(tip_key(doc_id)?.into_bytes()));
-    writes.extend(crate::store::read_model::remove_writes(store, doc_id)?);
-    store.apply(writes)
-}
-
 /// The persisted sync state for (document, peer storage id), if any.
 pub fn load_sync_state(
     store: &dyn Storage,

@@ -717,18 +717,6 @@ pub(crate) fn quick_added(
     store.put(&key, &value)
 }
 
-/// Remove the read model of a document (without flushing).
-pub(crate) fn remove_writes(store: &dyn Storage, doc_id: &str) -> Result<Vec<Write>> {
-    let mut writes = vec![
-        Write::Delete(view_key(doc_id)?.into_bytes()),
-        Write::Delete(added_key(doc_id)?.into_bytes()),
-    ];
-    for part in store.scan_keys(&parts_prefix(doc_id)?)? {
-        writes.push(Write::Delete(part));
-    }
-    Ok(writes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -737,6 +725,18 @@ mod tests {
     use crate::protocol::DocumentId;
     use crate::store::{DocRef, Home, MemoryStorage};
     use std::sync::Arc;
+
+    /// The writes that remove a document's read model, as if it had never been built.
+    fn remove_writes(store: &dyn Storage, doc_id: &str) -> Result<Vec<Write>> {
+        let mut writes = vec![
+            Write::Delete(view_key(doc_id)?.into_bytes()),
+            Write::Delete(added_key(doc_id)?.into_bytes()),
+        ];
+        for part in store.scan_keys(&parts_prefix(doc_id)?)? {
+            writes.push(Write::Delete(part));
+        }
+        Ok(writes)
+    }
 
     fn now() -> Timestamp {
         Timestamp::from_second(1_795_000_000).unwrap()
