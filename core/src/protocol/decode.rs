@@ -586,3 +586,10 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
     };
     Ok(message)
 }
+
+impl Message {
+    /// Decodes a message; see [`decode()`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        decode(bytes)
+    }
+}

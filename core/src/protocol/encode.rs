@@ -19,6 +19,13 @@ pub fn encode(message: &Message) -> Vec<u8> {
     e.into_writer()
 }
 
+impl Message {
+    /// Encodes this message; see [`encode()`].
+    pub fn encode(&self) -> Vec<u8> {
+        encode(self)
+    }
+}
+
 type EncodeResult = Result<(), minicbor::encode::Error<std::convert::Infallible>>;
 
 /// The number of map entries a set of optional fields adds.

@@ -248,16 +248,6 @@ impl Message {
     pub fn parse_document_id(&self) -> Option<Result<DocumentId, IdError>> {
         self.document_id().map(str::parse)
     }
-
-    /// Encodes this message; see [`super::encode()`].
-    pub fn encode(&self) -> Vec<u8> {
-        super::encode(self)
-    }
-
-    /// Decodes a message; see [`super::decode()`].
-    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        super::decode(bytes)
-    }
 }
 
 /// Why a frame could not be decoded into a [`Message`].
