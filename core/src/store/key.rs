@@ -11,7 +11,7 @@ use crate::{Error, Result};
 /// The separator between the segments of a key.
 pub const SEPARATOR: char = '/';
 
-/// A storage key whose segments are non-empty and free of [`SEPARATOR`]. It dereferences to the
+/// A storage key whose segments are non-empty and free of the separator `/`. It dereferences to the
 /// bytes the byte-oriented [`Storage`](super::Storage) trait takes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StorageKey(String);
