@@ -8,18 +8,27 @@
 //! [`Journaled`] storage keeps every write in memory (an *overlay* that reads consult first)
 //! and appends it, encoded, to a journal file; [`Storage::flush`] appends what is pending with
 //! one write and one `fdatasync`. The inner storage gets the overlay only at a *checkpoint*, in
-//! one batch and one flush, after which the journal keeps only what was appended meanwhile.
-//! A checkpoint runs on a thread of its own, so flushes never wait for sled. Between
-//! checkpoints a key written many times (a document's tip) reaches sled once, and a chunk
-//! written and then compacted away never does.
+//! one batch and one flush. A checkpoint runs on a thread of its own, so flushes never wait for
+//! sled. Between checkpoints a key written many times (a document's tip) reaches sled once, and
+//! a chunk written and then compacted away never does.
+//!
+//! The journal is a run of numbered *segment* files (`tandem-journal.1`, `tandem-journal.2`, …),
+//! of which flushes append to the newest. A checkpoint seals the newest and starts the next,
+//! which is created (and its directory synced) before the flushers' lock is taken, so they wait
+//! for nothing but one append; once sled holds everything in the sealed segments, they are
+//! deleted. Nothing is copied and no file is synced under that lock.
 //!
 //! **Invariant:** every write acknowledged by a `flush` is either in the inner storage's durable
-//! state (covered by a checkpoint) or in a complete journal record. When the journal is opened,
-//! its complete records are applied again, in order, to the inner storage, which is then
-//! flushed and the journal emptied. Re-applying is harmless: records hold whole puts and
-//! deletes, replayed in the order they were first applied, so the result is the state as of the
-//! last record. A record cut short by a crash fails its checksum and is dropped with everything
-//! after it; it was never acknowledged, since its `fdatasync` had not returned.
+//! state (covered by a checkpoint) or in a complete record of a segment. When the journal is
+//! opened, the complete records of every segment are applied again, oldest segment first, to the
+//! inner storage, which is then flushed and the segments deleted. Re-applying is harmless:
+//! records hold whole puts and deletes, replayed in the order they were first applied, so the
+//! result is the state as of the last record. That holds for sealed segments a crash left behind
+//! after their checkpoint too, because a checkpoint gives sled exactly the writes of the
+//! segments it seals (it appends what is pending to the segment before sealing it), never a
+//! write that no segment holds. A record cut short by a crash fails its checksum and is dropped
+//! with everything after it in its segment; it was never acknowledged, since its `fdatasync` had
+//! not returned.
 //!
 //! A record: `len: u32 LE`, the first 8 bytes of the payload's SHA-256, then the payload, a run
 //! of writes, each `0` (put) or `1` (delete), the key's length (`u32 LE`) and bytes, and for a
@@ -30,14 +39,15 @@ use crate::{Error, Result};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// The journal's file name inside the sled store's directory. Keeping it there means that
-/// whatever copies, moves or backs up the store takes the journal with it.
+/// The journal's name inside the sled store's directory; its segments are this name followed by
+/// `.` and their number. Keeping them there means that whatever copies, moves or backs up the
+/// store takes the journal with it.
 pub const FILE_NAME: &str = "tandem-journal";
 
 /// Once the journal (or the overlay) holds this many bytes, a flush starts a checkpoint: the
@@ -66,15 +76,16 @@ pub struct Journaled {
 /// The overlay, the journal file and the inner storage, shared with the checkpoint thread.
 struct Journal {
     inner: Arc<dyn Storage>,
+    /// The journal's path without a segment number; see [`segment_path`].
     path: PathBuf,
     checkpoint_bytes: u64,
     /// What was written since the last checkpoint. Held only briefly, never across disk I/O,
     /// so writers do not wait for a flush.
     pending: Mutex<Pending>,
-    /// The journal file and how many bytes it holds. A flush holds it across its write and sync,
-    /// so a flush that finds it taken returns only after the earlier one, which covered every
-    /// write made before it, is durable.
-    file: Mutex<(File, u64)>,
+    /// The segment flushes append to. A flush holds it across its write and sync, so a flush
+    /// that finds it taken returns only after the earlier one, which covered every write made
+    /// before it, is durable.
+    file: Mutex<Segment>,
     /// Held while a checkpoint runs, so that only one does at a time.
     checkpointing: Mutex<()>,
     /// When an automatic checkpoint failed last; the next one waits [`CHECKPOINT_RETRY`], so
@@ -108,6 +119,15 @@ struct Pending {
     overlay_bytes: u64,
 }
 
+/// The newest segment of the journal.
+struct Segment {
+    file: File,
+    /// How many bytes the file holds.
+    len: u64,
+    /// Its number: the segments are replayed in the order of their numbers.
+    number: u64,
+}
+
 /// A copy of the overlay taken for a checkpoint: every key with its value, `None` for a delete.
 type Frozen = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 
@@ -138,35 +158,46 @@ impl Journaled {
         checkpoint_bytes: u64,
     ) -> Result<Self> {
         let io = |e: std::io::Error| io_error(path, e);
-        // A copy a checkpoint was making when the process stopped; the journal still holds it.
-        match std::fs::remove_file(tail_path(path)) {
+        // Journals written before segments: a copy a checkpoint was making when the process
+        // stopped (the journal itself still holds it), and the journal in a single file.
+        match std::fs::remove_file(legacy_copy_path(path)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io(e)),
         }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(io)?;
-        let mut bytes = Vec::new();
-        file.seek(SeekFrom::Start(0)).map_err(io)?;
-        file.read_to_end(&mut bytes).map_err(io)?;
-        if !bytes.is_empty() {
+        let found = segments(path).map_err(io)?;
+        let replayed: Vec<PathBuf> = Some(path.to_path_buf())
+            .filter(|single| single.exists())
+            .into_iter()
+            .chain(found.iter().map(|(_, segment)| segment.clone()))
+            .collect();
+        let mut wrote = false;
+        for segment in &replayed {
+            let bytes = std::fs::read(segment).map_err(io)?;
             for writes in complete_records(&bytes) {
                 inner.apply(writes)?;
+                wrote = true;
             }
+        }
+        if wrote {
             inner.flush()?;
-            file.set_len(0).map_err(io)?;
-            file.sync_all().map_err(io)?;
+        }
+        // Numbers keep rising, so that a segment is never confused with one replayed here.
+        let number = found.last().map_or(1, |(number, _)| number + 1);
+        let file = create_segment(path, number).map_err(io)?;
+        for segment in &replayed {
+            remove_segment(path, segment).map_err(io)?;
         }
         let journal = Journal {
             inner,
             path: path.to_path_buf(),
             checkpoint_bytes,
             pending: Mutex::new(Pending::default()),
-            file: Mutex::new((file, 0)),
+            file: Mutex::new(Segment {
+                file,
+                len: 0,
+                number,
+            }),
             checkpointing: Mutex::new(()),
             failed_at: Mutex::new(None),
             checkpoints_done: Default::default(),
@@ -178,7 +209,8 @@ impl Journaled {
         })
     }
 
-    /// Open the sled store in `dir` with its journal ([`FILE_NAME`] in the same directory),
+    /// Open the sled store in `dir` with its journal (segments named after [`FILE_NAME`] in the
+    /// same directory),
     /// applying what a process that was killed left in the journal.
     pub fn open_sled(dir: &Path) -> Result<Self> {
         Self::open_sled_with_checkpoint(dir, CHECKPOINT_BYTES)
@@ -453,30 +485,38 @@ impl Journal {
             (std::mem::take(&mut pending.records), pending.overlay_bytes)
         };
         if !records.is_empty() {
-            let written = file.0.write_all(&records).and_then(|()| file.0.sync_data());
-            if let Err(e) = written {
-                // Cut off whatever part of the records reached the file, so that a later record
-                // never follows a torn one (replay stops at the first), and keep them pending,
-                // ahead of anything written since, for the next flush.
-                let _ = file.0.set_len(file.1);
-                let mut pending = self.pending();
-                let newer = std::mem::replace(&mut pending.records, records);
-                pending.records.extend_from_slice(&newer);
-                return Err(io_error(&self.path, e));
-            }
-            file.1 += records.len() as u64;
+            self.append(&mut file, records)?;
         }
-        Ok(file.1 >= self.checkpoint_bytes || overlay_bytes >= self.checkpoint_bytes)
+        Ok(file.len >= self.checkpoint_bytes || overlay_bytes >= self.checkpoint_bytes)
     }
 
-    /// Write the overlay to the inner storage, flush it there and drop from the journal what
-    /// it now holds. Flushes go on meanwhile: the journal's lock is held only to note how much
-    /// of the file the overlay covers, and again at the end to replace the file.
+    /// Append `records` to `segment` and sync it. On failure, whatever part of them reached the
+    /// file is cut off, so that a later record never follows a torn one (replay stops at the
+    /// first), and they are pending again, ahead of anything written since, for the next flush.
+    fn append(&self, segment: &mut Segment, records: Vec<u8>) -> Result<()> {
+        let written = segment
+            .file
+            .write_all(&records)
+            .and_then(|()| segment.file.sync_data());
+        if let Err(e) = written {
+            let _ = segment.file.set_len(segment.len);
+            let mut pending = self.pending();
+            let newer = std::mem::replace(&mut pending.records, records);
+            pending.records.extend_from_slice(&newer);
+            return Err(io_error(&self.path, e));
+        }
+        segment.len += records.len() as u64;
+        Ok(())
+    }
+
+    /// Write the overlay to the inner storage, flush it there and delete the segments it now
+    /// holds. Flushes go on meanwhile: the journal's lock is held only to append what is
+    /// pending and to start the next segment.
     fn checkpoint(&self) -> Result<()> {
         let result = {
             let _only = self.checkpointing.lock().unwrap_or_else(|e| e.into_inner());
-            let (frozen, covered) = self.freeze();
-            self.write_out(frozen, covered)
+            self.seal()
+                .and_then(|(frozen, sealed)| self.write_out(frozen, sealed))
         };
         let counter = match result {
             Ok(()) => &self.checkpoints_done,
@@ -486,24 +526,45 @@ impl Journal {
         result
     }
 
-    /// A copy of the overlay, and how many bytes of the journal file it covers: every record
-    /// in the file had its writes in the overlay before it was appended, so the overlay as it
-    /// is now covers them all.
-    fn freeze(&self) -> (Frozen, u64) {
-        let file = self.file.lock().unwrap_or_else(|e| e.into_inner());
-        let frozen = self
-            .pending()
-            .overlay
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        (frozen, file.1)
+    /// Seal the newest segment and start the next: returns a copy of the overlay, which holds
+    /// exactly the writes of the segments up to the sealed one, and that segment's number.
+    /// What is pending is appended to the sealed segment first, so that the copy holds no write
+    /// that no segment does: sled never gets a write a crash could take back.
+    fn seal(&self) -> Result<(Frozen, u64)> {
+        let io = |e: std::io::Error| io_error(&self.path, e);
+        // Only a checkpoint changes the number, and only one runs at a time.
+        let next = self.file.lock().unwrap_or_else(|e| e.into_inner()).number + 1;
+        let new = create_segment(&self.path, next).map_err(io)?;
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let (records, frozen) = {
+            let mut pending = self.pending();
+            let frozen: Frozen = pending
+                .overlay
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            (std::mem::take(&mut pending.records), frozen)
+        };
+        if !records.is_empty() {
+            if let Err(e) = self.append(&mut file, records) {
+                drop(file);
+                // The new segment is empty and not in use; a later checkpoint makes it again.
+                let _ = std::fs::remove_file(segment_path(&self.path, next));
+                return Err(e);
+            }
+        }
+        let sealed = file.number;
+        *file = Segment {
+            file: new,
+            len: 0,
+            number: next,
+        };
+        Ok((frozen, sealed))
     }
 
-    /// The checkpoint: `frozen` (the overlay as it was once the journal's first `covered`
-    /// bytes were durable) goes to the inner storage in one batch and is flushed there; then
-    /// the journal is replaced by one that holds only what was appended after `covered`.
-    fn write_out(&self, frozen: Frozen, covered: u64) -> Result<()> {
+    /// The checkpoint: `frozen` (the writes of the segments up to `sealed`) goes to the inner
+    /// storage in one batch and is flushed there; then those segments are deleted.
+    fn write_out(&self, frozen: Frozen, sealed: u64) -> Result<()> {
         let io = |e: std::io::Error| io_error(&self.path, e);
         let writes = frozen
             .iter()
@@ -514,47 +575,96 @@ impl Journal {
             .collect();
         self.inner.apply(writes)?;
         self.inner.flush()?;
-        {
-            let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
-            // Records appended while sled worked are not covered: they move to a new journal,
-            // written beside the old one and renamed over it, so that a crash at any moment
-            // leaves one complete journal or the other.
-            let mut tail = vec![0; (file.1 - covered) as usize];
-            std::os::unix::fs::FileExt::read_exact_at(&file.0, &mut tail, covered).map_err(io)?;
-            let copy = tail_path(&self.path);
-            let mut new = OpenOptions::new()
-                .read(true)
-                .append(true)
-                .create(true)
-                .truncate(false)
-                .open(&copy)
-                .map_err(io)?;
-            new.set_len(0).map_err(io)?;
-            new.write_all(&tail).map_err(io)?;
-            new.sync_all().map_err(io)?;
-            std::fs::rename(&copy, &self.path).map_err(io)?;
-            if let Some(dir) = self.path.parent() {
-                File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
-            }
-            *file = (new, tail.len() as u64);
-        }
         // What is now in the inner storage leaves the overlay, unless it was written again
         // meanwhile.
-        let mut pending = self.pending();
-        for (key, value) in frozen {
-            if pending.overlay.get(&key) == Some(&value) {
-                pending.overlay.remove(&key);
-                pending.overlay_bytes = pending
-                    .overlay_bytes
-                    .saturating_sub(entry_size(&key, &value));
+        {
+            let mut pending = self.pending();
+            for (key, value) in frozen {
+                if pending.overlay.get(&key) == Some(&value) {
+                    pending.overlay.remove(&key);
+                    pending.overlay_bytes = pending
+                        .overlay_bytes
+                        .saturating_sub(entry_size(&key, &value));
+                }
             }
+        }
+        // A segment left behind by a crash here is replayed at the next start, harmlessly.
+        for (_, segment) in segments(&self.path)
+            .map_err(io)?
+            .into_iter()
+            .filter(|&(number, _)| number <= sealed)
+        {
+            remove_segment(&self.path, &segment).map_err(io)?;
         }
         Ok(())
     }
 }
 
-/// Where a checkpoint writes the journal that replaces the current one.
-fn tail_path(journal: &Path) -> PathBuf {
+/// The file of segment `number` of the journal at `path`: the path followed by `.` and the number.
+fn segment_path(path: &Path, number: u64) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{number}"));
+    PathBuf::from(name)
+}
+
+/// The segments of the journal at `path` that exist, oldest first, with their numbers.
+pub fn segments(path: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Ok(Vec::new());
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let file_name = entry.file_name();
+        let number = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(name.to_str()?))
+            .and_then(|n| n.strip_prefix('.'))
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u64>().ok());
+        if let Some(number) = number {
+            found.push((number, entry.path()));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Create segment `number`, empty, and sync the directory so that the file itself survives a
+/// crash: syncing a new file's data does not make its name durable.
+fn create_segment(path: &Path, number: u64) -> std::io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create_new(true)
+        .open(segment_path(path, number))?;
+    sync_dir(path)?;
+    Ok(file)
+}
+
+/// Delete a segment whose writes sled holds durably, and sync the directory before the next
+/// one goes. Segments go oldest first, so what a crash leaves is always the newest ones: an
+/// older segment replayed alone over sled's newer state would take some keys back.
+fn remove_segment(path: &Path, segment: &Path) -> std::io::Result<()> {
+    std::fs::remove_file(segment)?;
+    sync_dir(path)
+}
+
+/// Sync the directory that holds the journal at `path`.
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        Some(dir) => File::open(dir)?.sync_all(),
+        None => File::open(".")?.sync_all(),
+    }
+}
+
+/// Where a checkpoint of a journal written before segments copied what it kept.
+fn legacy_copy_path(journal: &Path) -> PathBuf {
     let mut name = journal.as_os_str().to_owned();
     name.push(".next");
     PathBuf::from(name)
@@ -571,6 +681,20 @@ mod tests {
 
     fn dir() -> tempfile::TempDir {
         tempfile::tempdir().unwrap()
+    }
+
+    /// How many bytes the segments of the journal at `path` hold together.
+    fn journal_bytes(path: &Path) -> u64 {
+        segments(path)
+            .unwrap()
+            .iter()
+            .map(|(_, segment)| std::fs::metadata(segment).unwrap().len())
+            .sum()
+    }
+
+    /// The segment that flushes append to.
+    fn newest_segment(path: &Path) -> PathBuf {
+        segments(path).unwrap().pop().expect("a segment").1
     }
 
     /// Whatever a flush acknowledged comes back after a crash that lost every write the inner
@@ -606,10 +730,11 @@ mod tests {
             "the delete is replayed in order"
         );
         assert_eq!(fresh.get(b"never-flushed").unwrap(), None);
+        assert_eq!(journal_bytes(&path), 0, "replayed, then emptied");
         assert_eq!(
-            std::fs::metadata(&path).unwrap().len(),
-            0,
-            "replayed, then emptied"
+            segments(&path).unwrap().len(),
+            1,
+            "the replayed ones are gone"
         );
         drop(reopened);
     }
@@ -625,7 +750,7 @@ mod tests {
             store.flush().unwrap();
         }
         drop(store);
-        damage(&path);
+        damage(&newest_segment(&path));
         let fresh = Arc::new(MemoryStorage::default());
         Journaled::open(fresh.clone(), &path).unwrap();
         fresh
@@ -711,8 +836,8 @@ mod tests {
         );
     }
 
-    /// What is appended while sled takes a checkpoint stays in the journal that replaces the
-    /// old one.
+    /// What is appended while sled takes a checkpoint stays in the journal, in the segment
+    /// after the sealed one.
     #[test]
     fn writes_made_during_a_checkpoint_stay_in_the_journal() {
         let tmp = dir();
@@ -721,10 +846,10 @@ mod tests {
         let store = Journaled::with_checkpoint(inner.clone(), &path, u64::MAX).unwrap();
         store.put(b"goal/1", b"before").unwrap();
         store.flush().unwrap();
-        let (frozen, covered) = store.journal.freeze();
+        let (frozen, sealed) = store.journal.seal().unwrap();
         store.put(b"goal/2", b"during").unwrap();
         store.flush().unwrap();
-        store.journal.write_out(frozen, covered).unwrap();
+        store.journal.write_out(frozen, sealed).unwrap();
         assert!(inner.get(b"goal/1").unwrap().is_some());
         assert_eq!(inner.get(b"goal/2").unwrap(), None);
         drop(store);
@@ -900,18 +1025,100 @@ mod tests {
         let store = Journaled::with_checkpoint(inner.clone(), &path, 100).unwrap();
         store.put(b"small", b"x").unwrap();
         store.flush().unwrap();
-        assert!(std::fs::metadata(&path).unwrap().len() > 0);
+        assert!(journal_bytes(&path) > 0);
         store.put(b"large", &[7; 200]).unwrap();
         store.flush().unwrap();
         store.wait_for_checkpoint();
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+        assert_eq!(journal_bytes(&path), 0);
+        assert_eq!(
+            segments(&path).unwrap().len(),
+            1,
+            "the sealed segment is gone"
+        );
         assert_eq!(
             store.checkpoint_counts(),
             CheckpointCounts { done: 1, failed: 0 }
         );
         store.put(b"after", b"y").unwrap();
         store.flush().unwrap();
-        assert!(std::fs::metadata(&path).unwrap().len() > 0);
+        assert!(journal_bytes(&path) > 0);
         assert_eq!(inner.get(b"large").unwrap().as_deref(), Some(&[7; 200][..]));
+    }
+
+    /// A checkpoint that stopped after sled had its writes but before deleting the sealed
+    /// segment (a crash) leaves that segment to be replayed over sled's newer state: the newer
+    /// segments come after it, so every key ends as it was last written.
+    #[test]
+    fn a_sealed_segment_left_behind_by_a_crash_replays_harmlessly() {
+        let tmp = dir();
+        let path = tmp.path().join("journal");
+        let inner = Arc::new(MemoryStorage::default());
+        let store = Journaled::with_checkpoint(inner.clone(), &path, u64::MAX).unwrap();
+        store.put(b"goal/1", b"first title").unwrap();
+        store.put(b"tip/a", b"1").unwrap();
+        store.flush().unwrap();
+        let sealed_file = newest_segment(&path);
+        let sealed_copy = std::fs::read(&sealed_file).unwrap();
+        let (frozen, sealed) = store.journal.seal().unwrap();
+        store.put(b"goal/1", b"second title").unwrap();
+        store.flush().unwrap();
+        store.journal.write_out(frozen, sealed).unwrap();
+        assert!(!sealed_file.exists(), "deleted once sled has it");
+        drop(store);
+        std::fs::write(&sealed_file, sealed_copy).unwrap();
+        let reopened = Journaled::open(inner.clone(), &path).unwrap();
+        assert_eq!(
+            inner.get(b"goal/1").unwrap().as_deref(),
+            Some(&b"second title"[..])
+        );
+        assert_eq!(inner.get(b"tip/a").unwrap().as_deref(), Some(&b"1"[..]));
+        assert_eq!(journal_bytes(&path), 0);
+        drop(reopened);
+    }
+
+    /// A checkpoint writes to sled only what a segment holds: a write made but not yet flushed
+    /// when the checkpoint starts is appended to the segment it seals, so that segment and sled
+    /// agree.
+    #[test]
+    fn a_checkpoint_seals_what_is_pending_into_its_segment() {
+        let tmp = dir();
+        let path = tmp.path().join("journal");
+        let inner = Arc::new(MemoryStorage::default());
+        let store = Journaled::with_checkpoint(inner.clone(), &path, u64::MAX).unwrap();
+        store.put(b"note/1", b"flushed").unwrap();
+        store.flush().unwrap();
+        store.put(b"note/2", b"not yet flushed").unwrap();
+        let sealed_file = newest_segment(&path);
+        let (frozen, _) = store.journal.seal().unwrap();
+        let replayed = Arc::new(MemoryStorage::default());
+        for writes in complete_records(&std::fs::read(&sealed_file).unwrap()) {
+            replayed.apply(writes).unwrap();
+        }
+        let in_segment: Frozen = replayed
+            .scan_prefix(b"")
+            .unwrap()
+            .into_iter()
+            .map(|(k, v)| (k, Some(v)))
+            .collect();
+        assert_eq!(frozen, in_segment);
+        assert!(store.journal.pending().records.is_empty());
+    }
+
+    /// A journal in one file, as written before segments, is replayed and then removed.
+    #[test]
+    fn a_journal_written_before_segments_is_replayed() {
+        let tmp = dir();
+        let path = tmp.path().join("journal");
+        let mut record = Vec::new();
+        encode(&[put("goal/1", "kept")], &mut record);
+        std::fs::write(&path, &record).unwrap();
+        std::fs::write(legacy_copy_path(&path), b"a copy cut short").unwrap();
+        let fresh = Arc::new(MemoryStorage::default());
+        let store = Journaled::open(fresh.clone(), &path).unwrap();
+        assert_eq!(fresh.get(b"goal/1").unwrap().as_deref(), Some(&b"kept"[..]));
+        assert!(!path.exists() && !legacy_copy_path(&path).exists());
+        store.put(b"goal/2", b"new").unwrap();
+        store.flush().unwrap();
+        assert!(journal_bytes(&path) > 0, "new writes go to a segment");
     }
 }
