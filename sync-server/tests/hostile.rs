@@ -14,11 +14,10 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 /// An open relay with small limits, so that the limits are quick to reach.
 fn hostile_config(dir: &std::path::Path) -> ServerConfig {
     ServerConfig {
-        open: true,
         max_message_bytes: 1 << 20,
         max_messages_per_sec: 200,
         max_messages_burst: 400,
-        ..config(dir)
+        ..open_config(dir)
     }
 }
 
@@ -65,11 +64,6 @@ fn sync_to_relay(sender: &str, doc: &str, data: Vec<u8>) -> Message {
         document_id: doc.into(),
         data,
     }
-}
-
-async fn join_as(ws: &mut Ws, me: &str) {
-    send(ws, &Message::join(me, None)).await;
-    assert!(matches!(recv(ws).await, Some(Message::Peer { .. })));
 }
 
 /// Run one attack on a fresh connection and return the relay's error message; the connection
@@ -155,14 +149,10 @@ async fn attack(url: &str, attack: Attack, doc: &str) -> String {
 
 #[tokio::test]
 async fn each_hostile_input_closes_only_its_own_connection() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(hostile_config(dir.path())).await;
+    let (_dir, server) = fresh_relay(hostile_config).await;
     let url = server.url(None);
     let doc = doc_id();
-    let mut ana = Peer::join(&url, session("ana", &doc, doc_with("start", 0))).await;
-    ana.sync_until(|s| s.settled()).await;
-    let mut ben = Peer::join(&url, session("ben", &doc, AutoCommit::new())).await;
-    ben.sync_until(|s| has(s, &doc, "start")).await;
+    let (mut ana, mut ben) = syncing_pair(&url, &doc).await;
 
     let attacks = [
         Attack::TextFrame,
@@ -187,34 +177,25 @@ async fn each_hostile_input_closes_only_its_own_connection() {
         );
         // The pair is unaffected: a change still travels from Ana to Ben.
         let key = format!("after-{kind:?}");
-        ana.change(&doc, &key, i as i64).await;
-        ana.sync_until(|s| s.settled()).await;
-        ben.sync_until(|s| has(s, &doc, &key)).await;
+        ana.send_change_to(&mut ben, &doc, &key, i as i64).await;
     }
-    ben.change(&doc, "ben-last", 1).await;
-    ben.sync_until(|s| s.settled()).await;
-    ana.sync_until(|s| has(s, &doc, "ben-last")).await;
+    ben.send_change_to(&mut ana, &doc, "ben-last", 1).await;
     wait_for_health(server.addr, |h| h["peers"] == 2 && h["connections"] == 2).await;
     server.stop().await;
 }
 
 #[tokio::test]
 async fn a_slow_reader_is_dropped_and_the_others_keep_syncing() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(ServerConfig {
-        open: true,
+    let (_dir, server) = fresh_relay(|dir| ServerConfig {
         outbox_capacity: 32,
-        ..config(dir.path())
+        ..open_config(dir)
     })
     .await;
     let url = server.url(None);
     let doc = doc_id();
-    let mut ana = Peer::join(&url, session("ana", &doc, doc_with("start", 0))).await;
-    ana.sync_until(|s| s.settled()).await;
-    let mut slow = Peer::join(&url, session("slow", &doc, AutoCommit::new())).await;
-    slow.sync_until(|s| has(s, &doc, "start")).await;
-    let mut ben = Peer::join(&url, session("ben", &doc, AutoCommit::new())).await;
-    ben.sync_until(|s| has(s, &doc, "start")).await;
+    let mut ana = Peer::share(&url, "ana", &doc, doc_with("start", 0)).await;
+    let mut slow = Peer::catch_up(&url, "slow", &doc, "start").await;
+    let mut ben = Peer::catch_up(&url, "ben", &doc, "start").await;
 
     // From here on `slow` reads nothing, while Ben keeps reading, as a healthy client does
     // (he only receives ephemeral messages meanwhile, which his session would ignore anyway).
@@ -247,20 +228,16 @@ async fn a_slow_reader_is_dropped_and_the_others_keep_syncing() {
     wait_for_health(server.addr, |h| h["peers"] == 2).await;
     stop_reading.send(()).unwrap();
     ben.ws = ben_reader.await.unwrap();
-    ana.change(&doc, "still-working", 1).await;
-    ana.sync_until(|s| s.settled()).await;
-    ben.sync_until(|s| has(s, &doc, "still-working")).await;
+    ana.send_change_to(&mut ben, &doc, "still-working", 1).await;
     expect_closed(&mut slow.ws).await;
     server.stop().await;
 }
 
 #[tokio::test]
 async fn a_client_that_never_answers_pings_is_dropped() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(ServerConfig {
-        open: true,
+    let (_dir, server) = fresh_relay(|dir| ServerConfig {
         ping_interval: Duration::from_millis(100),
-        ..config(dir.path())
+        ..open_config(dir)
     })
     .await;
     let mut ws = connect(&server.url(None)).await;
@@ -272,15 +249,9 @@ async fn a_client_that_never_answers_pings_is_dropped() {
 
 #[tokio::test]
 async fn a_second_connection_of_the_same_peer_replaces_the_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(ServerConfig {
-        open: true,
-        ..config(dir.path())
-    })
-    .await;
+    let (_dir, server) = fresh_relay(open_config).await;
     let doc = doc_id();
-    let mut first = Peer::join(&server.url(None), session("ana", &doc, doc_with("a", 1))).await;
-    first.sync_until(|s| s.settled()).await;
+    let mut first = Peer::share(&server.url(None), "ana", &doc, doc_with("a", 1)).await;
     let mut second = Peer::join(&server.url(None), session("ana", &doc, doc_with("b", 2))).await;
     expect_closed(&mut first.ws).await;
     second.sync_until(|s| s.settled()).await;
@@ -289,16 +260,9 @@ async fn a_second_connection_of_the_same_peer_replaces_the_first() {
 
 #[tokio::test]
 async fn the_error_message_names_the_relay_and_the_peer() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(hostile_config(dir.path())).await;
+    let (_dir, server) = fresh_relay(hostile_config).await;
     let mut ws = connect(&server.url(None)).await;
-    send(&mut ws, &Message::join("eve", None)).await;
-    let Some(Message::Peer {
-        sender_id: relay, ..
-    }) = recv(&mut ws).await
-    else {
-        panic!("no peer reply");
-    };
+    let relay = join_as(&mut ws, "eve").await;
     send_raw(&mut ws, WsMessage::Text("hi".into())).await;
     let Some(Message::Error {
         message,
@@ -317,14 +281,10 @@ async fn the_error_message_names_the_relay_and_the_peer() {
 
 #[tokio::test]
 async fn thousands_of_connections_opened_and_dropped_leave_the_pair_syncing() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(hostile_config(dir.path())).await;
+    let (_dir, server) = fresh_relay(hostile_config).await;
     let url = server.url(None);
     let doc = doc_id();
-    let mut ana = Peer::join(&url, session("ana", &doc, doc_with("start", 0))).await;
-    ana.sync_until(|s| s.settled()).await;
-    let mut ben = Peer::join(&url, session("ben", &doc, AutoCommit::new())).await;
-    ben.sync_until(|s| has(s, &doc, "start")).await;
+    let (mut ana, mut ben) = syncing_pair(&url, &doc).await;
 
     // 2,000 connections in waves of 100: half join first, half just vanish after the upgrade.
     for wave in 0..20 {
@@ -338,9 +298,7 @@ async fn thousands_of_connections_opened_and_dropped_leave_the_pair_syncing() {
         }
         drop(open);
         let key = format!("wave-{wave}");
-        ana.change(&doc, &key, wave).await;
-        ana.sync_until(|s| s.settled()).await;
-        ben.sync_until(|s| has(s, &doc, &key)).await;
+        ana.send_change_to(&mut ben, &doc, &key, wave).await;
     }
     // Every dropped connection is forgotten: only the pair remains.
     wait_for_health(server.addr, |h| h["peers"] == 2 && h["connections"] == 2).await;
@@ -366,8 +324,7 @@ fn corrupt_change_message() -> Vec<u8> {
 
 #[tokio::test]
 async fn a_corrupt_change_is_never_stored_or_passed_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(hostile_config(dir.path())).await;
+    let (_dir, server) = fresh_relay(hostile_config).await;
     let url = server.url(None);
 
     // For a document the relay does not hold, automerge refuses the change: the connection is
@@ -385,8 +342,7 @@ async fn a_corrupt_change_is_never_stored_or_passed_on() {
     // For a document it holds, automerge drops the change silently (its checksum fails), so the
     // connection stays; what matters is that nothing of it is stored or reaches anyone.
     let doc = doc_id();
-    let mut ana = Peer::join(&url, session("ana", &doc, doc_with("start", 0))).await;
-    ana.sync_until(|s| s.settled()).await;
+    let mut ana = Peer::share(&url, "ana", &doc, doc_with("start", 0)).await;
     let mut ws = connect(&url).await;
     join_as(&mut ws, "mallory-old").await;
     send(
@@ -396,8 +352,7 @@ async fn a_corrupt_change_is_never_stored_or_passed_on() {
     .await;
     ana.change(&doc, "after", 1).await;
     ana.sync_until(|s| s.settled()).await;
-    let mut ben = Peer::join(&url, session("ben", &doc, AutoCommit::new())).await;
-    ben.sync_until(|s| has(s, &doc, "after")).await;
+    let mut ben = Peer::catch_up(&url, "ben", &doc, "after").await;
     assert!(!has(&mut ben.session, &doc, "evil"));
     server.stop().await;
 }
@@ -408,7 +363,6 @@ mod http_and_tls {
     use super::common::certs::{connect_tls, tls_stream, TestCa, TrustsTestCa};
     use super::common::*;
     use std::time::Duration;
-    use tandem_core::automerge::AutoCommit;
     use tandem_server::tokens::{Role, Scope};
     use tandem_server::{ServerConfig, TlsFiles};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -458,20 +412,8 @@ mod http_and_tls {
         .await;
         let (token, _) = server.token(Role::Write, Scope::All);
         let doc = doc_id();
-        let url = server.url_tls(Some(&token));
-        let ws = connect_tls(&url, ca.client_config()).await.unwrap();
-        let mut ana = Peer::over(ws, session("ana", &doc, doc_with("start", 0))).await;
-        ana.sync_until(|s| s.settled()).await;
-        let ws = connect_tls(&url, ca.client_config()).await.unwrap();
-        let mut ben = Peer::over(ws, session("ben", &doc, AutoCommit::new())).await;
-        ben.sync_until(|s| has(s, &doc, "start")).await;
+        let (ana, ben) = syncing_pair_tls(&server.url_tls(Some(&token)), &ca, &doc).await;
         (server, ca, doc, ana, ben)
-    }
-
-    async fn still_syncing(ana: &mut Peer, ben: &mut Peer, doc: &str, key: &str) {
-        ana.change(doc, key, 1).await;
-        ana.sync_until(|s| s.settled()).await;
-        ben.sync_until(|s| has(s, doc, key)).await;
     }
 
     #[tokio::test]
@@ -498,7 +440,7 @@ mod http_and_tls {
             elapsed < Duration::from_secs(3),
             "a slow head was tolerated for {elapsed:?}"
         );
-        still_syncing(&mut ana, &mut ben, &doc, "after-slow").await;
+        ana.send_change_to(&mut ben, &doc, "after-slow", 1).await;
 
         // A head larger than the relay's buffer, and one with too many headers: 431.
         let big = format!(
@@ -518,7 +460,8 @@ mod http_and_tls {
             let answer = read_until_closed(&mut stream, Duration::from_secs(3)).await;
             assert_eq!(status_of(&answer), Some(431), "{answer:?}");
         }
-        still_syncing(&mut ana, &mut ben, &doc, "after-oversized").await;
+        ana.send_change_to(&mut ben, &doc, "after-oversized", 1)
+            .await;
         server.stop().await;
     }
 
@@ -539,11 +482,13 @@ mod http_and_tls {
             }
             stalled.push(stream);
         }
-        still_syncing(&mut ana, &mut ben, &doc, "during-half-open").await;
+        ana.send_change_to(&mut ben, &doc, "during-half-open", 1)
+            .await;
         for stream in &mut stalled {
             read_until_closed(stream, PATIENCE + Duration::from_secs(3)).await;
         }
-        still_syncing(&mut ana, &mut ben, &doc, "after-half-open").await;
+        ana.send_change_to(&mut ben, &doc, "after-half-open", 1)
+            .await;
         // Every permit came back: a new client is served at once.
         let (status, metrics) = https(server.addr, ca.client_config(), "GET", "/health").await;
         assert_eq!(status, 200, "{metrics}");
@@ -571,7 +516,8 @@ mod http_and_tls {
             .unwrap();
         let answer = read_until_closed(&mut stream, Duration::from_secs(3)).await;
         assert_eq!(status_of(&answer), Some(400));
-        still_syncing(&mut ana, &mut ben, &doc, "after-upgrades").await;
+        ana.send_change_to(&mut ben, &doc, "after-upgrades", 1)
+            .await;
 
         for i in 0..100 {
             let path = format!("/{}/../wp-admin/{i}?x=%zz", "a".repeat(i));
@@ -582,7 +528,8 @@ mod http_and_tls {
             assert_eq!(status_of(&answer), Some(404));
             assert!(answer.len() < 1024);
         }
-        still_syncing(&mut ana, &mut ben, &doc, "after-unknown-paths").await;
+        ana.send_change_to(&mut ben, &doc, "after-unknown-paths", 1)
+            .await;
         wait_for_metric(&server, &ca, "tandem_refusals_total{reason=\"token\"}", 2).await;
         wait_for_metric(
             &server,

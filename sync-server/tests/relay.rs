@@ -12,8 +12,7 @@ use tandem_server::ServerConfig;
 
 #[tokio::test]
 async fn two_peers_sync_a_document_through_the_relay() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(config(dir.path())).await;
+    let (_dir, server) = fresh_relay(config).await;
     let (token, _) = server.token(Role::Write, Scope::All);
     let doc = doc_id();
     let base = doc_with("base", 1);
@@ -45,44 +44,30 @@ async fn data_survives_a_restart_on_the_same_data_dir() {
     let doc = doc_id();
     let server = TestServer::start(config(dir.path())).await;
     let (token, _) = server.token(Role::Write, Scope::All);
-    let mut ana = Peer::join(
-        &server.url(Some(&token)),
-        session("ana", &doc, doc_with("kept", 7)),
-    )
-    .await;
-    ana.sync_until(|s| s.settled()).await;
+    let _ana = Peer::share(&server.url(Some(&token)), "ana", &doc, doc_with("kept", 7)).await;
     server.stop().await;
 
     let server = TestServer::start(config(dir.path())).await;
-    let mut ben = Peer::join(
-        &server.url(Some(&token)),
-        session("ben", &doc, AutoCommit::new()),
-    )
-    .await;
-    ben.sync_until(|s| has(s, &doc, "kept")).await;
+    let _ben = Peer::catch_up(&server.url(Some(&token)), "ben", &doc, "kept").await;
     server.stop().await;
 }
 
 #[tokio::test]
 async fn a_read_only_token_reads_but_its_change_is_refused_and_not_stored() {
-    let dir = tempfile::tempdir().unwrap();
     let doc = doc_id();
-    let server = TestServer::start(config(dir.path())).await;
+    let (dir, server) = fresh_relay(config).await;
     let (writer, _) = server.token(Role::Write, Scope::docs(&[&doc]).unwrap());
     let (reader, _) = server.token(Role::Read, Scope::docs(&[&doc]).unwrap());
-    let mut ana = Peer::join(
+    let _ana = Peer::share(
         &server.url(Some(&writer)),
-        session("ana", &doc, doc_with("written", 1)),
+        "ana",
+        &doc,
+        doc_with("written", 1),
     )
     .await;
-    ana.sync_until(|s| s.settled()).await;
 
-    let mut coordinator = Peer::join(
-        &server.url(Some(&reader)),
-        session("coordinator", &doc, AutoCommit::new()),
-    )
-    .await;
-    coordinator.sync_until(|s| has(s, &doc, "written")).await;
+    let url = server.url(Some(&reader));
+    let mut coordinator = Peer::catch_up(&url, "coordinator", &doc, "written").await;
     coordinator.change(&doc, "sneaky", 1).await;
     let error = expect_error_and_close(&mut coordinator.ws).await;
     assert!(error.contains("read-only"), "{error}");
@@ -97,8 +82,7 @@ async fn a_read_only_token_reads_but_its_change_is_refused_and_not_stored() {
 
 #[tokio::test]
 async fn connections_without_a_valid_token_get_401() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(config(dir.path())).await;
+    let (_dir, server) = fresh_relay(config).await;
     assert_eq!(refused_status(&server.url(None)).await, 401);
     assert_eq!(refused_status(&server.url(Some("tdm_nope"))).await, 401);
     let (token, _) = server.token(Role::Write, Scope::All);
@@ -113,23 +97,12 @@ async fn connections_without_a_valid_token_get_401() {
 
 #[tokio::test]
 async fn a_revoked_token_is_turned_away_and_its_live_connection_closed() {
-    let dir = tempfile::tempdir().unwrap();
     let doc = doc_id();
-    let server = TestServer::start(config(dir.path())).await;
+    let (_dir, server) = fresh_relay(config).await;
     let (token, id) = server.token(Role::Write, Scope::All);
     let (other, _) = server.token(Role::Write, Scope::All);
-    let mut ana = Peer::join(
-        &server.url(Some(&token)),
-        session("ana", &doc, doc_with("a", 1)),
-    )
-    .await;
-    ana.sync_until(|s| s.settled()).await;
-    let mut ben = Peer::join(
-        &server.url(Some(&other)),
-        session("ben", &doc, AutoCommit::new()),
-    )
-    .await;
-    ben.sync_until(|s| has(s, &doc, "a")).await;
+    let mut ana = Peer::share(&server.url(Some(&token)), "ana", &doc, doc_with("a", 1)).await;
+    let mut ben = Peer::catch_up(&server.url(Some(&other)), "ben", &doc, "a").await;
 
     tandem_server::tokens::revoke(&server.tokens_path(), &id).unwrap();
     let error = expect_error_and_close(&mut ana.ws).await;
@@ -144,36 +117,19 @@ async fn a_revoked_token_is_turned_away_and_its_live_connection_closed() {
 
 #[tokio::test]
 async fn open_mode_needs_no_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(tandem_server::ServerConfig {
-        open: true,
-        ..config(dir.path())
-    })
-    .await;
+    let (_dir, server) = fresh_relay(open_config).await;
     let doc = doc_id();
-    let mut ana = Peer::join(&server.url(None), session("ana", &doc, doc_with("x", 1))).await;
-    ana.sync_until(|s| s.settled()).await;
+    let _ana = Peer::share(&server.url(None), "ana", &doc, doc_with("x", 1)).await;
     assert_eq!(health(server.addr).await["open"], true);
     server.stop().await;
 }
 
 #[tokio::test]
 async fn an_unknown_document_is_unavailable_until_someone_uploads_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(tandem_server::ServerConfig {
-        open: true,
-        ..config(dir.path())
-    })
-    .await;
+    let (_dir, server) = fresh_relay(open_config).await;
     let doc = doc_id();
     let mut reader = connect(&server.url(None)).await;
-    send(&mut reader, &Message::join("reader", None)).await;
-    let Some(Message::Peer {
-        sender_id: relay, ..
-    }) = recv(&mut reader).await
-    else {
-        panic!("no peer reply");
-    };
+    let relay = join_as(&mut reader, "reader").await;
     let request = Message::Request {
         sender_id: "reader".into(),
         target_id: relay,
@@ -185,8 +141,7 @@ async fn an_unknown_document_is_unavailable_until_someone_uploads_it() {
         recv(&mut reader).await,
         Some(Message::DocUnavailable { .. })
     ));
-    let mut ana = Peer::join(&server.url(None), session("ana", &doc, doc_with("x", 1))).await;
-    ana.sync_until(|s| s.settled()).await;
+    let _ana = Peer::share(&server.url(None), "ana", &doc, doc_with("x", 1)).await;
     // The waiting reader is synced as soon as the document exists.
     assert!(matches!(
         recv(&mut reader).await,
@@ -197,8 +152,7 @@ async fn an_unknown_document_is_unavailable_until_someone_uploads_it() {
 
 #[tokio::test]
 async fn health_reports_the_relay() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(config(dir.path())).await;
+    let (_dir, server) = fresh_relay(config).await;
     let h = health(server.addr).await;
     assert_eq!(h["status"], "ok");
     assert_eq!(h["connections"], 0);
@@ -224,8 +178,7 @@ async fn redeem(server: &TestServer, code: &str) -> (u16, serde_json::Value) {
 
 #[tokio::test]
 async fn an_invite_code_mints_a_token_for_that_workspace_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(config(dir.path())).await;
+    let (_dir, server) = fresh_relay(config).await;
     let (doc, other_doc) = (doc_id(), doc_id());
     let (mentor, _) = server.token(Role::Write, Scope::docs(&[&doc]).unwrap());
     let body = format!(r#"{{"workspace":"{doc}","role":"mentee","label":"Ben"}}"#);
@@ -255,18 +208,8 @@ async fn an_invite_code_mints_a_token_for_that_workspace_only() {
     assert!(answer["participant"].is_null());
     let invited = answer["token"].as_str().unwrap().to_string();
     assert!(invited.starts_with("tdm_"));
-    let mut ana = Peer::join(
-        &server.url(Some(&mentor)),
-        session("ana", &doc, doc_with("plan", 1)),
-    )
-    .await;
-    ana.sync_until(|s| s.settled()).await;
-    let mut ben = Peer::join(
-        &server.url(Some(&invited)),
-        session("ben", &doc, AutoCommit::new()),
-    )
-    .await;
-    ben.sync_until(|s| has(s, &doc, "plan")).await;
+    let _ana = Peer::share(&server.url(Some(&mentor)), "ana", &doc, doc_with("plan", 1)).await;
+    let _ben = Peer::catch_up(&server.url(Some(&invited)), "ben", &doc, "plan").await;
     // ...and nothing else: another workspace is unavailable to it.
     let mut scoped = ClientSession::new("ben2", None);
     scoped.add_doc(&other_doc, doc_with("secret", 1), None);
@@ -304,8 +247,7 @@ async fn an_invite_code_mints_a_token_for_that_workspace_only() {
 
 #[tokio::test]
 async fn wrong_used_revoked_and_expired_codes_are_answered_alike() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(config(dir.path())).await;
+    let (_dir, server) = fresh_relay(config).await;
     let doc = doc_id();
     let (mentor, _) = server.token(Role::Write, Scope::docs(&[&doc]).unwrap());
     let body = format!(r#"{{"workspace":"{doc}","role":"mentee","uses":2}}"#);
@@ -387,8 +329,7 @@ async fn wrong_used_revoked_and_expired_codes_are_answered_alike() {
 
 #[tokio::test]
 async fn redemption_is_rate_limited_per_client_address() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(config(dir.path())).await;
+    let (_dir, server) = fresh_relay(config).await;
     let doc = doc_id();
     let (mentor, _) = server.token(Role::Write, Scope::docs(&[&doc]).unwrap());
     let (_, answer) = make_invite(
@@ -409,12 +350,7 @@ async fn redemption_is_rate_limited_per_client_address() {
 
 #[tokio::test]
 async fn an_open_relay_makes_no_invites() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(tandem_server::ServerConfig {
-        open: true,
-        ..config(dir.path())
-    })
-    .await;
+    let (_dir, server) = fresh_relay(open_config).await;
     let doc = doc_id();
     let body = format!(r#"{{"workspace":"{doc}","role":"mentee"}}"#);
     let (status, answer) = http(server.addr, "POST", "/v1/invites", None, Some(&body)).await;
@@ -426,19 +362,9 @@ async fn an_open_relay_makes_no_invites() {
 
 #[tokio::test]
 async fn asking_for_an_unknown_document_stores_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(tandem_server::ServerConfig {
-        open: true,
-        ..config(dir.path())
-    })
-    .await;
+    let (dir, server) = fresh_relay(open_config).await;
     let doc = doc_id();
-    let mut reader = Peer::join(
-        &server.url(None),
-        session("reader", &doc, AutoCommit::new()),
-    )
-    .await;
-    reader.sync_until(|s| s.settled()).await;
+    let _reader = Peer::share(&server.url(None), "reader", &doc, AutoCommit::new()).await;
     server.stop().await;
     let store = Journaled::open_sled(&dir.path().join("sled")).unwrap();
     assert_eq!(docstore::list(&store).unwrap(), Vec::<String>::new());
@@ -446,17 +372,11 @@ async fn asking_for_an_unknown_document_stores_nothing() {
 
 #[tokio::test]
 async fn a_peer_id_cannot_be_taken_over_with_another_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(config(dir.path())).await;
+    let (_dir, server) = fresh_relay(config).await;
     let (ana_token, _) = server.token(Role::Write, Scope::All);
     let (mallory_token, _) = server.token(Role::Read, Scope::All);
     let doc = doc_id();
-    let mut ana = Peer::join(
-        &server.url(Some(&ana_token)),
-        session("ana", &doc, doc_with("a", 1)),
-    )
-    .await;
-    ana.sync_until(|s| s.settled()).await;
+    let mut ana = Peer::share(&server.url(Some(&ana_token)), "ana", &doc, doc_with("a", 1)).await;
 
     let mut mallory = connect(&server.url(Some(&mallory_token))).await;
     send(&mut mallory, &Message::join("ana", None)).await;
@@ -478,8 +398,7 @@ async fn a_peer_id_cannot_be_taken_over_with_another_token() {
 
 #[tokio::test]
 async fn a_client_with_many_workspaces_syncs_them_all_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(config(dir.path())).await;
+    let (_dir, server) = fresh_relay(config).await;
     let (token, _) = server.token(Role::Write, Scope::All);
     let docs: Vec<String> = (0..300).map(|_| doc_id()).collect();
     let mut full = ClientSession::new("ana", Some("ana-storage".into()));
@@ -545,15 +464,9 @@ async fn workspaces_spread_over_four_hub_threads_all_sync_and_persist() {
 
 #[tokio::test]
 async fn a_message_beyond_tungstenites_default_16_mib_frame_limit_is_accepted() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(tandem_server::ServerConfig {
-        open: true,
-        ..config(dir.path())
-    })
-    .await;
+    let (_dir, server) = fresh_relay(open_config).await;
     let doc = doc_id();
-    let mut ana = Peer::join(&server.url(None), session("ana", &doc, doc_with("x", 1))).await;
-    ana.sync_until(|s| s.settled()).await;
+    let mut ana = Peer::share(&server.url(None), "ana", &doc, doc_with("x", 1)).await;
     // An ephemeral message is the cheapest large message: the relay decodes it in full and
     // forwards it, without automerge or storage work that would make the test slow.
     let big = Message::Ephemeral {

@@ -17,6 +17,7 @@ use tandem_core::protocol::Message;
 use tandem_core::sync::ClientSession;
 use tandem_server::tokens::{self, Role, Scope};
 use tandem_server::ServerConfig;
+use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -106,6 +107,23 @@ pub fn config(dir: &Path) -> ServerConfig {
         token_reload_interval: Duration::from_millis(100),
         ..ServerConfig::default()
     }
+}
+
+/// The same config for an open relay, which lets anyone in without a token.
+pub fn open_config(dir: &Path) -> ServerConfig {
+    ServerConfig {
+        open: true,
+        ..config(dir)
+    }
+}
+
+/// Start a relay on a data directory of its own, with the config `config` makes for that
+/// directory. The directory is removed when the returned guard drops, so a test keeps the guard
+/// for as long as it uses the relay or reads its data afterwards.
+pub async fn fresh_relay(config: impl FnOnce(&Path) -> ServerConfig) -> (TempDir, TestServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(config(dir.path())).await;
+    (dir, server)
 }
 
 /// A fresh document id.
@@ -222,6 +240,16 @@ pub async fn expect_closed(ws: &mut impl Frames) {
     }
 }
 
+/// Join as `me` over a bare websocket, without a client session, and return the relay's peer
+/// id from its `peer` reply. Panics if the relay answers anything else.
+pub async fn join_as(ws: &mut Ws, me: &str) -> String {
+    send(ws, &Message::join(me, None)).await;
+    match recv(ws).await {
+        Some(Message::Peer { sender_id, .. }) => sender_id,
+        other => panic!("no peer reply: {other:?}"),
+    }
+}
+
 /// A client peer: a websocket plus a sans-IO client session.
 pub struct Peer {
     pub ws: Ws,
@@ -254,6 +282,40 @@ impl Peer {
             sent,
             received: 1,
         }
+    }
+
+    /// Join with `doc` holding `contents`, and sync until the relay holds all of it: a mentor
+    /// sharing their plan.
+    pub async fn share(url: &str, peer_id: &str, doc: &str, contents: AutoCommit) -> Self {
+        Self::share_over(connect(url).await, peer_id, doc, contents).await
+    }
+
+    /// [`Peer::share`] over a websocket already open (for example a `wss://` one).
+    pub async fn share_over(ws: Ws, peer_id: &str, doc: &str, contents: AutoCommit) -> Self {
+        let mut peer = Self::over(ws, session(peer_id, doc, contents)).await;
+        peer.sync_until(|s| s.settled()).await;
+        peer
+    }
+
+    /// Join with an empty copy of `doc`, and sync until `key`, set by someone who shared the
+    /// document before, has arrived in it.
+    pub async fn catch_up(url: &str, peer_id: &str, doc: &str, key: &str) -> Self {
+        Self::catch_up_over(connect(url).await, peer_id, doc, key).await
+    }
+
+    /// [`Peer::catch_up`] over a websocket already open (for example a `wss://` one).
+    pub async fn catch_up_over(ws: Ws, peer_id: &str, doc: &str, key: &str) -> Self {
+        let mut peer = Self::over(ws, session(peer_id, doc, AutoCommit::new())).await;
+        peer.sync_until(|s| has(s, doc, key)).await;
+        peer
+    }
+
+    /// Set `key` in `doc`, sync until the relay holds the change, and wait until `other` has
+    /// received it: the check that a pair still syncs through the relay.
+    pub async fn send_change_to(&mut self, other: &mut Peer, doc: &str, key: &str, value: i64) {
+        self.change(doc, key, value).await;
+        self.sync_until(|s| s.settled()).await;
+        other.sync_until(|s| has(s, doc, key)).await;
     }
 
     /// Exchange messages with the relay until `done` holds.
@@ -298,6 +360,24 @@ pub fn session(peer_id: &str, doc: &str, contents: AutoCommit) -> ClientSession 
     let mut session = ClientSession::new(peer_id, Some(format!("{peer_id}-storage")));
     session.add_doc(doc, contents, None);
     session
+}
+
+/// A mentoring pair syncing `doc` through the relay at `url`: Ana shares the document with
+/// `start` set, then Ben joins with an empty copy and catches up.
+pub async fn syncing_pair(url: &str, doc: &str) -> (Peer, Peer) {
+    let ana = Peer::share(url, "ana", doc, doc_with("start", 0)).await;
+    let ben = Peer::catch_up(url, "ben", doc, "start").await;
+    (ana, ben)
+}
+
+/// The same pair over `wss://`, each peer trusting `ca`.
+pub async fn syncing_pair_tls(url: &str, ca: &certs::TestCa, doc: &str) -> (Peer, Peer) {
+    use certs::TrustsTestCa;
+    let ws = certs::connect_tls(url, ca.client_config()).await.unwrap();
+    let ana = Peer::share_over(ws, "ana", doc, doc_with("start", 0)).await;
+    let ws = certs::connect_tls(url, ca.client_config()).await.unwrap();
+    let ben = Peer::catch_up_over(ws, "ben", doc, "start").await;
+    (ana, ben)
 }
 
 /// What the relay answered to one HTTP exchange.
