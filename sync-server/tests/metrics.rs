@@ -4,7 +4,6 @@ mod common;
 
 use common::*;
 use std::collections::HashMap;
-use tandem_core::automerge::AutoCommit;
 use tandem_server::tokens::{Role, Scope};
 use tandem_server::ServerConfig;
 
@@ -58,30 +57,20 @@ async fn metrics_count_a_known_load() {
     assert_eq!(status, 200);
     let invited = answer["token"].as_str().unwrap().to_string();
 
-    let mut ana = Peer::join(
+    let mut ana = Peer::share(
         &server.url(Some(&mentor)),
-        session("ana", &doc, doc_with("start", 0)),
+        "ana",
+        &doc,
+        doc_with("start", 0),
     )
     .await;
-    ana.sync_until(|s| s.settled()).await;
-    let mut first_ben = Peer::join(
-        &server.url(Some(&invited)),
-        session("ben-laptop", &doc, AutoCommit::new()),
-    )
-    .await;
-    first_ben.sync_until(|s| has(s, &doc, "start")).await;
-    let mut ben = Peer::join(
-        &server.url(Some(&invited)),
-        session("ben", &doc, AutoCommit::new()),
-    )
-    .await;
-    ben.sync_until(|s| has(s, &doc, "start")).await;
+    let ben_url = server.url(Some(&invited));
+    let mut first_ben = Peer::catch_up(&ben_url, "ben-laptop", &doc, "start").await;
+    let mut ben = Peer::catch_up(&ben_url, "ben", &doc, "start").await;
     // Five changes from Ana, each seen by Ben.
     for i in 0..5 {
         let key = format!("goal-{i}");
-        ana.change(&doc, &key, i).await;
-        ana.sync_until(|s| s.settled()).await;
-        ben.sync_until(|s| has(s, &doc, &key)).await;
+        ana.send_change_to(&mut ben, &doc, &key, i).await;
     }
     first_ben.ws.close(None).await.unwrap();
     expect_closed(&mut first_ben.ws).await;

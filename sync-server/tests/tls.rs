@@ -6,7 +6,6 @@ mod common;
 use common::certs::{connect_tls, TestCa, TrustsTestCa};
 use common::*;
 use std::time::Duration;
-use tandem_core::automerge::AutoCommit;
 use tandem_server::{ServerConfig, TlsFiles};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -22,18 +21,6 @@ async fn tls_server(dir: &std::path::Path, ca: &TestCa) -> (TestServer, TlsFiles
     })
     .await;
     (server, files)
-}
-
-/// Ana and Ben, syncing one document through `wss://`.
-async fn tls_pair(server: &TestServer, ca: &TestCa, doc: &str) -> (Peer, Peer) {
-    let url = server.url_tls(None);
-    let ws = connect_tls(&url, ca.client_config()).await.unwrap();
-    let mut ana = Peer::over(ws, session("ana", doc, doc_with("start", 0))).await;
-    ana.sync_until(|s| s.settled()).await;
-    let ws = connect_tls(&url, ca.client_config()).await.unwrap();
-    let mut ben = Peer::over(ws, session("ben", doc, AutoCommit::new())).await;
-    ben.sync_until(|s| has(s, doc, "start")).await;
-    (ana, ben)
 }
 
 /// Whether the relay closes `stream` (EOF or reset) within the test's wait.
@@ -55,7 +42,7 @@ async fn two_peers_sync_through_wss_and_health_answers_over_https() {
     let ca = TestCa::new("relay");
     let (server, _) = tls_server(dir.path(), &ca).await;
     let doc = doc_id();
-    let (mut ana, mut ben) = tls_pair(&server, &ca, &doc).await;
+    let (mut ana, mut ben) = syncing_pair_tls(&server.url_tls(None), &ca, &doc).await;
     ben.change(&doc, "from-ben", 1).await;
     // The writer keeps answering the relay until it holds the change, as a real client does,
     // so the test does not depend on what was still in flight when it wrote.
@@ -73,7 +60,7 @@ async fn plaintext_and_garbage_on_the_tls_port_close_only_that_connection() {
     let ca = TestCa::new("relay");
     let (server, _) = tls_server(dir.path(), &ca).await;
     let doc = doc_id();
-    let (mut ana, mut ben) = tls_pair(&server, &ca, &doc).await;
+    let (mut ana, mut ben) = syncing_pair_tls(&server.url_tls(None), &ca, &doc).await;
 
     let attempts: [&[u8]; 3] = [
         b"GET /health HTTP/1.1\r\nHost: relay\r\n\r\n",
@@ -88,9 +75,7 @@ async fn plaintext_and_garbage_on_the_tls_port_close_only_that_connection() {
             "attempt {i} stayed open"
         );
         let key = format!("after-{i}");
-        ana.change(&doc, &key, i as i64).await;
-        ana.sync_until(|s| s.settled()).await;
-        ben.sync_until(|s| has(s, &doc, &key)).await;
+        ana.send_change_to(&mut ben, &doc, &key, i as i64).await;
     }
     // A plain websocket client gets no websocket either.
     let plain = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(server.url(None)))
@@ -107,7 +92,7 @@ async fn a_reloaded_certificate_serves_new_connections_and_keeps_the_old_ones() 
     let (old_ca, new_ca) = (TestCa::new("old"), TestCa::new("new"));
     let (server, files) = tls_server(dir.path(), &old_ca).await;
     let doc = doc_id();
-    let (mut ana, mut ben) = tls_pair(&server, &old_ca, &doc).await;
+    let (mut ana, mut ben) = syncing_pair_tls(&server.url_tls(None), &old_ca, &doc).await;
 
     // A bad file is refused and the old certificate stays in service.
     std::fs::write(&files.cert, "not a certificate").unwrap();
@@ -130,8 +115,7 @@ async fn a_reloaded_certificate_serves_new_connections_and_keeps_the_old_ones() 
     let ws = connect_tls(&server.url_tls(None), new_ca.client_config())
         .await
         .unwrap();
-    let mut cleo = Peer::over(ws, session("cleo", &doc, AutoCommit::new())).await;
-    cleo.sync_until(|s| has(s, &doc, "start")).await;
+    let mut cleo = Peer::catch_up_over(ws, "cleo", &doc, "start").await;
 
     // The connections made before the renewal carry on.
     ana.change(&doc, "after-renewal", 1).await;
