@@ -211,6 +211,19 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// A workspace over `doc`, with `me` acting at `now`. Every way of making one goes through
+    /// here, so that each starts with an empty name cache and with nothing screened out of the
+    /// document; only [`Workspace::open`] then records what it screened.
+    fn over_doc(doc: AutoCommit, me: Option<String>, now: Timestamp) -> Self {
+        Self {
+            doc,
+            me,
+            now,
+            names: Default::default(),
+            shared: None,
+        }
+    }
+
     /// Create a new shared workspace with its first participant, whose device is `actor`.
     pub fn create(
         title: &str,
@@ -221,14 +234,7 @@ impl Workspace {
     ) -> Result<(Self, String)> {
         let title = non_empty("title", title)?;
         let name = non_empty("name", name)?;
-        let doc = AutoCommit::new().with_actor(actor.clone());
-        let mut ws = Self {
-            doc,
-            me: None,
-            now,
-            names: Default::default(),
-            shared: None,
-        };
+        let mut ws = Self::over_doc(AutoCommit::new().with_actor(actor.clone()), None, now);
         let at = ws.stamp();
         ws.doc.put(ROOT, "schema", SCHEMA_VERSION as i64)?;
         ws.doc.put(ROOT, "kind", WORKSPACE_KIND)?;
@@ -259,14 +265,7 @@ impl Workspace {
 
     /// Create an empty private notes document for a workspace.
     pub fn create_private(actor: ActorId, now: Timestamp) -> Result<Self> {
-        let doc = AutoCommit::new().with_actor(actor);
-        let mut ws = Self {
-            doc,
-            me: None,
-            now,
-            names: Default::default(),
-            shared: None,
-        };
+        let mut ws = Self::over_doc(AutoCommit::new().with_actor(actor), None, now);
         ws.doc.put(ROOT, "schema", SCHEMA_VERSION as i64)?;
         ws.doc.put(ROOT, "kind", PRIVATE_KIND)?;
         ws.doc.put_object(ROOT, "notes", automerge::ObjType::Map)?;
@@ -282,11 +281,8 @@ impl Workspace {
         check_schema(&doc, doc_id)?;
         let (doc, shared) = Self::screen(doc)?;
         Ok(Self {
-            doc,
-            me: None,
-            now,
-            names: Default::default(),
             shared,
+            ..Self::over_doc(doc, None, now)
         })
     }
 
@@ -368,13 +364,7 @@ impl Workspace {
         if self.doc.get_heads() == base {
             return edit(self);
         }
-        let mut branch = Workspace {
-            doc: self.doc.fork_at(base)?,
-            me: self.me.clone(),
-            now: self.now,
-            names: Default::default(),
-            shared: None,
-        };
+        let mut branch = Self::over_doc(self.doc.fork_at(base)?, self.me.clone(), self.now);
         edit(&mut branch)?;
         let branch_actor = branch.doc.get_actor().clone();
         self.doc.merge(&mut branch.doc)?;
@@ -424,13 +414,7 @@ impl Workspace {
         me: Option<String>,
         now: Timestamp,
     ) -> Result<serde_json::Value> {
-        let mut scratch = Self {
-            doc: AutoCommit::new(),
-            me,
-            now,
-            names: Default::default(),
-            shared: None,
-        };
+        let mut scratch = Self::over_doc(AutoCommit::new(), me, now);
         let participants = ensure_map(&mut scratch.doc, &ROOT, "participants")?;
         for (id, name) in people {
             let p = scratch
