@@ -331,10 +331,10 @@ impl Workspace {
 mod tests {
     use super::ConflictOn;
     use crate::model::survey::NewSurvey;
-    use crate::model::tests::{merge_both, now, pair};
+    use crate::model::tests::{add_goal_titled, merge_both, now, pair, set_goal_status};
     use crate::model::{
         CareerStepChanges, GoalChanges, GoalStatus, ItemId, Kind, KudosChanges, NewCareerStep,
-        NewGoal, NewKudos, SettingsChanges, Workspace,
+        NewKudos, SettingsChanges, Workspace,
     };
     use automerge::transaction::Transactable;
     use automerge::{ActorId, ObjType, ReadDoc, ROOT};
@@ -343,29 +343,10 @@ mod tests {
     #[test]
     fn concurrent_field_edits_are_listed_as_conflicts_until_set_again() {
         let (mut ana, mut ben) = pair();
-        let goal = ana
-            .add_goal(NewGoal {
-                title: "Ship it".into(),
-                ..Default::default()
-            })
-            .unwrap();
+        let goal = add_goal_titled(&mut ana, "Ship it");
         merge_both(&mut ana, &mut ben);
-        ana.set_goal(
-            &goal,
-            GoalChanges {
-                status: Some(GoalStatus::Active),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        ben.set_goal(
-            &goal,
-            GoalChanges {
-                status: Some(GoalStatus::Done),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        set_goal_status(&mut ana, &goal, GoalStatus::Active);
+        set_goal_status(&mut ben, &goal, GoalStatus::Done);
         merge_both(&mut ana, &mut ben);
         let conflicts = ana.conflicts();
         assert_eq!(conflicts.len(), 1);
@@ -378,14 +359,7 @@ mod tests {
         authors.sort();
         assert_eq!(authors, ["Ana", "Ben"]);
         assert_eq!(ana.conflicts(), ben.conflicts());
-        ana.set_goal(
-            &goal,
-            GoalChanges {
-                status: Some(GoalStatus::Active),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        set_goal_status(&mut ana, &goal, GoalStatus::Active);
         merge_both(&mut ana, &mut ben);
         assert!(ben.conflicts().is_empty());
         assert_eq!(ben.goal(&goal).unwrap().status, GoalStatus::Active);
@@ -394,12 +368,7 @@ mod tests {
     /// Ana and Ben, who both have the goal "Portfolio site".
     fn a_shared_goal() -> (Workspace, Workspace, ItemId) {
         let (mut ana, mut ben) = pair();
-        let goal = ana
-            .add_goal(NewGoal {
-                title: "Portfolio site".into(),
-                ..Default::default()
-            })
-            .unwrap();
+        let goal = add_goal_titled(&mut ana, "Portfolio site");
         merge_both(&mut ana, &mut ben);
         (ana, ben, goal)
     }
@@ -688,16 +657,9 @@ mod tests {
     fn concurrent_kudos_field_writes_are_conflicts_until_set_again() {
         let (mut ana, mut ben) = pair();
         let to = ana.find_participant("Ben").unwrap().id;
-        let goal = |ws: &mut Workspace, title: &str| {
-            ws.add_goal(NewGoal {
-                title: title.into(),
-                ..Default::default()
-            })
-            .unwrap()
-        };
         let (talk, post) = (
-            goal(&mut ana, "Give a talk"),
-            goal(&mut ana, "Write a post"),
+            add_goal_titled(&mut ana, "Give a talk"),
+            add_goal_titled(&mut ana, "Write a post"),
         );
         let kudos = ana
             .give_kudos(NewKudos {

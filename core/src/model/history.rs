@@ -66,17 +66,12 @@ impl Workspace {
 
 #[cfg(test)]
 mod tests {
-    use crate::model::tests::{merge_both, pair};
-    use crate::model::NewGoal;
+    use crate::model::tests::{add_goal_titled, merge_both, pair};
 
     #[test]
     fn history_names_the_people_who_made_each_change() {
         let (mut ana, mut ben) = pair();
-        ben.add_goal(NewGoal {
-            title: "Ben's goal".into(),
-            ..Default::default()
-        })
-        .unwrap();
+        add_goal_titled(&mut ben, "Ben's goal");
         merge_both(&mut ana, &mut ben);
         let history = ana.history(None);
         assert_eq!(history[0].author, "Ben");

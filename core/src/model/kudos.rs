@@ -232,8 +232,7 @@ impl Workspace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::tests::{merge_both, pair};
-    use crate::model::NewGoal;
+    use crate::model::tests::{add_goal_titled, merge_both, pair};
 
     #[test]
     fn kudos_go_to_another_participant_and_merge() {
@@ -242,12 +241,7 @@ mod tests {
         let ana_id = ben.find_participant("ANA").unwrap().id;
         assert_eq!(ana.find_participant(&ben_id[..6]).unwrap().name, "Ben");
         assert!(ana.find_participant("Zed").is_err());
-        let goal = ana
-            .add_goal(NewGoal {
-                title: "Ship it".into(),
-                ..Default::default()
-            })
-            .unwrap();
+        let goal = add_goal_titled(&mut ana, "Ship it");
         merge_both(&mut ana, &mut ben);
         let k = ana
             .give_kudos(NewKudos {

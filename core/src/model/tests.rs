@@ -27,15 +27,28 @@ pub(super) fn merge_both(a: &mut Workspace, b: &mut Workspace) {
     b.doc_mut().merge(a.doc_mut()).unwrap();
 }
 
+/// Add a goal with only its title set: the plain goal most tests start a plan from.
+pub(super) fn add_goal_titled(ws: &mut Workspace, title: &str) -> ItemId {
+    ws.add_goal(NewGoal {
+        title: title.into(),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+/// Move `goal` to `status`, changing nothing else about it.
+pub(super) fn set_goal_status(ws: &mut Workspace, goal: &ItemId, status: GoalStatus) {
+    let changes = GoalChanges {
+        status: Some(status),
+        ..Default::default()
+    };
+    ws.set_goal(goal, changes).unwrap();
+}
+
 #[test]
 fn an_edit_of_an_archived_item_is_kept() {
     let (mut ana, mut ben) = pair();
-    let goal = ana
-        .add_goal(NewGoal {
-            title: "Old".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    let goal = add_goal_titled(&mut ana, "Old");
     merge_both(&mut ana, &mut ben);
     ana.archive(Kind::Goal, &goal).unwrap();
     ben.set_goal(
@@ -55,12 +68,7 @@ fn an_edit_of_an_archived_item_is_kept() {
 #[test]
 fn a_status_or_role_this_build_does_not_know_reads_and_exports_as_stored() {
     let (mut ana, _) = pair();
-    let goal = ana
-        .add_goal(NewGoal {
-            title: "Paused for now".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    let goal = add_goal_titled(&mut ana, "Paused for now");
     // Another client, say a newer tandem, writes values this build has no name for.
     let obj = ana.item(Kind::Goal, &goal).unwrap();
     ana.doc_mut().put(&obj, "status", "paused").unwrap();
@@ -252,12 +260,7 @@ mod convergence {
 #[test]
 fn a_snapshot_from_before_surveys_kudos_and_career_steps_still_reads() {
     let (mut ana, _) = pair();
-    let goal = ana
-        .add_goal(NewGoal {
-            title: "Ship it".into(),
-            ..Default::default()
-        })
-        .unwrap();
+    let goal = add_goal_titled(&mut ana, "Ship it");
     ana.add_milestone(&goal, "Draft", None).unwrap();
     let mut json = serde_json::to_value(ana.snapshot("d")).unwrap();
     let root = json.as_object_mut().unwrap();

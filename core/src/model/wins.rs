@@ -159,28 +159,16 @@ fn streaks<R: PairReader + ?Sized>(r: &R, now: Timestamp) -> Vec<Win> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::tests::{merge_both, now, pair};
-    use crate::model::{GoalChanges, NewGoal, NewKudos};
+    use crate::model::tests::{add_goal_titled, merge_both, now, pair, set_goal_status};
+    use crate::model::NewKudos;
 
     #[test]
     fn wins_list_goals_milestones_streaks_and_kudos_newest_first() {
         let (mut ana, mut ben) = pair();
-        let goal = ana
-            .add_goal(NewGoal {
-                title: "Ship it".into(),
-                ..Default::default()
-            })
-            .unwrap();
+        let goal = add_goal_titled(&mut ana, "Ship it");
         let m = ana.add_milestone(&goal, "Draft", None).unwrap();
         ana.set_milestone_done(&goal, &m, true).unwrap();
-        ana.set_goal(
-            &goal,
-            GoalChanges {
-                status: Some(GoalStatus::Done),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        set_goal_status(&mut ana, &goal, GoalStatus::Done);
         assert_eq!(ana.goal(&goal).unwrap().done_at, Some(Stored::Valid(now())));
         // Four check-ins a week apart, then a gap, then two more: one streak of four.
         for week in [-60, -53, -46, -39, -10, -3] {
@@ -212,14 +200,7 @@ mod tests {
         assert_eq!(recent.len(), 3, "{recent:?}");
         assert!(recent.iter().all(|w| w.kind != WinKind::CheckinStreak));
         // Reopening the goal drops its date and the win.
-        ana.set_goal(
-            &goal,
-            GoalChanges {
-                status: Some(GoalStatus::Active),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        set_goal_status(&mut ana, &goal, GoalStatus::Active);
         assert_eq!(ana.goal(&goal).unwrap().done_at, None);
         ana.set_milestone_done(&goal, &m, false).unwrap();
         assert!(ana.goal(&goal).unwrap().milestones[0].done_at.is_none());
