@@ -488,6 +488,21 @@ mod tests {
         ]
     }
 
+    /// Assert that the conflicts in `ws` are exactly the `expected` fields of the item `id`,
+    /// each with its values and authors sorted as [`values_of`] gives them: a field that two
+    /// people set alike must not be listed as well.
+    fn assert_only_conflicts(
+        ws: &Workspace,
+        on: ConflictOn,
+        id: &str,
+        expected: &[(&str, Vec<(String, String)>)],
+    ) {
+        for (field, values) in expected {
+            assert_eq!(&values_of(ws, on, id, field), values, "{field}");
+        }
+        assert_eq!(ws.conflicts().len(), expected.len(), "{:?}", ws.conflicts());
+    }
+
     #[test]
     fn concurrent_career_step_rewrites_are_conflicts_until_set_again() {
         let (mut ana, mut ben) = pair();
@@ -513,16 +528,10 @@ mod tests {
         set(&mut ben, 4, "Graduate");
         merge_both(&mut ana, &mut ben);
         for ws in [&ana, &ben] {
-            let on = ConflictOn::CareerStep;
-            assert_eq!(
-                values_of(ws, on, &step, "date"),
-                pair_of_strings(("2026-11-03", "Ana"), ("2026-11-04", "Ben"))
-            );
-            assert_eq!(
-                values_of(ws, on, &step, "role_before"),
-                pair_of_strings(("Graduate", "Ben"), ("Junior dev", "Ana"))
-            );
-            assert_eq!(ws.conflicts().len(), 2, "{:?}", ws.conflicts());
+            let date = pair_of_strings(("2026-11-03", "Ana"), ("2026-11-04", "Ben"));
+            let role_before = pair_of_strings(("Graduate", "Ben"), ("Junior dev", "Ana"));
+            let expected = [("date", date), ("role_before", role_before)];
+            assert_only_conflicts(ws, ConflictOn::CareerStep, &step, &expected);
         }
         assert_eq!(ana.conflicts()[0].title, ben.conflicts()[0].title);
         set(&mut ben, 5, "Graduate developer");
@@ -551,17 +560,11 @@ mod tests {
             .unwrap();
         merge_both(&mut ana, &mut tablet);
         for ws in [&ana, &tablet] {
-            let on = ConflictOn::SurveyAnswer;
-            assert_eq!(
-                values_of(ws, on, &key, "progress"),
-                pair_of_strings(("2", "Ana"), ("4", "Ana"))
-            );
-            assert_eq!(
-                values_of(ws, on, &key, "comment"),
-                pair_of_strings(("good month", "Ana"), ("hard month", "Ana"))
-            );
+            let progress = pair_of_strings(("2", "Ana"), ("4", "Ana"));
+            let comment = pair_of_strings(("good month", "Ana"), ("hard month", "Ana"));
             // The answers both devices gave alike, and when each was given, are no conflict.
-            assert_eq!(ws.conflicts().len(), 2, "{:?}", ws.conflicts());
+            let expected = [("progress", progress), ("comment", comment)];
+            assert_only_conflicts(ws, ConflictOn::SurveyAnswer, &key, &expected);
             assert_eq!(ws.conflicts()[0].title, "Ana, period 1");
             assert_eq!(ws.surveys().len(), 1);
         }
@@ -689,13 +692,9 @@ mod tests {
         let on = ConflictOn::Kudos;
         let mut goals = pair_of_strings((&talk, "Ana"), (&post, "Ben"));
         goals.sort();
-        assert_eq!(values_of(&ben, on, &kudos, "goal"), goals);
-        assert_eq!(
-            values_of(&ben, on, &kudos, "to"),
-            pair_of_strings(("p-one", "Ana"), ("p-two", "Ben"))
-        );
+        let to = pair_of_strings(("p-one", "Ana"), ("p-two", "Ben"));
+        assert_only_conflicts(&ben, on, &kudos, &[("goal", goals), ("to", to)]);
         let conflicts = ben.conflicts();
-        assert_eq!(conflicts.len(), 2);
         assert_eq!(
             (conflicts[0].title.as_str(), conflicts[0].kind.noun()),
             ("Great demo", "kudos")
