@@ -405,10 +405,7 @@ mod tests {
         merge_both(&mut ana, &mut ben);
         assert_eq!(
             the_conflict(&ana),
-            [
-                ("Portfolio site (Ana)".to_string(), "Ana".to_string()),
-                ("Portfolio v2".to_string(), "Ben".to_string())
-            ]
+            pair_of_strings(("Portfolio site (Ana)", "Ana"), ("Portfolio v2", "Ben"))
         );
         assert!(["Portfolio site (Ana)", "Portfolio v2"]
             .contains(&ana.goal(&goal).unwrap().title.as_str()));
@@ -432,10 +429,7 @@ mod tests {
         merge_both(&mut ana, &mut ben);
         assert_eq!(
             the_conflict(&ben),
-            [
-                ("Portfolio site (Ana)".to_string(), "Ana".to_string()),
-                ("Portfolio v2".to_string(), "Ben".to_string())
-            ]
+            pair_of_strings(("Portfolio site (Ana)", "Ana"), ("Portfolio v2", "Ben"))
         );
         // Setting it again, as a scalar, ends the conflict.
         retitle(&mut ana, &goal, "Portfolio");
