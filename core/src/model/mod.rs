@@ -276,7 +276,7 @@ impl Workspace {
     /// Wrap a loaded document, checking that it is a workspace this build understands.
     ///
     /// When removed participants' devices wrote after their removal, the workspace shows and
-    /// builds on everything but those changes (see [`removal`]).
+    /// builds on everything but those changes (see `core/src/model/removal.rs`).
     pub fn open(doc: AutoCommit, doc_id: &str, now: Timestamp) -> Result<Self> {
         check_schema(&doc, doc_id)?;
         let (doc, shared) = Self::screen(doc)?;
@@ -298,7 +298,7 @@ impl Workspace {
     }
 
     /// The document as this workspace shows it: without refused changes, if there are any
-    /// (see [`removal`]).
+    /// (see `core/src/model/removal.rs`).
     pub fn doc(&self) -> &AutoCommit {
         &self.doc
     }
