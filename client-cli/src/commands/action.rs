@@ -1,12 +1,12 @@
 //! `tandem action`: action items, their owners and due dates.
 
 use super::shared::{
-    archive, checkbox, due_label, listed_as_json, paint, quick_add, read, report, row_marks, write,
+    archive, checkbox, due_label, list_items, paint, quick_add, read, report, row_marks, write,
     write_item,
 };
 use crate::cli::values;
 use crate::context::Context;
-use crate::render::{fit, shown};
+use crate::render::fit;
 use anyhow::Result;
 use clap::Subcommand;
 use tandem_core::jiff::civil::Date;
@@ -132,17 +132,13 @@ pub fn run(ctx: &Context, cmd: ActionCommand) -> Result<()> {
         ActionCommand::List { open, overdue, all } => {
             let (_, o) = read(ctx)?;
             let today = o.today(&ctx.zone);
-            let list: Vec<_> = o
+            let actions = o
                 .actions()
                 .into_iter()
-                .filter(|a| all || !a.meta.archived)
                 .filter(|a| !open || !a.done)
                 .filter(|a| !overdue || a.is_overdue(today))
                 .collect();
-            if listed_as_json(ctx, &list, "No action items match.")? {
-                return Ok(());
-            }
-            for a in shown(list) {
+            list_items(ctx, actions, all, "No action items match.", |a| {
                 let check = checkbox(p, a.done);
                 let owner = a.owner.clone().unwrap_or_default();
                 let title = fit(&first_line(&a.title, 44), 44);
@@ -159,8 +155,7 @@ pub fn run(ctx: &Context, cmd: ActionCommand) -> Result<()> {
                     due_label(p, a.due.as_ref(), today, a.done),
                     row_marks(p, &a.meta)
                 );
-            }
-            Ok(())
+            })
         }
         ActionCommand::Set {
             id,

@@ -1,8 +1,8 @@
 //! `tandem checkin`: schedule, record, rate and edit check-ins.
 
 use super::shared::{
-    archive, checkbox, edit_outside, listed_as_json, live_actions, paint, print_oversized,
-    quick_add, read, report, row_marks, write, write_item,
+    archive, checkbox, edit_outside, list_items, live_actions, paint, print_oversized, quick_add,
+    read, report, row_marks, write, write_item,
 };
 use crate::cli::values;
 use crate::context::Context;
@@ -140,15 +140,9 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
         }
         CheckInCommand::List { all } => {
             let (_, o) = read(ctx)?;
-            let list: Vec<_> = o
-                .checkins()
-                .into_iter()
-                .filter(|c| all || !c.meta.archived)
-                .collect();
-            if listed_as_json(ctx, &list, "No check-ins yet. Add one with: tandem checkin add --at \"YYYY-MM-DD HH:MM\" --agenda \"…\"")? {
-                return Ok(());
-            }
-            for c in shown(list) {
+            let empty = "No check-ins yet. Add one with: tandem checkin add --at \"YYYY-MM-DD \
+                         HH:MM\" --agenda \"…\"";
+            list_items(ctx, o.checkins(), all, empty, |c| {
                 let when = display_instant(&c.at, &ctx.zone);
                 let when = if c.at.valid().is_some_and(|at| *at > ctx.now) {
                     p.green(&format!("{when} (upcoming)"))
@@ -168,8 +162,7 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
                     p.dim(&ratings.join(", ")),
                     row_marks(p, &c.meta)
                 );
-            }
-            Ok(())
+            })
         }
         CheckInCommand::Show { id } => {
             let (_, o) = read(ctx)?;

@@ -1,8 +1,8 @@
 //! `tandem goal`: add, list, show, change, edit, archive and restore goals.
 
 use super::shared::{
-    archive, checkbox, due_label, edit_outside, listed_as_json, live_actions, paint,
-    print_oversized, quick_add, read, report, row_marks, write, write_item,
+    archive, checkbox, due_label, edit_outside, list_items, live_actions, paint, print_oversized,
+    quick_add, read, report, row_marks, write, write_item,
 };
 use crate::cli::values;
 use crate::context::Context;
@@ -169,20 +169,13 @@ fn list(ctx: &Context, status: Option<GoalStatus>, all: bool) -> Result<()> {
     let p = paint(ctx);
     let (_, o) = read(ctx)?;
     let today = o.today(&ctx.zone);
-    let goals: Vec<_> = o
+    let goals = o
         .goals()
         .into_iter()
-        .filter(|g| all || !g.meta.archived)
         .filter(|g| status.as_ref().is_none_or(|s| g.status == *s))
         .collect();
-    if listed_as_json(
-        ctx,
-        &goals,
-        "No goals yet. Add one with: tandem goal add \"…\"",
-    )? {
-        return Ok(());
-    }
-    for g in shown(goals) {
+    let empty = "No goals yet. Add one with: tandem goal add \"…\"";
+    list_items(ctx, goals, all, empty, |g| {
         let (done, total) = g.progress();
         println!(
             "{}  {}  {:<7}  {}  {}{}",
@@ -193,8 +186,7 @@ fn list(ctx: &Context, status: Option<GoalStatus>, all: bool) -> Result<()> {
             due_label(p, g.due.as_ref(), today, g.status == GoalStatus::Done),
             row_marks(p, &g.meta)
         );
-    }
-    Ok(())
+    })
 }
 
 fn show(ctx: &Context, id: &str) -> Result<()> {

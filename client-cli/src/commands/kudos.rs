@@ -2,9 +2,9 @@
 //! goal. Kudos count among the pair's wins in `plan` and `export`. `tandem kudos list`, `set`,
 //! `archive` and `restore` look after the ones given so far.
 
-use super::shared::{listed_as_json, paint, read, report, row_marks, write};
+use super::shared::{list_items, paint, read, report, row_marks, write};
 use crate::context::Context;
-use crate::render::{line, shown};
+use crate::render::line;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use tandem_core::model::{first_line, short, Kind, KudosChanges, NewKudos, Role, Workspace};
@@ -104,19 +104,8 @@ fn give(ctx: &Context, name: String, text: String, goal: Option<String>) -> Resu
 fn list(ctx: &Context, all: bool) -> Result<()> {
     let p = paint(ctx);
     let (_, o) = read(ctx)?;
-    let list: Vec<_> = o
-        .kudos()
-        .into_iter()
-        .filter(|k| all || !k.meta.archived)
-        .collect();
-    if listed_as_json(
-        ctx,
-        &list,
-        "No kudos yet. Give some with: tandem kudos NAME \"TEXT\"",
-    )? {
-        return Ok(());
-    }
-    for k in shown(list) {
+    let empty = "No kudos yet. Give some with: tandem kudos NAME \"TEXT\"";
+    list_items(ctx, o.kudos(), all, empty, |k| {
         let goal = k
             .goal
             .as_ref()
@@ -130,8 +119,7 @@ fn list(ctx: &Context, all: bool) -> Result<()> {
             line(&first_line(&k.text, 60)),
             row_marks(p, &k.meta)
         );
-    }
-    Ok(())
+    })
 }
 
 /// Whether the acting participant is `owner` or a mentor still taking part.

@@ -1,7 +1,7 @@
 //! `tandem note`: shared notes and this device's private notes.
 
 use super::shared::{
-    edit_outside, listed_as_json, note_label, paint, print_oversized, quick_add, read, report,
+    edit_outside, list_items, note_label, paint, print_oversized, quick_add, read, report,
     row_marks,
 };
 use crate::context::Context;
@@ -176,15 +176,8 @@ pub fn run(ctx: &Context, cmd: NoteCommand) -> Result<()> {
                     n
                 }));
             }
-            notes.retain(|n| all || !n.meta.archived);
-            if listed_as_json(
-                ctx,
-                &notes,
-                "No notes yet. Add one with: tandem note add \"…\"",
-            )? {
-                return Ok(());
-            }
-            for n in shown(notes) {
+            let empty = "No notes yet. Add one with: tandem note add \"…\"";
+            list_items(ctx, notes, all, empty, |n| {
                 let label = if n.title.is_empty() {
                     first_line(&n.body, 60)
                 } else {
@@ -205,8 +198,7 @@ pub fn run(ctx: &Context, cmd: NoteCommand) -> Result<()> {
                     p.dim(&by),
                     marks
                 );
-            }
-            Ok(())
+            })
         }
         NoteCommand::Show { id } => {
             let (home, o) = read(ctx)?;

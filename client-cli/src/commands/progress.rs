@@ -2,10 +2,10 @@
 //! what mentoring is for.
 
 use super::kudos::owner_or_mentor;
-use super::shared::{listed_as_json, paint, read, report, row_marks, write};
+use super::shared::{list_items, paint, read, report, row_marks, write};
 use crate::cli::values;
 use crate::context::Context;
-use crate::render::{line, shown};
+use crate::render::line;
 use anyhow::{bail, Result};
 use clap::Subcommand;
 use tandem_core::jiff::civil::Date;
@@ -101,17 +101,9 @@ pub fn run(ctx: &Context, cmd: ProgressCommand) -> Result<()> {
         ProgressCommand::List { all } => {
             let p = paint(ctx);
             let (_, o) = read(ctx)?;
-            let list: Vec<_> = o
-                .career_steps()
-                .into_iter()
-                .filter(|s| all || !s.meta.archived)
-                .collect();
             let empty = "No career steps yet. Record one with: tandem progress add --date \
                          YYYY-MM-DD --from ROLE --to ROLE";
-            if listed_as_json(ctx, &list, empty)? {
-                return Ok(());
-            }
-            for s in shown(list) {
+            list_items(ctx, o.career_steps(), all, empty, |s| {
                 let note = if s.note.trim().is_empty() {
                     String::new()
                 } else {
@@ -126,8 +118,7 @@ pub fn run(ctx: &Context, cmd: ProgressCommand) -> Result<()> {
                     s.role_after,
                     row_marks(p, &s.meta)
                 );
-            }
-            Ok(())
+            })
         }
         ProgressCommand::Set {
             id,

@@ -1,10 +1,10 @@
 //! `tandem resource`: links, books and other resources.
 
 use super::shared::{
-    archive, listed_as_json, paint, quick_add, read, report, row_marks, write, write_item,
+    archive, list_items, paint, quick_add, read, report, row_marks, write, write_item,
 };
 use crate::context::Context;
-use crate::render::{fit, shown};
+use crate::render::fit;
 use anyhow::Result;
 use clap::Subcommand;
 use tandem_core::model::draft::Draft;
@@ -76,19 +76,8 @@ pub fn run(ctx: &Context, cmd: ResourceCommand) -> Result<()> {
         }
         ResourceCommand::List { all } => {
             let (_, o) = read(ctx)?;
-            let list: Vec<_> = o
-                .resources()
-                .into_iter()
-                .filter(|r| all || !r.meta.archived)
-                .collect();
-            if listed_as_json(
-                ctx,
-                &list,
-                "No resources yet. Add one with: tandem resource add TITLE URL",
-            )? {
-                return Ok(());
-            }
-            for r in shown(list) {
+            let empty = "No resources yet. Add one with: tandem resource add TITLE URL";
+            list_items(ctx, o.resources(), all, empty, |r| {
                 println!(
                     "{}  {}  {}{}",
                     p.cyan(short(&r.id)),
@@ -99,8 +88,7 @@ pub fn run(ctx: &Context, cmd: ResourceCommand) -> Result<()> {
                 if !r.note.trim().is_empty() {
                     println!("          {}", p.dim(&first_line(&r.note, 70)));
                 }
-            }
-            Ok(())
+            })
         }
         ResourceCommand::Set {
             id,

@@ -1,10 +1,11 @@
 //! What the item commands (goal, milestone, note, check-in, action, resource) share: opening the
-//! workspace to read or write, reporting a created or changed item, the quick add path, archiving,
-//! and editing long text outside the store. Read this before adding a command that changes items.
+//! workspace to read or write, reporting a created or changed item, the quick add path, listing
+//! the items of one kind, archiving, and editing long text outside the store. Read this before
+//! adding a command that lists or changes items.
 
 use crate::context::Context;
 use crate::editor;
-use crate::render::{line, Paint};
+use crate::render::{line, shown, Paint};
 use anyhow::{Context as _, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -13,7 +14,8 @@ use tandem_core::model::draft::Draft;
 use tandem_core::model::fields::{human_size, MAX_TEXT_BYTES};
 use tandem_core::model::time::Stored;
 use tandem_core::model::{
-    first_line, short, Action, CheckIn, Goal, ItemId, Kind, Meta, Note, Resource, Workspace,
+    first_line, short, Action, CheckIn, Goal, HasMeta, ItemId, Kind, Meta, Note, Resource,
+    Workspace,
 };
 use tandem_core::store::{Home, Opened, WorkspaceView};
 
@@ -112,18 +114,29 @@ pub fn live_actions(ws: &WorkspaceView, belongs: impl Fn(&Action) -> bool) -> Ve
         .collect()
 }
 
-/// Start printing a list: under `--json` print all of it and return `true`, as nothing more is to
-/// be printed; otherwise say `empty` when there is nothing in it and return `false`, so the caller
-/// goes on to print its rows.
-pub fn listed_as_json<T: Serialize>(ctx: &Context, list: &[T], empty: &str) -> Result<bool> {
+/// What every `list` command prints of the items of one kind: archived items only when
+/// `with_archived` (`--all`) is given; under `--json` the whole list; otherwise `empty` when there
+/// is nothing to list, or one `row` per item, its text made safe to print. Callers narrow `items`
+/// by their own flags first (`--open`, `--status`), so only the row is theirs to write.
+pub fn list_items<T: HasMeta + Serialize + DeserializeOwned>(
+    ctx: &Context,
+    items: Vec<T>,
+    with_archived: bool,
+    empty: &str,
+    row: impl FnMut(T),
+) -> Result<()> {
+    let list: Vec<T> = items
+        .into_iter()
+        .filter(|item| with_archived || !item.meta().archived)
+        .collect();
     if ctx.json {
-        ctx.print_json(&list)?;
-        return Ok(true);
+        return ctx.print_json(&list);
     }
     if list.is_empty() {
         ctx.say(empty);
     }
-    Ok(false)
+    shown(list).into_iter().for_each(row);
+    Ok(())
 }
 
 /// `due 2026-12-01`, in red with "(overdue)" when it has passed and the item is not done.

@@ -1,15 +1,15 @@
 //! `tandem survey`: answer the pulse survey (three questions from 1 to 5 and a comment), or list
 //! the answers given so far with `--show`.
 
-use super::shared::{listed_as_json, paint, read};
+use super::shared::{list_items, paint, read};
 use crate::cli::{values, Cli};
 use crate::context::Context;
-use crate::render::{line, shown};
+use crate::render::line;
 use anyhow::{bail, Result};
 use clap::{Args, CommandFactory};
 use std::io::{BufRead, IsTerminal, Write};
 use tandem_core::model::survey::today_in_utc;
-use tandem_core::model::{first_line, NewSurvey, Role, SurveyAnswer};
+use tandem_core::model::{first_line, NewSurvey, Role};
 
 /// The three questions as the interactive prompt asks them, in the order of the flags.
 const QUESTIONS: [&str; 3] = [
@@ -132,19 +132,8 @@ fn ask() -> Result<NewSurvey> {
 fn show(ctx: &Context) -> Result<()> {
     let p = paint(ctx);
     let (_, o) = read(ctx)?;
-    let list: Vec<SurveyAnswer> = o
-        .surveys()
-        .into_iter()
-        .filter(|s| !s.meta.archived)
-        .collect();
-    if listed_as_json(
-        ctx,
-        &list,
-        "No pulse survey answers yet. Answer with: tandem survey",
-    )? {
-        return Ok(());
-    }
-    for s in shown(list) {
+    let empty = "No pulse survey answers yet. Answer with: tandem survey";
+    list_items(ctx, o.surveys(), false, empty, |s| {
         let comment = if s.comment.trim().is_empty() {
             String::new()
         } else {
@@ -160,6 +149,5 @@ fn show(ctx: &Context) -> Result<()> {
             s.recommend,
             p.dim(&at)
         );
-    }
-    Ok(())
+    })
 }
