@@ -2,12 +2,16 @@
 //! goal. Kudos count among the pair's wins in `plan` and `export`. `tandem kudos list`, `set`,
 //! `archive` and `restore` look after the ones given so far.
 
-use super::shared::{list_items, paint, read, report, row_marks, write};
+use super::shared::{
+    change_personal_record, list_items, paint, read, report, row_marks, write, PersonalRecord,
+};
 use crate::context::Context;
 use crate::render::line;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
-use tandem_core::model::{first_line, short, Kind, KudosChanges, NewKudos, Role, Workspace};
+use tandem_core::model::{
+    first_line, short, ItemId, Kind, Kudos, KudosChanges, NewKudos, Role, Workspace,
+};
 
 #[derive(Debug, Args)]
 // `tandem kudos NAME TEXT` gives kudos; a first word naming a subcommand lists or archives them
@@ -129,46 +133,47 @@ pub fn owner_or_mentor(ws: &Workspace, owner: &str) -> bool {
         .is_some_and(|p| !p.is_removed() && (p.id == owner || p.role == Role::Mentor))
 }
 
-fn set(ctx: &Context, prefix: &str, text: Option<String>, goal: Option<String>) -> Result<()> {
-    let home = ctx.home()?;
-    let mut o = ctx.workspace(&home)?;
-    let id = o.ws.resolve_kudos(prefix)?;
-    let from =
-        o.ws.kudos()
-            .into_iter()
-            .find(|k| k.id == id)
-            .map(|k| k.from)
-            .unwrap_or_default();
-    // Kudos are the author's own words, so nobody else rewords them (a mentor may archive them).
-    if o.ws.me() != Some(from.as_str()) {
-        bail!("only the kudos' author can change them");
+impl PersonalRecord for Kudos {
+    const NOUN: &'static str = "kudos";
+    fn resolve(ws: &Workspace, prefix: &str) -> tandem_core::Result<ItemId> {
+        ws.resolve_kudos(prefix)
     }
-    let goal = goal.map(|g| o.ws.resolve(Kind::Goal, &g)).transpose()?;
-    o.ws.set_kudos(&id, KudosChanges { text, goal })?;
-    home.save(&mut o)?;
-    let kudos = o.ws.kudos().into_iter().find(|k| k.id == id);
-    let text = kudos.as_ref().map(|k| k.text.clone()).unwrap_or_default();
-    report(ctx, "Updated", "kudos", &id, &text, &kudos)
+    fn read(ws: &Workspace, id: &ItemId) -> tandem_core::Result<Option<Self>> {
+        Ok(ws.kudos().into_iter().find(|k| k.id == *id))
+    }
+    fn owner(&self) -> &str {
+        &self.from
+    }
+    fn label(&self) -> String {
+        self.text.clone()
+    }
+}
+
+fn set(ctx: &Context, prefix: &str, text: Option<String>, goal: Option<String>) -> Result<()> {
+    let only_the_author = |ws: &Workspace, from: &str| {
+        // Kudos are the author's own words, so nobody else rewords them (a mentor may archive
+        // them).
+        if ws.me() != Some(from) {
+            bail!("only the kudos' author can change them");
+        }
+        Ok(())
+    };
+    change_personal_record::<Kudos>(ctx, prefix, "Updated", only_the_author, |ws, id| {
+        let goal = goal.map(|g| ws.resolve(Kind::Goal, &g)).transpose()?;
+        ws.set_kudos(id, KudosChanges { text, goal })
+    })
 }
 
 fn archive(ctx: &Context, prefix: &str, archived: bool) -> Result<()> {
     let verb = if archived { "archive" } else { "restore" };
-    let home = ctx.home()?;
-    let mut o = ctx.workspace(&home)?;
-    let id = o.ws.resolve_kudos(prefix)?;
-    let from =
-        o.ws.kudos()
-            .into_iter()
-            .find(|k| k.id == id)
-            .map(|k| k.from)
-            .unwrap_or_default();
-    if !owner_or_mentor(&o.ws, &from) {
-        bail!("only the kudos' author or a mentor can {verb} them");
-    }
-    o.ws.archive_kudos(&id, archived)?;
-    home.save(&mut o)?;
-    let kudos = o.ws.kudos().into_iter().find(|k| k.id == id);
-    let text = kudos.as_ref().map(|k| k.text.clone()).unwrap_or_default();
+    let author_or_mentor = |ws: &Workspace, from: &str| {
+        if !owner_or_mentor(ws, from) {
+            bail!("only the kudos' author or a mentor can {verb} them");
+        }
+        Ok(())
+    };
     let done = if archived { "Archived" } else { "Restored" };
-    report(ctx, done, "kudos", &id, &text, &kudos)
+    change_personal_record::<Kudos>(ctx, prefix, done, author_or_mentor, |ws, id| {
+        ws.archive_kudos(id, archived)
+    })
 }

@@ -2,14 +2,18 @@
 //! what mentoring is for.
 
 use super::kudos::owner_or_mentor;
-use super::shared::{list_items, paint, read, report, row_marks, write};
+use super::shared::{
+    change_personal_record, list_items, paint, read, report, row_marks, write, PersonalRecord,
+};
 use crate::cli::values;
 use crate::context::Context;
 use crate::render::line;
 use anyhow::{bail, Result};
 use clap::Subcommand;
 use tandem_core::jiff::civil::Date;
-use tandem_core::model::{first_line, short, CareerStep, CareerStepChanges, NewCareerStep};
+use tandem_core::model::{
+    first_line, short, CareerStep, CareerStepChanges, ItemId, NewCareerStep, Workspace,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum ProgressCommand {
@@ -133,20 +137,10 @@ pub fn run(ctx: &Context, cmd: ProgressCommand) -> Result<()> {
                 role_after,
                 note,
             };
-            let home = ctx.home()?;
-            let mut o = ctx.workspace(&home)?;
-            let full = o.ws.resolve_career_step(&id)?;
-            let before = o.ws.career_step(&full)?;
-            // A career step is one person's record, so only they or a mentor rewrite it, as
-            // only they or a mentor archive it.
-            if !owner_or_mentor(&o.ws, &before.participant) {
-                bail!("only the person whose career step it is or a mentor can change it");
-            }
-            o.ws.set_career_step(&full, changes)?;
-            home.save(&mut o)?;
-            let step = o.ws.career_step(&full)?;
-            let label = step_label(&step);
-            report(ctx, "Updated", "career step", &full, &label, &step)
+            let allowed = theirs_or_a_mentors("change");
+            change_personal_record::<CareerStep>(ctx, &id, "Updated", allowed, |ws, full| {
+                ws.set_career_step(full, changes)
+            })
         }
         ProgressCommand::Archive { id } => archive(ctx, &id, true),
         ProgressCommand::Restore { id } => archive(ctx, &id, false),
@@ -158,18 +152,38 @@ fn step_label(s: &CareerStep) -> String {
     format!("{}: {} → {}", s.name, s.role_before, s.role_after)
 }
 
+impl PersonalRecord for CareerStep {
+    const NOUN: &'static str = "career step";
+    fn resolve(ws: &Workspace, prefix: &str) -> tandem_core::Result<ItemId> {
+        ws.resolve_career_step(prefix)
+    }
+    fn read(ws: &Workspace, id: &ItemId) -> tandem_core::Result<Option<Self>> {
+        ws.career_step(id).map(Some)
+    }
+    fn owner(&self) -> &str {
+        &self.participant
+    }
+    fn label(&self) -> String {
+        step_label(self)
+    }
+}
+
+/// Who may change or archive a career step (`what` names the change, should it be refused): it
+/// is one person's record, so only they or a mentor.
+fn theirs_or_a_mentors(what: &str) -> impl FnOnce(&Workspace, &str) -> Result<()> + '_ {
+    move |ws, participant| {
+        if !owner_or_mentor(ws, participant) {
+            bail!("only the person whose career step it is or a mentor can {what} it");
+        }
+        Ok(())
+    }
+}
+
 fn archive(ctx: &Context, prefix: &str, archived: bool) -> Result<()> {
     let verb = if archived { "archive" } else { "restore" };
-    let home = ctx.home()?;
-    let mut o = ctx.workspace(&home)?;
-    let id = o.ws.resolve_career_step(prefix)?;
-    let step = o.ws.career_step(&id)?;
-    if !owner_or_mentor(&o.ws, &step.participant) {
-        bail!("only the person whose career step it is or a mentor can {verb} it");
-    }
-    o.ws.archive_career_step(&id, archived)?;
-    home.save(&mut o)?;
-    let step = o.ws.career_step(&id)?;
     let done = if archived { "Archived" } else { "Restored" };
-    report(ctx, done, "career step", &id, &step_label(&step), &step)
+    let allowed = theirs_or_a_mentors(verb);
+    change_personal_record::<CareerStep>(ctx, prefix, done, allowed, |ws, id| {
+        ws.archive_career_step(id, archived)
+    })
 }

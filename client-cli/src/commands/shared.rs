@@ -1,7 +1,8 @@
 //! What the item commands (goal, milestone, note, check-in, action, resource) share: opening the
 //! workspace to read or write, reporting a created or changed item, the quick add path, listing
-//! the items of one kind, archiving, and editing long text outside the store. Read this before
-//! adding a command that lists or changes items.
+//! the items of one kind, archiving, changing a personal record (kudos, a career step) that only
+//! some may change, and editing long text outside the store. Read this before adding a command
+//! that lists or changes items.
 
 use crate::context::Context;
 use crate::editor;
@@ -268,6 +269,44 @@ impl Found<'_> {
         let title = item.as_ref().map_or("", Archivable::title);
         report(self.ctx, self.verb, self.kind.noun(), self.id, title, &item)
     }
+}
+
+/// A record that belongs to one person and that only some may change: kudos are their author's
+/// words, a career step is the history of the person who took it. Their commands check who acts
+/// before changing them, unlike the items anyone in the pair may change (see [`write_item`]).
+pub trait PersonalRecord: Serialize + Sized {
+    /// What the report calls the record.
+    const NOUN: &'static str;
+    fn resolve(ws: &Workspace, prefix: &str) -> tandem_core::Result<ItemId>;
+    /// The record `id` as its commands read it back; `None` when it does not read as one.
+    fn read(ws: &Workspace, id: &ItemId) -> tandem_core::Result<Option<Self>>;
+    /// The participant the record belongs to.
+    fn owner(&self) -> &str;
+    /// What the human report shows of the record.
+    fn label(&self) -> String;
+}
+
+/// Change the personal record `prefix` with `f` once `allowed`, given the workspace and the
+/// record's owner, lets the acting participant do so; then save and report the record as `verb`.
+pub fn change_personal_record<R: PersonalRecord>(
+    ctx: &Context,
+    prefix: &str,
+    verb: &str,
+    allowed: impl FnOnce(&Workspace, &str) -> Result<()>,
+    f: impl FnOnce(&mut Workspace, &ItemId) -> tandem_core::Result<()>,
+) -> Result<()> {
+    let home = ctx.home()?;
+    let mut o = ctx.workspace(&home)?;
+    let id = R::resolve(&o.ws, prefix)?;
+    let owner = R::read(&o.ws, &id)?
+        .map(|r| r.owner().to_string())
+        .unwrap_or_default();
+    allowed(&o.ws, &owner)?;
+    f(&mut o.ws, &id)?;
+    home.save(&mut o)?;
+    let record = R::read(&o.ws, &id)?;
+    let label = record.as_ref().map(R::label).unwrap_or_default();
+    report(ctx, verb, R::NOUN, &id, &label, &record)
 }
 
 /// Edit text outside the store: read, release the store while the editor is open (so sync and
