@@ -1,8 +1,7 @@
 //! `tandem action`: action items, their owners and due dates.
 
 use super::shared::{
-    archive, checkbox, due_label, list_items, paint, quick_add, read, report, row_marks, write,
-    write_item,
+    add_item, archive, checkbox, due_label, list_items, paint, read, report, row_marks, write_item,
 };
 use crate::cli::values;
 use crate::context::Context;
@@ -10,8 +9,8 @@ use crate::render::fit;
 use anyhow::Result;
 use clap::Subcommand;
 use tandem_core::jiff::civil::Date;
-use tandem_core::model::draft::Draft;
-use tandem_core::model::{first_line, short, Action, ActionChanges, Kind, NewAction};
+use tandem_core::model::draft::{Draft, People};
+use tandem_core::model::{first_line, short, Action, ActionChanges, Kind, NewAction, Workspace};
 
 #[derive(Debug, Subcommand)]
 pub enum ActionCommand {
@@ -100,20 +99,18 @@ pub fn run(ctx: &Context, cmd: ActionCommand) -> Result<()> {
             goal,
             checkin,
         } => {
-            if goal.is_none() && checkin.is_none() {
-                let action = NewAction {
-                    title: title.clone(),
-                    owner: owner.clone(),
-                    due,
-                    goal: None,
-                    checkin: None,
-                };
-                if let Some(a) = quick_add::<Action>(ctx, |people| Draft::action(&action, people))?
-                {
-                    return report(ctx, "Added", "action", &a.id, &a.title, &a);
-                }
-            }
-            let (_, o, id) = write(ctx, |ws| {
+            // An action item for a goal or a check-in names it by prefix, which only the loaded
+            // workspace can resolve, so only a free-standing one takes the quick path.
+            let free = NewAction {
+                title: title.clone(),
+                owner: owner.clone(),
+                due,
+                goal: None,
+                checkin: None,
+            };
+            let quick = (goal.is_none() && checkin.is_none())
+                .then_some(|people: &People| Draft::action(&free, people));
+            let add = |ws: &mut Workspace| {
                 let goal = goal.map(|g| ws.resolve(Kind::Goal, &g)).transpose()?;
                 let checkin = checkin.map(|c| ws.resolve(Kind::CheckIn, &c)).transpose()?;
                 ws.add_action(NewAction {
@@ -123,9 +120,9 @@ pub fn run(ctx: &Context, cmd: ActionCommand) -> Result<()> {
                     goal,
                     checkin,
                 })
-            })?;
-            let a = o.ws.action(&id)?;
-            report(ctx, "Added", "action", &id, &a.title, &a)
+            };
+            let label = |a: &Action| a.title.clone();
+            add_item(ctx, "action", quick, add, Workspace::action, label)
         }
         ActionCommand::Done { id } => set_done(ctx, &id, true),
         ActionCommand::Reopen { id } => set_done(ctx, &id, false),

@@ -1,7 +1,7 @@
 //! `tandem checkin`: schedule, record, rate and edit check-ins.
 
 use super::shared::{
-    archive, checkbox, edit_outside, list_items, live_actions, paint, print_oversized, quick_add,
+    add_item, archive, checkbox, edit_outside, list_items, live_actions, paint, print_oversized,
     read, report, row_marks, write, write_item,
 };
 use crate::cli::values;
@@ -10,9 +10,9 @@ use crate::render::{fit, shown};
 use anyhow::Result;
 use clap::Subcommand;
 use serde::Serialize;
-use tandem_core::model::draft::Draft;
+use tandem_core::model::draft::{Draft, People};
 use tandem_core::model::time::{display_instant, When};
-use tandem_core::model::{first_line, short, Action, CheckIn, CheckInChanges, Kind};
+use tandem_core::model::{first_line, short, Action, CheckIn, CheckInChanges, Kind, Workspace};
 
 #[derive(Debug, Subcommand)]
 pub enum CheckInCommand {
@@ -123,20 +123,15 @@ pub fn run(ctx: &Context, cmd: CheckInCommand) -> Result<()> {
                 None => ctx.now,
             };
             let agenda = agenda.unwrap_or_default();
-            let added = |c: &CheckIn| {
-                let label = format!(
-                    "{} {}",
-                    display_instant(&c.at, &ctx.zone),
-                    first_line(&c.agenda, 40)
-                );
-                report(ctx, "Added", "check-in", &c.id, label.trim(), c)
-            };
             let draft = || Draft::checkin(at, &agenda, link.as_deref());
-            if let Some(c) = quick_add::<CheckIn>(ctx, |_| draft())? {
-                return added(&c);
-            }
-            let (_, o, id) = write(ctx, |ws| ws.insert(&draft()?))?;
-            added(&o.ws.checkin(&id)?)
+            add_item(
+                ctx,
+                "check-in",
+                Some(|_: &People| draft()),
+                |ws| ws.insert(&draft()?),
+                Workspace::checkin,
+                |c: &CheckIn| added_label(ctx, c),
+            )
         }
         CheckInCommand::List { all } => {
             let (_, o) = read(ctx)?;
@@ -275,10 +270,15 @@ fn add_repeat(ctx: &Context, agenda: Option<String>, link: Option<String>) -> Re
         )?)
     })?;
     let c = o.ws.checkin(&id)?;
+    report(ctx, "Added", "check-in", &c.id, &added_label(ctx, &c), &c)
+}
+
+/// What the report of a new check-in calls it: its time and the start of its agenda.
+fn added_label(ctx: &Context, c: &CheckIn) -> String {
     let label = format!(
         "{} {}",
         display_instant(&c.at, &ctx.zone),
         first_line(&c.agenda, 40)
     );
-    report(ctx, "Added", "check-in", &c.id, label.trim(), &c)
+    label.trim().to_string()
 }

@@ -1,8 +1,8 @@
 //! `tandem goal`: add, list, show, change, edit, archive and restore goals.
 
 use super::shared::{
-    archive, checkbox, due_label, edit_outside, list_items, live_actions, paint, print_oversized,
-    quick_add, read, report, row_marks, write, write_item,
+    add_item, archive, checkbox, due_label, edit_outside, list_items, live_actions, paint,
+    print_oversized, read, report, row_marks, write_item,
 };
 use crate::cli::values;
 use crate::context::Context;
@@ -11,10 +11,11 @@ use anyhow::Result;
 use clap::Subcommand;
 use serde::Serialize;
 use tandem_core::jiff::civil::Date;
-use tandem_core::model::draft::Draft;
+use tandem_core::model::draft::{Draft, People};
 use tandem_core::model::time::{display_instant, Stored};
 use tandem_core::model::{
     first_line, short, Action, Goal, GoalChanges, GoalStatus, ItemId, Kind, NewGoal, Note,
+    Workspace,
 };
 
 #[derive(Debug, Subcommand)]
@@ -114,12 +115,14 @@ pub fn run(ctx: &Context, cmd: GoalCommand) -> Result<()> {
                 due,
                 owner,
             };
-            if let Some(g) = quick_add::<Goal>(ctx, |people| Draft::goal(&goal, people))? {
-                return report(ctx, "Added", "goal", &g.id, &g.title, &g);
-            }
-            let (_, o, id) = write(ctx, |ws| ws.add_goal(goal))?;
-            let g = o.ws.goal(&id)?;
-            report(ctx, "Added", "goal", &id, &g.title, &g)
+            add_item(
+                ctx,
+                "goal",
+                Some(|people: &People| Draft::goal(&goal, people)),
+                |ws| ws.add_goal(goal.clone()),
+                Workspace::goal,
+                |g: &Goal| g.title.clone(),
+            )
         }
         GoalCommand::List { status, all } => list(ctx, status, all),
         GoalCommand::Show { id } => show(ctx, &id),

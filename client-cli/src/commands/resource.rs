@@ -1,14 +1,12 @@
 //! `tandem resource`: links, books and other resources.
 
-use super::shared::{
-    archive, list_items, paint, quick_add, read, report, row_marks, write, write_item,
-};
+use super::shared::{add_item, archive, list_items, paint, read, report, row_marks, write_item};
 use crate::context::Context;
 use crate::render::fit;
 use anyhow::Result;
 use clap::Subcommand;
-use tandem_core::model::draft::Draft;
-use tandem_core::model::{first_line, short, Kind, Resource, ResourceChanges};
+use tandem_core::model::draft::{Draft, People};
+use tandem_core::model::{first_line, short, Kind, Resource, ResourceChanges, Workspace};
 
 #[derive(Debug, Subcommand)]
 pub enum ResourceCommand {
@@ -64,16 +62,14 @@ impl ResourceCommand {
 pub fn run(ctx: &Context, cmd: ResourceCommand) -> Result<()> {
     let p = paint(ctx);
     match cmd {
-        ResourceCommand::Add { title, url, note } => {
-            let quick =
-                quick_add::<Resource>(ctx, |_| Draft::resource(&title, &url, note.as_deref()))?;
-            if let Some(r) = quick {
-                return report(ctx, "Added", "resource", &r.id, &title, &r);
-            }
-            let (_, o, id) = write(ctx, |ws| ws.add_resource(&title, &url, note.as_deref()))?;
-            let r = o.ws.resources().into_iter().find(|r| r.id == id);
-            report(ctx, "Added", "resource", &id, &title, &r)
-        }
+        ResourceCommand::Add { title, url, note } => add_item(
+            ctx,
+            "resource",
+            Some(|_: &People| Draft::resource(&title, &url, note.as_deref())),
+            |ws| ws.add_resource(&title, &url, note.as_deref()),
+            Workspace::resource,
+            |_: &Resource| title.clone(),
+        ),
         ResourceCommand::List { all } => {
             let (_, o) = read(ctx)?;
             let empty = "No resources yet. Add one with: tandem resource add TITLE URL";

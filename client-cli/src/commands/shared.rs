@@ -1,8 +1,8 @@
 //! What the item commands (goal, milestone, note, check-in, action, resource) share: opening the
-//! workspace to read or write, reporting a created or changed item, the quick add path, listing
-//! the items of one kind, archiving, changing a personal record (kudos, a career step) that only
-//! some may change, and editing long text outside the store. Read this before adding a command
-//! that lists or changes items.
+//! workspace to read or write, adding an item by the quick path or the ordinary one, reporting a
+//! created or changed item, listing the items of one kind, archiving, changing a personal record
+//! (kudos, a career step) that only some may change, and editing long text outside the store.
+//! Read this before adding a command that lists or changes items.
 
 use crate::context::Context;
 use crate::editor;
@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tandem_core::jiff::civil::Date;
-use tandem_core::model::draft::Draft;
+use tandem_core::model::draft::{Draft, People};
 use tandem_core::model::fields::{human_size, MAX_TEXT_BYTES};
 use tandem_core::model::time::Stored;
 use tandem_core::model::{
@@ -94,7 +94,7 @@ pub fn read(ctx: &Context) -> Result<(Home, WorkspaceView)> {
 /// run.
 pub fn quick_add<T: DeserializeOwned>(
     ctx: &Context,
-    draft: impl FnOnce(&[(String, String)]) -> tandem_core::Result<Draft>,
+    draft: impl FnOnce(&People) -> tandem_core::Result<Draft>,
 ) -> Result<Option<T>> {
     let home = ctx.home()?;
     let ws = home.resolve(ctx.selector())?;
@@ -105,6 +105,27 @@ pub fn quick_add<T: DeserializeOwned>(
     // back as the same type.
     let item = serde_json::from_value(item).context("the added item could not be read back")?;
     Ok(Some(item))
+}
+
+/// Add an item and report it as added, named by `label`: through the quick path when `quick`
+/// describes the new item (see [`quick_add`]), otherwise by loading the workspace, running `add`
+/// and reading the item back with `read_back`. Both paths report the same item in the same shape.
+pub fn add_item<T: HasMeta + Serialize + DeserializeOwned>(
+    ctx: &Context,
+    noun: &str,
+    quick: Option<impl FnOnce(&People) -> tandem_core::Result<Draft>>,
+    add: impl FnOnce(&mut Workspace) -> tandem_core::Result<ItemId>,
+    read_back: impl FnOnce(&Workspace, &ItemId) -> tandem_core::Result<T>,
+    label: impl FnOnce(&T) -> String,
+) -> Result<()> {
+    if let Some(draft) = quick {
+        if let Some(item) = quick_add::<T>(ctx, draft)? {
+            return report(ctx, "Added", noun, item.id(), &label(&item), &item);
+        }
+    }
+    let (_, o, id) = write(ctx, add)?;
+    let item = read_back(&o.ws, &id)?;
+    report(ctx, "Added", noun, &id, &label(&item), &item)
 }
 
 /// The action items, not archived, for which `belongs` holds (those of a goal or a check-in).
