@@ -3,6 +3,7 @@
 //! Each command group's own flags live beside its code in `commands/` (for example
 //! `commands/goal.rs` defines `GoalCommand`), so a file owns the flags it reads.
 
+use crate::commands;
 use crate::commands::{
     action::ActionCommand, bundle::BundleCommand, checkin::CheckInCommand, demo::DemoArgs,
     export::ExportArgs, goal::GoalCommand, invite::InviteArgs, invite::JoinArgs, kudos::KudosArgs,
@@ -11,8 +12,9 @@ use crate::commands::{
     rhythm::RhythmArgs, survey::SurveyArgs, sync::SyncArgs, workspaces::InitArgs,
     workspaces::SwitchArgs,
 };
+use crate::context::{Context, GlobalArgs};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
 
 /// tandem: a mentoring pair's shared development plan, local-first.
 ///
@@ -26,33 +28,8 @@ use std::path::PathBuf;
     max_term_width = 100
 )]
 pub struct Cli {
-    /// Where this device keeps its workspaces [default: the platform data directory].
-    #[arg(long, global = true, env = "TANDEM_HOME", value_name = "DIR")]
-    pub home: Option<PathBuf>,
-
-    /// The workspace to act on, by title, id or id prefix [default: the current one]; `sync`
-    /// takes it more than once, to name several.
-    #[arg(short, long, global = true, value_name = "NAME|ID", action = clap::ArgAction::Append)]
-    pub workspace: Vec<String>,
-
-    /// Print machine-readable JSON.
-    #[arg(long, global = true)]
-    pub json: bool,
-
-    /// Print nothing but errors (and ids of created items).
-    #[arg(short, long, global = true)]
-    pub quiet: bool,
-
-    /// How long to wait, in seconds, for another tandem command using the same home to finish
-    /// before giving up.
-    #[arg(
-        long,
-        global = true,
-        env = "TANDEM_WAIT",
-        value_name = "SECONDS",
-        default_value_t = 60
-    )]
-    pub wait: u64,
+    #[command(flatten)]
+    pub global: GlobalArgs,
 
     #[command(subcommand)]
     pub command: Command,
@@ -121,7 +98,57 @@ pub enum Command {
     Program(ProgramArgs),
 }
 
+impl Cli {
+    /// Run the parsed command line.
+    pub fn run(self) -> Result<()> {
+        let ctx = Context::new(&self.global)?;
+        self.command.execute(&ctx)
+    }
+}
+
 impl Command {
+    /// Run the command with a context built by the caller (`tandem demo` builds its own).
+    pub fn execute(self, ctx: &Context) -> Result<()> {
+        let writes = self.writes();
+        let result = self.dispatch(ctx);
+        if result.is_ok() && writes {
+            // Tell a running `tandem sync --watch` that something changed here. A failure only
+            // delays that sync until the next change, so it is not an error of this command.
+            let _ = std::fs::write(ctx.home_dir.join(commands::sync::CHANGE_MARKER), b"");
+        }
+        result
+    }
+
+    fn dispatch(self, ctx: &Context) -> Result<()> {
+        match self {
+            Command::Init(args) => commands::workspaces::init(ctx, args),
+            Command::Workspaces => commands::workspaces::list(ctx),
+            Command::Switch(args) => commands::workspaces::switch(ctx, args),
+            Command::Goal(cmd) => commands::goal::run(ctx, cmd),
+            Command::Milestone(cmd) => commands::milestone::run(ctx, cmd),
+            Command::Note(cmd) => commands::note::run(ctx, cmd),
+            Command::CheckIn(cmd) => commands::checkin::run(ctx, cmd),
+            Command::Action(cmd) => commands::action::run(ctx, cmd),
+            Command::Resource(cmd) => commands::resource::run(ctx, cmd),
+            Command::Plan(args) => commands::plan::run(ctx, args),
+            Command::Rhythm(args) => commands::rhythm::run(ctx, args),
+            Command::Survey(args) => commands::survey::run(ctx, args),
+            Command::Kudos(args) => commands::kudos::run(ctx, args),
+            Command::Progress(cmd) => commands::progress::run(ctx, cmd),
+            Command::Log(args) => commands::log::run(ctx, args),
+            Command::Conflicts => commands::conflicts::run(ctx),
+            Command::Export(args) => commands::export::run(ctx, args),
+            Command::Bundle(cmd) => commands::bundle::run(ctx, cmd),
+            Command::Sync(args) => commands::sync::run(ctx, args),
+            Command::Status => commands::sync::status(ctx),
+            Command::Demo(args) => commands::demo::run(ctx, args),
+            Command::Invite(args) => commands::invite::invite(ctx, args),
+            Command::Join(args) => commands::invite::join(ctx, args),
+            Command::Participant(cmd) => commands::participant::run(ctx, cmd),
+            Command::Program(args) => commands::program::run(ctx, args),
+        }
+    }
+
     /// Whether the command changes what this device's store holds. After such a command succeeds,
     /// a running `tandem sync --watch` is told to look for new changes.
     pub fn writes(&self) -> bool {
@@ -155,47 +182,6 @@ impl Command {
     }
 }
 
-/// Flag values parsed straight into core's types. A value outside the allowed ones is a usage
-/// error (exit 2) that names them, reported by clap before any command runs; the lists come from
-/// core, so the command line and the document cannot disagree. clap may hand on a value in the
-/// case the person typed it (with `ignore_case`), so the value is parsed as typed input, never
-/// read as a stored one.
-pub mod values {
-    use clap::builder::{PossibleValuesParser, TypedValueParser};
-    use tandem_core::jiff::civil::Date;
-    use tandem_core::model::time::{parse_date, When};
-    use tandem_core::model::{GoalStatus, Role};
-
-    /// A goal status: open, active, done or dropped.
-    pub fn status() -> impl TypedValueParser<Value = GoalStatus> {
-        PossibleValuesParser::new(GoalStatus::KNOWN).try_map(|s| s.parse::<GoalStatus>())
-    }
-
-    /// A participant's role: mentor, mentee or observer.
-    pub fn role() -> impl TypedValueParser<Value = Role> {
-        PossibleValuesParser::new(Role::KNOWN).try_map(|s| s.parse::<Role>())
-    }
-
-    /// A due date, `YYYY-MM-DD`, a real day of the calendar.
-    pub fn date(s: &str) -> Result<Date, tandem_core::Error> {
-        parse_date(s)
-    }
-
-    /// When a check-in happens: `YYYY-MM-DD HH:MM` in local time, or RFC 3339. The local time is
-    /// placed in the time zone later, from the context.
-    pub fn when(s: &str) -> Result<When, tandem_core::Error> {
-        s.parse()
-    }
-
-    /// A check-in rating, a whole number from 1 to 5.
-    pub fn rating(s: &str) -> Result<u8, String> {
-        match s.trim().parse::<u8>() {
-            Ok(r) if (1..=5).contains(&r) => Ok(r),
-            _ => Err("expected a whole number from 1 to 5".into()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,8 +195,8 @@ mod tests {
     #[test]
     fn global_flags_work_after_the_subcommand() {
         let cli = Cli::try_parse_from(["tandem", "goal", "list", "--json", "-w", "ana"]).unwrap();
-        assert!(cli.json);
-        assert_eq!(cli.workspace, ["ana"]);
+        assert!(cli.global.json);
+        assert_eq!(cli.global.workspace, ["ana"]);
     }
 
     #[test]

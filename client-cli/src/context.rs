@@ -16,6 +16,38 @@ use tandem_core::store::{Home, Opened, SledStorage, WorkspaceView};
 /// How long a command waits for the home before saying that it is waiting.
 const LOCK_NOTICE: Duration = Duration::from_secs(1);
 
+/// The flags every command takes, which make its [`Context`].
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// Where this device keeps its workspaces [default: the platform data directory].
+    #[arg(long, global = true, env = "TANDEM_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+
+    /// The workspace to act on, by title, id or id prefix [default: the current one]; `sync`
+    /// takes it more than once, to name several.
+    #[arg(short, long, global = true, value_name = "NAME|ID", action = clap::ArgAction::Append)]
+    pub workspace: Vec<String>,
+
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Print nothing but errors (and ids of created items).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// How long to wait, in seconds, for another tandem command using the same home to finish
+    /// before giving up.
+    #[arg(
+        long,
+        global = true,
+        env = "TANDEM_WAIT",
+        value_name = "SECONDS",
+        default_value_t = 60
+    )]
+    pub wait: u64,
+}
+
 /// Settings shared by every command, built once from the global flags.
 #[derive(Clone)]
 pub struct Context {
@@ -35,7 +67,7 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(cli: &crate::cli::Cli) -> Result<Self> {
+    pub fn new(cli: &GlobalArgs) -> Result<Self> {
         let home_dir = match &cli.home {
             Some(dir) => dir.clone(),
             None => directories::ProjectDirs::from("org", "tandem", "tandem")

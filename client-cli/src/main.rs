@@ -9,6 +9,7 @@ mod ics;
 mod net;
 mod render;
 mod tls;
+mod values;
 
 use clap::error::ErrorKind;
 use clap::Parser;
@@ -20,7 +21,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };
-    if cli.workspace.len() > 1 && !matches!(cli.command, cli::Command::Sync(_)) {
+    if cli.global.workspace.len() > 1 && !matches!(cli.command, cli::Command::Sync(_)) {
         use clap::CommandFactory;
         let err = cli::Cli::command().error(
             ErrorKind::ArgumentConflict,
@@ -28,8 +29,8 @@ fn main() -> ExitCode {
         );
         return usage_error(err);
     }
-    let json = cli.json;
-    match commands::run(cli) {
+    let json = cli.global.json;
+    match cli.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // A command may find its flags incomplete only once it runs (`tandem survey` without

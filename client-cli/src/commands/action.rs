@@ -3,9 +3,9 @@
 use super::shared::{
     add_item, archive, checkbox, due_label, list_items, paint, read, report, row_marks, write_item,
 };
-use crate::cli::values;
 use crate::context::Context;
 use crate::render::fit;
+use crate::values;
 use anyhow::Result;
 use clap::Subcommand;
 use tandem_core::jiff::civil::Date;

@@ -1,8 +1,8 @@
 //! `tandem bundle export|import`: changes on a USB stick.
 
-use crate::cli::values;
 use crate::context::Context;
 use crate::render::line;
+use crate::values;
 use anyhow::{Context as _, Result};
 use clap::Subcommand;
 use serde::Serialize;

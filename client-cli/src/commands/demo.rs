@@ -55,9 +55,9 @@ impl Person {
             // Keep colour decisions consistent with the demo's own output.
             color: ctx.color,
             editor: ctx.editor.clone(),
-            ..Context::new(&cli)?
+            ..Context::new(&cli.global)?
         };
-        super::execute(&person, cli.command)
+        cli.command.execute(&person)
     }
 
     fn home(&self) -> Result<Home> {

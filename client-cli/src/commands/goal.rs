@@ -4,9 +4,9 @@ use super::shared::{
     add_item, archive, checkbox, due_label, edit_outside, list_items, live_actions, paint,
     print_oversized, read, report, row_marks, write_item,
 };
-use crate::cli::values;
 use crate::context::Context;
 use crate::render::{fit, progress_bar, shown, Paint};
+use crate::values;
 use anyhow::Result;
 use clap::Subcommand;
 use serde::Serialize;

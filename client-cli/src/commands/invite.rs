@@ -2,9 +2,9 @@
 //! partner, and the first fetch of a workspace this device does not have yet.
 
 use super::sync::{ca_file_flag, handshake, peer_id, runtime, sync, RelayFlags};
-use crate::cli::values;
 use crate::context::Context;
 use crate::net::{http_json, post_json, Connection};
+use crate::values;
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};

@@ -2,9 +2,9 @@
 //! them.
 
 use super::shared::{report, write};
-use crate::cli::values;
 use crate::context::Context;
 use crate::render::{line, progress_bar};
+use crate::values;
 use anyhow::Result;
 use clap::Subcommand;
 use serde::Serialize;

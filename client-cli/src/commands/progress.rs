@@ -5,9 +5,9 @@ use super::kudos::owner_or_mentor;
 use super::shared::{
     change_personal_record, list_items, paint, read, report, row_marks, write, PersonalRecord,
 };
-use crate::cli::values;
 use crate::context::Context;
 use crate::render::line;
+use crate::values;
 use anyhow::{bail, Result};
 use clap::Subcommand;
 use tandem_core::jiff::civil::Date;

@@ -2,11 +2,11 @@
 //! the answers given so far with `--show`.
 
 use super::shared::{list_items, paint, read};
-use crate::cli::{values, Cli};
 use crate::context::Context;
 use crate::render::line;
+use crate::values;
 use anyhow::{bail, Result};
-use clap::{Args, CommandFactory};
+use clap::Args;
 use std::io::{BufRead, IsTerminal, Write};
 use tandem_core::model::survey::today_in_utc;
 use tandem_core::model::{first_line, NewSurvey, Role};
@@ -84,11 +84,8 @@ pub fn run(ctx: &Context, args: SurveyArgs) -> Result<()> {
 /// The usage error of `tandem survey` without its answers and without a terminal to ask them
 /// in.
 fn incomplete() -> clap::Error {
-    let mut survey = Cli::command()
-        .find_subcommand("survey")
-        .cloned()
-        .expect("the survey command is defined")
-        .bin_name("tandem survey");
+    let mut survey =
+        SurveyArgs::augment_args(clap::Command::new("survey")).bin_name("tandem survey");
     survey.error(
         clap::error::ErrorKind::MissingRequiredArgument,
         "give --progress, --relationship and --recommend (each from 1 to 5), or run `tandem \

@@ -1,8 +1,8 @@
 //! `tandem init`, `tandem workspaces`, `tandem switch`.
 
-use crate::cli::values;
 use crate::context::Context;
 use crate::render::line;
+use crate::values;
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
