@@ -113,6 +113,24 @@ impl Home {
         self.path().join(name)
     }
 
+    /// `tandem --home HOME ARGS` with the home's environment (see [`Home`]), standard streams
+    /// not yet set, for a test that runs the process itself, to kill it midway say. Every
+    /// command of this home is built here, so none can miss a part of that environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(tandem());
+        cmd.arg("--home")
+            .arg(self.path())
+            .args(args)
+            .env("TANDEM_NOW", NOW)
+            .env("TZ", "UTC")
+            .env("NO_COLOR", "1")
+            .env_remove("TANDEM_HOME")
+            .env_remove("TANDEM_TOKEN")
+            .env_remove("VISUAL")
+            .env("EDITOR", "false");
+        cmd
+    }
+
     /// Start describing one command, to set its editor, standard input or environment.
     pub fn call(&self) -> Call<'_> {
         Call {
@@ -211,19 +229,10 @@ impl Call<'_> {
         self
     }
 
-    /// `tandem --home HOME ARGS` with the home's environment, standard streams not yet set.
+    /// `tandem --home HOME ARGS` with the home's environment and this command's own,
+    /// standard streams not yet set.
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(tandem());
-        cmd.arg("--home")
-            .arg(self.home.path())
-            .args(args)
-            .env("TANDEM_NOW", NOW)
-            .env("TZ", "UTC")
-            .env("NO_COLOR", "1")
-            .env_remove("TANDEM_HOME")
-            .env_remove("TANDEM_TOKEN")
-            .env_remove("VISUAL")
-            .env("EDITOR", "false");
+        let mut cmd = self.home.command(args);
         for (k, v) in &self.env {
             cmd.env(k, v);
         }

@@ -70,22 +70,6 @@ fn rng(test: &str) -> StdRng {
 
 // ----- processes that may be killed -----
 
-/// `tandem --home HOME ARGS` with the environment `Home` gives its own commands.
-fn tandem(home: &Home, args: &[&str]) -> Command {
-    let mut cmd = Command::new(tandem_tests::tandem());
-    cmd.arg("--home")
-        .arg(home.path())
-        .args(args)
-        .env("TANDEM_NOW", NOW)
-        .env("TZ", "UTC")
-        .env("NO_COLOR", "1")
-        .env_remove("TANDEM_HOME")
-        .env_remove("TANDEM_TOKEN")
-        .env_remove("VISUAL")
-        .env("EDITOR", "false");
-    cmd
-}
-
 /// How a command that may have been killed ended.
 struct Outcome {
     status: ExitStatus,
@@ -638,13 +622,13 @@ fn tandem_commands_killed_mid_write_keep_everything_they_reported_stored() {
         let (cmd, item) = match kind {
             "goal add" => {
                 let title = format!("goal {i}");
-                (tandem(&home, &["-q", "goal", "add", &title]), title)
+                (home.command(&["-q", "goal", "add", &title]), title)
             }
             "note add" => {
                 let title = format!("note {i}");
                 let body = filler(i, rng.gen_range(2_000..30_000));
                 (
-                    tandem(&home, &["-q", "note", "add", "--title", &title, &body]),
+                    home.command(&["-q", "note", "add", "--title", &title, &body]),
                     title,
                 )
             }
@@ -653,7 +637,7 @@ fn tandem_commands_killed_mid_write_keep_everything_they_reported_stored() {
                 let title = format!("bundle goal {i}");
                 big.bundle_with(Some(&title), &bundle);
                 (
-                    tandem(&home, &["-q", "bundle", "import", path_str(&bundle)]),
+                    home.command(&["-q", "bundle", "import", path_str(&bundle)]),
                     title,
                 )
             }
@@ -667,7 +651,7 @@ fn tandem_commands_killed_mid_write_keep_everything_they_reported_stored() {
     }
 
     // The store opens, and every command that reported success left its item behind.
-    let plan = run_killing(tandem(&home, &["plan"]), None);
+    let plan = run_killing(home.command(&["plan"]), None);
     assert!(
         plan.succeeded(),
         "`tandem plan` failed after the kills:\n{}",
@@ -742,10 +726,7 @@ fn commands_killed_while_compacting_keep_everything_and_the_store_opens() {
         }
         let title = format!("c{i}");
         let description = filler(i, rng.gen_range(8_000..32_000));
-        let cmd = tandem(
-            &home,
-            &["-q", "goal", "add", &title, "--description", &description],
-        );
+        let cmd = home.command(&["-q", "goal", "add", &title, "--description", &description]);
         let outcome = run_killing(cmd, timing.kill_after(&mut rng));
         outcome.expect_ok_unless_killed("goal add");
         timing.record(&outcome);
@@ -770,7 +751,7 @@ fn commands_killed_while_compacting_keep_everything_and_the_store_opens() {
         before = after;
         progress("compaction kills", i, commands, started);
     }
-    let plan = run_killing(tandem(&home, &["plan"]), None);
+    let plan = run_killing(home.command(&["plan"]), None);
     assert!(plan.succeeded(), "`tandem plan` failed:\n{}", plan.stderr);
     inspect_store(&home.store(), "home after compaction kills", None);
     for (id, titles) in &workspaces {
