@@ -80,22 +80,19 @@ impl Setup {
     }
 }
 
-fn setup() -> Setup {
+/// A relay that needs tokens, with a write token for every workspace (labelled `browsers`), and
+/// the workspace `plan` writes in Ana's home synced to it, with a read token for it. `plan`
+/// returns the workspace's id; `read_label` is the read token's `--label` arguments, if any.
+/// Every setup below is made here, so the browsers always meet the same kind of relay.
+fn on_relay(plan: impl FnOnce(&Home) -> String, read_label: &[&str]) -> Setup {
     let relay = Relay::start();
     let write = relay.token(&["--all", "--role", "write", "--label", "browsers"]);
     let ana = Home::new();
-    let workspace = ana.init("Ana & Ben", "Ana", "mentor");
-    ana.add(&["goal", "add", "Ship a Rust CLI", "--due", "2026-12-20"]);
-    ana.add(&["goal", "add", "<img src=x onerror=alert(1)>"]);
+    let workspace = plan(&ana);
     ana.ok(&["-q", "sync", "--server", &relay.url(), "--token", &write]);
-    let read = relay.token(&[
-        "--workspace",
-        &workspace,
-        "--role",
-        "read",
-        "--label",
-        "observer",
-    ]);
+    let mut read_args = vec!["--workspace", workspace.as_str(), "--role", "read"];
+    read_args.extend_from_slice(read_label);
+    let read = relay.token(&read_args);
     Setup {
         relay,
         ana,
@@ -103,6 +100,18 @@ fn setup() -> Setup {
         write,
         read,
     }
+}
+
+fn setup() -> Setup {
+    on_relay(
+        |ana| {
+            let workspace = ana.init("Ana & Ben", "Ana", "mentor");
+            ana.add(&["goal", "add", "Ship a Rust CLI", "--due", "2026-12-20"]);
+            ana.add(&["goal", "add", "<img src=x onerror=alert(1)>"]);
+            workspace
+        },
+        &["--label", "observer"],
+    )
 }
 
 /// Create a workspace in `home`, with `name` as its mentor, as if 40 days ago, so that a pulse
@@ -124,21 +133,15 @@ fn init_40_days_ago(home: &Home, title: &str, name: &str) -> String {
 /// A workspace that began 40 days ago, so that a pulse survey is due and the first check-in is
 /// late by the default 14-day rhythm, with Ana's goal and one milestone of it.
 fn setup_measures() -> Setup {
-    let relay = Relay::start();
-    let write = relay.token(&["--all", "--role", "write", "--label", "browsers"]);
-    let ana = Home::new();
-    let workspace = init_40_days_ago(&ana, "Ana & Ben", "Ana");
-    let goal = ana.add(&["goal", "add", "Ship a Rust CLI"]);
-    ana.add(&["milestone", "add", &goal, "Read the book"]);
-    ana.ok(&["-q", "sync", "--server", &relay.url(), "--token", &write]);
-    let read = relay.token(&["--workspace", &workspace, "--role", "read"]);
-    Setup {
-        relay,
-        ana,
-        workspace,
-        write,
-        read,
-    }
+    on_relay(
+        |ana| {
+            let workspace = init_40_days_ago(ana, "Ana & Ben", "Ana");
+            let goal = ana.add(&["goal", "add", "Ship a Rust CLI"]);
+            ana.add(&["milestone", "add", &goal, "Read the book"]);
+            workspace
+        },
+        &[],
+    )
 }
 
 /// Run one scenario of web/e2e/run.mjs with `config` (plus the browser's path); when it fails,
@@ -369,14 +372,9 @@ fn the_program_page_shows_the_relays_report_to_a_program_token() {
     );
 }
 
-/// Not a check: writes the screenshots that README.md shows, when asked with
-/// `cargo test -p tandem-tests --test web screenshots -- --ignored`.
-#[test]
-#[ignore]
-fn screenshots() {
-    let relay = Relay::start();
-    let write = relay.token(&["--all", "--role", "write", "--label", "browsers"]);
-    let ana = Home::new();
+/// The plan the README's screenshots show: two goals with milestones (two of three done), two
+/// actions and two check-ins, in Ana's new workspace; returns the workspace's id.
+fn readme_plan(ana: &Home) -> String {
     let workspace = ana.init("Ana & Ben", "Ana", "mentor");
     let cli = ana.add(&[
         "goal",
@@ -436,15 +434,15 @@ fn screenshots() {
         "--agenda",
         "Release plan",
     ]);
-    ana.ok(&["-q", "sync", "--server", &relay.url(), "--token", &write]);
-    let read = relay.token(&["--workspace", &workspace, "--role", "read"]);
-    let s = Setup {
-        relay,
-        ana,
-        workspace,
-        write,
-        read,
-    };
+    workspace
+}
+
+/// Not a check: writes the screenshots that README.md shows, when asked with
+/// `cargo test -p tandem-tests --test web screenshots -- --ignored`.
+#[test]
+#[ignore]
+fn screenshots() {
+    let s = on_relay(readme_plan, &[]);
     let out = workspace_root().join("docs");
     scenario(
         "screenshots",
