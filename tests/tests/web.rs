@@ -192,34 +192,37 @@ fn scenario(name: &str, s: &Setup, extra: serde_json::Value) {
     }
 }
 
-#[test]
-fn two_browsers_and_the_cli_edit_one_plan_and_converge() {
-    scenario("converge", &setup(), serde_json::json!({}));
+/// Define one test per line, `test_name => "scenario"`, each running that scenario of
+/// web/e2e/run.mjs against a fresh [`setup`] with nothing added: most of what the browsers check
+/// needs only Ana's workspace on the relay.
+macro_rules! scenarios_on_anas_workspace {
+    ($($test:ident => $scenario:literal;)*) => {
+        $(
+            #[test]
+            fn $test() {
+                scenario($scenario, &setup(), serde_json::json!({}));
+            }
+        )*
+    };
 }
 
-#[test]
-fn a_browser_edits_offline_reloads_offline_and_syncs_when_back() {
-    scenario("offline", &setup(), serde_json::json!({}));
-}
-
-#[test]
-fn concurrent_note_edits_from_the_cli_and_a_browser_both_survive() {
-    scenario("text", &setup(), serde_json::json!({}));
-}
-
-#[test]
-fn a_read_token_gives_a_read_only_app() {
-    scenario("readonly", &setup(), serde_json::json!({}));
-}
-
-#[test]
-fn the_join_page_says_clearly_when_a_code_is_not_valid() {
-    scenario("join", &setup(), serde_json::json!({}));
-}
-
-#[test]
-fn an_invite_link_joins_a_browser_and_a_used_or_revoked_one_is_refused_clearly() {
-    scenario("invite", &setup(), serde_json::json!({}));
+scenarios_on_anas_workspace! {
+    two_browsers_and_the_cli_edit_one_plan_and_converge => "converge";
+    a_browser_edits_offline_reloads_offline_and_syncs_when_back => "offline";
+    concurrent_note_edits_from_the_cli_and_a_browser_both_survive => "text";
+    a_read_token_gives_a_read_only_app => "readonly";
+    the_join_page_says_clearly_when_a_code_is_not_valid => "join";
+    an_invite_link_joins_a_browser_and_a_used_or_revoked_one_is_refused_clearly => "invite";
+    an_observers_invite_link_gives_a_read_only_app => "observer";
+    every_field_edited_in_a_browser_reads_back_in_the_cli => "edit";
+    a_conflict_shows_both_values_and_one_click_settles_it => "conflict";
+    at_phone_width_every_screen_fits_and_every_control_has_a_name => "phone";
+    // The report is a fixture in the contract's form (web/e2e/program-fixture.json), served in
+    // the browser in place of the relay's answer, so every figure and chart is checked against
+    // known numbers; `the_program_page_shows_the_relays_report_to_a_program_token` reads the
+    // relay's own report.
+    the_program_page_shows_a_report_risks_first_with_charts_at_desktop_and_phone_width =>
+        "programFixture";
 }
 
 #[test]
@@ -294,26 +297,6 @@ fn one_browser_joins_two_workspaces_keeps_both_syncing_and_lists_them_on_its_sta
 }
 
 #[test]
-fn an_observers_invite_link_gives_a_read_only_app() {
-    scenario("observer", &setup(), serde_json::json!({}));
-}
-
-#[test]
-fn every_field_edited_in_a_browser_reads_back_in_the_cli() {
-    scenario("edit", &setup(), serde_json::json!({}));
-}
-
-#[test]
-fn a_conflict_shows_both_values_and_one_click_settles_it() {
-    scenario("conflict", &setup(), serde_json::json!({}));
-}
-
-#[test]
-fn at_phone_width_every_screen_fits_and_every_control_has_a_name() {
-    scenario("phone", &setup(), serde_json::json!({}));
-}
-
-#[test]
 fn tandem_demo_serve_prints_a_link_that_opens_the_merged_plan() {
     let home = Home::new();
     let mut demo = home.spawn(&["demo", "--serve"]);
@@ -345,14 +328,6 @@ fn pulse_surveys_kudos_and_career_steps_cross_between_the_app_and_the_cli() {
         &setup_measures(),
         serde_json::json!({ "measuresCli": true }),
     );
-}
-
-#[test]
-fn the_program_page_shows_a_report_risks_first_with_charts_at_desktop_and_phone_width() {
-    // The report is a fixture in the contract's form (web/e2e/program-fixture.json), served in
-    // the browser in place of the relay's answer, so every figure and chart is checked against
-    // known numbers; the test below reads the relay's own report.
-    scenario("programFixture", &setup(), serde_json::json!({}));
 }
 
 #[test]
