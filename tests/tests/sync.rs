@@ -91,6 +91,12 @@ fn joined(from: &Home, role: &str, name: &str) -> Home {
     home
 }
 
+/// Sync `home` with `relay` at its current address, moving the workspace there, as a device
+/// must once the relay has restarted on a new port.
+fn sync_at_the_relays_new_address(home: &Home, relay: &Relay, token: &str) {
+    home.ok(&["sync", "--server", &relay.url(), "--token", token, "--move"]);
+}
+
 /// A relay that needs tokens, a write token for every workspace, and Ana's workspace on it with
 /// a goal; Ben joined it with an invite. Returns (relay, token, ana, ben).
 fn pair_on_relay() -> (Relay, String, Home, Home) {
@@ -195,14 +201,7 @@ fn relay_restarts_and_crashes_lose_nothing_it_acknowledged() {
     ana.add(&["goal", "add", "Before the restart"]);
     ana.ok(&["sync"]);
     relay.restart();
-    ben.ok(&[
-        "sync",
-        "--server",
-        &relay.url(),
-        "--token",
-        &token,
-        "--move",
-    ]);
+    sync_at_the_relays_new_address(&ben, &relay, &token);
     assert!(
         has_goal(&ben, "Before the restart"),
         "{:?}",
@@ -212,14 +211,7 @@ fn relay_restarts_and_crashes_lose_nothing_it_acknowledged() {
     ben.add(&["goal", "add", "From Ben, before another restart"]);
     ben.ok(&["sync"]);
     relay.restart();
-    ana.ok(&[
-        "sync",
-        "--server",
-        &relay.url(),
-        "--token",
-        &token,
-        "--move",
-    ]);
+    sync_at_the_relays_new_address(&ana, &relay, &token);
     assert!(has_goal(&ana, "From Ben, before another restart"));
 
     // SIGKILL right after `tandem sync` said the relay has it: acknowledged means durable.
@@ -233,14 +225,7 @@ fn relay_restarts_and_crashes_lose_nothing_it_acknowledged() {
     relay.crash_and_restart();
     // Ben fetches from the restarted relay; Ana does not sync first, so only what the relay
     // stored before the crash can reach him.
-    ben.ok(&[
-        "sync",
-        "--server",
-        &relay.url(),
-        "--token",
-        &token,
-        "--move",
-    ]);
+    sync_at_the_relays_new_address(&ben, &relay, &token);
     assert!(
         has_goal(&ben, "Acknowledged before the crash"),
         "lost in the crash: {:?}\n{}",
@@ -252,14 +237,7 @@ fn relay_restarts_and_crashes_lose_nothing_it_acknowledged() {
         notes.to_string().contains("A note the relay must keep"),
         "{notes}"
     );
-    ana.ok(&[
-        "sync",
-        "--server",
-        &relay.url(),
-        "--token",
-        &token,
-        "--move",
-    ]);
+    sync_at_the_relays_new_address(&ana, &relay, &token);
     assert_eq!(ana.export_json(), ben.export_json());
 }
 
