@@ -69,6 +69,22 @@ fn items(map: &Value) -> Vec<&Value> {
         .collect()
 }
 
+/// A `tandem-server` reached over `wss://` (open, or needing tokens), with a certificate from a
+/// CA made for the test; returns the relay and the CA's certificate file (with the directory
+/// holding it, which must live as long as the file is used).
+fn wss_relay(open: bool) -> (Relay, (tempfile::TempDir, PathBuf)) {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = certs::TestCa::new("interop");
+    let ca_file = ca.write(dir.path(), "ca");
+    let (cert, key) = ca.issue_loopback(dir.path(), "relay");
+    let relay = Relay::start_with(
+        open,
+        &["--tls-cert", path_str(&cert), "--tls-key", path_str(&key)],
+        &[],
+    );
+    (relay, (dir, ca_file))
+}
+
 /// An open `tandem-server`, reached over `ws://`, or over `wss://` with a certificate from a CA
 /// made for the test: the JS client trusts it through `NODE_EXTRA_CA_CERTS`, tandem through
 /// `--ca-file`.
@@ -86,18 +102,10 @@ impl OpenRelay {
                 ca: None,
             };
         }
-        let dir = tempfile::tempdir().unwrap();
-        let ca = certs::TestCa::new("interop");
-        let ca_file = ca.write(dir.path(), "ca");
-        let (cert, key) = ca.issue_loopback(dir.path(), "relay");
-        let relay = Relay::start_with(
-            true,
-            &["--tls-cert", path_str(&cert), "--tls-key", path_str(&key)],
-            &[],
-        );
+        let (relay, ca) = wss_relay(true);
         Self {
             relay,
-            ca: Some((dir, ca_file)),
+            ca: Some(ca),
         }
     }
 
@@ -452,15 +460,7 @@ fn tandem_clients_converge_through_the_reference_node_server() {
 #[test]
 fn a_js_client_and_tandem_sync_through_wss_with_a_token() {
     ensure_js();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = certs::TestCa::new("interop");
-    let ca_file = ca.write(dir.path(), "ca");
-    let (cert, key) = ca.issue_loopback(dir.path(), "relay");
-    let relay = Relay::start_with(
-        false,
-        &["--tls-cert", path_str(&cert), "--tls-key", path_str(&key)],
-        &[],
-    );
+    let (relay, (_dir, ca_file)) = wss_relay(false);
     let token = relay.token(&["--all", "--role", "write"]);
     let node_env = [("NODE_EXTRA_CA_CERTS", path_str(&ca_file))];
     let json = js_workspace().to_string();
