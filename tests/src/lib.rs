@@ -310,6 +310,40 @@ pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("test paths are UTF-8")
 }
 
+// ----- the meeting note two partners edit at once -----
+
+/// The note of a meeting that Ana and Ben both edit offline in the convergence tests: Ana adds
+/// the time of day to its first sentence ([`ANAS_NOTE_EDIT`]) and Ben narrows its second
+/// ([`BENS_NOTE_EDIT`]). The edits touch different words, so a merge keeps both and reads
+/// [`MEETING_NOTE_MERGED`].
+pub const MEETING_NOTE: &str = "We met today. Next week we pair on tests.";
+
+/// Ana's edit of [`MEETING_NOTE`], as the `$EDITOR` that makes it.
+pub const ANAS_NOTE_EDIT: &str = "sed -i 's/today/today at noon/'";
+
+/// Ben's edit of [`MEETING_NOTE`], as the `$EDITOR` that makes it.
+pub const BENS_NOTE_EDIT: &str = "sed -i 's/tests/integration tests/'";
+
+/// [`MEETING_NOTE`] with both Ana's and Ben's edits.
+pub const MEETING_NOTE_MERGED: &str =
+    "We met today at noon. Next week we pair on integration tests.";
+
+/// Offline and at the same time, Ana and Ben each edit the meeting note `note` (an id, or a
+/// prefix of one) in their editor, so that the next exchange has two text edits to merge.
+pub fn edit_the_meeting_note_apart(ana: &Home, ben: &Home, note: &str) {
+    ana.with_editor(ANAS_NOTE_EDIT).ok(&["note", "edit", note]);
+    ben.with_editor(BENS_NOTE_EDIT).ok(&["note", "edit", note]);
+}
+
+/// [`edit_the_meeting_note_apart`], and then Ana sets `goal`'s status to `active` while Ben sets
+/// it to `done`: the next sync must keep both note edits and show the status as a conflict
+/// between those two values.
+pub fn edit_the_meeting_note_and_goal_status_apart(ana: &Home, ben: &Home, note: &str, goal: &str) {
+    edit_the_meeting_note_apart(ana, ben, note);
+    ana.ok(&["goal", "set", goal, "--status", "active"]);
+    ben.ok(&["goal", "set", goal, "--status", "done"]);
+}
+
 // ----- processes in the background: relays, reference servers, watchers -----
 
 /// How long a server may take to bind and print `listening on 127.0.0.1:PORT`.

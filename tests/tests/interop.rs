@@ -10,8 +10,9 @@ mod certs;
 
 use std::path::PathBuf;
 use tandem_tests::{
-    ensure_js, js_client, js_client_command, js_client_with_env, path_str, text, Background, Home,
-    JsOutput, NodeServer, Relay,
+    edit_the_meeting_note_and_goal_status_apart, ensure_js, js_client, js_client_command,
+    js_client_with_env, path_str, text, Background, Home, JsOutput, NodeServer, Relay,
+    MEETING_NOTE, MEETING_NOTE_MERGED,
 };
 
 // ----- helpers -----
@@ -388,7 +389,7 @@ fn tandem_clients_converge_through_the_reference_node_server() {
     let ana = Home::new();
     let id = ana.init("Ana & Ben", "Ana", "mentor");
     let goal = ana.add(&["goal", "add", "Ship a Rust CLI"]);
-    let note = ana.add(&["note", "add", "We met today. Next week we pair on tests."]);
+    let note = ana.add(&["note", "add", MEETING_NOTE]);
     ana.ok(&["-q", "sync", "--server", &node.url()]);
 
     // The Node server has no invite endpoint, so Ben's code is built by hand.
@@ -401,12 +402,7 @@ fn tandem_clients_converge_through_the_reference_node_server() {
     );
 
     // Concurrent offline edits, then a sync round through the Node server.
-    ana.with_editor("sed -i 's/today/today at noon/'")
-        .ok(&["note", "edit", &note]);
-    ben.with_editor("sed -i 's/tests/integration tests/'")
-        .ok(&["note", "edit", &note]);
-    ana.ok(&["goal", "set", &goal, "--status", "active"]);
-    ben.ok(&["goal", "set", &goal, "--status", "done"]);
+    edit_the_meeting_note_and_goal_status_apart(&ana, &ben, &note, &goal);
     ana.add(&["goal", "add", "Give a talk"]);
     ben.add(&["goal", "add", "Write a blog post"]);
     for home in [&ana, &ben, &ana] {
@@ -422,7 +418,7 @@ fn tandem_clients_converge_through_the_reference_node_server() {
     assert_eq!(export, ben.export_json(), "the homes differ");
     assert_eq!(
         ana.json(&["note", "show", &note])["body"],
-        "We met today at noon. Next week we pair on integration tests."
+        MEETING_NOTE_MERGED
     );
     assert_eq!(ana.json(&["conflicts"]).as_array().unwrap().len(), 1);
 
@@ -447,10 +443,7 @@ fn tandem_clients_converge_through_the_reference_node_server() {
     names.sort();
     assert_eq!(names, ["Ana", "Ben"], "{doc}");
     let body = items(&doc["notes"])[0]["body"].clone();
-    assert_eq!(
-        body, "We met today at noon. Next week we pair on integration tests.",
-        "{doc}"
-    );
+    assert_eq!(body, MEETING_NOTE_MERGED, "{doc}");
 }
 
 // ----- over wss:// with tokens -----

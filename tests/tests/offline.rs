@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 use tandem_core::automerge::{self, transaction::Transactable, AutoCommit, ROOT};
 use tandem_core::model::{Role, Workspace};
 use tandem_core::store::Bundle;
-use tandem_tests::{conflict_values, path_str, tandem, text, Home, NOW};
+use tandem_tests::{
+    conflict_values, edit_the_meeting_note_apart, path_str, tandem, text, Home, ANAS_NOTE_EDIT,
+    BENS_NOTE_EDIT, MEETING_NOTE, MEETING_NOTE_MERGED, NOW,
+};
 
 // ----- helpers -----
 
@@ -629,15 +632,12 @@ struct Diverged {
 fn diverged() -> Diverged {
     let (ana, ben) = pair();
     let goal = ana.add(&["goal", "add", "Ship a Rust CLI", "--due", "2026-12-20"]);
-    let note = ana.add(&["note", "add", "We met today. Next week we pair on tests."]);
+    let note = ana.add(&["note", "add", MEETING_NOTE]);
     let stale = ana.bundle("stale.tandem");
     ben.ok(&["bundle", "import", path_str(&stale)]);
 
     // Offline, concurrently: the same note body edited in different places…
-    ana.with_editor("sed -i 's/today/today at noon/'")
-        .ok(&["note", "edit", prefix(&note, 4)]);
-    ben.with_editor("sed -i 's/tests/integration tests/'")
-        .ok(&["note", "edit", prefix(&note, 4)]);
+    edit_the_meeting_note_apart(&ana, &ben, prefix(&note, 4));
     // …the same goal's status and due date set to different values…
     ana.ok(&[
         "goal",
@@ -719,10 +719,7 @@ fn two_homes_converge_after_concurrent_offline_edits_in_any_import_order() {
 
     let export = assert_same(ana, ben, &d.note);
     let body = text(&ana.json(&["note", "show", &d.note]), "body").to_string();
-    assert_eq!(
-        body,
-        "We met today at noon. Next week we pair on integration tests."
-    );
+    assert_eq!(body, MEETING_NOTE_MERGED);
     let goals = ids(&export["goals"]);
     for id in d.new_goals.iter().chain([&d.goal]) {
         assert!(goals.contains(id), "goal {id} missing from {goals:?}");
@@ -881,25 +878,21 @@ fn joining_from_a_bundle_adds_the_partner_and_history_names_both() {
 #[test]
 fn a_note_edited_while_a_bundle_arrives_keeps_both_edits() {
     let (ana, ben) = pair();
-    let note = ana.add(&["note", "add", "We met today. Next week we pair on tests."]);
+    let note = ana.add(&["note", "add", MEETING_NOTE]);
     exchange(&ana, &ben);
-    ben.with_editor("sed -i 's/tests/integration tests/'")
-        .ok(&["note", "edit", &note]);
+    ben.with_editor(BENS_NOTE_EDIT).ok(&["note", "edit", &note]);
     let from_ben = ben.bundle("ben.tandem");
     // Ana's editor is open while Ben's bundle is imported in another terminal; her save is a
     // diff against the text she saw, so it must not undo Ben's edit.
     let import = format!(
-        "'{}' --home '{}' bundle import '{}' >/dev/null && sed -i 's/today/today at noon/'",
+        "'{}' --home '{}' bundle import '{}' >/dev/null && {ANAS_NOTE_EDIT}",
         path_str(&tandem()),
         path_str(ana.path()),
         path_str(&from_ben),
     );
     ana.with_editor(&import).ok(&["note", "edit", &note]);
     let body = text(&ana.json(&["note", "show", &note]), "body").to_string();
-    assert_eq!(
-        body,
-        "We met today at noon. Next week we pair on integration tests."
-    );
+    assert_eq!(body, MEETING_NOTE_MERGED);
     exchange(&ana, &ben);
     assert_same(&ana, &ben, &note);
     let log = ana.ok(&["log"]);

@@ -8,7 +8,10 @@
 
 use serde_json::Value;
 use std::time::Duration;
-use tandem_tests::{conflict_values, poll, text, Home, Relay, NOW};
+use tandem_tests::{
+    conflict_values, edit_the_meeting_note_and_goal_status_apart, poll, text, Home, Relay,
+    MEETING_NOTE, MEETING_NOTE_MERGED, NOW,
+};
 
 // ----- helpers -----
 
@@ -119,7 +122,7 @@ fn mentor_and_mentee_converge_through_a_token_protected_relay_after_offline_edit
     let ana = Home::new();
     let ws = ana.init("Ana & Ben", "Ana", "mentor");
     let goal = ana.add(&["goal", "add", "Ship a Rust CLI", "--due", "2026-12-20"]);
-    let note = ana.add(&["note", "add", "We met today. Next week we pair on tests."]);
+    let note = ana.add(&["note", "add", MEETING_NOTE]);
     ana.ok(&["sync", "--server", &relay.url(), "--token", &token]);
 
     // Ben joins with an invite: its link names the relay, and its code is exchanged there for a
@@ -140,12 +143,7 @@ fn mentor_and_mentee_converge_through_a_token_protected_relay_after_offline_edit
 
     // Offline, concurrently: the same note body edited in different places, the same goal's
     // status set to different values, and new goals on both sides.
-    ana.with_editor("sed -i 's/today/today at noon/'")
-        .ok(&["note", "edit", &note]);
-    ben.with_editor("sed -i 's/tests/integration tests/'")
-        .ok(&["note", "edit", &note]);
-    ana.ok(&["goal", "set", &goal, "--status", "active"]);
-    ben.ok(&["goal", "set", &goal, "--status", "done"]);
+    edit_the_meeting_note_and_goal_status_apart(&ana, &ben, &note, &goal);
     let new_goals = [
         ana.add(&["goal", "add", "Give a talk"]),
         ben.add(&["goal", "add", "Write a blog post"]),
@@ -168,10 +166,7 @@ fn mentor_and_mentee_converge_through_a_token_protected_relay_after_offline_edit
     let export = ana.export_json();
     assert_eq!(export, ben.export_json(), "the two homes differ after sync");
     let body = text(&ana.json(&["note", "show", &note]), "body").to_string();
-    assert_eq!(
-        body, "We met today at noon. Next week we pair on integration tests.",
-        "both note edits are kept"
-    );
+    assert_eq!(body, MEETING_NOTE_MERGED, "both note edits are kept");
     for id in &new_goals {
         ana.json(&["goal", "show", id]);
     }
