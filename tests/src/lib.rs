@@ -310,6 +310,23 @@ pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("test paths are UTF-8")
 }
 
+// ----- the README tour -----
+
+/// Add the README tour's first goal to `home`'s current workspace: shipping a Rust CLI by
+/// 2026-12-20, owned by Ana. Returns its id. The tests that retrace the tour or show it start
+/// from this one goal, so it reads the same everywhere.
+pub fn add_the_rust_cli_goal(home: &Home) -> String {
+    home.add(&[
+        "goal",
+        "add",
+        "Ship a Rust CLI",
+        "--due",
+        "2026-12-20",
+        "--owner",
+        "Ana",
+    ])
+}
+
 // ----- the meeting note two partners edit at once -----
 
 /// The note of a meeting that Ana and Ben both edit offline in the convergence tests: Ana adds

@@ -11,8 +11,8 @@ use tandem_core::automerge::{self, transaction::Transactable, AutoCommit, ROOT};
 use tandem_core::model::{Role, Workspace};
 use tandem_core::store::Bundle;
 use tandem_tests::{
-    conflict_values, edit_the_meeting_note_apart, path_str, tandem, text, Home, ANAS_NOTE_EDIT,
-    BENS_NOTE_EDIT, MEETING_NOTE, MEETING_NOTE_MERGED, NOW,
+    add_the_rust_cli_goal, conflict_values, edit_the_meeting_note_apart, path_str, tandem, text,
+    Home, ANAS_NOTE_EDIT, BENS_NOTE_EDIT, MEETING_NOTE, MEETING_NOTE_MERGED, NOW,
 };
 
 // ----- helpers -----
@@ -160,15 +160,7 @@ struct Tour {
 fn tour() -> Tour {
     let home = Home::new();
     home.init("Ana & Ben — backend growth", "Ana", "mentor");
-    let goal = home.add(&[
-        "goal",
-        "add",
-        "Ship a Rust CLI",
-        "--due",
-        "2026-12-20",
-        "--owner",
-        "Ana",
-    ]);
+    let goal = add_the_rust_cli_goal(&home);
     let read = home.add(&["milestone", "add", prefix(&goal, 4), "Read the book"]);
     home.add(&[
         "milestone",

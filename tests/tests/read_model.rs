@@ -8,22 +8,14 @@
 use tandem_core::model::{NewGoal, Workspace};
 use tandem_core::store::docstore;
 use tandem_core::store::{SledStorage, Storage, Write};
-use tandem_tests::{Home, NOW};
+use tandem_tests::{add_the_rust_cli_goal, Home, NOW};
 
 /// A workspace with items of every kind, private notes, a long note (so that later additions
 /// take the quick path) and a few edits. Returns the home and the ids the read commands show.
 fn workspace() -> (Home, Vec<String>) {
     let home = Home::new();
     home.init("Ana & Ben — backend growth", "Ana", "mentor");
-    let goal = home.add(&[
-        "goal",
-        "add",
-        "Ship a Rust CLI",
-        "--due",
-        "2026-12-20",
-        "--owner",
-        "Ana",
-    ]);
+    let goal = add_the_rust_cli_goal(&home);
     let milestone = home.add(&["milestone", "add", &goal, "Read the book"]);
     home.ok(&["milestone", "done", &goal, &milestone]);
     home.add(&["goal", "add", "Learn async", "--due", "2026-11-01"]);

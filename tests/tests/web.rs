@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
-use tandem_tests::{path_str, run_bounded, tandem, workspace_root, Home, Relay};
+use tandem_tests::{
+    add_the_rust_cli_goal, path_str, run_bounded, tandem, workspace_root, Home, Relay,
+};
 
 /// One browser at a time.
 static BROWSER: Mutex<()> = Mutex::new(());
@@ -351,15 +353,7 @@ fn the_program_page_shows_the_relays_report_to_a_program_token() {
 /// actions and two check-ins, in Ana's new workspace; returns the workspace's id.
 fn readme_plan(ana: &Home) -> String {
     let workspace = ana.init("Ana & Ben", "Ana", "mentor");
-    let cli = ana.add(&[
-        "goal",
-        "add",
-        "Ship a Rust CLI",
-        "--due",
-        "2026-12-20",
-        "--owner",
-        "Ana",
-    ]);
+    let cli = add_the_rust_cli_goal(ana);
     for (i, step) in ["Read the book", "Write the parser", "Publish 0.1"]
         .iter()
         .enumerate()
