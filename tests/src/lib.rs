@@ -310,6 +310,38 @@ pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("test paths are UTF-8")
 }
 
+// ----- partners who exchange bundles, with no relay -----
+
+/// Make `home` a partner in `from`'s current workspace, as `name` with `role`, by importing a
+/// bundle of it.
+pub fn join_from_bundle(from: &Home, home: &Home, name: &str, role: &str) {
+    let bundle = from.bundle("join.tandem");
+    home.ok(&[
+        "bundle",
+        "import",
+        path_str(&bundle),
+        "--name",
+        name,
+        "--role",
+        role,
+    ]);
+}
+
+/// A mentor, Ana, and a mentee, Ben, who joined her workspace from a bundle.
+pub fn pair() -> (Home, Home) {
+    let (ana, ben) = (Home::new(), Home::new());
+    ana.init("Ana & Ben", "Ana", "mentor");
+    join_from_bundle(&ana, &ben, "Ben", "mentee");
+    (ana, ben)
+}
+
+/// Both homes export a bundle, then each imports the other's: a full exchange.
+pub fn exchange(a: &Home, b: &Home) {
+    let (from_a, from_b) = (a.bundle("out.tandem"), b.bundle("out.tandem"));
+    b.ok(&["bundle", "import", path_str(&from_a)]);
+    a.ok(&["bundle", "import", path_str(&from_b)]);
+}
+
 // ----- the README tour -----
 
 /// Add the README tour's first goal to `home`'s current workspace: shipping a Rust CLI by

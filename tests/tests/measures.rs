@@ -7,33 +7,9 @@
 //! command run "later" overrides it.
 
 use serde_json::Value;
-use tandem_tests::{path_str, Home};
+use tandem_tests::{exchange, join_from_bundle, pair, path_str, Home};
 
 // ----- helpers -----
-
-/// A mentor, Ana, and a mentee, Ben, who joined her workspace from a bundle.
-fn pair() -> (Home, Home) {
-    let (ana, ben) = (Home::new(), Home::new());
-    ana.init("Ana & Ben", "Ana", "mentor");
-    let bundle = ana.bundle("join.tandem");
-    ben.ok(&[
-        "bundle",
-        "import",
-        path_str(&bundle),
-        "--name",
-        "Ben",
-        "--role",
-        "mentee",
-    ]);
-    (ana, ben)
-}
-
-/// Both homes export a bundle, then each imports the other's.
-fn exchange(a: &Home, b: &Home) {
-    let (from_a, from_b) = (a.bundle("out.tandem"), b.bundle("out.tandem"));
-    b.ok(&["bundle", "import", path_str(&from_a)]);
-    a.ok(&["bundle", "import", path_str(&from_b)]);
-}
 
 /// `tandem --json ARGS` at the instant `at`.
 fn json_at(home: &Home, at: &str, args: &[&str]) -> Value {
@@ -544,16 +520,7 @@ fn concurrent_changes_to_rhythms_surveys_kudos_and_career_steps_are_conflicts_un
     exchange(&ana, &ben);
     // A second device of Ana's.
     let tablet = Home::new();
-    let join = ana.bundle("join.tandem");
-    tablet.ok(&[
-        "bundle",
-        "import",
-        path_str(&join),
-        "--name",
-        "Ana",
-        "--role",
-        "mentor",
-    ]);
+    join_from_bundle(&ana, &tablet, "Ana", "mentor");
     let talk = ana.add(&["goal", "add", "Give a talk"]);
     let post = ana.add(&["goal", "add", "Write a post"]);
     let kudos = ana.add(&["kudos", "Ben", "Great demo"]);

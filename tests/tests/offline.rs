@@ -11,8 +11,8 @@ use tandem_core::automerge::{self, transaction::Transactable, AutoCommit, ROOT};
 use tandem_core::model::{Role, Workspace};
 use tandem_core::store::Bundle;
 use tandem_tests::{
-    add_the_rust_cli_goal, conflict_values, edit_the_meeting_note_apart, path_str, tandem, text,
-    Home, ANAS_NOTE_EDIT, BENS_NOTE_EDIT, MEETING_NOTE, MEETING_NOTE_MERGED, NOW,
+    add_the_rust_cli_goal, conflict_values, edit_the_meeting_note_apart, exchange, pair, path_str,
+    tandem, text, Home, ANAS_NOTE_EDIT, BENS_NOTE_EDIT, MEETING_NOTE, MEETING_NOTE_MERGED, NOW,
 };
 
 // ----- helpers -----
@@ -96,35 +96,6 @@ impl<'h> Guarded<'h> {
             "a rejected command changed the workspace"
         );
     }
-}
-
-/// Make `home` a partner of `from`'s current workspace by importing a bundle of it.
-fn join(from: &Home, home: &Home, name: &str, role: &str) {
-    let bundle = from.bundle("join.tandem");
-    home.ok(&[
-        "bundle",
-        "import",
-        path_str(&bundle),
-        "--name",
-        name,
-        "--role",
-        role,
-    ]);
-}
-
-/// A mentor, Ana, and a mentee, Ben, who joined her workspace from a bundle.
-fn pair() -> (Home, Home) {
-    let (ana, ben) = (Home::new(), Home::new());
-    ana.init("Ana & Ben", "Ana", "mentor");
-    join(&ana, &ben, "Ben", "mentee");
-    (ana, ben)
-}
-
-/// Both homes export a bundle, then each imports the other's: a full exchange.
-fn exchange(a: &Home, b: &Home) {
-    let (from_a, from_b) = (a.bundle("out.tandem"), b.bundle("out.tandem"));
-    b.ok(&["bundle", "import", path_str(&from_a)]);
-    a.ok(&["bundle", "import", path_str(&from_b)]);
 }
 
 /// Write `bundle` into `home`'s directory as a file and return its path.
