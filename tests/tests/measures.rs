@@ -41,6 +41,21 @@ fn usage_error(home: &Home, args: &[&str]) -> String {
     stderr
 }
 
+/// Ben's first career step, from intern to junior on 2026-11-20, which the career-step tests
+/// then change; returns its id.
+fn bens_step_from_intern_to_junior(ben: &Home) -> String {
+    ben.add(&[
+        "progress",
+        "add",
+        "--date",
+        "2026-11-20",
+        "--from",
+        "Intern",
+        "--to",
+        "Junior",
+    ])
+}
+
 /// 31 days after the workspace was made: the first survey period.
 const A_MONTH_LATER: &str = "2026-12-29T10:00:00Z";
 
@@ -362,16 +377,7 @@ fn kudos_are_listed_reworded_archived_and_restored_by_their_author_or_a_mentor()
 #[test]
 fn career_steps_are_set_field_by_field_and_archived_by_their_person_or_a_mentor() {
     let (ana, ben) = pair();
-    let step = ben.add(&[
-        "progress",
-        "add",
-        "--date",
-        "2026-11-20",
-        "--from",
-        "Intern",
-        "--to",
-        "Junior",
-    ]);
+    let step = bens_step_from_intern_to_junior(&ben);
     let anas = ana.add(&[
         "progress",
         "add",
@@ -524,16 +530,7 @@ fn concurrent_changes_to_rhythms_surveys_kudos_and_career_steps_are_conflicts_un
     let talk = ana.add(&["goal", "add", "Give a talk"]);
     let post = ana.add(&["goal", "add", "Write a post"]);
     let kudos = ana.add(&["kudos", "Ben", "Great demo"]);
-    let step = ben.add(&[
-        "progress",
-        "add",
-        "--date",
-        "2026-11-20",
-        "--from",
-        "Intern",
-        "--to",
-        "Junior",
-    ]);
+    let step = bens_step_from_intern_to_junior(&ben);
     exchange_all(&[&ana, &ben, &tablet]);
     assert_eq!(tablet.json(&["conflicts"]), Value::Array(vec![]));
 
