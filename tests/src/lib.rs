@@ -310,6 +310,54 @@ pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("test paths are UTF-8")
 }
 
+// ----- how a refused command fails -----
+
+/// Run `tandem ARGS`, expecting a user error: exit code 1 and exactly one line on stderr
+/// starting with `tandem: `. Returns the line.
+pub fn user_error(home: &Home, args: &[&str]) -> String {
+    let (code, stderr) = home.fails(args);
+    assert_eq!(
+        code,
+        1,
+        "`tandem {}` exit code; stderr: {stderr}",
+        args.join(" ")
+    );
+    assert_one_line(&stderr, args);
+    stderr.trim_end().to_string()
+}
+
+/// Run a command line that clap must refuse before anything runs: exit code 2, and clap's
+/// explanation on stderr. Returns stderr.
+pub fn usage_error(home: &Home, args: &[&str]) -> String {
+    let (code, stderr) = home.fails(args);
+    assert_eq!(
+        code,
+        2,
+        "`tandem {}` exit code; stderr: {stderr}",
+        args.join(" ")
+    );
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
+/// Check that stderr is the single `tandem: …` line the CLI contract promises; `args` only
+/// names the command in the failure message.
+pub fn assert_one_line(stderr: &str, args: &[&str]) {
+    let trimmed = stderr.trim_end();
+    assert!(
+        trimmed.starts_with("tandem: ") && trimmed.lines().count() == 1,
+        "`tandem {}` should print one line starting 'tandem: ', got:\n{stderr}",
+        args.join(" ")
+    );
+}
+
+/// Run a quiet sync (`-q sync ARGS`) that must fail as a [`user_error`]; returns its one line.
+pub fn failed_sync(home: &Home, args: &[&str]) -> String {
+    let mut all = vec!["-q", "sync"];
+    all.extend_from_slice(args);
+    user_error(home, &all)
+}
+
 // ----- partners who exchange bundles, with no relay -----
 
 /// Make `home` a partner in `from`'s current workspace, as `name` with `role`, by importing a

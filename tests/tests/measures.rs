@@ -7,7 +7,7 @@
 //! command run "later" overrides it.
 
 use serde_json::Value;
-use tandem_tests::{exchange, join_from_bundle, pair, path_str, Home};
+use tandem_tests::{exchange, join_from_bundle, pair, path_str, usage_error, user_error, Home};
 
 // ----- helpers -----
 
@@ -19,26 +19,6 @@ fn json_at(home: &Home, at: &str, args: &[&str]) -> Value {
 /// `tandem ARGS` at the instant `at`, which must succeed; its standard output.
 fn ok_at(home: &Home, at: &str, args: &[&str]) -> String {
     home.call().env("TANDEM_NOW", at).ok(args)
-}
-
-/// A user error: exit code 1 and one line on stderr starting `tandem: `.
-fn user_error(home: &Home, args: &[&str]) -> String {
-    let (code, stderr) = home.fails(args);
-    assert_eq!(code, 1, "`tandem {}`: {stderr}", args.join(" "));
-    let line = stderr.trim_end();
-    assert!(
-        line.starts_with("tandem: ") && line.lines().count() == 1,
-        "{stderr}"
-    );
-    line.to_string()
-}
-
-/// A usage error: exit code 2 and clap's explanation on stderr.
-fn usage_error(home: &Home, args: &[&str]) -> String {
-    let (code, stderr) = home.fails(args);
-    assert_eq!(code, 2, "`tandem {}`: {stderr}", args.join(" "));
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    stderr
 }
 
 /// Ben's first career step, from intern to junior on 2026-11-20, which the career-step tests

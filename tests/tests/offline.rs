@@ -11,8 +11,9 @@ use tandem_core::automerge::{self, transaction::Transactable, AutoCommit, ROOT};
 use tandem_core::model::{Role, Workspace};
 use tandem_core::store::Bundle;
 use tandem_tests::{
-    add_the_rust_cli_goal, conflict_values, edit_the_meeting_note_apart, exchange, pair, path_str,
-    tandem, text, Home, ANAS_NOTE_EDIT, BENS_NOTE_EDIT, MEETING_NOTE, MEETING_NOTE_MERGED, NOW,
+    add_the_rust_cli_goal, assert_one_line, conflict_values, edit_the_meeting_note_apart, exchange,
+    pair, path_str, tandem, text, usage_error, user_error, Home, ANAS_NOTE_EDIT, BENS_NOTE_EDIT,
+    MEETING_NOTE, MEETING_NOTE_MERGED, NOW,
 };
 
 // ----- helpers -----
@@ -34,44 +35,6 @@ fn ids(list: &Value) -> Vec<String> {
 /// The first `n` characters of an id, as a person would type it.
 fn prefix(id: &str, n: usize) -> &str {
     &id[..n]
-}
-
-/// Run `args`, expecting a user error: exit code 1 and exactly one line on stderr starting with
-/// `tandem: `. Returns the line. Callers check that nothing was damaged with [`Guarded`].
-fn user_error(home: &Home, args: &[&str]) -> String {
-    let (code, stderr) = home.fails(args);
-    assert_eq!(
-        code,
-        1,
-        "`tandem {}` exit code; stderr: {stderr}",
-        args.join(" ")
-    );
-    assert_one_line(&stderr, args);
-    stderr.trim_end().to_string()
-}
-
-/// Run a command line that clap must refuse before anything runs: exit code 2, and clap's
-/// explanation on stderr. Returns stderr.
-fn usage_error(home: &Home, args: &[&str]) -> String {
-    let (code, stderr) = home.fails(args);
-    assert_eq!(
-        code,
-        2,
-        "`tandem {}` exit code; stderr: {stderr}",
-        args.join(" ")
-    );
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    stderr
-}
-
-/// Check that stderr is the single `tandem: …` line the CLI contract promises.
-fn assert_one_line(stderr: &str, args: &[&str]) {
-    let trimmed = stderr.trim_end();
-    assert!(
-        trimmed.starts_with("tandem: ") && trimmed.lines().count() == 1,
-        "`tandem {}` should print one line starting 'tandem: ', got:\n{stderr}",
-        args.join(" ")
-    );
 }
 
 /// A home's workspace as exported before a run of rejected commands, to prove afterwards that

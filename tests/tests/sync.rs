@@ -9,8 +9,8 @@
 use serde_json::Value;
 use std::time::Duration;
 use tandem_tests::{
-    conflict_values, edit_the_meeting_note_and_goal_status_apart, poll, text, Home, Relay,
-    MEETING_NOTE, MEETING_NOTE_MERGED, NOW,
+    conflict_values, edit_the_meeting_note_and_goal_status_apart, failed_sync, poll, text, Home,
+    Relay, MEETING_NOTE, MEETING_NOTE_MERGED, NOW,
 };
 
 // ----- helpers -----
@@ -55,22 +55,6 @@ fn unsynced(home: &Home) -> u64 {
     status(home)["unsynced_changes"]
         .as_u64()
         .expect("unsynced_changes is a number")
-}
-
-/// Run a quiet sync (`-q sync ARGS`) that must fail: exit code 1 and exactly one line on stderr,
-/// `tandem: …`. Returns the line.
-fn failed_sync(home: &Home, args: &[&str]) -> String {
-    let mut all = vec!["-q", "sync"];
-    all.extend_from_slice(args);
-    let (code, stderr) = home.fails(&all);
-    assert_eq!(code, 1, "`tandem {}`: {stderr}", all.join(" "));
-    let line = stderr.trim_end();
-    assert!(
-        line.starts_with("tandem: ") && line.lines().count() == 1,
-        "`tandem {}` should print one line starting 'tandem: ', got:\n{stderr}",
-        all.join(" ")
-    );
-    line.to_string()
 }
 
 /// An invite code from `home` for `role`.

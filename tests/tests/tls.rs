@@ -7,7 +7,7 @@ mod certs;
 use certs::TestCa;
 use std::path::Path;
 use std::time::Duration;
-use tandem_tests::{path_str, poll, text, Home, Relay};
+use tandem_tests::{failed_sync, path_str, poll, text, Home, Relay};
 
 /// A token relay serving TLS with `cert` and `key`, started as README.md shows.
 fn tls_relay(cert: &Path, key: &Path) -> Relay {
@@ -99,20 +99,6 @@ fn two_homes_sync_through_a_wss_relay_with_a_private_ca() {
     assert!(has_goal(&ana, "Write a blog post"), "{}", relay.log());
     let status = ana.json(&["status"]);
     assert_eq!(status[0]["relay"], relay.url().as_str());
-}
-
-/// A quiet sync that must fail with one line; returns it.
-fn failed_sync(home: &Home, args: &[&str]) -> String {
-    let mut all = vec!["-q", "sync"];
-    all.extend_from_slice(args);
-    let (code, stderr) = home.fails(&all);
-    assert_eq!(code, 1, "{stderr}");
-    let line = stderr.trim_end();
-    assert!(
-        line.starts_with("tandem: ") && line.lines().count() == 1,
-        "one line expected, got:\n{stderr}"
-    );
-    line.to_string()
 }
 
 #[test]
