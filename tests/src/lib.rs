@@ -310,6 +310,23 @@ pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("test paths are UTF-8")
 }
 
+// ----- what a home holds -----
+
+/// The titles of the goals in `home`'s current workspace, in `goal list` order.
+pub fn goal_titles(home: &Home) -> Vec<String> {
+    home.json(&["goal", "list"])
+        .as_array()
+        .expect("goal list is a list")
+        .iter()
+        .map(|g| text(g, "title").to_string())
+        .collect()
+}
+
+/// Whether `home`'s current workspace has a goal titled `title`.
+pub fn has_goal(home: &Home, title: &str) -> bool {
+    goal_titles(home).iter().any(|t| t == title)
+}
+
 // ----- how a refused command fails -----
 
 /// Run `tandem ARGS`, expecting a user error: exit code 1 and exactly one line on stderr

@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 use std::time::Duration;
-use tandem_tests::{poll, text, Background, Home, Relay};
+use tandem_tests::{has_goal, poll, text, Background, Home, Relay};
 
 /// `tandem status --json`'s row for the workspace `id`.
 fn status_of(home: &Home, id: &str) -> Value {
@@ -49,15 +49,6 @@ fn synced_by_relay(report: &Value) -> Vec<(String, Vec<String>)> {
             (text(r, "relay").to_string(), ids)
         })
         .collect()
-}
-
-/// Whether the current workspace of `home` has a goal titled `title`.
-fn has_goal(home: &Home, title: &str) -> bool {
-    home.json(&["goal", "list"])
-        .as_array()
-        .expect("goal list is a list")
-        .iter()
-        .any(|g| g["title"] == title)
 }
 
 /// Wait (at most 15 s) until `check` holds, or fail with the watcher's output.

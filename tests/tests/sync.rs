@@ -9,26 +9,11 @@
 use serde_json::Value;
 use std::time::Duration;
 use tandem_tests::{
-    conflict_values, edit_the_meeting_note_and_goal_status_apart, failed_sync, poll, text, Home,
-    Relay, MEETING_NOTE, MEETING_NOTE_MERGED, NOW,
+    conflict_values, edit_the_meeting_note_and_goal_status_apart, failed_sync, goal_titles,
+    has_goal, poll, text, Home, Relay, MEETING_NOTE, MEETING_NOTE_MERGED, NOW,
 };
 
 // ----- helpers -----
-
-/// The titles of a home's goals (in `goal list` order).
-fn goal_titles(home: &Home) -> Vec<String> {
-    home.json(&["goal", "list"])
-        .as_array()
-        .expect("goal list is a list")
-        .iter()
-        .map(|g| text(g, "title").to_string())
-        .collect()
-}
-
-/// Whether a home's current workspace has a goal titled `title`.
-fn has_goal(home: &Home, title: &str) -> bool {
-    goal_titles(home).iter().any(|t| t == title)
-}
 
 /// The names of a workspace's participants, sorted.
 fn participant_names(export: &Value) -> Vec<String> {

@@ -7,7 +7,7 @@ mod certs;
 use certs::TestCa;
 use std::path::Path;
 use std::time::Duration;
-use tandem_tests::{failed_sync, path_str, poll, text, Home, Relay};
+use tandem_tests::{failed_sync, has_goal, path_str, poll, Home, Relay};
 
 /// A token relay serving TLS with `cert` and `key`, started as README.md shows.
 fn tls_relay(cert: &Path, key: &Path) -> Relay {
@@ -23,19 +23,6 @@ fn tls_relay(cert: &Path, key: &Path) -> Relay {
         ],
         &[],
     )
-}
-
-fn goal_titles(home: &Home) -> Vec<String> {
-    home.json(&["goal", "list"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| text(g, "title").to_string())
-        .collect()
-}
-
-fn has_goal(home: &Home, title: &str) -> bool {
-    goal_titles(home).iter().any(|t| t == title)
 }
 
 /// Whether a goal titled `title` shows up in `home` within ten seconds, carried there by a
