@@ -1,8 +1,12 @@
 //! Support for tandem's end-to-end tests: find the real binaries and run them in throwaway homes.
 //!
 //! The tests drive the `tandem` and `tandem-server` binaries exactly as a person or a script
-//! would, so this crate only locates them and gives each test a private, reproducible home:
+//! would, so this crate mostly locates them and gives each test a private, reproducible home:
 //! a temporary directory, a pinned clock ([`NOW`]), the UTC time zone and no colours.
+//!
+//! It also holds the steps and checks that several test files share, so that each is written
+//! once and reads the same everywhere: what a refused command must print, partners exchanging
+//! bundles, the README tour's first goal, and the meeting note two partners edit at once.
 
 pub mod program;
 
