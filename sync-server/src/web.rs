@@ -351,14 +351,7 @@ async fn leave_session(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(*k, HeaderValue::from_str(v).unwrap());
-        }
-        h
-    }
+    use crate::credentials::tests::headers;
 
     #[test]
     fn an_invite_links_code_never_reaches_the_log() {
