@@ -445,35 +445,64 @@ impl<'b> Fields<'b> {
         self.get(key)?.map(|mut d| read(&mut d)).transpose()
     }
 
+    /// These fields as those of a message of a known type, which names that type when a
+    /// required field is missing.
+    fn of_type(self, message_type: &'static str) -> TypedFields<'b> {
+        TypedFields {
+            fields: self,
+            message_type,
+        }
+    }
+}
+
+/// The fields of a message whose `type` is known, read one by one in the order the type
+/// lists them, so that the first field that is wrong is the one reported.
+struct TypedFields<'b> {
+    fields: Fields<'b>,
+    message_type: &'static str,
+}
+
+impl<'b> TypedFields<'b> {
     fn req<T>(
         &self,
-        message_type: &'static str,
         key: &'static str,
         read: impl FnOnce(&mut Decoder<'b>) -> Result<T, DecodeError>,
     ) -> Result<T, DecodeError> {
-        self.opt(key, read)?.ok_or(DecodeError::MissingField {
-            message_type,
-            field: key,
-        })
+        self.fields
+            .opt(key, read)?
+            .ok_or(DecodeError::MissingField {
+                message_type: self.message_type,
+                field: key,
+            })
     }
 
-    fn text(&self, message_type: &'static str, key: &'static str) -> Result<String, DecodeError> {
-        self.req(message_type, key, |d| read_text(d, key))
+    fn text(&self, key: &'static str) -> Result<String, DecodeError> {
+        self.req(key, |d| read_text(d, key))
     }
 
     fn opt_text(&self, key: &'static str) -> Result<Option<String>, DecodeError> {
-        self.opt(key, |d| read_text(d, key))
+        self.fields.opt(key, |d| read_text(d, key))
     }
 
-    fn document_id(&self, message_type: &'static str) -> Result<String, DecodeError> {
-        self.req(message_type, "documentId", read_document_id)
+    fn opt_text_array(&self, key: &'static str) -> Result<Option<Vec<String>>, DecodeError> {
+        self.fields.opt(key, |d| read_text_array(d, key))
+    }
+
+    fn uint(&self, key: &'static str) -> Result<u64, DecodeError> {
+        self.req(key, |d| read_uint(d, key))
+    }
+
+    fn document_id(&self) -> Result<String, DecodeError> {
+        self.req("documentId", read_document_id)
     }
 
     /// Reads `data`, which must not be empty (docs/protocol.md section 1).
-    fn data(&self, message_type: &'static str) -> Result<Vec<u8>, DecodeError> {
-        let data = self.req(message_type, "data", |d| read_bytes(d, "data"))?;
+    fn data(&self) -> Result<Vec<u8>, DecodeError> {
+        let data = self.req("data", |d| read_bytes(d, "data"))?;
         if data.is_empty() {
-            return Err(DecodeError::EmptyData { message_type });
+            return Err(DecodeError::EmptyData {
+                message_type: self.message_type,
+            });
         }
         Ok(data)
     }
@@ -481,12 +510,34 @@ impl<'b> Fields<'b> {
     /// Reads `peerMetadata`, falling back to `metadata`, the name the README's CDDL uses
     /// and samod also reads.
     fn peer_metadata(&self) -> Result<Option<PeerMetadata>, DecodeError> {
-        match self.opt("peerMetadata", |d| read_peer_metadata(d, 2))? {
+        match self
+            .fields
+            .opt("peerMetadata", |d| read_peer_metadata(d, 2))?
+        {
             Some(metadata) => Ok(Some(metadata)),
-            None => self.opt("metadata", |d| read_peer_metadata(d, 2)),
+            None => self.fields.opt("metadata", |d| read_peer_metadata(d, 2)),
         }
     }
+
+    fn new_heads(&self) -> Result<BTreeMap<String, RemoteHeads>, DecodeError> {
+        self.req("newHeads", |d| read_new_heads(d, 2))
+    }
 }
+
+/// The `type` of every message in docs/protocol.md section 4, as the `'static` text that a
+/// [`DecodeError`] names a message type with.
+const KNOWN_TYPES: [&str; 10] = [
+    "join",
+    "peer",
+    "error",
+    "leave",
+    "request",
+    "sync",
+    "doc-unavailable",
+    "ephemeral",
+    "remote-subscription-change",
+    "remote-heads-changed",
+];
 
 /// Decodes one frame into a [`Message`].
 ///
@@ -499,89 +550,63 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
     let type_name = fields
         .opt("type", |d| read_text(d, "type"))?
         .ok_or(DecodeError::MissingType)?;
-    let message = match type_name.as_str() {
-        "join" => {
-            const T: &str = "join";
-            Message::Join {
-                sender_id: fields.text(T, "senderId")?,
-                supported_protocol_versions: fields.opt("supportedProtocolVersions", |d| {
-                    read_text_array(d, "supportedProtocolVersions")
-                })?,
-                peer_metadata: fields.peer_metadata()?,
-            }
-        }
-        "peer" => {
-            const T: &str = "peer";
-            Message::Peer {
-                sender_id: fields.text(T, "senderId")?,
-                target_id: fields.text(T, "targetId")?,
-                selected_protocol_version: fields.text(T, "selectedProtocolVersion")?,
-                peer_metadata: fields.peer_metadata()?,
-            }
-        }
+    let Some(message_type) = KNOWN_TYPES.into_iter().find(|known| *known == type_name) else {
+        return Ok(Message::Unknown { type_name });
+    };
+    let m = fields.of_type(message_type);
+    let message = match message_type {
+        "join" => Message::Join {
+            sender_id: m.text("senderId")?,
+            supported_protocol_versions: m.opt_text_array("supportedProtocolVersions")?,
+            peer_metadata: m.peer_metadata()?,
+        },
+        "peer" => Message::Peer {
+            sender_id: m.text("senderId")?,
+            target_id: m.text("targetId")?,
+            selected_protocol_version: m.text("selectedProtocolVersion")?,
+            peer_metadata: m.peer_metadata()?,
+        },
         "error" => Message::Error {
-            message: fields.text("error", "message")?,
-            sender_id: fields.opt_text("senderId")?,
-            target_id: fields.opt_text("targetId")?,
+            message: m.text("message")?,
+            sender_id: m.opt_text("senderId")?,
+            target_id: m.opt_text("targetId")?,
         },
         "leave" => Message::Leave {
-            sender_id: fields.text("leave", "senderId")?,
+            sender_id: m.text("senderId")?,
         },
-        "request" => {
-            const T: &str = "request";
-            Message::Request {
-                sender_id: fields.text(T, "senderId")?,
-                target_id: fields.text(T, "targetId")?,
-                document_id: fields.document_id(T)?,
-                data: fields.data(T)?,
-            }
-        }
-        "sync" => {
-            const T: &str = "sync";
-            Message::Sync {
-                sender_id: fields.text(T, "senderId")?,
-                target_id: fields.text(T, "targetId")?,
-                document_id: fields.document_id(T)?,
-                data: fields.data(T)?,
-            }
-        }
-        "doc-unavailable" => {
-            const T: &str = "doc-unavailable";
-            Message::DocUnavailable {
-                sender_id: fields.text(T, "senderId")?,
-                target_id: fields.text(T, "targetId")?,
-                document_id: fields.document_id(T)?,
-            }
-        }
-        "ephemeral" => {
-            const T: &str = "ephemeral";
-            Message::Ephemeral {
-                sender_id: fields.text(T, "senderId")?,
-                target_id: fields.text(T, "targetId")?,
-                count: fields.req(T, "count", |d| read_uint(d, "count"))?,
-                session_id: fields.text(T, "sessionId")?,
-                document_id: fields.document_id(T)?,
-                data: fields.data(T)?,
-            }
-        }
-        "remote-subscription-change" => {
-            const T: &str = "remote-subscription-change";
-            Message::RemoteSubscriptionChange {
-                sender_id: fields.text(T, "senderId")?,
-                target_id: fields.text(T, "targetId")?,
-                add: fields.opt("add", |d| read_text_array(d, "add"))?,
-                remove: fields.opt("remove", |d| read_text_array(d, "remove"))?,
-            }
-        }
-        "remote-heads-changed" => {
-            const T: &str = "remote-heads-changed";
-            Message::RemoteHeadsChanged {
-                sender_id: fields.text(T, "senderId")?,
-                target_id: fields.text(T, "targetId")?,
-                document_id: fields.document_id(T)?,
-                new_heads: fields.req(T, "newHeads", |d| read_new_heads(d, 2))?,
-            }
-        }
+        "request" | "sync" => Message::sync_or_request(
+            message_type == "request",
+            m.text("senderId")?,
+            m.text("targetId")?,
+            m.document_id()?,
+            m.data()?,
+        ),
+        "doc-unavailable" => Message::DocUnavailable {
+            sender_id: m.text("senderId")?,
+            target_id: m.text("targetId")?,
+            document_id: m.document_id()?,
+        },
+        "ephemeral" => Message::Ephemeral {
+            sender_id: m.text("senderId")?,
+            target_id: m.text("targetId")?,
+            count: m.uint("count")?,
+            session_id: m.text("sessionId")?,
+            document_id: m.document_id()?,
+            data: m.data()?,
+        },
+        "remote-subscription-change" => Message::RemoteSubscriptionChange {
+            sender_id: m.text("senderId")?,
+            target_id: m.text("targetId")?,
+            add: m.opt_text_array("add")?,
+            remove: m.opt_text_array("remove")?,
+        },
+        "remote-heads-changed" => Message::RemoteHeadsChanged {
+            sender_id: m.text("senderId")?,
+            target_id: m.text("targetId")?,
+            document_id: m.document_id()?,
+            new_heads: m.new_heads()?,
+        },
+        // Every name in KNOWN_TYPES has its arm above; this one only completes the match.
         _ => Message::Unknown { type_name },
     };
     Ok(message)

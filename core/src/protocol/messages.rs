@@ -180,6 +180,37 @@ impl Message {
         }
     }
 
+    /// A `request` if `request` is true, else a `sync`.
+    ///
+    /// The two carry the same fields and differ only in what they say about the sender: a
+    /// `request` holds nothing of the document yet and asks to be told `doc-unavailable` if
+    /// the receiver cannot provide it (docs/protocol.md section 4).
+    pub fn sync_or_request(
+        request: bool,
+        sender_id: impl Into<String>,
+        target_id: impl Into<String>,
+        document_id: impl Into<String>,
+        data: Vec<u8>,
+    ) -> Self {
+        let (sender_id, target_id, document_id) =
+            (sender_id.into(), target_id.into(), document_id.into());
+        if request {
+            Self::Request {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+        } else {
+            Self::Sync {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+        }
+    }
+
     /// The wire `type` of this message.
     pub fn type_name(&self) -> &str {
         match self {
