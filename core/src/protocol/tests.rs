@@ -35,6 +35,18 @@ impl Cbor {
         self.0.extend(len.to_be_bytes());
         self
     }
+    /// Starts a message map of `len` entries in all, beginning with `type`, `senderId` and
+    /// `targetId` in the order docs/protocol.md section 4 lists them for repo messages.
+    fn addressed(len: usize, message_type: &str, sender_id: &str, target_id: &str) -> Self {
+        Self::default()
+            .map(len)
+            .text("type")
+            .text(message_type)
+            .text("senderId")
+            .text(sender_id)
+            .text("targetId")
+            .text(target_id)
+    }
     fn map(self, len: usize) -> Self {
         self.head(5, len)
     }
@@ -310,14 +322,7 @@ fn unknown_keys_are_ignored_whatever_their_values() {
 
 #[test]
 fn undefined_and_null_optional_fields_count_as_absent() {
-    let frame = Cbor::default()
-        .map(5)
-        .text("type")
-        .text("remote-subscription-change")
-        .text("senderId")
-        .text("a")
-        .text("targetId")
-        .text("b")
+    let frame = Cbor::addressed(5, "remote-subscription-change", "a", "b")
         .text("add")
         .raw(NULL)
         .text("remove")
@@ -379,14 +384,7 @@ fn unknown_type_decodes_to_unknown() {
 }
 
 fn ephemeral_with_count(count: &[u8]) -> Vec<u8> {
-    Cbor::default()
-        .map(7)
-        .text("type")
-        .text("ephemeral")
-        .text("senderId")
-        .text("alice")
-        .text("targetId")
-        .text("bob")
+    Cbor::addressed(7, "ephemeral", "alice", "bob")
         .text("count")
         .raw(count)
         .text("sessionId")
@@ -442,14 +440,7 @@ fn fractional_negative_or_non_finite_count_is_rejected() {
 
 #[test]
 fn tagged_data_is_accepted() {
-    let frame = Cbor::default()
-        .map(5)
-        .text("type")
-        .text("sync")
-        .text("senderId")
-        .text("alice")
-        .text("targetId")
-        .text("server")
+    let frame = Cbor::addressed(5, "sync", "alice", "server")
         .text("documentId")
         .text(DOC)
         .text("data")
@@ -462,14 +453,7 @@ fn tagged_data_is_accepted() {
 #[test]
 fn document_id_as_sixteen_bytes_becomes_base58check_text() {
     let id: DocumentId = DOC.parse().expect("known id");
-    let frame = Cbor::default()
-        .map(4)
-        .text("type")
-        .text("doc-unavailable")
-        .text("senderId")
-        .text("s")
-        .text("targetId")
-        .text("t")
+    let frame = Cbor::addressed(4, "doc-unavailable", "s", "t")
         .text("documentId")
         .bytes(id.as_bytes())
         .done();
@@ -480,14 +464,7 @@ fn document_id_as_sixteen_bytes_becomes_base58check_text() {
 
 #[test]
 fn document_id_bytes_of_wrong_length_are_rejected() {
-    let frame = Cbor::default()
-        .map(4)
-        .text("type")
-        .text("doc-unavailable")
-        .text("senderId")
-        .text("s")
-        .text("targetId")
-        .text("t")
+    let frame = Cbor::addressed(4, "doc-unavailable", "s", "t")
         .text("documentId")
         .bytes(&[1; 15])
         .done();
@@ -512,14 +489,7 @@ fn legacy_document_id_text_round_trips_unchanged() {
 
 #[test]
 fn missing_required_field_is_reported_by_name() {
-    let frame = Cbor::default()
-        .map(4)
-        .text("type")
-        .text("sync")
-        .text("senderId")
-        .text("alice")
-        .text("targetId")
-        .text("server")
+    let frame = Cbor::addressed(4, "sync", "alice", "server")
         .text("data")
         .bytes(&[1])
         .done();
@@ -568,14 +538,7 @@ fn empty_data_is_rejected() {
 
 #[test]
 fn data_as_text_is_rejected() {
-    let frame = Cbor::default()
-        .map(5)
-        .text("type")
-        .text("request")
-        .text("senderId")
-        .text("a")
-        .text("targetId")
-        .text("b")
+    let frame = Cbor::addressed(5, "request", "a", "b")
         .text("documentId")
         .text(DOC)
         .text("data")
@@ -730,14 +693,7 @@ fn nesting_up_to_the_limit_is_skipped_and_one_more_level_is_not() {
 
 #[test]
 fn remote_heads_entry_missing_timestamp_is_reported() {
-    let frame = Cbor::default()
-        .map(5)
-        .text("type")
-        .text("remote-heads-changed")
-        .text("senderId")
-        .text("a")
-        .text("targetId")
-        .text("b")
+    let frame = Cbor::addressed(5, "remote-heads-changed", "a", "b")
         .text("documentId")
         .text(DOC)
         .text("newHeads")
