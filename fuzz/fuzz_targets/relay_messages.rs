@@ -422,22 +422,8 @@ impl World {
                 } else {
                     "mallory".to_string()
                 };
-                let (target_id, document_id) = ("relay".to_string(), self.doc_id(doc));
-                let message = if request {
-                    Message::Request {
-                        sender_id,
-                        target_id,
-                        document_id,
-                        data,
-                    }
-                } else {
-                    Message::Sync {
-                        sender_id,
-                        target_id,
-                        document_id,
-                        data,
-                    }
-                };
+                let message =
+                    Message::sync_or_request(request, sender_id, "relay", self.doc_id(doc), data);
                 self.send(i, message);
             }
             Op::Ephemeral {

@@ -805,27 +805,13 @@ impl Client {
         self.shared
             .wire
             .count_frame(true, !message.changes.is_empty());
-        let (sender_id, target_id, document_id, data) = (
+        let message = Message::sync_or_request(
+            request,
             self.peer_id.clone(),
             self.relay.clone(),
             self.doc_id.clone(),
             message.encode(),
         );
-        let message = if request {
-            Message::Request {
-                sender_id,
-                target_id,
-                document_id,
-                data,
-            }
-        } else {
-            Message::Sync {
-                sender_id,
-                target_id,
-                document_id,
-                data,
-            }
-        };
         wire::send(ws, &message).await
     }
 

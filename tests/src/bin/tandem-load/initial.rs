@@ -356,21 +356,7 @@ async fn send(
     let data = message.encode();
     t.sync_payload_sent += data.len() as u64;
     t.messages_sent += 1;
-    let (sender_id, target_id, document_id) = (peer.clone(), relay.clone(), doc_id.clone());
-    let message = if request {
-        Message::Request {
-            sender_id,
-            target_id,
-            document_id,
-            data,
-        }
-    } else {
-        Message::Sync {
-            sender_id,
-            target_id,
-            document_id,
-            data,
-        }
-    };
+    let message =
+        Message::sync_or_request(request, peer.clone(), relay.clone(), doc_id.clone(), data);
     wire::send(ws, &message).await
 }
