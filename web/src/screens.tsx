@@ -6,11 +6,12 @@
 // control that would change the document.
 
 import { useEffect, useMemo, useState } from "preact/hooks";
+import type { ComponentChildren } from "preact";
 import type { DocHandle } from "@automerge/automerge-repo/slim";
 import * as M from "./model";
 import { commit, type Membership, type Session, type SyncState } from "./session";
 import { keepPlan, lastAndNext, planView, rhythmOf, surveyDueOf, type PlanView } from "./plan";
-import { Area, ChangeTime, CollabText, Day, Field, Form, SafeLink, Select, When, useDoc } from "./ui";
+import { Area, ChangeTime, CollabText, Day, Field, Form, SafeLink, Select, When, useDoc, useDraft } from "./ui";
 
 export interface Ctx {
   handle: DocHandle<M.Stored>;
@@ -28,12 +29,92 @@ function run(ctx: Ctx, edit: M.Edit): void {
   commit(ctx.handle, ctx.writer, edit);
 }
 
-function ArchiveButton({ ctx, kind, item, name }: { ctx: Ctx; kind: M.Collection; item: M.Header; name: string }) {
-  if (ctx.readOnly) return null;
+/** How a screen writes to the shared document, for the parts that also serve private notes. */
+type Write = (edit: M.Edit) => void;
+
+/**
+ * The screen of one kind of item (goals, check-ins, action items, resources, notes): its
+ * heading, the form for a new item for those who may write, the "Show archived" switch and the
+ * list, with archived items only when the switch is on.
+ */
+function ItemScreen<T extends M.Header>(props: {
+  headingId: string;
+  heading: string;
+  /** The section's name when it has no heading of its own. */
+  label?: string;
+  readOnly: boolean;
+  newItem: ComponentChildren;
+  items: T[];
+  children: (item: T) => ComponentChildren;
+}) {
+  const [archived, setArchived] = useState(false);
   return (
-    <button type="button" class="secondary" aria-label={`${item.archived ? "Restore" : "Archive"} ${name}`} onClick={() => run(ctx, M.setArchived(kind, item.id, !item.archived))}>
-      {item.archived ? "Restore" : "Archive"}
-    </button>
+    <section aria-label={props.label} aria-labelledby={props.heading ? props.headingId : undefined}>
+      {props.heading && <h2 id={props.headingId}>{props.heading}</h2>}
+      {!props.readOnly && props.newItem}
+      <ShowArchived value={archived} onChange={setArchived} />
+      <ul class="list">{props.items.filter((i) => archived || !i.archived).map((i) => props.children(i))}</ul>
+    </section>
+  );
+}
+
+/** One item in its screen's list: a card, dashed when archived, named by `label`. */
+function ItemCard({ item, label, also, children }: { item: M.Header; label: string; also?: string; children: ComponentChildren }) {
+  const archived = item.archived ? "archived" : "";
+  return (
+    <li class={also === undefined ? `item ${archived}` : `item ${archived} ${also}`}>
+      <article aria-label={label}>{children}</article>
+    </li>
+  );
+}
+
+/**
+ * Editing an item in place: whether its form is open, and the form's fields, filled by `from`
+ * (the item as it is) each time the editing starts.
+ */
+function useEditor<T extends object>(from: () => T) {
+  const [editing, setEditing] = useState(false);
+  const { draft, set, fill } = useDraft(from);
+  return {
+    editing,
+    draft,
+    set,
+    start: () => {
+      fill(from());
+      setEditing(true);
+    },
+    stop: () => setEditing(false),
+  };
+}
+
+/** The form that edits an item in place: Save writes the changes and closes it, Cancel closes it. */
+function EditForm({ name, save, close, children }: { name: string; save: () => void; close: () => void; children: ComponentChildren }) {
+  return (
+    <Form
+      label={`Edit ${name}`}
+      submit="Save"
+      action={() => {
+        save();
+        close();
+      }}
+      onCancel={() => close()}
+    >
+      {children}
+    </Form>
+  );
+}
+
+/** Under an item a person may change: Edit opens its form in place, Archive hides it and Restore brings it back. */
+function ItemButtons({ name, kind, item, onEdit, write }: { name: string; kind: M.Collection; item: M.Header; onEdit: () => void; write: Write }) {
+  return (
+    <div class="buttons">
+      <button type="button" class="secondary" aria-label={`Edit ${name}`} onClick={() => onEdit()}>
+        Edit
+      </button>
+      <button type="button" class="secondary" aria-label={`${item.archived ? "Restore" : "Archive"} ${name}`} onClick={() => write(M.setArchived(kind, item.id, !item.archived))}>
+        {item.archived ? "Restore" : "Archive"}
+      </button>
+    </div>
   );
 }
 
@@ -315,7 +396,9 @@ function CareerSteps({ view }: { view: PlanView }) {
   );
 }
 
-const SCALE: [string, string][] = [["", "Choose…"], ...["1", "2", "3", "4", "5"].map((n): [string, string] => [n, `${n} of 5`])];
+/** An answer from 1 to 5, as check-ins are rated and pulse surveys answered. */
+const RATINGS: [string, string][] = ["1", "2", "3", "4", "5"].map((n) => [n, `${n} of 5`]);
+const SCALE: [string, string][] = [["", "Choose…"], ...RATINGS];
 
 /** The pulse survey: three questions from 1 to 5 and a comment, for the current period. */
 function SurveyForm({ ctx }: { ctx: Ctx }) {
@@ -447,130 +530,90 @@ export function SyncBadge({ state }: { state: SyncState }) {
 // ----- goals and milestones -----
 
 export function Goals({ ctx }: { ctx: Ctx }) {
-  const [title, setTitle] = useState("");
-  const [due, setDue] = useState("");
-  const [owner, setOwner] = useState("");
-  const [description, setDescription] = useState("");
-  const [archived, setArchived] = useState(false);
-  const goals = M.readGoals(ctx.doc).filter((g) => archived || !g.archived);
+  const { draft, set, clear } = useDraft({ title: "", due: "", owner: "", description: "" });
   return (
-    <section aria-labelledby="goals-h">
-      <h2 id="goals-h">Goals</h2>
-      {!ctx.readOnly && (
+    <ItemScreen
+      headingId="goals-h"
+      heading="Goals"
+      readOnly={ctx.readOnly}
+      items={M.readGoals(ctx.doc)}
+      newItem={
         <Form
           label="New goal"
           submit="Add goal"
           action={() => {
-            run(ctx, M.addGoal(ctx.people, ctx.writer, { title, due, owner, description }));
-            setTitle("");
-            setDue("");
-            setOwner("");
-            setDescription("");
+            run(ctx, M.addGoal(ctx.people, ctx.writer, draft));
+            clear();
           }}
         >
-          <Field label="Title" value={title} onInput={setTitle} required />
+          <Field label="Title" value={draft.title} onInput={set("title")} required />
           <div class="pair">
-            <Field label="Due" type="date" value={due} onInput={setDue} />
-            <Field label="Owner" value={owner} onInput={setOwner} list="people-names" />
+            <Field label="Due" type="date" value={draft.due} onInput={set("due")} />
+            <Field label="Owner" value={draft.owner} onInput={set("owner")} list="people-names" />
           </div>
-          <Area label="Description" value={description} onInput={setDescription} />
+          <Area label="Description" value={draft.description} onInput={set("description")} />
         </Form>
-      )}
-      <ShowArchived value={archived} onChange={setArchived} />
-      <ul class="list">
-        {goals.map((g) => (
-          <GoalItem key={g.id} ctx={ctx} goal={g} />
-        ))}
-      </ul>
-    </section>
+      }
+    >
+      {(g) => <GoalItem key={g.id} ctx={ctx} goal={g} />}
+    </ItemScreen>
   );
 }
 
 function GoalItem({ ctx, goal }: { ctx: Ctx; goal: M.Goal }) {
-  const [editing, setEditing] = useState(false);
-  const [f, setF] = useState<M.GoalChanges>({});
+  // Only what the person changed is written, so the form starts empty and shows the goal as it is.
+  const editor = useEditor((): M.GoalChanges => ({}));
+  const f = editor.draft;
   const p = M.progress(goal);
   const name = `goal “${goal.title}”`;
   return (
-    <li class={`item ${goal.archived ? "archived" : ""}`}>
-      <article aria-label={`Goal: ${goal.title}`}>
-        {editing ? (
-          <Form
-            label={`Edit ${name}`}
-            submit="Save"
-            action={() => {
-              run(ctx, M.setGoal(ctx.people, goal, f));
-              setEditing(false);
-            }}
-            onCancel={() => setEditing(false)}
-          >
-            <Field label="Title" value={f.title ?? goal.title} onInput={(v) => setF({ ...f, title: v })} required />
-            <div class="pair">
-              <Select
-                label="Status"
-                value={f.status ?? goal.status}
-                options={M.GOAL_STATUSES.map((s) => [s, s])}
-                onChange={(v) => setF({ ...f, status: v })}
-              />
-              <Field label="Due" type="date" value={f.due ?? goal.due ?? ""} onInput={(v) => setF({ ...f, due: v })} />
-            </div>
-            <Field label="Owner" value={f.owner ?? M.personName(ctx.people, goal.owner)} onInput={(v) => setF({ ...f, owner: v })} list="people-names" />
-          </Form>
-        ) : (
-          <>
-            <div class="row">
-              <h3 class="title">{goal.title}</h3>
-              <span class={`status status-${goal.status}`}>{goal.status}</span>
-              {goal.archived && <span class="tag">archived</span>}
-            </div>
-            <div class="row muted">
-              {goal.owner && <span>Owner: {M.personName(ctx.people, goal.owner)}</span>}
-              {goal.due && (
-                <span>
-                  Due <Day date={goal.due} />
-                </span>
-              )}
+    <ItemCard item={goal} label={`Goal: ${goal.title}`}>
+      {editor.editing ? (
+        <EditForm name={name} save={() => run(ctx, M.setGoal(ctx.people, goal, f))} close={editor.stop}>
+          <Field label="Title" value={f.title ?? goal.title} onInput={editor.set("title")} required />
+          <div class="pair">
+            <Select label="Status" value={f.status ?? goal.status} options={M.GOAL_STATUSES.map((s) => [s, s])} onChange={editor.set("status")} />
+            <Field label="Due" type="date" value={f.due ?? goal.due ?? ""} onInput={editor.set("due")} />
+          </div>
+          <Field label="Owner" value={f.owner ?? M.personName(ctx.people, goal.owner)} onInput={editor.set("owner")} list="people-names" />
+        </EditForm>
+      ) : (
+        <>
+          <div class="row">
+            <h3 class="title">{goal.title}</h3>
+            <span class={`status status-${goal.status}`}>{goal.status}</span>
+            {goal.archived && <span class="tag">archived</span>}
+          </div>
+          <div class="row muted">
+            {goal.owner && <span>Owner: {M.personName(ctx.people, goal.owner)}</span>}
+            {goal.due && (
               <span>
-                {p.done}/{p.total} milestones
+                Due <Day date={goal.due} />
               </span>
-            </div>
-            {!ctx.readOnly && (
-              <div class="buttons">
-                <button
-                  type="button"
-                  class="secondary"
-                  aria-label={`Edit ${name}`}
-                  onClick={() => {
-                    setF({});
-                    setEditing(true);
-                  }}
-                >
-                  Edit
-                </button>
-                <ArchiveButton ctx={ctx} kind="goals" item={goal} name={name} />
-              </div>
             )}
-          </>
-        )}
-        <CollabText
-          label={`Description of ${name}`}
-          handle={ctx.handle}
-          path={["goals", goal.id, "description"]}
-          readOnly={ctx.readOnly}
-          onEdit={(v) => run(ctx, M.editProse("goals", goal.id, "description", v, "the description"))}
-        />
-        <Milestones ctx={ctx} goal={goal} />
-      </article>
-    </li>
+            <span>
+              {p.done}/{p.total} milestones
+            </span>
+          </div>
+          {!ctx.readOnly && <ItemButtons name={name} kind="goals" item={goal} onEdit={editor.start} write={(e) => run(ctx, e)} />}
+        </>
+      )}
+      <CollabText
+        label={`Description of ${name}`}
+        handle={ctx.handle}
+        path={["goals", goal.id, "description"]}
+        readOnly={ctx.readOnly}
+        onEdit={(v) => run(ctx, M.editProse("goals", goal.id, "description", v, "the description"))}
+      />
+      <Milestones ctx={ctx} goal={goal} />
+    </ItemCard>
   );
 }
 
 function Milestones({ ctx, goal }: { ctx: Ctx; goal: M.Goal }) {
-  const [title, setTitle] = useState("");
-  const [due, setDue] = useState("");
+  const { draft, set, clear } = useDraft({ title: "", due: "" });
   const [editing, setEditing] = useState<string>();
-  const [et, setEt] = useState("");
-  const [ed, setEd] = useState("");
+  const edit = useDraft({ title: "", due: "" });
   const list = goal.milestones.filter((m) => !m.archived || editing === m.id);
   return (
     <div class="milestones">
@@ -579,18 +622,10 @@ function Milestones({ ctx, goal }: { ctx: Ctx; goal: M.Goal }) {
         {list.map((m) =>
           editing === m.id ? (
             <li key={m.id}>
-              <Form
-                label={`Edit milestone “${m.title}”`}
-                submit="Save"
-                action={() => {
-                  run(ctx, M.setMilestone(goal, m, { title: et, due: ed }));
-                  setEditing(undefined);
-                }}
-                onCancel={() => setEditing(undefined)}
-              >
-                <Field label="Milestone title" value={et} onInput={setEt} />
-                <Field label="Milestone due" type="date" value={ed} onInput={setEd} />
-              </Form>
+              <EditForm name={`milestone “${m.title}”`} save={() => run(ctx, M.setMilestone(goal, m, edit.draft))} close={() => setEditing(undefined)}>
+                <Field label="Milestone title" value={edit.draft.title} onInput={edit.set("title")} />
+                <Field label="Milestone due" type="date" value={edit.draft.due} onInput={edit.set("due")} />
+              </EditForm>
             </li>
           ) : (
             <li key={m.id} class="row">
@@ -615,8 +650,7 @@ function Milestones({ ctx, goal }: { ctx: Ctx; goal: M.Goal }) {
                     class="link"
                     aria-label={`Edit milestone “${m.title}”`}
                     onClick={() => {
-                      setEt(m.title);
-                      setEd(m.due ?? "");
+                      edit.fill({ title: m.title, due: m.due ?? "" });
                       setEditing(m.id);
                     }}
                   >
@@ -636,14 +670,13 @@ function Milestones({ ctx, goal }: { ctx: Ctx; goal: M.Goal }) {
           label={`New milestone of goal “${goal.title}”`}
           submit="Add milestone"
           action={() => {
-            run(ctx, M.addMilestone(ctx.writer, goal, title, due));
-            setTitle("");
-            setDue("");
+            run(ctx, M.addMilestone(ctx.writer, goal, draft.title, draft.due));
+            clear();
           }}
         >
           <div class="pair">
-            <Field label="Milestone" value={title} onInput={setTitle} />
-            <Field label="Milestone due" type="date" value={due} onInput={setDue} />
+            <Field label="Milestone" value={draft.title} onInput={set("title")} />
+            <Field label="Milestone due" type="date" value={draft.due} onInput={set("due")} />
           </div>
         </Form>
       )}
@@ -686,429 +719,298 @@ export function PrivateNotes({ ctx }: { ctx: Ctx }) {
 }
 
 function NoteList({ ctx, handle, doc, heading, priv }: { ctx: Ctx; handle: DocHandle<M.Stored>; doc: M.Stored; heading: string; priv: boolean }) {
-  const [title, setTitle] = useState("");
-  const [body, setBody] = useState("");
-  const [goal, setGoal] = useState("");
-  const [tags, setTags] = useState("");
-  const [archived, setArchived] = useState(false);
-  const here: Ctx = { ...ctx, handle, doc: priv ? ctx.doc : doc };
-  const write = (e: M.Edit) => !here.readOnly && e.message && commit(handle, priv ? {} : ctx.writer, e);
-  const notes = M.readNotes(doc).filter((n) => archived || !n.archived);
+  const { draft, set, clear } = useDraft({ title: "", body: "", goal: "", tags: "" });
+  // Private notes are written to their own document, with no author: they never leave this browser.
+  const write: Write = (e) => !ctx.readOnly && e.message && commit(handle, priv ? {} : ctx.writer, e);
   const kind = priv ? "private note" : "note";
   return (
-    <section aria-label={priv ? "Private notes" : undefined} aria-labelledby={priv ? undefined : "notes-h"}>
-      {heading && <h2 id="notes-h">{heading}</h2>}
-      {!here.readOnly && (
+    <ItemScreen
+      headingId="notes-h"
+      heading={heading}
+      label={priv ? "Private notes" : undefined}
+      readOnly={ctx.readOnly}
+      items={M.readNotes(doc)}
+      newItem={
         <Form
           label={`New ${kind}`}
           submit={priv ? "Add private note" : "Add note"}
           action={() => {
-            write(M.addNote({ me: ctx.writer.me }, { title, body, goal, tags: tags.split(",") }));
-            setTitle("");
-            setBody("");
-            setTags("");
+            write(M.addNote({ me: ctx.writer.me }, { title: draft.title, body: draft.body, goal: draft.goal, tags: draft.tags.split(",") }));
+            clear("title", "body", "tags");
           }}
         >
-          <Field label="Title" value={title} onInput={setTitle} />
-          <Area label="Text" value={body} onInput={setBody} />
+          <Field label="Title" value={draft.title} onInput={set("title")} />
+          <Area label="Text" value={draft.body} onInput={set("body")} />
           <div class="pair">
-            <Select label="Goal" value={goal} options={goalOptions(ctx)} onChange={setGoal} />
-            <Field label="Tags" value={tags} onInput={setTags} placeholder="comma, separated" />
+            <Select label="Goal" value={draft.goal} options={goalOptions(ctx)} onChange={set("goal")} />
+            <Field label="Tags" value={draft.tags} onInput={set("tags")} placeholder="comma, separated" />
           </div>
         </Form>
-      )}
-      <ShowArchived value={archived} onChange={setArchived} />
-      <ul class="list">
-        {notes.map((n) => (
-          <NoteItem key={n.id} ctx={ctx} handle={handle} note={n} write={write} readOnly={here.readOnly} kind={kind} priv={priv} />
-        ))}
-      </ul>
-    </section>
+      }
+    >
+      {(n) => <NoteItem key={n.id} ctx={ctx} handle={handle} note={n} write={write} readOnly={ctx.readOnly} kind={kind} priv={priv} />}
+    </ItemScreen>
   );
 }
 
-function NoteItem({ ctx, handle, note, write, readOnly, kind, priv }: { ctx: Ctx; handle: DocHandle<M.Stored>; note: M.Note; write: (e: M.Edit) => void; readOnly: boolean; kind: string; priv: boolean }) {
-  const [editing, setEditing] = useState(false);
-  const [t, setT] = useState("");
-  const [g, setG] = useState("");
+function NoteItem({ ctx, handle, note, write, readOnly, kind, priv }: { ctx: Ctx; handle: DocHandle<M.Stored>; note: M.Note; write: Write; readOnly: boolean; kind: string; priv: boolean }) {
+  const editor = useEditor(() => ({ title: note.title, goal: note.goal ?? "" }));
+  const f = editor.draft;
   const name = `${kind} “${note.title || M.short(note.id)}”`;
   const goal = note.goal ? M.readGoals(ctx.doc).find((x) => x.id === note.goal) : undefined;
   return (
-    <li class={`item ${note.archived ? "archived" : ""}`}>
-      <article aria-label={`Note: ${note.title || M.short(note.id)}`}>
-        {editing ? (
-          <Form
-            label={`Edit ${name}`}
-            submit="Save"
-            action={() => {
-              if (t.trim() !== note.title) write(M.setNoteTitle(note, t));
-              if ((g || undefined) !== note.goal) write(M.setNoteGoal(note, g));
-              setEditing(false);
-            }}
-            onCancel={() => setEditing(false)}
-          >
-            <Field label="Title" value={t} onInput={setT} />
-            <Select label="Goal" value={g} options={goalOptions(ctx)} onChange={setG} />
-          </Form>
-        ) : (
-          <div class="row">
-            <h3 class="title">{note.title || <span class="muted">Untitled</span>}</h3>
-            {note.archived && <span class="tag">archived</span>}
-            {note.tags.map((tag) => (
-              <span class="tag" key={tag}>
-                {tag}
-              </span>
-            ))}
-          </div>
-        )}
-        <div class="muted row">
-          <span>
-            {M.personName(ctx.people, note.createdBy) || "someone"}, <When instant={note.createdAt} />
-          </span>
-          {goal && <span>About: {goal.title}</span>}
+    <ItemCard item={note} label={`Note: ${note.title || M.short(note.id)}`}>
+      {editor.editing ? (
+        <EditForm
+          name={name}
+          save={() => {
+            if (f.title.trim() !== note.title) write(M.setNoteTitle(note, f.title));
+            if ((f.goal || undefined) !== note.goal) write(M.setNoteGoal(note, f.goal));
+          }}
+          close={editor.stop}
+        >
+          <Field label="Title" value={f.title} onInput={editor.set("title")} />
+          <Select label="Goal" value={f.goal} options={goalOptions(ctx)} onChange={editor.set("goal")} />
+        </EditForm>
+      ) : (
+        <div class="row">
+          <h3 class="title">{note.title || <span class="muted">Untitled</span>}</h3>
+          {note.archived && <span class="tag">archived</span>}
+          {note.tags.map((tag) => (
+            <span class="tag" key={tag}>
+              {tag}
+            </span>
+          ))}
         </div>
-        <CollabText
-          label={`Text of ${name}`}
-          handle={handle}
-          path={["notes", note.id, "body"]}
-          readOnly={readOnly}
-          rows={4}
-          onEdit={(v) => write(M.editProse("notes", note.id, "body", v, "the note"))}
-        />
-        {!readOnly && !editing && (
-          <div class="buttons">
-            <button
-              type="button"
-              class="secondary"
-              aria-label={`Edit ${name}`}
-              onClick={() => {
-                setT(note.title);
-                setG(note.goal ?? "");
-                setEditing(true);
-              }}
-            >
-              Edit
-            </button>
-            <button type="button" class="secondary" aria-label={`${note.archived ? "Restore" : "Archive"} ${name}`} onClick={() => write(M.setArchived("notes", note.id, !note.archived))}>
-              {note.archived ? "Restore" : "Archive"}
-            </button>
-          </div>
-        )}
-        {priv && <span class="muted">Private</span>}
-      </article>
-    </li>
+      )}
+      <div class="muted row">
+        <span>
+          {M.personName(ctx.people, note.createdBy) || "someone"}, <When instant={note.createdAt} />
+        </span>
+        {goal && <span>About: {goal.title}</span>}
+      </div>
+      <CollabText
+        label={`Text of ${name}`}
+        handle={handle}
+        path={["notes", note.id, "body"]}
+        readOnly={readOnly}
+        rows={4}
+        onEdit={(v) => write(M.editProse("notes", note.id, "body", v, "the note"))}
+      />
+      {!readOnly && !editor.editing && <ItemButtons name={name} kind="notes" item={note} onEdit={editor.start} write={write} />}
+      {priv && <span class="muted">Private</span>}
+    </ItemCard>
   );
 }
 
 // ----- check-ins -----
 
 export function CheckIns({ ctx }: { ctx: Ctx }) {
-  const [at, setAt] = useState("");
-  const [agenda, setAgenda] = useState("");
-  const [link, setLink] = useState("");
-  const [archived, setArchived] = useState(false);
-  const list = M.readCheckIns(ctx.doc).filter((c) => archived || !c.archived);
+  const { draft, set, clear } = useDraft({ at: "", agenda: "", link: "" });
   return (
-    <section aria-labelledby="ci-h">
-      <h2 id="ci-h">Check-ins</h2>
-      {!ctx.readOnly && (
+    <ItemScreen
+      headingId="ci-h"
+      heading="Check-ins"
+      readOnly={ctx.readOnly}
+      items={M.readCheckIns(ctx.doc)}
+      newItem={
         <Form
           label="New check-in"
           submit="Schedule check-in"
           action={() => {
-            run(ctx, M.addCheckIn(ctx.writer, at, agenda, link));
-            setAt("");
-            setAgenda("");
-            setLink("");
+            run(ctx, M.addCheckIn(ctx.writer, draft.at, draft.agenda, draft.link));
+            clear();
           }}
         >
           <div class="pair">
-            <Field label="When" type="datetime-local" value={at} onInput={setAt} required />
-            <Field label="Meeting link" type="url" value={link} onInput={setLink} />
+            <Field label="When" type="datetime-local" value={draft.at} onInput={set("at")} required />
+            <Field label="Meeting link" type="url" value={draft.link} onInput={set("link")} />
           </div>
-          <Area label="Agenda" value={agenda} onInput={setAgenda} />
+          <Area label="Agenda" value={draft.agenda} onInput={set("agenda")} />
         </Form>
-      )}
-      <ShowArchived value={archived} onChange={setArchived} />
-      <ul class="list">
-        {list.map((c) => (
-          <CheckInItem key={c.id} ctx={ctx} c={c} />
-        ))}
-      </ul>
-    </section>
+      }
+    >
+      {(c) => <CheckInItem key={c.id} ctx={ctx} c={c} />}
+    </ItemScreen>
   );
 }
 
 function CheckInItem({ ctx, c }: { ctx: Ctx; c: M.CheckIn }) {
-  const [editing, setEditing] = useState(false);
-  const [at, setAt] = useState("");
-  const [link, setLink] = useState("");
+  const editor = useEditor(() => ({ atLocal: M.localFromInstant(c.at), meetingLink: c.meetingLink ?? "" }));
   const mine = c.ratings.find((r) => r.participant === ctx.writer.me);
-  const [rating, setRating] = useState(String(mine?.rating ?? 5));
-  const [comment, setComment] = useState(mine?.comment ?? "");
+  const rate = useDraft({ rating: String(mine?.rating ?? 5), comment: mine?.comment ?? "" });
   const name = `check-in of ${c.at ? new Date(c.at).toLocaleString() : M.short(c.id)}`;
   return (
-    <li class={`item ${c.archived ? "archived" : ""}`}>
-      <article aria-label={`Check-in: ${c.at ?? c.id}`}>
-        {editing ? (
-          <Form
-            label={`Edit ${name}`}
-            submit="Save"
-            action={() => {
-              run(ctx, M.setCheckIn(c, { atLocal: at, meetingLink: link }));
-              setEditing(false);
-            }}
-            onCancel={() => setEditing(false)}
-          >
-            <Field label="When" type="datetime-local" value={at} onInput={setAt} />
-            <Field label="Meeting link" type="url" value={link} onInput={setLink} />
-          </Form>
-        ) : (
-          <div class="row">
-            <h3 class="title">
-              <When instant={c.at} />
-            </h3>
-            {c.archived && <span class="tag">archived</span>}
-            {c.meetingLink && <SafeLink href={c.meetingLink}>Meeting link</SafeLink>}
+    <ItemCard item={c} label={`Check-in: ${c.at ?? c.id}`}>
+      {editor.editing ? (
+        <EditForm name={name} save={() => run(ctx, M.setCheckIn(c, editor.draft))} close={editor.stop}>
+          <Field label="When" type="datetime-local" value={editor.draft.atLocal} onInput={editor.set("atLocal")} />
+          <Field label="Meeting link" type="url" value={editor.draft.meetingLink} onInput={editor.set("meetingLink")} />
+        </EditForm>
+      ) : (
+        <div class="row">
+          <h3 class="title">
+            <When instant={c.at} />
+          </h3>
+          {c.archived && <span class="tag">archived</span>}
+          {c.meetingLink && <SafeLink href={c.meetingLink}>Meeting link</SafeLink>}
+        </div>
+      )}
+      <CollabText label={`Agenda of ${name}`} handle={ctx.handle} path={["checkins", c.id, "agenda"]} readOnly={ctx.readOnly} onEdit={(v) => run(ctx, M.editProse("checkins", c.id, "agenda", v, "the agenda"))} />
+      <CollabText label={`Notes of ${name}`} handle={ctx.handle} path={["checkins", c.id, "notes"]} readOnly={ctx.readOnly} onEdit={(v) => run(ctx, M.editProse("checkins", c.id, "notes", v, "the notes"))} />
+      <h4>Ratings</h4>
+      {c.ratings.length === 0 && <p class="muted">No ratings yet.</p>}
+      <ul>
+        {c.ratings.map((r) => (
+          <li key={r.participant}>
+            {M.personName(ctx.people, r.participant)}: {r.rating ?? "?"}/5{r.comment ? ` — ${r.comment}` : ""}
+          </li>
+        ))}
+      </ul>
+      {!ctx.readOnly && ctx.writer.me && (
+        <Form label={`Rate ${name}`} submit="Rate" action={() => run(ctx, M.rateCheckIn(ctx.writer, c, Number(rate.draft.rating), rate.draft.comment))}>
+          <div class="pair">
+            <Select label="Rating" value={rate.draft.rating} options={RATINGS} onChange={rate.set("rating")} />
+            <Field label="Comment" value={rate.draft.comment} onInput={rate.set("comment")} />
           </div>
-        )}
-        <CollabText label={`Agenda of ${name}`} handle={ctx.handle} path={["checkins", c.id, "agenda"]} readOnly={ctx.readOnly} onEdit={(v) => run(ctx, M.editProse("checkins", c.id, "agenda", v, "the agenda"))} />
-        <CollabText label={`Notes of ${name}`} handle={ctx.handle} path={["checkins", c.id, "notes"]} readOnly={ctx.readOnly} onEdit={(v) => run(ctx, M.editProse("checkins", c.id, "notes", v, "the notes"))} />
-        <h4>Ratings</h4>
-        {c.ratings.length === 0 && <p class="muted">No ratings yet.</p>}
-        <ul>
-          {c.ratings.map((r) => (
-            <li key={r.participant}>
-              {M.personName(ctx.people, r.participant)}: {r.rating ?? "?"}/5{r.comment ? ` — ${r.comment}` : ""}
-            </li>
-          ))}
-        </ul>
-        {!ctx.readOnly && ctx.writer.me && (
-          <Form label={`Rate ${name}`} submit="Rate" action={() => run(ctx, M.rateCheckIn(ctx.writer, c, Number(rating), comment))}>
-            <div class="pair">
-              <Select label="Rating" value={rating} options={["1", "2", "3", "4", "5"].map((n) => [n, `${n} of 5`])} onChange={setRating} />
-              <Field label="Comment" value={comment} onInput={setComment} />
-            </div>
-          </Form>
-        )}
-        {!ctx.readOnly && !editing && (
-          <div class="buttons">
-            <button
-              type="button"
-              class="secondary"
-              aria-label={`Edit ${name}`}
-              onClick={() => {
-                setAt(M.localFromInstant(c.at));
-                setLink(c.meetingLink ?? "");
-                setEditing(true);
-              }}
-            >
-              Edit
-            </button>
-            <ArchiveButton ctx={ctx} kind="checkins" item={c} name={name} />
-          </div>
-        )}
-      </article>
-    </li>
+        </Form>
+      )}
+      {!ctx.readOnly && !editor.editing && <ItemButtons name={name} kind="checkins" item={c} onEdit={editor.start} write={(e) => run(ctx, e)} />}
+    </ItemCard>
   );
 }
 
 // ----- action items -----
 
 export function Actions({ ctx }: { ctx: Ctx }) {
-  const [title, setTitle] = useState("");
-  const [owner, setOwner] = useState("");
-  const [due, setDue] = useState("");
-  const [goal, setGoal] = useState("");
-  const [archived, setArchived] = useState(false);
+  const { draft, set, clear } = useDraft({ title: "", owner: "", due: "", goal: "" });
   const today = M.localDate();
-  const list = M.readActions(ctx.doc).filter((a) => archived || !a.archived);
   return (
-    <section aria-labelledby="act-h">
-      <h2 id="act-h">Action items</h2>
-      {!ctx.readOnly && (
+    <ItemScreen
+      headingId="act-h"
+      heading="Action items"
+      readOnly={ctx.readOnly}
+      items={M.readActions(ctx.doc)}
+      newItem={
         <Form
           label="New action item"
           submit="Add action"
           action={() => {
-            run(ctx, M.addAction(ctx.people, ctx.writer, { title, owner, due, goal }));
-            setTitle("");
-            setOwner("");
-            setDue("");
+            run(ctx, M.addAction(ctx.people, ctx.writer, draft));
+            clear("title", "owner", "due");
           }}
         >
-          <Field label="Title" value={title} onInput={setTitle} required />
+          <Field label="Title" value={draft.title} onInput={set("title")} required />
           <div class="pair">
-            <Field label="Owner" value={owner} onInput={setOwner} list="people-names" />
-            <Field label="Due" type="date" value={due} onInput={setDue} />
+            <Field label="Owner" value={draft.owner} onInput={set("owner")} list="people-names" />
+            <Field label="Due" type="date" value={draft.due} onInput={set("due")} />
           </div>
-          <Select label="Goal" value={goal} options={goalOptions(ctx)} onChange={setGoal} />
+          <Select label="Goal" value={draft.goal} options={goalOptions(ctx)} onChange={set("goal")} />
         </Form>
-      )}
-      <ShowArchived value={archived} onChange={setArchived} />
-      <ul class="list">
-        {list.map((a) => (
-          <ActionItem key={a.id} ctx={ctx} a={a} today={today} />
-        ))}
-      </ul>
-    </section>
+      }
+    >
+      {(a) => <ActionItem key={a.id} ctx={ctx} a={a} today={today} />}
+    </ItemScreen>
   );
 }
 
 function ActionItem({ ctx, a, today }: { ctx: Ctx; a: M.Action; today: string }) {
-  const [editing, setEditing] = useState(false);
-  const [f, setF] = useState({ title: "", owner: "", due: "", goal: "" });
+  const editor = useEditor(() => ({ title: a.title, owner: M.personName(ctx.people, a.owner), due: a.due ?? "", goal: a.goal ?? "" }));
+  const f = editor.draft;
   const name = `action “${a.title}”`;
   const late = M.overdue(a, today);
   return (
-    <li class={`item ${a.archived ? "archived" : ""} ${late ? "is-overdue" : ""}`}>
-      <article aria-label={`Action: ${a.title}`}>
-        {editing ? (
-          <Form
-            label={`Edit ${name}`}
-            submit="Save"
-            action={() => {
-              run(ctx, M.setAction(ctx.people, a, f));
-              setEditing(false);
-            }}
-            onCancel={() => setEditing(false)}
-          >
-            <Field label="Title" value={f.title} onInput={(v) => setF({ ...f, title: v })} />
-            <div class="pair">
-              <Field label="Owner" value={f.owner} onInput={(v) => setF({ ...f, owner: v })} list="people-names" />
-              <Field label="Due" type="date" value={f.due} onInput={(v) => setF({ ...f, due: v })} />
-            </div>
-            <Select label="Goal" value={f.goal} options={goalOptions(ctx)} onChange={(v) => setF({ ...f, goal: v })} />
-          </Form>
-        ) : (
-          <>
-            <div class="row">
-              <label class="check">
-                <input type="checkbox" checked={a.done} disabled={ctx.readOnly} aria-label={`Done: ${a.title}`} onChange={(e) => run(ctx, M.completeAction(a, (e.target as HTMLInputElement).checked))} />
-                <span class={`title ${a.done ? "done" : ""}`}>{a.title}</span>
-              </label>
-              {a.archived && <span class="tag">archived</span>}
-            </div>
-            <div class="row muted">
-              {a.owner && <span>{M.personName(ctx.people, a.owner)}</span>}
-              {a.due && (
-                <span class={late ? "overdue" : ""}>
-                  {late ? "Overdue since " : "Due "}
-                  <Day date={a.due} />
-                </span>
-              )}
-            </div>
-            {!ctx.readOnly && (
-              <div class="buttons">
-                <button
-                  type="button"
-                  class="secondary"
-                  aria-label={`Edit ${name}`}
-                  onClick={() => {
-                    setF({ title: a.title, owner: M.personName(ctx.people, a.owner), due: a.due ?? "", goal: a.goal ?? "" });
-                    setEditing(true);
-                  }}
-                >
-                  Edit
-                </button>
-                <ArchiveButton ctx={ctx} kind="actions" item={a} name={name} />
-              </div>
+    <ItemCard item={a} label={`Action: ${a.title}`} also={late ? "is-overdue" : ""}>
+      {editor.editing ? (
+        <EditForm name={name} save={() => run(ctx, M.setAction(ctx.people, a, f))} close={editor.stop}>
+          <Field label="Title" value={f.title} onInput={editor.set("title")} />
+          <div class="pair">
+            <Field label="Owner" value={f.owner} onInput={editor.set("owner")} list="people-names" />
+            <Field label="Due" type="date" value={f.due} onInput={editor.set("due")} />
+          </div>
+          <Select label="Goal" value={f.goal} options={goalOptions(ctx)} onChange={editor.set("goal")} />
+        </EditForm>
+      ) : (
+        <>
+          <div class="row">
+            <label class="check">
+              <input type="checkbox" checked={a.done} disabled={ctx.readOnly} aria-label={`Done: ${a.title}`} onChange={(e) => run(ctx, M.completeAction(a, (e.target as HTMLInputElement).checked))} />
+              <span class={`title ${a.done ? "done" : ""}`}>{a.title}</span>
+            </label>
+            {a.archived && <span class="tag">archived</span>}
+          </div>
+          <div class="row muted">
+            {a.owner && <span>{M.personName(ctx.people, a.owner)}</span>}
+            {a.due && (
+              <span class={late ? "overdue" : ""}>
+                {late ? "Overdue since " : "Due "}
+                <Day date={a.due} />
+              </span>
             )}
-          </>
-        )}
-      </article>
-    </li>
+          </div>
+          {!ctx.readOnly && <ItemButtons name={name} kind="actions" item={a} onEdit={editor.start} write={(e) => run(ctx, e)} />}
+        </>
+      )}
+    </ItemCard>
   );
 }
 
 // ----- resources -----
 
 export function Resources({ ctx }: { ctx: Ctx }) {
-  const [title, setTitle] = useState("");
-  const [url, setUrl] = useState("");
-  const [note, setNote] = useState("");
-  const [archived, setArchived] = useState(false);
-  const list = M.readResources(ctx.doc).filter((r) => archived || !r.archived);
+  const { draft, set, clear } = useDraft({ title: "", url: "", note: "" });
   return (
-    <section aria-labelledby="res-h">
-      <h2 id="res-h">Resources</h2>
-      {!ctx.readOnly && (
+    <ItemScreen
+      headingId="res-h"
+      heading="Resources"
+      readOnly={ctx.readOnly}
+      items={M.readResources(ctx.doc)}
+      newItem={
         <Form
           label="New resource"
           submit="Add resource"
           action={() => {
-            run(ctx, M.addResource(ctx.writer, title, url, note));
-            setTitle("");
-            setUrl("");
-            setNote("");
+            run(ctx, M.addResource(ctx.writer, draft.title, draft.url, draft.note));
+            clear();
           }}
         >
           <div class="pair">
-            <Field label="Title" value={title} onInput={setTitle} required />
-            <Field label="URL" type="url" value={url} onInput={setUrl} required />
+            <Field label="Title" value={draft.title} onInput={set("title")} required />
+            <Field label="URL" type="url" value={draft.url} onInput={set("url")} required />
           </div>
-          <Area label="Why it is useful" value={note} onInput={setNote} />
+          <Area label="Why it is useful" value={draft.note} onInput={set("note")} />
         </Form>
-      )}
-      <ShowArchived value={archived} onChange={setArchived} />
-      <ul class="list">
-        {list.map((r) => (
-          <ResourceItem key={r.id} ctx={ctx} r={r} />
-        ))}
-      </ul>
-    </section>
+      }
+    >
+      {(r) => <ResourceItem key={r.id} ctx={ctx} r={r} />}
+    </ItemScreen>
   );
 }
 
 function ResourceItem({ ctx, r }: { ctx: Ctx; r: M.Resource }) {
-  const [editing, setEditing] = useState(false);
-  const [f, setF] = useState({ title: "", url: "", goal: "" });
+  const editor = useEditor(() => ({ title: r.title, url: r.url, goal: r.goal ?? "" }));
+  const f = editor.draft;
   const name = `resource “${r.title}”`;
   return (
-    <li class={`item ${r.archived ? "archived" : ""}`}>
-      <article aria-label={`Resource: ${r.title}`}>
-        {editing ? (
-          <Form
-            label={`Edit ${name}`}
-            submit="Save"
-            action={() => {
-              run(ctx, M.setResource(r, f));
-              setEditing(false);
-            }}
-            onCancel={() => setEditing(false)}
-          >
-            <Field label="Title" value={f.title} onInput={(v) => setF({ ...f, title: v })} />
-            <Field label="URL" type="url" value={f.url} onInput={(v) => setF({ ...f, url: v })} />
-            <Select label="Goal" value={f.goal} options={goalOptions(ctx)} onChange={(v) => setF({ ...f, goal: v })} />
-          </Form>
-        ) : (
-          <div class="row">
-            <h3 class="title">
-              <SafeLink href={r.url}>{r.title}</SafeLink>
-            </h3>
-            {r.archived && <span class="tag">archived</span>}
-            <span class="muted url">{r.url}</span>
-          </div>
-        )}
-        <CollabText label={`Note on ${name}`} handle={ctx.handle} path={["resources", r.id, "note"]} readOnly={ctx.readOnly} onEdit={(v) => run(ctx, M.editProse("resources", r.id, "note", v, "the note"))} />
-        {!ctx.readOnly && !editing && (
-          <div class="buttons">
-            <button
-              type="button"
-              class="secondary"
-              aria-label={`Edit ${name}`}
-              onClick={() => {
-                setF({ title: r.title, url: r.url, goal: r.goal ?? "" });
-                setEditing(true);
-              }}
-            >
-              Edit
-            </button>
-            <ArchiveButton ctx={ctx} kind="resources" item={r} name={name} />
-          </div>
-        )}
-      </article>
-    </li>
+    <ItemCard item={r} label={`Resource: ${r.title}`}>
+      {editor.editing ? (
+        <EditForm name={name} save={() => run(ctx, M.setResource(r, f))} close={editor.stop}>
+          <Field label="Title" value={f.title} onInput={editor.set("title")} />
+          <Field label="URL" type="url" value={f.url} onInput={editor.set("url")} />
+          <Select label="Goal" value={f.goal} options={goalOptions(ctx)} onChange={editor.set("goal")} />
+        </EditForm>
+      ) : (
+        <div class="row">
+          <h3 class="title">
+            <SafeLink href={r.url}>{r.title}</SafeLink>
+          </h3>
+          {r.archived && <span class="tag">archived</span>}
+          <span class="muted url">{r.url}</span>
+        </div>
+      )}
+      <CollabText label={`Note on ${name}`} handle={ctx.handle} path={["resources", r.id, "note"]} readOnly={ctx.readOnly} onEdit={(v) => run(ctx, M.editProse("resources", r.id, "note", v, "the note"))} />
+      {!ctx.readOnly && !editor.editing && <ItemButtons name={name} kind="resources" item={r} onEdit={editor.start} write={(e) => run(ctx, e)} />}
+    </ItemCard>
   );
 }
 

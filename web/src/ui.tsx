@@ -109,6 +109,24 @@ export function Select(props: { label: string; value: string; options: [string, 
 }
 
 /**
+ * What a form holds before it is sent, a string a field: `set(key)` is that field's input
+ * handler, `fill` puts in other values (an item's, when editing it starts) and `clear` empties
+ * the named fields, or all of them. A field left out of `clear` keeps its value for the next
+ * item, as the goal a new action is for does.
+ */
+export function useDraft<T extends object>(empty: T | (() => T)) {
+  const [start] = useState(empty);
+  const [draft, setDraft] = useState(start);
+  return {
+    draft,
+    set: (key: keyof T) => (v: string) => setDraft((d) => ({ ...d, [key]: v })),
+    fill: setDraft,
+    clear: (...keys: (keyof T)[]) =>
+      setDraft((d) => (keys.length === 0 ? start : { ...d, ...Object.fromEntries(keys.map((k) => [k, start[k]])) })),
+  };
+}
+
+/**
  * A form whose submit runs `action`; a validation error is shown beside the form, in words,
  * and the form stays as typed so the person can fix it.
  */
