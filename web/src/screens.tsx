@@ -402,8 +402,7 @@ const SCALE: [string, string][] = [["", "Choose…"], ...RATINGS];
 
 /** The pulse survey: three questions from 1 to 5 and a comment, for the current period. */
 function SurveyForm({ ctx }: { ctx: Ctx }) {
-  const [a, setA] = useState<Record<string, string>>({});
-  const [comment, setComment] = useState("");
+  const { draft, set, clear } = useDraft({ progress: "", relationship: "", recommend: "", comment: "" });
   return (
     <div class="banner">
       <h3>Pulse survey due</h3>
@@ -412,18 +411,17 @@ function SurveyForm({ ctx }: { ctx: Ctx }) {
         label="Pulse survey"
         submit="Send answers"
         action={() => {
-          const n = (k: string) => Number(a[k] ?? "");
-          run(ctx, M.answerSurvey(ctx.doc, ctx.writer, { progress: n("progress"), relationship: n("relationship"), recommend: n("recommend"), comment }));
-          setA({});
-          setComment("");
+          const { progress, relationship, recommend, comment } = draft;
+          run(ctx, M.answerSurvey(ctx.doc, ctx.writer, { progress: Number(progress), relationship: Number(relationship), recommend: Number(recommend), comment }));
+          clear();
         }}
       >
         <div class="pair">
           {M.SURVEY_QUESTIONS.map(([key, label]) => (
-            <Select key={key} label={label} value={a[key] ?? ""} options={SCALE} onChange={(v) => setA({ ...a, [key]: v })} />
+            <Select key={key} label={label} value={draft[key]} options={SCALE} onChange={set(key)} />
           ))}
         </div>
-        <Field label="Comment" value={comment} onInput={setComment} />
+        <Field label="Comment" value={draft.comment} onInput={set("comment")} />
       </Form>
     </div>
   );
@@ -431,10 +429,8 @@ function SurveyForm({ ctx }: { ctx: Ctx }) {
 
 function KudosForm({ ctx }: { ctx: Ctx }) {
   const others = ctx.people.filter((p) => p.id !== ctx.writer.me);
-  const [to, setTo] = useState("");
-  const [text, setText] = useState("");
-  const [goal, setGoal] = useState("");
-  const chosen = to || others[0]?.id || "";
+  const { draft, set, clear } = useDraft({ to: "", text: "", goal: "" });
+  const chosen = draft.to || others[0]?.id || "";
   if (others.length === 0) return null;
   return (
     <div class="card">
@@ -443,25 +439,20 @@ function KudosForm({ ctx }: { ctx: Ctx }) {
         label="New kudos"
         submit="Give kudos"
         action={() => {
-          run(ctx, M.giveKudos(ctx.people, ctx.writer, chosen, text, goal || undefined));
-          setText("");
-          setGoal("");
+          run(ctx, M.giveKudos(ctx.people, ctx.writer, chosen, draft.text, draft.goal || undefined));
+          clear("text", "goal");
         }}
       >
-        <Select label="To" value={chosen} options={others.map((p): [string, string] => [p.id, p.name])} onChange={setTo} />
-        <Field label="Kudos" value={text} onInput={setText} required />
-        <Select label="For goal" value={goal} options={goalOptions(ctx)} onChange={setGoal} />
+        <Select label="To" value={chosen} options={others.map((p): [string, string] => [p.id, p.name])} onChange={set("to")} />
+        <Field label="Kudos" value={draft.text} onInput={set("text")} required />
+        <Select label="For goal" value={draft.goal} options={goalOptions(ctx)} onChange={set("goal")} />
       </Form>
     </div>
   );
 }
 
 function CareerStepForm({ ctx }: { ctx: Ctx }) {
-  const [who, setWho] = useState(ctx.writer.me ?? "");
-  const [date, setDate] = useState(M.localDate());
-  const [before, setBefore] = useState("");
-  const [after, setAfter] = useState("");
-  const [note, setNote] = useState("");
+  const { draft, set, clear } = useDraft(() => ({ participant: ctx.writer.me ?? "", date: M.localDate(), roleBefore: "", roleAfter: "", note: "" }));
   return (
     <div class="card">
       <h3>New career step</h3>
@@ -469,35 +460,32 @@ function CareerStepForm({ ctx }: { ctx: Ctx }) {
         label="New career step"
         submit="Add career step"
         action={() => {
-          run(ctx, M.addCareerStep(ctx.people, ctx.writer, { participant: who, date, roleBefore: before, roleAfter: after, note }));
-          setBefore("");
-          setAfter("");
-          setNote("");
+          run(ctx, M.addCareerStep(ctx.people, ctx.writer, draft));
+          clear("roleBefore", "roleAfter", "note");
         }}
       >
-        <Select label="Who" value={who} options={ctx.people.filter((p) => p.role !== "observer").map((p): [string, string] => [p.id, p.name])} onChange={setWho} />
-        <Field label="Date" type="date" value={date} onInput={setDate} required />
-        <Field label="Role before" value={before} onInput={setBefore} required />
-        <Field label="Role after" value={after} onInput={setAfter} required />
-        <Field label="Note" value={note} onInput={setNote} />
+        <Select label="Who" value={draft.participant} options={ctx.people.filter((p) => p.role !== "observer").map((p): [string, string] => [p.id, p.name])} onChange={set("participant")} />
+        <Field label="Date" type="date" value={draft.date} onInput={set("date")} required />
+        <Field label="Role before" value={draft.roleBefore} onInput={set("roleBefore")} required />
+        <Field label="Role after" value={draft.roleAfter} onInput={set("roleAfter")} required />
+        <Field label="Note" value={draft.note} onInput={set("note")} />
       </Form>
     </div>
   );
 }
 
 function RhythmForm({ ctx, settings }: { ctx: Ctx; settings: M.Settings }) {
-  const [checkins, setCheckins] = useState(String(settings.checkinRhythmDays));
-  const [surveys, setSurveys] = useState(String(settings.surveyRhythmDays));
+  const { draft, set } = useDraft({ checkins: String(settings.checkinRhythmDays), surveys: String(settings.surveyRhythmDays) });
   return (
     <div class="card">
       <h3>Rhythm</h3>
       <Form
         label="Rhythm"
         submit="Set rhythm"
-        action={() => run(ctx, M.setRhythm(ctx.people, ctx.writer, settings, { checkinRhythmDays: Number(checkins), surveyRhythmDays: Number(surveys) }))}
+        action={() => run(ctx, M.setRhythm(ctx.people, ctx.writer, settings, { checkinRhythmDays: Number(draft.checkins), surveyRhythmDays: Number(draft.surveys) }))}
       >
-        <Field label="Check-in every (days)" type="number" value={checkins} onInput={setCheckins} />
-        <Field label="Pulse survey every (days)" type="number" value={surveys} onInput={setSurveys} />
+        <Field label="Check-in every (days)" type="number" value={draft.checkins} onInput={set("checkins")} />
+        <Field label="Pulse survey every (days)" type="number" value={draft.surveys} onInput={set("surveys")} />
       </Form>
     </div>
   );
