@@ -92,6 +92,12 @@ export function App() {
   return <WorkspacePage key={r.id} id={r.id} screen={r.screen} />;
 }
 
+/** Go to the invite a person typed: its code, or the whole link with the code at its end. */
+function openInvite(typed: string): void {
+  const code = typed.trim().replace(/^.*\/j\//, "");
+  if (code) location.assign(`/j/${encodeURIComponent(code)}`);
+}
+
 function Welcome() {
   const [code, setCode] = useState("");
   return (
@@ -102,8 +108,7 @@ function Welcome() {
         aria-label="Open an invite"
         onSubmit={(e) => {
           e.preventDefault();
-          const c = code.trim().replace(/^.*\/j\//, "");
-          if (c) location.assign(`/j/${encodeURIComponent(c)}`);
+          openInvite(code);
         }}
       >
         <Field label="Invite code" value={code} onInput={setCode} placeholder="ABCD-EFGH-JKMN" />
@@ -488,8 +493,7 @@ function JoinAnother() {
       aria-label="Open another invite"
       onSubmit={(e) => {
         e.preventDefault();
-        const c = code.trim().replace(/^.*\/j\//, "");
-        if (c) location.assign(`/j/${encodeURIComponent(c)}`);
+        openInvite(code);
       }}
     >
       <Field label="Invite code or link" value={code} onInput={setCode} placeholder="ABCD-EFGH-JKMN" />
