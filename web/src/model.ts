@@ -138,13 +138,23 @@ function byCreation(a: Header, b: Header): number {
   return (a.createdAt ?? "").localeCompare(b.createdAt ?? "") || a.id.localeCompare(b.id);
 }
 
+/**
+ * The items of one collection (goals, notes, check-ins, …) in the stored order: each with its
+ * header, then what `read` takes from its fields.
+ */
+function readItems<T>(collection: Stored, read: (fields: Stored) => T): (Header & T)[] {
+  return Object.entries(map(collection)).map(([id, raw]) => {
+    const fields = map(raw);
+    return { ...header(id, fields), ...read(fields) };
+  });
+}
+
 export function readMilestones(v: Stored): Milestone[] {
-  const out = Object.entries(map(v)).map(([id, m]) => ({
-    ...header(id, map(m)),
-    title: str(map(m).title) ?? "",
-    due: str(map(m).due),
-    done: bool(map(m).done),
-    doneAt: str(map(m).done_at),
+  const out = readItems(v, (m) => ({
+    title: str(m.title) ?? "",
+    due: str(m.due),
+    done: bool(m.done),
+    doneAt: str(m.done_at),
   }));
   // By due date (those without one last), then creation.
   return out.sort(
@@ -156,93 +166,63 @@ export function readMilestones(v: Stored): Milestone[] {
 }
 
 export function readGoals(doc: WorkspaceDoc): Goal[] {
-  return Object.entries(map(doc?.goals))
-    .map(([id, raw]) => {
-      const g = map(raw);
-      return {
-        ...header(id, g),
-        title: str(g.title) ?? "",
-        description: str(g.description) ?? "",
-        status: str(g.status) ?? "open",
-        owner: str(g.owner),
-        due: str(g.due),
-        doneAt: str(g.done_at),
-        milestones: readMilestones(g.milestones),
-      };
-    })
-    .sort(byCreation);
+  return readItems(doc?.goals, (g) => ({
+    title: str(g.title) ?? "",
+    description: str(g.description) ?? "",
+    status: str(g.status) ?? "open",
+    owner: str(g.owner),
+    due: str(g.due),
+    doneAt: str(g.done_at),
+    milestones: readMilestones(g.milestones),
+  })).sort(byCreation);
 }
 
 export function readNotes(doc: Stored): Note[] {
-  return Object.entries(map(doc?.notes))
-    .map(([id, raw]) => {
-      const n = map(raw);
-      return {
-        ...header(id, n),
-        title: str(n.title) ?? "",
-        body: str(n.body) ?? "",
-        goal: str(n.goal),
-        tags: Object.entries(map(n.tags))
-          .filter(([, on]) => on === true)
-          .map(([t]) => t)
-          .sort(),
-      };
-    })
-    .sort(byCreation);
+  return readItems(doc?.notes, (n) => ({
+    title: str(n.title) ?? "",
+    body: str(n.body) ?? "",
+    goal: str(n.goal),
+    tags: Object.entries(map(n.tags))
+      .filter(([, on]) => on === true)
+      .map(([t]) => t)
+      .sort(),
+  })).sort(byCreation);
 }
 
 export function readCheckIns(doc: WorkspaceDoc): CheckIn[] {
-  return Object.entries(map(doc?.checkins))
-    .map(([id, raw]) => {
-      const c = map(raw);
-      return {
-        ...header(id, c),
-        at: str(c.at),
-        agenda: str(c.agenda) ?? "",
-        notes: str(c.notes) ?? "",
-        meetingLink: str(c.meeting_link),
-        ratings: Object.entries(map(c.ratings)).map(([participant, r]) => ({
-          participant,
-          rating: int(map(r).rating),
-          comment: str(map(r).comment),
-          at: str(map(r).at),
-        })),
-      };
-    })
-    .sort((a, b) => (a.at ?? "").localeCompare(b.at ?? "") || a.id.localeCompare(b.id));
+  return readItems(doc?.checkins, (c) => ({
+    at: str(c.at),
+    agenda: str(c.agenda) ?? "",
+    notes: str(c.notes) ?? "",
+    meetingLink: str(c.meeting_link),
+    ratings: Object.entries(map(c.ratings)).map(([participant, r]) => ({
+      participant,
+      rating: int(map(r).rating),
+      comment: str(map(r).comment),
+      at: str(map(r).at),
+    })),
+  })).sort((a, b) => (a.at ?? "").localeCompare(b.at ?? "") || a.id.localeCompare(b.id));
 }
 
 export function readActions(doc: WorkspaceDoc): Action[] {
-  return Object.entries(map(doc?.actions))
-    .map(([id, raw]) => {
-      const a = map(raw);
-      return {
-        ...header(id, a),
-        title: str(a.title) ?? "",
-        owner: str(a.owner),
-        due: str(a.due),
-        done: bool(a.done),
-        doneAt: str(a.done_at),
-        goal: str(a.goal),
-        checkin: str(a.checkin),
-      };
-    })
-    .sort(byCreation);
+  return readItems(doc?.actions, (a) => ({
+    title: str(a.title) ?? "",
+    owner: str(a.owner),
+    due: str(a.due),
+    done: bool(a.done),
+    doneAt: str(a.done_at),
+    goal: str(a.goal),
+    checkin: str(a.checkin),
+  })).sort(byCreation);
 }
 
 export function readResources(doc: WorkspaceDoc): Resource[] {
-  return Object.entries(map(doc?.resources))
-    .map(([id, raw]) => {
-      const r = map(raw);
-      return {
-        ...header(id, r),
-        title: str(r.title) ?? "",
-        url: str(r.url) ?? "",
-        note: str(r.note) ?? "",
-        goal: str(r.goal),
-      };
-    })
-    .sort(byCreation);
+  return readItems(doc?.resources, (r) => ({
+    title: str(r.title) ?? "",
+    url: str(r.url) ?? "",
+    note: str(r.note) ?? "",
+    goal: str(r.goal),
+  })).sort(byCreation);
 }
 
 export function readParticipants(doc: WorkspaceDoc): Participant[] {
@@ -1100,12 +1080,7 @@ export interface Kudos extends Header {
 }
 
 export function readKudos(doc: WorkspaceDoc): Kudos[] {
-  return Object.entries(map(doc?.kudos))
-    .map(([id, raw]) => {
-      const k = map(raw);
-      return { ...header(id, k), from: str(k.from), to: str(k.to), text: str(k.text) ?? "", goal: str(k.goal) };
-    })
-    .sort(byCreation);
+  return readItems(doc?.kudos, (k) => ({ from: str(k.from), to: str(k.to), text: str(k.text) ?? "", goal: str(k.goal) })).sort(byCreation);
 }
 
 /** Kudos from the writer to another participant (`to` is a participant id), maybe for a goal. */
@@ -1141,19 +1116,13 @@ export interface CareerStep extends Header {
 
 /** Every career step, archived ones included, by date and then creation. */
 export function readCareerSteps(doc: WorkspaceDoc): CareerStep[] {
-  return Object.entries(map(doc?.career_steps))
-    .map(([id, raw]) => {
-      const c = map(raw);
-      return {
-        ...header(id, c),
-        participant: str(c.participant) ?? "",
-        date: str(c.date) ?? "",
-        roleBefore: str(c.role_before) ?? "",
-        roleAfter: str(c.role_after) ?? "",
-        note: str(c.note) ?? "",
-      };
-    })
-    .sort((a, b) => a.date.localeCompare(b.date) || byCreation(a, b));
+  return readItems(doc?.career_steps, (c) => ({
+    participant: str(c.participant) ?? "",
+    date: str(c.date) ?? "",
+    roleBefore: str(c.role_before) ?? "",
+    roleAfter: str(c.role_after) ?? "",
+    note: str(c.note) ?? "",
+  })).sort((a, b) => a.date.localeCompare(b.date) || byCreation(a, b));
 }
 
 export interface NewCareerStep {
