@@ -5,8 +5,8 @@
 // The build fills in VERSION and ASSETS (see vite.config.ts); a new build has a new version,
 // so the browser installs it and the old cache is dropped.
 
-const VERSION = "345e63cf1588bd19";
-const ASSETS = ["/assets/automerge-LjMxZKTS.wasm","/assets/index-DeUYmFRM.js","/assets/index-ymahhLmx.css"];
+const VERSION = "dac564e3812cae77";
+const ASSETS = ["/assets/automerge-LjMxZKTS.wasm","/assets/index-CWLvJzIc.js","/assets/index-ymahhLmx.css"];
 const CACHE = `tandem-${VERSION}`;
 
 self.addEventListener("install", (event) => {

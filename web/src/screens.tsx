@@ -43,17 +43,18 @@ function ItemScreen<T extends M.Header>(props: {
   /** The section's name when it has no heading of its own. */
   label?: string;
   readOnly: boolean;
-  newItem: ComponentChildren;
   items: T[];
-  children: (item: T) => ComponentChildren;
+  item: (item: T) => ComponentChildren;
+  /** The form for a new item. */
+  children: ComponentChildren;
 }) {
   const [archived, setArchived] = useState(false);
   return (
     <section aria-label={props.label} aria-labelledby={props.heading ? props.headingId : undefined}>
       {props.heading && <h2 id={props.headingId}>{props.heading}</h2>}
-      {!props.readOnly && props.newItem}
+      {!props.readOnly && props.children}
       <ShowArchived value={archived} onChange={setArchived} />
-      <ul class="list">{props.items.filter((i) => archived || !i.archived).map((i) => props.children(i))}</ul>
+      <ul class="list">{props.items.filter((i) => archived || !i.archived).map((i) => props.item(i))}</ul>
     </section>
   );
 }
@@ -98,6 +99,22 @@ function EditForm({ name, save, close, children }: { name: string; save: () => v
         close();
       }}
       onCancel={() => close()}
+    >
+      {children}
+    </Form>
+  );
+}
+
+/** A form that adds something: it writes what `add` makes, then empties its fields with `clear`. */
+function AddForm({ label, submit, add, clear, children }: { label: string; submit: string; add: () => void; clear: () => void; children: ComponentChildren }) {
+  return (
+    <Form
+      label={label}
+      submit={submit}
+      action={() => {
+        add();
+        clear();
+      }}
     >
       {children}
     </Form>
@@ -256,12 +273,7 @@ export function PlanBody({ view, sync, ctx, me: copyMe }: { view: PlanView; sync
             <li key={a.id} class={`item ${late ? "is-overdue" : ""}`}>
               <div class="row">
                 <span>{a.title}</span>
-                {a.due && (
-                  <span class={late ? "overdue" : "muted"}>
-                    {late ? "Overdue since " : "Due "}
-                    <Day date={a.due} />
-                  </span>
-                )}
+                {a.due && <ActionDue due={a.due} late={late} calm="muted" />}
               </div>
               {a.owner && <div class="muted">{a.owner}</div>}
             </li>
@@ -407,14 +419,14 @@ function SurveyForm({ ctx }: { ctx: Ctx }) {
     <div class="banner">
       <h3>Pulse survey due</h3>
       <p>Three quick questions about how the mentoring is going; your partner sees your answers.</p>
-      <Form
+      <AddForm
         label="Pulse survey"
         submit="Send answers"
-        action={() => {
+        add={() => {
           const { progress, relationship, recommend, comment } = draft;
           run(ctx, M.answerSurvey(ctx.doc, ctx.writer, { progress: Number(progress), relationship: Number(relationship), recommend: Number(recommend), comment }));
-          clear();
         }}
+        clear={clear}
       >
         <div class="pair">
           {M.SURVEY_QUESTIONS.map(([key, label]) => (
@@ -422,7 +434,7 @@ function SurveyForm({ ctx }: { ctx: Ctx }) {
           ))}
         </div>
         <Field label="Comment" value={draft.comment} onInput={set("comment")} />
-      </Form>
+      </AddForm>
     </div>
   );
 }
@@ -435,18 +447,11 @@ function KudosForm({ ctx }: { ctx: Ctx }) {
   return (
     <div class="card">
       <h3>Kudos</h3>
-      <Form
-        label="New kudos"
-        submit="Give kudos"
-        action={() => {
-          run(ctx, M.giveKudos(ctx.people, ctx.writer, chosen, draft.text, draft.goal || undefined));
-          clear("text", "goal");
-        }}
-      >
+      <AddForm label="New kudos" submit="Give kudos" add={() => run(ctx, M.giveKudos(ctx.people, ctx.writer, chosen, draft.text, draft.goal || undefined))} clear={() => clear("text", "goal")}>
         <Select label="To" value={chosen} options={others.map((p): [string, string] => [p.id, p.name])} onChange={set("to")} />
         <Field label="Kudos" value={draft.text} onInput={set("text")} required />
         <Select label="For goal" value={draft.goal} options={goalOptions(ctx)} onChange={set("goal")} />
-      </Form>
+      </AddForm>
     </div>
   );
 }
@@ -456,20 +461,13 @@ function CareerStepForm({ ctx }: { ctx: Ctx }) {
   return (
     <div class="card">
       <h3>New career step</h3>
-      <Form
-        label="New career step"
-        submit="Add career step"
-        action={() => {
-          run(ctx, M.addCareerStep(ctx.people, ctx.writer, draft));
-          clear("roleBefore", "roleAfter", "note");
-        }}
-      >
+      <AddForm label="New career step" submit="Add career step" add={() => run(ctx, M.addCareerStep(ctx.people, ctx.writer, draft))} clear={() => clear("roleBefore", "roleAfter", "note")}>
         <Select label="Who" value={draft.participant} options={ctx.people.filter((p) => p.role !== "observer").map((p): [string, string] => [p.id, p.name])} onChange={set("participant")} />
         <Field label="Date" type="date" value={draft.date} onInput={set("date")} required />
         <Field label="Role before" value={draft.roleBefore} onInput={set("roleBefore")} required />
         <Field label="Role after" value={draft.roleAfter} onInput={set("roleAfter")} required />
         <Field label="Note" value={draft.note} onInput={set("note")} />
-      </Form>
+      </AddForm>
     </div>
   );
 }
@@ -520,30 +518,15 @@ export function SyncBadge({ state }: { state: SyncState }) {
 export function Goals({ ctx }: { ctx: Ctx }) {
   const { draft, set, clear } = useDraft({ title: "", due: "", owner: "", description: "" });
   return (
-    <ItemScreen
-      headingId="goals-h"
-      heading="Goals"
-      readOnly={ctx.readOnly}
-      items={M.readGoals(ctx.doc)}
-      newItem={
-        <Form
-          label="New goal"
-          submit="Add goal"
-          action={() => {
-            run(ctx, M.addGoal(ctx.people, ctx.writer, draft));
-            clear();
-          }}
-        >
-          <Field label="Title" value={draft.title} onInput={set("title")} required />
-          <div class="pair">
-            <Field label="Due" type="date" value={draft.due} onInput={set("due")} />
-            <Field label="Owner" value={draft.owner} onInput={set("owner")} list="people-names" />
-          </div>
-          <Area label="Description" value={draft.description} onInput={set("description")} />
-        </Form>
-      }
-    >
-      {(g) => <GoalItem key={g.id} ctx={ctx} goal={g} />}
+    <ItemScreen headingId="goals-h" heading="Goals" readOnly={ctx.readOnly} items={M.readGoals(ctx.doc)} item={(g) => <GoalItem key={g.id} ctx={ctx} goal={g} />}>
+      <AddForm label="New goal" submit="Add goal" add={() => run(ctx, M.addGoal(ctx.people, ctx.writer, draft))} clear={clear}>
+        <Field label="Title" value={draft.title} onInput={set("title")} required />
+        <div class="pair">
+          <Field label="Due" type="date" value={draft.due} onInput={set("due")} />
+          <Field label="Owner" value={draft.owner} onInput={set("owner")} list="people-names" />
+        </div>
+        <Area label="Description" value={draft.description} onInput={set("description")} />
+      </AddForm>
     </ItemScreen>
   );
 }
@@ -654,19 +637,12 @@ function Milestones({ ctx, goal }: { ctx: Ctx; goal: M.Goal }) {
         )}
       </ul>
       {!ctx.readOnly && !goal.archived && (
-        <Form
-          label={`New milestone of goal “${goal.title}”`}
-          submit="Add milestone"
-          action={() => {
-            run(ctx, M.addMilestone(ctx.writer, goal, draft.title, draft.due));
-            clear();
-          }}
-        >
+        <AddForm label={`New milestone of goal “${goal.title}”`} submit="Add milestone" add={() => run(ctx, M.addMilestone(ctx.writer, goal, draft.title, draft.due))} clear={clear}>
           <div class="pair">
             <Field label="Milestone" value={draft.title} onInput={set("title")} />
             <Field label="Milestone due" type="date" value={draft.due} onInput={set("due")} />
           </div>
-        </Form>
+        </AddForm>
       )}
     </div>
   );
@@ -718,25 +694,21 @@ function NoteList({ ctx, handle, doc, heading, priv }: { ctx: Ctx; handle: DocHa
       label={priv ? "Private notes" : undefined}
       readOnly={ctx.readOnly}
       items={M.readNotes(doc)}
-      newItem={
-        <Form
-          label={`New ${kind}`}
-          submit={priv ? "Add private note" : "Add note"}
-          action={() => {
-            write(M.addNote({ me: ctx.writer.me }, { title: draft.title, body: draft.body, goal: draft.goal, tags: draft.tags.split(",") }));
-            clear("title", "body", "tags");
-          }}
-        >
-          <Field label="Title" value={draft.title} onInput={set("title")} />
-          <Area label="Text" value={draft.body} onInput={set("body")} />
-          <div class="pair">
-            <Select label="Goal" value={draft.goal} options={goalOptions(ctx)} onChange={set("goal")} />
-            <Field label="Tags" value={draft.tags} onInput={set("tags")} placeholder="comma, separated" />
-          </div>
-        </Form>
-      }
+      item={(n) => <NoteItem key={n.id} ctx={ctx} handle={handle} note={n} write={write} readOnly={ctx.readOnly} kind={kind} priv={priv} />}
     >
-      {(n) => <NoteItem key={n.id} ctx={ctx} handle={handle} note={n} write={write} readOnly={ctx.readOnly} kind={kind} priv={priv} />}
+      <AddForm
+        label={`New ${kind}`}
+        submit={priv ? "Add private note" : "Add note"}
+        add={() => write(M.addNote({ me: ctx.writer.me }, { title: draft.title, body: draft.body, goal: draft.goal, tags: draft.tags.split(",") }))}
+        clear={() => clear("title", "body", "tags")}
+      >
+        <Field label="Title" value={draft.title} onInput={set("title")} />
+        <Area label="Text" value={draft.body} onInput={set("body")} />
+        <div class="pair">
+          <Select label="Goal" value={draft.goal} options={goalOptions(ctx)} onChange={set("goal")} />
+          <Field label="Tags" value={draft.tags} onInput={set("tags")} placeholder="comma, separated" />
+        </div>
+      </AddForm>
     </ItemScreen>
   );
 }
@@ -796,29 +768,14 @@ function NoteItem({ ctx, handle, note, write, readOnly, kind, priv }: { ctx: Ctx
 export function CheckIns({ ctx }: { ctx: Ctx }) {
   const { draft, set, clear } = useDraft({ at: "", agenda: "", link: "" });
   return (
-    <ItemScreen
-      headingId="ci-h"
-      heading="Check-ins"
-      readOnly={ctx.readOnly}
-      items={M.readCheckIns(ctx.doc)}
-      newItem={
-        <Form
-          label="New check-in"
-          submit="Schedule check-in"
-          action={() => {
-            run(ctx, M.addCheckIn(ctx.writer, draft.at, draft.agenda, draft.link));
-            clear();
-          }}
-        >
-          <div class="pair">
-            <Field label="When" type="datetime-local" value={draft.at} onInput={set("at")} required />
-            <Field label="Meeting link" type="url" value={draft.link} onInput={set("link")} />
-          </div>
-          <Area label="Agenda" value={draft.agenda} onInput={set("agenda")} />
-        </Form>
-      }
-    >
-      {(c) => <CheckInItem key={c.id} ctx={ctx} c={c} />}
+    <ItemScreen headingId="ci-h" heading="Check-ins" readOnly={ctx.readOnly} items={M.readCheckIns(ctx.doc)} item={(c) => <CheckInItem key={c.id} ctx={ctx} c={c} />}>
+      <AddForm label="New check-in" submit="Schedule check-in" add={() => run(ctx, M.addCheckIn(ctx.writer, draft.at, draft.agenda, draft.link))} clear={clear}>
+        <div class="pair">
+          <Field label="When" type="datetime-local" value={draft.at} onInput={set("at")} required />
+          <Field label="Meeting link" type="url" value={draft.link} onInput={set("link")} />
+        </div>
+        <Area label="Agenda" value={draft.agenda} onInput={set("agenda")} />
+      </AddForm>
     </ItemScreen>
   );
 }
@@ -870,34 +827,29 @@ function CheckInItem({ ctx, c }: { ctx: Ctx; c: M.CheckIn }) {
 
 // ----- action items -----
 
+/** When an action is due or, once that day has passed, since when it is overdue; `calm` styles it while not late. */
+function ActionDue({ due, late, calm }: { due: string; late: boolean; calm: string }) {
+  return (
+    <span class={late ? "overdue" : calm}>
+      {late ? "Overdue since " : "Due "}
+      <Day date={due} />
+    </span>
+  );
+}
+
 export function Actions({ ctx }: { ctx: Ctx }) {
   const { draft, set, clear } = useDraft({ title: "", owner: "", due: "", goal: "" });
   const today = M.localDate();
   return (
-    <ItemScreen
-      headingId="act-h"
-      heading="Action items"
-      readOnly={ctx.readOnly}
-      items={M.readActions(ctx.doc)}
-      newItem={
-        <Form
-          label="New action item"
-          submit="Add action"
-          action={() => {
-            run(ctx, M.addAction(ctx.people, ctx.writer, draft));
-            clear("title", "owner", "due");
-          }}
-        >
-          <Field label="Title" value={draft.title} onInput={set("title")} required />
-          <div class="pair">
-            <Field label="Owner" value={draft.owner} onInput={set("owner")} list="people-names" />
-            <Field label="Due" type="date" value={draft.due} onInput={set("due")} />
-          </div>
-          <Select label="Goal" value={draft.goal} options={goalOptions(ctx)} onChange={set("goal")} />
-        </Form>
-      }
-    >
-      {(a) => <ActionItem key={a.id} ctx={ctx} a={a} today={today} />}
+    <ItemScreen headingId="act-h" heading="Action items" readOnly={ctx.readOnly} items={M.readActions(ctx.doc)} item={(a) => <ActionItem key={a.id} ctx={ctx} a={a} today={today} />}>
+      <AddForm label="New action item" submit="Add action" add={() => run(ctx, M.addAction(ctx.people, ctx.writer, draft))} clear={() => clear("title", "owner", "due")}>
+        <Field label="Title" value={draft.title} onInput={set("title")} required />
+        <div class="pair">
+          <Field label="Owner" value={draft.owner} onInput={set("owner")} list="people-names" />
+          <Field label="Due" type="date" value={draft.due} onInput={set("due")} />
+        </div>
+        <Select label="Goal" value={draft.goal} options={goalOptions(ctx)} onChange={set("goal")} />
+      </AddForm>
     </ItemScreen>
   );
 }
@@ -929,12 +881,7 @@ function ActionItem({ ctx, a, today }: { ctx: Ctx; a: M.Action; today: string })
           </div>
           <div class="row muted">
             {a.owner && <span>{M.personName(ctx.people, a.owner)}</span>}
-            {a.due && (
-              <span class={late ? "overdue" : ""}>
-                {late ? "Overdue since " : "Due "}
-                <Day date={a.due} />
-              </span>
-            )}
+            {a.due && <ActionDue due={a.due} late={late} calm="" />}
           </div>
           {!ctx.readOnly && <ItemButtons name={name} kind="actions" item={a} onEdit={editor.start} write={(e) => run(ctx, e)} />}
         </>
@@ -948,29 +895,14 @@ function ActionItem({ ctx, a, today }: { ctx: Ctx; a: M.Action; today: string })
 export function Resources({ ctx }: { ctx: Ctx }) {
   const { draft, set, clear } = useDraft({ title: "", url: "", note: "" });
   return (
-    <ItemScreen
-      headingId="res-h"
-      heading="Resources"
-      readOnly={ctx.readOnly}
-      items={M.readResources(ctx.doc)}
-      newItem={
-        <Form
-          label="New resource"
-          submit="Add resource"
-          action={() => {
-            run(ctx, M.addResource(ctx.writer, draft.title, draft.url, draft.note));
-            clear();
-          }}
-        >
-          <div class="pair">
-            <Field label="Title" value={draft.title} onInput={set("title")} required />
-            <Field label="URL" type="url" value={draft.url} onInput={set("url")} required />
-          </div>
-          <Area label="Why it is useful" value={draft.note} onInput={set("note")} />
-        </Form>
-      }
-    >
-      {(r) => <ResourceItem key={r.id} ctx={ctx} r={r} />}
+    <ItemScreen headingId="res-h" heading="Resources" readOnly={ctx.readOnly} items={M.readResources(ctx.doc)} item={(r) => <ResourceItem key={r.id} ctx={ctx} r={r} />}>
+      <AddForm label="New resource" submit="Add resource" add={() => run(ctx, M.addResource(ctx.writer, draft.title, draft.url, draft.note))} clear={clear}>
+        <div class="pair">
+          <Field label="Title" value={draft.title} onInput={set("title")} required />
+          <Field label="URL" type="url" value={draft.url} onInput={set("url")} required />
+        </div>
+        <Area label="Why it is useful" value={draft.note} onInput={set("note")} />
+      </AddForm>
     </ItemScreen>
   );
 }
