@@ -145,8 +145,9 @@ impl std::fmt::Debug for Journaled {
 }
 
 impl Journaled {
-    /// Journal the writes to `inner` in the file at `path`. A journal left by an earlier process
-    /// is applied to `inner` first, which is then flushed, and the journal emptied.
+    /// Journal the writes to `inner` in segments named after `path` (see [`segments`]). What an
+    /// earlier process left in the journal is applied to `inner` first, which is then flushed,
+    /// and those segments deleted.
     pub fn open(inner: Arc<dyn Storage>, path: &Path) -> Result<Self> {
         Self::with_checkpoint(inner, path, CHECKPOINT_BYTES)
     }
@@ -210,8 +211,7 @@ impl Journaled {
     }
 
     /// Open the sled store in `dir` with its journal (segments named after [`FILE_NAME`] in the
-    /// same directory),
-    /// applying what a process that was killed left in the journal.
+    /// same directory), applying what a process that was killed left in the journal.
     pub fn open_sled(dir: &Path) -> Result<Self> {
         Self::open_sled_with_checkpoint(dir, CHECKPOINT_BYTES)
     }
@@ -227,7 +227,7 @@ impl Journaled {
     /// then misses nothing). Waits for an automatic checkpoint that is under way.
     pub fn checkpoint(&self) -> Result<()> {
         self.wait_for_checkpoint();
-        self.journal.append_pending()?;
+        // Sealing the newest segment appends what is pending to it first.
         self.journal.checkpoint()
     }
 
@@ -602,23 +602,31 @@ impl Journal {
 
 /// The file of segment `number` of the journal at `path`: the path followed by `.` and the number.
 fn segment_path(path: &Path, number: u64) -> PathBuf {
+    with_suffix(path, &format!(".{number}"))
+}
+
+/// `path` with `suffix` added to its file name.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
-    name.push(format!(".{number}"));
+    name.push(suffix);
     PathBuf::from(name)
+}
+
+/// The directory that holds the journal at `path`.
+fn journal_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
 }
 
 /// The segments of the journal at `path` that exist, oldest first, with their numbers.
 pub fn segments(path: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+    let Some(name) = path.file_name() else {
         return Ok(Vec::new());
     };
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
+    for entry in std::fs::read_dir(journal_dir(path))? {
         let entry = entry?;
         let file_name = entry.file_name();
         let number = file_name
@@ -657,17 +665,12 @@ fn remove_segment(path: &Path, segment: &Path) -> std::io::Result<()> {
 
 /// Sync the directory that holds the journal at `path`.
 fn sync_dir(path: &Path) -> std::io::Result<()> {
-    match path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        Some(dir) => File::open(dir)?.sync_all(),
-        None => File::open(".")?.sync_all(),
-    }
+    File::open(journal_dir(path))?.sync_all()
 }
 
 /// Where a checkpoint of a journal written before segments copied what it kept.
 fn legacy_copy_path(journal: &Path) -> PathBuf {
-    let mut name = journal.as_os_str().to_owned();
-    name.push(".next");
-    PathBuf::from(name)
+    with_suffix(journal, ".next")
 }
 
 #[cfg(test)]
